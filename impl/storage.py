@@ -1,0 +1,135 @@
+"""Durable storage of the election hard state ``(term, voted_for)``.
+
+One record, one file: ``<data_dir>/state.json`` holding a versioned JSON object with a CRC32 of
+its canonical payload. Writes are atomic (temp file, fsync, rename, fsync of the directory) so a
+crash leaves either the old or the new record, never a torn one.
+
+A record that cannot be read or fails its checksum refuses start-up: silently resetting it would
+forget a vote already granted in the current term, and a node that forgets its vote can vote
+twice (two leaders in one term).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_FILE = "state.json"
+FORMAT_VERSION = 1
+
+
+class StorageError(Exception):
+    """The state file is unusable; the message names the file and what to do."""
+
+
+class StorageFatalError(Exception):
+    """A write or fsync failed: the node must stop (its durability promise is broken)."""
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What is persisted: the current term and the vote cast in it (None = no vote)."""
+
+    term: int
+    voted_for: str | None
+
+
+def _payload(term: int, voted_for: str | None) -> bytes:
+    # Canonical encoding: the checksum is computed over exactly these bytes.
+    return json.dumps({"term": term, "voted_for": voted_for}, sort_keys=True).encode()
+
+
+def encode_record(state: StoredState) -> bytes:
+    """Serialise ``state`` into the on-disk record (versioned, checksummed)."""
+    crc = zlib.crc32(_payload(state.term, state.voted_for))
+    record = {
+        "version": FORMAT_VERSION,
+        "term": state.term,
+        "voted_for": state.voted_for,
+        "crc32": crc,
+    }
+    return (json.dumps(record, sort_keys=True) + "\n").encode()
+
+
+def decode_record(raw: bytes, where: str) -> StoredState:
+    """Parse and verify a record; raise StorageError naming ``where`` on any defect."""
+    advice = (
+        f"refusing to start: state file {where} is {{}}. Restore it from a backup or, only if "
+        "this node's vote is known to be lost for good, remove the node from the cluster and "
+        "re-add it with a fresh data directory (never just delete the file: a node that "
+        "forgets its vote can vote twice)"
+    )
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise StorageError(advice.format("not valid JSON (corrupt)")) from None
+    if not isinstance(obj, dict):
+        raise StorageError(advice.format("not a JSON object (corrupt)"))
+    if obj.get("version") != FORMAT_VERSION:
+        raise StorageError(advice.format(f"of unknown format version {obj.get('version')!r}"))
+    if set(obj) != {"version", "term", "voted_for", "crc32"}:
+        raise StorageError(advice.format(f"missing or extra fields {sorted(obj)} (corrupt)"))
+    term, voted_for, crc = obj["term"], obj["voted_for"], obj["crc32"]
+    if type(term) is not int or term < 0:
+        raise StorageError(advice.format(f"holding an invalid term {term!r} (corrupt)"))
+    if voted_for is not None and not isinstance(voted_for, str):
+        raise StorageError(advice.format(f"holding an invalid vote {voted_for!r} (corrupt)"))
+    if type(crc) is not int or crc != zlib.crc32(_payload(term, voted_for)):
+        raise StorageError(advice.format("failing its checksum (corrupt)"))
+    return StoredState(term, voted_for)
+
+
+class FileStorage:
+    """The hard state of one node in ``data_dir``; ``save`` returns only once it is durable."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.dir = Path(data_dir)
+        self.path = self.dir / STATE_FILE
+        self.writes = 0
+
+    def load(self) -> StoredState:
+        """Return the stored state, ``(0, None)`` for a fresh node; StorageError if unusable."""
+        if not self.dir.exists():
+            try:
+                self.dir.mkdir(parents=True)
+            except OSError as e:
+                raise StorageError(f"cannot create data directory {self.dir}: {e.strerror}") from e
+        if not self.dir.is_dir():
+            raise StorageError(f"data directory {self.dir} is not a directory")
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return StoredState(0, None)
+        except OSError as e:
+            raise StorageError(
+                f"refusing to start: cannot read state file {self.path}: {e.strerror}; "
+                "fix its permissions or the disk, do not delete it"
+            ) from e
+        return decode_record(raw, str(self.path))
+
+    def save(self, state: StoredState) -> None:
+        """Atomically and durably replace the record. Raise StorageFatalError on any I/O error."""
+        tmp = self.path.with_name(STATE_FILE + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, encode_record(state))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+            self._fsync_dir()
+        except OSError as e:
+            raise StorageFatalError(f"cannot persist state to {self.path}: {e}") from e
+        self.writes += 1
+
+    def _fsync_dir(self) -> None:
+        # The rename is only durable once the directory entry itself is flushed.
+        dfd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
