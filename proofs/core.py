@@ -1,0 +1,103 @@
+"""Shared machinery: obligations, solver calls, outcomes.
+
+Every proof obligation is phrased as "this formula set is unsatisfiable". A `sat` answer is a
+counterexample and `unknown` (including a timeout) is a failure too: a proof that the solver could
+not finish is not a proof.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import z3
+
+# The solver version is part of the result (see pyproject's pin); reports print it.
+Z3_PIN = "4.15.4"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Solver knobs shared by all obligations."""
+
+    timeout_ms: int = 10_000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of discharging one obligation."""
+
+    holds: bool
+    status: str  # "unsat" (proved), "sat" (counterexample), "unknown: <reason>"
+    seconds: float
+    detail: str | None = None  # counterexample (failed proof) or witness (sat check)
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """A named check; `run` returns an Outcome and must not raise on a failed proof."""
+
+    name: str
+    run: Callable[[Settings], Outcome]
+
+
+@dataclass(frozen=True)
+class Property:
+    """A group of obligations reported as one row of the proof table."""
+
+    name: str
+    summary: str
+    obligations: Callable[[], list[Obligation]]
+
+
+def make_solver(settings: Settings) -> z3.Solver:
+    solver = z3.Solver()
+    solver.set("timeout", settings.timeout_ms)
+    solver.set("random_seed", settings.seed)
+    solver.set("smt.random_seed", settings.seed)
+    return solver
+
+
+def check(
+    assertions: Sequence[z3.BoolRef], settings: Settings
+) -> tuple[z3.CheckSatResult, z3.Solver]:
+    """Check satisfiability of the conjunction; returns the answer and the solver (for models)."""
+    solver = make_solver(settings)
+    solver.add(*assertions)
+    return solver.check(), solver
+
+
+def expect_unsat(
+    assertions: Sequence[z3.BoolRef],
+    settings: Settings,
+    explain: Callable[[z3.Solver], str] | None = None,
+) -> Outcome:
+    """Prove that `assertions` have no model; on `sat` render a counterexample via `explain`."""
+    start = time.perf_counter()
+    answer, solver = check(assertions, settings)
+    seconds = time.perf_counter() - start
+    if answer == z3.unsat:
+        return Outcome(True, "unsat", seconds)
+    if answer == z3.sat:
+        text = explain(solver) if explain is not None else str(solver.model())
+        return Outcome(False, "sat", time.perf_counter() - start, text)
+    return Outcome(False, f"unknown: {solver.reason_unknown()}", seconds)
+
+
+def expect_sat(
+    assertions: Sequence[z3.BoolRef],
+    settings: Settings,
+    describe: Callable[[z3.ModelRef], str] | None = None,
+) -> Outcome:
+    """Prove that `assertions` have a model (witnesses, anti-vacuity); `describe` renders it."""
+    start = time.perf_counter()
+    answer, solver = check(assertions, settings)
+    seconds = time.perf_counter() - start
+    if answer == z3.sat:
+        text = describe(solver.model()) if describe is not None else None
+        return Outcome(True, "sat", seconds, text)
+    if answer == z3.unsat:
+        return Outcome(False, "unsat", seconds, "no witness exists")
+    return Outcome(False, f"unknown: {solver.reason_unknown()}", seconds)
