@@ -1,0 +1,315 @@
+"""TCP transport: length-prefixed, versioned, HMAC-authenticated frames between known peers.
+
+Each node dials every peer once for its outbound messages (connections are one-way). On accept,
+the acceptor sends a challenge frame carrying a fresh random nonce; every later frame on that
+connection carries ``HMAC-SHA256(secret, nonce || seq || header || payload)`` where ``seq`` counts
+frames from 1. A frame from a replayed or spliced connection therefore fails its MAC.
+
+Frame: header ``magic(4) version(1) kind(1) reserved(2) length(4)``, then ``length`` payload
+bytes (JSON of one message), then the 32-byte MAC. A malformed, oversized or unauthenticated frame,
+or a message from an unknown peer, another cluster or for another node, closes that connection with
+a logged reason; nothing reaches the node, so its state is never affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import random
+import socket
+import ssl
+import struct
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from impl.config import Addr, NodeConfig, TlsConfig
+from impl.messages import Message, MessageError, decode_message, encode_message
+
+log = logging.getLogger("electorate.transport")
+
+MAGIC = b"ELEC"
+VERSION = 1
+KIND_CHALLENGE = 0
+KIND_MESSAGE = 1
+HEADER = struct.Struct(">4sBBHI")
+MAC_LEN = 32
+NONCE_LEN = 16
+HANDSHAKE_TIMEOUT_S = 2.0
+OUTBOX_LIMIT = 256
+
+
+class FrameError(Exception):
+    """A frame was rejected; ``reason`` is a short tag, the message says why."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def _mac(secret: bytes, nonce: bytes, seq: int, header: bytes, payload: bytes) -> bytes:
+    h = hmac.new(secret, nonce, hashlib.sha256)
+    h.update(seq.to_bytes(8, "big"))
+    h.update(header)
+    h.update(payload)
+    return h.digest()
+
+
+def build_frame(secret: bytes, nonce: bytes, seq: int, kind: int, payload: bytes) -> bytes:
+    """One authenticated frame (also used by tests to craft valid and invalid frames)."""
+    header = HEADER.pack(MAGIC, VERSION, kind, 0, len(payload))
+    return header + payload + _mac(secret, nonce, seq, header, payload)
+
+
+async def read_frame(
+    reader: asyncio.StreamReader, secret: bytes, nonce: bytes, seq: int, max_bytes: int
+) -> tuple[int, bytes]:
+    """Read and verify one frame; FrameError on any defect, IncompleteReadError on EOF."""
+    header = await reader.readexactly(HEADER.size)
+    magic, version, kind, _reserved, length = HEADER.unpack(header)
+    if magic != MAGIC:
+        raise FrameError("bad-magic", f"not an electorate frame (starts {magic!r})")
+    if version != VERSION:
+        raise FrameError("bad-version", f"frame version {version}, this node speaks {VERSION}")
+    if length > max_bytes:
+        raise FrameError("oversized", f"frame of {length} bytes exceeds the {max_bytes} limit")
+    payload = await reader.readexactly(length)
+    mac = await reader.readexactly(MAC_LEN)
+    if not hmac.compare_digest(mac, _mac(secret, nonce, seq, header, payload)):
+        raise FrameError("bad-mac", "authentication failed (wrong secret, replay or tampering)")
+    return kind, payload
+
+
+def server_ssl(tls: TlsConfig) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(tls.ca))
+    ctx.load_cert_chain(str(tls.cert), str(tls.key))
+    ctx.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: the dialer must present a CA-signed cert
+    return ctx
+
+
+def client_ssl(tls: TlsConfig) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(tls.ca))
+    ctx.load_cert_chain(str(tls.cert), str(tls.key))
+    # Peers are addressed by IP; trust comes from the private CA, not from host names.
+    ctx.check_hostname = False
+    return ctx
+
+
+def _tune_socket(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 5)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 2)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+
+
+@dataclass
+class TransportStats:
+    sent: int = 0
+    received: int = 0
+    dropped_outbox: int = 0
+    dropped_injected: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class Transport:
+    """Sends messages to peers and delivers verified inbound ones to ``deliver``.
+
+    Must be started and used on one event loop. ``send`` never blocks: each peer has a bounded
+    outbox drained by its own connection task (reconnecting with jittered exponential backoff).
+    """
+
+    def __init__(self, config: NodeConfig, deliver: Callable[[Message], None]) -> None:
+        self.config = config
+        self.deliver = deliver
+        self.stats = TransportStats()
+        self.isolated = False  # demo control: drop everything in and out
+        self._rng = random.Random(config.seed)
+        self._outboxes: dict[str, deque[Message]] = {
+            p: deque(maxlen=OUTBOX_LIMIT) for p in config.peers
+        }
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        tls = server_ssl(self.config.tls) if self.config.tls else None
+        host, port = self.config.listen
+        self._server = await asyncio.start_server(self._serve, host, port, ssl=tls)
+        for peer in self.config.peers:
+            self._wakeups[peer] = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._dial_loop(peer), name=f"dial-{peer}"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self._server is not None:
+            self._server.close()
+        for w in list(self._conns):
+            w.close()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+
+    def send(self, msg: Message) -> None:
+        box = self._outboxes.get(msg.dst)
+        if box is None:
+            log.warning("not sending to unknown peer %r", msg.dst)
+            return
+        if self.isolated:
+            self.stats.dropped_injected += 1
+            return
+        if self.config.drop_rate and self._rng.random() < self.config.drop_rate:
+            self.stats.dropped_injected += 1
+            return
+        if len(box) == box.maxlen:
+            self.stats.dropped_outbox += 1  # the oldest message is the least useful one
+        box.append(msg)
+        self._wakeups[msg.dst].set()
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _tune_socket(writer)
+        self._conns.add(writer)
+        peer = writer.get_extra_info("peername")
+        try:
+            nonce = os.urandom(NONCE_LEN)
+            writer.write(build_frame(self.config.secret, b"challenge", 0, KIND_CHALLENGE, nonce))
+            await writer.drain()
+            seq = 0
+            while True:
+                seq += 1
+                kind, payload = await read_frame(
+                    reader, self.config.secret, nonce, seq, self.config.max_frame_bytes
+                )
+                if kind != KIND_MESSAGE:
+                    raise FrameError("bad-kind", f"unexpected frame kind {kind}")
+                self._accept(self._parse(payload))
+        except FrameError as e:
+            self.stats.rejected[e.reason] += 1
+            log.warning("closing connection from %s: %s", peer, e)
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError):
+            pass  # peer went away; nothing was delivered from a partial frame
+        finally:
+            self._conns.discard(writer)
+            writer.close()
+
+    def _parse(self, payload: bytes) -> Message:
+        try:
+            return decode_message(json.loads(payload))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise FrameError("bad-payload", f"payload is not JSON: {e}") from None
+        except MessageError as e:
+            raise FrameError("bad-message", str(e)) from None
+
+    def _accept(self, msg: Message) -> None:
+        c = self.config
+        if msg.cluster != c.cluster:
+            raise FrameError("wrong-cluster", f"message for cluster {msg.cluster!r}")
+        if msg.src not in c.peers:
+            raise FrameError("unknown-peer", f"message from unknown node {msg.src!r}")
+        if msg.dst != c.node_id:
+            raise FrameError("wrong-destination", f"message for {msg.dst!r}")
+        if self.isolated or (c.drop_rate and self._rng.random() < c.drop_rate):
+            self.stats.dropped_injected += 1
+            return
+        self.stats.received += 1
+        self.deliver(msg)
+
+    # -- outbound ------------------------------------------------------------------------------
+
+    async def _dial_loop(self, peer: str) -> None:
+        failures = 0
+        while True:
+            connected = False
+            try:
+                connected = await self._connect_and_pump(peer)
+            except asyncio.CancelledError:
+                raise
+            except FrameError as e:
+                log.warning("peer %s rejected: %s", peer, e)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError):
+                pass  # down or restarting: retry below
+            # Messages queued for a dead connection are dropped, as a lossy network would: a
+            # burst of stale heartbeats after reconnect helps nobody.
+            self._outboxes[peer].clear()
+            failures = 1 if connected else failures + 1
+            await asyncio.sleep(self._backoff(failures))
+
+    def _backoff(self, failures: int) -> float:
+        # Jittered exponential backoff from half a heartbeat up to one second: fast enough to
+        # reconnect within an election timeout, spread so peers do not retry in lockstep.
+        base = self.config.heartbeat_ms / 2000.0
+        cap: float = min(1.0, base * 2.0 ** min(failures, 10))
+        return cap * (0.5 + self._rng.random())
+
+    async def _connect_and_pump(self, peer: str) -> bool:
+        """Dial ``peer`` and send its outbox until the connection fails; True if it was up."""
+        host, port = self.config.peers[peer]
+        tls = client_ssl(self.config.tls) if self.config.tls else None
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=tls), HANDSHAKE_TIMEOUT_S
+        )
+        _tune_socket(writer)
+        try:
+            kind, nonce = await asyncio.wait_for(
+                read_frame(reader, self.config.secret, b"challenge", 0, NONCE_LEN),
+                HANDSHAKE_TIMEOUT_S,
+            )
+            if kind != KIND_CHALLENGE or len(nonce) != NONCE_LEN:
+                raise FrameError("bad-challenge", "peer sent no valid challenge")
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                await self._pump(peer, nonce, reader, writer)
+            return True
+        finally:
+            writer.close()
+
+    async def _pump(
+        self, peer: str, nonce: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        box, wake, seq = self._outboxes[peer], self._wakeups[peer], 0
+        # The acceptor never writes after its challenge: a completed read means it closed.
+        eof = asyncio.ensure_future(reader.read(1))
+        try:
+            while True:
+                waiter = asyncio.ensure_future(wake.wait())
+                done, _ = await asyncio.wait({waiter, eof}, return_when=asyncio.FIRST_COMPLETED)
+                if eof in done:
+                    waiter.cancel()
+                    return
+                wake.clear()
+                while box:
+                    seq += 1
+                    payload = json.dumps(encode_message(box.popleft()), separators=(",", ":"))
+                    writer.write(
+                        build_frame(self.config.secret, nonce, seq, KIND_MESSAGE, payload.encode())
+                    )
+                    self.stats.sent += 1
+                await writer.drain()
+        finally:
+            eof.cancel()
+
+    @property
+    def bound_port(self) -> int:
+        assert self._server is not None and self._server.sockets
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+
+def addr_of(config: NodeConfig, node: str) -> Addr:
+    return config.listen if node == config.node_id else config.peers[node]
