@@ -24,6 +24,7 @@ import random
 import socket
 import ssl
 import struct
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -135,7 +136,10 @@ class Transport:
         self.stats = TransportStats()
         self.isolated = False  # demo control: drop everything in and out
         self._rng = random.Random(config.seed)
-        self._outboxes: dict[str, deque[Message]] = {
+        # Queued (enqueue time, message); a message older than one election timeout is dropped
+        # when its turn comes, as a lossy network would: a burst of stale heartbeats helps nobody.
+        self._max_age = config.election_timeout_ms / 1000.0
+        self._outboxes: dict[str, deque[tuple[float, Message]]] = {
             p: deque(maxlen=OUTBOX_LIMIT) for p in config.peers
         }
         self._wakeups: dict[str, asyncio.Event] = {}
@@ -178,7 +182,7 @@ class Transport:
             return
         if len(box) == box.maxlen:
             self.stats.dropped_outbox += 1  # the oldest message is the least useful one
-        box.append(msg)
+        box.append((time.monotonic(), msg))
         self._wakeups[msg.dst].set()
 
     # -- inbound -------------------------------------------------------------------------------
@@ -245,9 +249,6 @@ class Transport:
                 log.warning("peer %s rejected: %s", peer, e)
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError):
                 pass  # down or restarting: retry below
-            # Messages queued for a dead connection are dropped, as a lossy network would: a
-            # burst of stale heartbeats after reconnect helps nobody.
-            self._outboxes[peer].clear()
             failures = 1 if connected else failures + 1
             await asyncio.sleep(self._backoff(failures))
 
@@ -294,8 +295,12 @@ class Transport:
                     return
                 wake.clear()
                 while box:
+                    queued, msg = box.popleft()
+                    if time.monotonic() - queued > self._max_age:
+                        self.stats.dropped_outbox += 1
+                        continue
                     seq += 1
-                    payload = json.dumps(encode_message(box.popleft()), separators=(",", ":"))
+                    payload = json.dumps(encode_message(msg), separators=(",", ":"))
                     writer.write(
                         build_frame(self.config.secret, nonce, seq, KIND_MESSAGE, payload.encode())
                     )
