@@ -310,3 +310,52 @@ PROPERTY = Property(
     "quorum intersection facts for every cluster size (Venn-region arithmetic)",
     obligations,
 )
+
+
+# ---- the bridge to the spec's quorum predicate (spec.actions.IsQuorum) ----------------------
+
+
+def quorum_predicate(size: z3.ArithRef, universe: z3.ArithRef, bug: str | None) -> z3.BoolRef:
+    """The spec's `IsQuorum` as arithmetic: a strict majority, or at least half under the bug
+    `quorum-half`. tests/proofs check it against spec.actions.IsQuorum mask by mask."""
+    if bug == "quorum-half":
+        return size * 2 >= universe
+    return majority(size, universe)
+
+
+def _bridge_intersection(bug: str | None) -> tuple[list[z3.BoolRef], Venn | None]:
+    v = Venn(["A", "B"], N, tag="b")
+    a, b = v.size(["A"]), v.size(["B"])
+    both = [quorum_predicate(a, N, bug), quorum_predicate(b, N, bug)]
+    return [v.well_formed(), N >= 1, *both, v.disjoint("A", "B")], v
+
+
+def _bridge_upward(bug: str | None) -> tuple[list[z3.BoolRef], Venn | None]:
+    v = Venn(["Q", "VG"], N, tag="u")
+    q, vg = v.size(["Q"]), v.size(["VG"])
+    return [
+        v.well_formed(),
+        v.subset("Q", "VG"),
+        quorum_predicate(q, N, bug),
+        z3.Not(quorum_predicate(vg, N, bug)),
+    ], v
+
+
+def quorum_threshold_obligations(bug: str | None) -> list[Obligation]:
+    """Bridge: the spec's quorums satisfy the intersection axiom for every N >= 1, and the
+    abstract guard "votesGranted contains a quorum" is the spec's "votesGranted is a quorum"."""
+    facts = (
+        Fact(
+            "Bridge: spec quorums intersect (the axiom)",
+            "",
+            "valid",
+            lambda: _bridge_intersection(bug),
+        ),
+        Fact(
+            "Bridge: spec quorums are upward closed (the guard)",
+            "",
+            "valid",
+            lambda: _bridge_upward(bug),
+        ),
+    )
+    return [Obligation(f.id, lambda s, f=f: _run_fact(f, s)) for f in facts]  # type: ignore[misc]

@@ -65,7 +65,7 @@ class Venn:
         parts = []
         for bits, count in self.regions.items():
             value = model.eval(count, model_completion=True)
-            if value.as_long() != 0:  # type: ignore[attr-defined]
+            if value.as_long() != 0:
                 parts.append(f"|{self._label(bits)}|={value}")
         total = model.eval(self.universe, model_completion=True)
         return f"N={total}: " + ", ".join(parts)

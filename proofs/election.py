@@ -1,0 +1,124 @@
+"""Item 2: election safety of the message-passing model as an inductive invariant, all N.
+
+Obligations: Init => C for every conjunct C, and Inv /\\ Action => C' for every (action, C),
+each a separate query so a failure names its action and conjunct; plus the quorum bridge, the
+two facts that let the uninterpreted quorum sort stand for the spec's real quorums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import z3
+
+from proofs import cti
+from proofs.core import Obligation, Outcome, Property, Settings, expect_unsat
+from proofs.invariant import CONJUNCTS, Lemma
+from proofs.model import (
+    ACTIONS,
+    ActionDef,
+    Sorts,
+    Vocab,
+    fresh_params,
+    init,
+    quorum_axiom,
+    relation,
+    symbolic_sorts,
+    symbolic_vocab,
+)
+from proofs.quorum import quorum_threshold_obligations
+
+KNOWN_BUGS = (
+    "quorum-half",
+    "vote-twice",
+    "forget-vote-on-restart",
+    "stale-votes-counted",
+    "leader-keeps-role",
+    "no-term-increment",
+    "no-log-check",
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Shared symbols: the sorts, the pre- and post-state and the background axioms."""
+
+    sorts: Sorts
+    pre: Vocab
+    post: Vocab
+
+
+@cache
+def context() -> Context:
+    sorts = symbolic_sorts()
+    return Context(sorts, symbolic_vocab(sorts, ""), symbolic_vocab(sorts, "'"))
+
+
+def axioms(ctx: Context, bug: str | None) -> list[z3.BoolRef]:
+    """The quorum axiom, unless the bug's quorum predicate lacks intersection (quorum-half):
+    the axiom is only as good as the bridge fact proving it for the spec's predicate."""
+    if bug == "quorum-half":
+        return []
+    return [quorum_axiom(ctx.sorts)]
+
+
+def check_init(conj: Lemma, bug: str | None, settings: Settings) -> Outcome:
+    ctx = context()
+    goal = [*axioms(ctx, bug), init(ctx.sorts, ctx.pre), z3.Not(conj.formula(ctx.sorts, ctx.pre))]
+    return expect_unsat(goal, settings, lambda s: cti.render_state(s, ctx, "Init", conj.id))
+
+
+def check_step(
+    action: ActionDef,
+    conj: Lemma,
+    bug: str | None,
+    settings: Settings,
+    lemmas: Sequence[Lemma] = CONJUNCTS,
+) -> Outcome:
+    """Inv /\\ Action => conj', with Inv the conjunction of `lemmas` in the pre-state."""
+    ctx = context()
+    args = fresh_params(action, ctx.sorts)
+    goal = [
+        *axioms(ctx, bug),
+        *[lemma.formula(ctx.sorts, ctx.pre) for lemma in lemmas],
+        relation(action, ctx.sorts, ctx.pre, ctx.post, bug, args),
+        z3.Not(conj.formula(ctx.sorts, ctx.post)),
+    ]
+
+    def explain(solver: z3.Solver) -> str:
+        return cti.minimized(solver, goal, ctx, action, args, conj.id, settings)
+
+    return expect_unsat(goal, settings, explain)
+
+
+def obligations(
+    bug: str | None = None,
+    lemmas: Sequence[Lemma] = CONJUNCTS,
+    actions: Sequence[ActionDef] = ACTIONS,
+) -> list[Obligation]:
+    """Bridge, initiation and consecution obligations (the latter per action and conjunct)."""
+    if bug is not None and bug not in KNOWN_BUGS:
+        raise ValueError(f"unknown bug {bug!r}; known: {', '.join(KNOWN_BUGS)}")
+    found: list[Obligation] = list(quorum_threshold_obligations(bug))
+    for conj in lemmas:
+        found.append(
+            Obligation(f"Init => {conj.id}", lambda s, c=conj: check_init(c, bug, s))  # type: ignore[misc]
+        )
+    for action in actions:
+        for conj in lemmas:
+            found.append(
+                Obligation(
+                    f"{action.name} => {conj.id}'",
+                    lambda s, a=action, c=conj: check_step(a, c, bug, s, lemmas),  # type: ignore[misc]
+                )
+            )
+    return found
+
+
+PROPERTY = Property(
+    "election",
+    "election safety of the message-passing model (restart, loss, duplication), all N",
+    obligations,
+)
