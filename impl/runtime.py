@@ -274,7 +274,9 @@ class NodeRuntime:
             self.transport.send(m)
         if rd.notifications:
             self._publish_snapshot()
-            for n in rd.notifications:
+            # Loss first: the application must stop leader-only work before anything else.
+            notes = sorted(rd.notifications, key=lambda n: not isinstance(n, LeadershipLost))
+            for n in notes:
                 _log_notification(self.config.node_id, n)
                 for listener in list(self.listeners):
                     listener(n, self._snapshot)

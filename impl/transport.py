@@ -142,7 +142,7 @@ class Transport:
         self._outboxes: dict[str, deque[tuple[float, Message]]] = {
             p: deque(maxlen=OUTBOX_LIMIT) for p in config.peers
         }
-        self._wakeups: dict[str, asyncio.Event] = {}
+        self._wakeups = {p: asyncio.Event() for p in config.peers}
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
@@ -152,7 +152,6 @@ class Transport:
         host, port = self.config.listen
         self._server = await asyncio.start_server(self._serve, host, port, ssl=tls)
         for peer in self.config.peers:
-            self._wakeups[peer] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._dial_loop(peer), name=f"dial-{peer}"))
 
     async def stop(self) -> None:

@@ -1,0 +1,163 @@
+"""Application API: wait_until_leader, leadership() scopes cancelled on loss, change stream."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from impl.api import Elector, LeadershipChange, LeadershipLostError
+from impl.config import NodeConfig
+
+SECRET = b"api-test-secret-0123456789abcdef"
+LO = "127.0.0.1"
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind((LO, 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def cluster_configs(tmp: Path, n: int, seed: int = 3) -> list[NodeConfig]:
+    ports = free_ports(n)
+    ids = [f"n{i + 1}" for i in range(n)]
+    return [
+        NodeConfig(
+            node_id=me,
+            listen=(LO, ports[i]),
+            peers={p: (LO, ports[j]) for j, p in enumerate(ids) if p != me},
+            data_dir=tmp / me,
+            secret=SECRET,
+            election_timeout_ms=150,
+            heartbeat_ms=15,
+            seed=seed + i,
+        )
+        for i, me in enumerate(ids)
+    ]
+
+
+def run(coro: Callable[[], Awaitable[None]], timeout: float = 15.0) -> None:
+    async def main() -> None:
+        await asyncio.wait_for(coro(), timeout)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("own_thread", [True, False])
+def test_single_node_wait_until_leader(tmp_path: Path, own_thread: bool) -> None:
+    async def scenario() -> None:
+        async with Elector(cluster_configs(tmp_path, 1)[0], own_thread=own_thread) as e:
+            lead = await e.wait_until_leader()
+            assert lead.token == lead.term >= 1 and lead.is_valid()
+            assert lead.lease_deadline > time.monotonic()
+            assert e.is_leader() and e.current_leader() == ("n1", lead.term)
+
+    run(scenario)
+
+
+def test_leadership_scope_cancels_work_the_moment_leadership_is_lost(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with Elector(cluster_configs(tmp_path, 1)[0]) as e:
+            cancelled = asyncio.Event()
+
+            async def work() -> None:
+                try:
+                    await asyncio.sleep(3600)
+                finally:
+                    cancelled.set()
+
+            t0 = 0.0
+            with pytest.raises(LeadershipLostError) as err:
+                async with e.leadership() as lead:
+                    assert lead.token >= 1
+                    lead.create_task(work())
+                    await asyncio.sleep(0.05)
+                    t0 = time.monotonic()
+                    e.resign()
+                    await asyncio.sleep(3600)  # the body is cancelled too
+            assert cancelled.is_set()
+            assert time.monotonic() - t0 < 0.1
+            assert err.value.reason == "stepped down"
+
+    run(scenario)
+
+
+def test_a_frozen_node_thread_cannot_keep_the_application_leading(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with Elector(cluster_configs(tmp_path, 1)[0]) as e:
+            with pytest.raises(LeadershipLostError) as err:
+                async with e.leadership() as lead:
+                    # Freeze the node's own loop: no lease extensions, no notifications.
+                    e.node.call(lambda: time.sleep(0.6))
+                    start = time.monotonic()
+                    await lead.lost()
+            waited = time.monotonic() - start
+            lease = e.config.lease_ticks * e.node.tick_s
+            assert waited <= lease + 0.05, f"noticed after {waited:.3f}s, lease {lease:.3f}s"
+            assert err.value.reason == "lease expired"
+
+    run(scenario)
+
+
+def test_change_stream_starts_with_the_state_and_follows_every_change(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with Elector(cluster_configs(tmp_path, 1)[0]) as e:
+            stream = e.changes()
+            first = await stream.__anext__()
+            assert first.term == 0 and not first.is_self
+            seen: list[LeadershipChange] = []
+            async for change in stream:
+                seen.append(change)
+                if change.is_self and change.term >= 1 and len(seen) == 1:
+                    e.resign()
+                if len(seen) >= 3 and seen[-1].is_self:
+                    break
+            stream.close()
+            terms = [c.term for c in seen]
+            assert terms == sorted(terms)
+            assert seen[0].is_self and seen[0].token == seen[0].term
+            assert any(c.reason == "resigned" for c in seen)
+            assert seen[-1].term > seen[0].term
+            # No invented changes: consecutive entries always differ.
+            for a, b in itertools.pairwise(seen):
+                assert (a.leader, a.term, a.is_self) != (b.leader, b.term, b.is_self)
+
+    run(scenario)
+
+
+def test_transfer_leadership_hands_over_in_about_one_round_trip(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        electors = [Elector(c) for c in cluster_configs(tmp_path, 3)]
+        for e in electors:
+            await e.start()
+        try:
+            end = time.monotonic() + 5
+            while not any(e.is_leader() for e in electors):
+                assert time.monotonic() < end, "no leader elected"
+                await asyncio.sleep(0.01)
+            old = next(e for e in electors if e.is_leader())
+            old_term = old.node.snapshot.term
+            t0 = time.monotonic()
+            assert await old.transfer_leadership(None)
+            handover = time.monotonic() - t0
+            leader, term = old.current_leader()
+            assert leader not in (None, old.config.node_id) and not old.is_leader()
+            successor = next(e for e in electors if e.config.node_id == leader)
+            await successor.wait_until_leader()
+            assert successor.node.snapshot.token == term > old_term
+            assert handover < 0.15, f"handover took {handover * 1000:.0f} ms"
+        finally:
+            for e in electors:
+                await e.stop()
+
+    run(scenario)
