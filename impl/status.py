@@ -40,6 +40,7 @@ def status_dict(node: NodeRuntime) -> dict[str, object]:
         "is_leader": snap.is_leader(now),
         "token": snap.token,
         "lease_remaining_ms": round(snap.lease_remaining(now) * 1000, 1),
+        "monotonic": now,  # when this was computed (CLOCK_MONOTONIC, comparable on one host)
         "isolated": node.transport.isolated,
         "max_loop_lag_ms": round(node.max_lag_s * 1000, 1),
         "lease_stepdowns": node.lag_stepdowns,

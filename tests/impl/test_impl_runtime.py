@@ -56,8 +56,8 @@ def recording(node: NodeRuntime) -> list[tuple[str, object]]:
         events.append(("send", m))
         send(m)
 
-    node.storage.save = rec_save  # type: ignore[method-assign]
-    node.transport.send = rec_send  # type: ignore[method-assign]
+    node.storage.save = rec_save  # type: ignore[method-assign,assignment]
+    node.transport.send = rec_send  # type: ignore[method-assign,assignment]
     return events
 
 
@@ -89,12 +89,12 @@ def test_vote_grant_is_sent_only_after_the_vote_is_durable(tmp_path: Path) -> No
 def test_fsync_failure_stops_the_node_and_nothing_is_sent(tmp_path: Path) -> None:
     node = NodeRuntime(config(tmp_path))
     sent: list[Message] = []
-    node.transport.send = sent.append  # type: ignore[method-assign]
+    node.transport.send = sent.append  # type: ignore[method-assign,assignment]
 
     def broken(_: StoredState) -> None:
         raise StorageFatalError("cannot persist state: EIO")
 
-    node.storage.save = broken  # type: ignore[method-assign]
+    node.storage.save = broken  # type: ignore[method-assign,assignment]
     node.core.campaign()
     node._flush()
     assert sent == [] and isinstance(node.failure, StorageFatalError)
