@@ -228,7 +228,7 @@ class Transport:
             raise FrameError("unknown-peer", f"message from unknown node {msg.src!r}")
         if msg.dst != c.node_id:
             raise FrameError("wrong-destination", f"message for {msg.dst!r}")
-        if self.isolated or (c.drop_rate and self._rng.random() < c.drop_rate):
+        if self.isolated:  # loss injection (drop_rate) is applied once, on the sending side
             self.stats.dropped_injected += 1
             return
         self.stats.received += 1
