@@ -237,6 +237,8 @@ class NodeRuntime:
             del self._tick_time[t]
 
     def _on_message(self, msg: Message) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("recv %s", msg)
         if self._failure is None:
             self.core.step(msg)
             self._flush()
@@ -270,8 +272,14 @@ class NodeRuntime:
         if rd.hard_state is not None:
             # Durable before any message of this batch leaves (a vote or a RequestVote).
             self.storage.save(StoredState(rd.hard_state.term, rd.hard_state.voted_for))
+        trace = log.isEnabledFor(logging.DEBUG)
         for m in rd.messages:
+            if trace:
+                log.debug("send %s", m)
             self.transport.send(m)
+        if trace and rd.soft_state is not None:
+            log.debug("now %s (leader %s) at tick %d", rd.soft_state.role.value,
+                      rd.soft_state.leader, self.core.now)  # fmt: skip
         if rd.notifications:
             self._publish_snapshot()
             # Loss first: the application must stop leader-only work before anything else.

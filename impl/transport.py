@@ -143,6 +143,7 @@ class Transport:
             p: deque(maxlen=OUTBOX_LIMIT) for p in config.peers
         }
         self._wakeups = {p: asyncio.Event() for p in config.peers}
+        self._heard_from = {p: asyncio.Event() for p in config.peers}
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
@@ -232,6 +233,7 @@ class Transport:
             self.stats.dropped_injected += 1
             return
         self.stats.received += 1
+        self._heard_from[msg.src].set()
         self.deliver(msg)
 
     # -- outbound ------------------------------------------------------------------------------
@@ -249,13 +251,19 @@ class Transport:
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError):
                 pass  # down or restarting: retry below
             failures = 1 if connected else failures + 1
-            await asyncio.sleep(self._backoff(failures))
+            heard = self._heard_from[peer]
+            heard.clear()
+            # Retry after the backoff, or at once when the peer shows it is back by dialing us.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(heard.wait(), self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
-        # Jittered exponential backoff from half a heartbeat up to one second: fast enough to
-        # reconnect within an election timeout, spread so peers do not retry in lockstep.
+        # Jittered exponential backoff from half a heartbeat up to a quarter of the minimum
+        # election timeout: a restarted peer must be reachable again well before anyone's
+        # election timer fires, and a refused connect costs next to nothing.
         base = self.config.heartbeat_ms / 2000.0
-        cap: float = min(1.0, base * 2.0 ** min(failures, 10))
+        cap_s = min(1.0, self.config.election_timeout_ms / 4000.0)
+        cap: float = min(cap_s, base * 2.0 ** min(failures, 10))
         return cap * (0.5 + self._rng.random())
 
     async def _connect_and_pump(self, peer: str) -> bool:
