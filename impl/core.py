@@ -280,6 +280,11 @@ class RoleMachine:
         return self._timeout
 
     @property
+    def heartbeat_round(self) -> int:
+        """Number of the newest heartbeat round sent in this leadership (0: none)."""
+        return self._round if self._role is Role.LEADER else 0
+
+    @property
     def transfer_target(self) -> str | None:
         return self._transfer_to if self._role is Role.LEADER else None
 
@@ -552,8 +557,8 @@ class RoleMachine:
         self._role = Role.LEADER
         self._clear_leader_state()
         self._token = self._term
-        self._set_leader(self._id)
         self._notes.append(LeadershipAcquired(self._term, self._term))
+        self._set_leader(self._id)
         self._broadcast_heartbeat()
 
     def _clear_leader_state(self) -> None:
