@@ -19,5 +19,6 @@ def test_fenced_worker_demo_fails_over_and_fences_the_old_leader() -> None:
         env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "zombie write with token 1: refused" in proc.stdout
-    assert "leading with token 2" in proc.stdout
+    zombie = [line for line in proc.stdout.splitlines() if line.startswith("zombie write")]
+    assert len(zombie) == 1 and zombie[0].endswith(": refused")
+    assert proc.stdout.count("leading with token") >= 2  # the successor took over
