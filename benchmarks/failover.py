@@ -143,6 +143,14 @@ def elections_per_hour(c: LocalCluster, log: LeaseLog, seconds: float) -> tuple[
     return started * 3600.0 / seconds, started
 
 
+def dump_logs(c: LocalCluster) -> None:
+    for m in c.members:
+        path = c.root / f"{m.node_id}.log"
+        lines = path.read_text().splitlines() if path.exists() else []
+        print(f"--- {m.node_id} ({m.state}), last lines of its log:")
+        print("\n".join(lines[-15:]))
+
+
 def pct(xs: list[float], p: float) -> float:
     """Nearest-rank percentile (p99 of 50 samples is the largest but none)."""
     s = sorted(xs)
@@ -171,6 +179,10 @@ def main(argv: list[str]) -> int:
             c.start_all()
             times, problems = failover_trials(c, log, a.trials)
             stable_rate, stable_n = elections_per_hour(c, log, a.stable_s)
+        except RuntimeError as e:
+            print(f"benchmark aborted: {e}")
+            dump_logs(c)
+            return 1
         finally:
             c.stop_all()
         (Path(tmp) / "b").mkdir()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import secrets
 import select
 import signal
@@ -38,18 +39,33 @@ from impl.status import StatusError, fetch_status
 LOOPBACK = "127.0.0.1"
 
 
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free loopback ports (bound together, so they are distinct)."""
-    socks = []
+def _ephemeral_low() -> int:
     try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind((LOOPBACK, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports below the kernel's ephemeral range.
+
+    Below it on purpose: while a node is down (killed, restarting) its port must not be taken
+    as the source port of some outgoing connection, or the restart would fail to bind.
+    """
+    rng = random.Random()
+    low = max(_ephemeral_low(), 12000)
+    ports: list[int] = []
+    while len(ports) < n:
+        port = rng.randrange(10000, low)
+        if port in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((LOOPBACK, port))
+            except OSError:
+                continue
+        ports.append(port)
+    return ports
 
 
 @dataclass
