@@ -161,3 +161,26 @@ def test_transfer_leadership_hands_over_in_about_one_round_trip(tmp_path: Path) 
                 await e.stop()
 
     run(scenario)
+
+
+def test_a_blocked_application_loop_does_not_starve_heartbeats(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        electors = [Elector(c) for c in cluster_configs(tmp_path, 3, seed=11)]
+        for e in electors:
+            await e.start()
+        try:
+            end = time.monotonic() + 5
+            while not any(e.is_leader() for e in electors):
+                assert time.monotonic() < end, "no leader elected"
+                await asyncio.sleep(0.01)
+            leader = next(e for e in electors if e.is_leader())
+            term = leader.node.snapshot.term
+            time.sleep(4 * 0.150)  # block this loop for 4 election timeouts
+            # The nodes ran on their own threads: no election, the lease is still held.
+            assert leader.is_leader() and leader.node.snapshot.term == term
+            assert all(e.current_leader() == (leader.config.node_id, term) for e in electors)
+        finally:
+            for e in electors:
+                await e.stop()
+
+    run(scenario)
