@@ -5,8 +5,9 @@ timeout is ``election_timeout_ms // heartbeat_ms`` ticks, drawn from [T, 2T) on 
 
 Lease: a leader holds a lease for ``lease_ms`` after the send time (monotonic) of the newest
 heartbeat round a quorum acknowledged. For safety a follower must not start an election before
-that lease ends, on its own clock; followers wait at least the minimum election timeout, so the
-rule is ``lease_ms * max_clock_drift < election_timeout_ms``.
+that lease ends, on its own clock; followers wait at least the minimum election timeout less one
+tick of granularity, so the rule is ``lease_ms * max_clock_drift <= election_timeout_ms -
+heartbeat_ms``.
 """
 
 from __future__ import annotations
@@ -152,12 +153,14 @@ def _check_timing(c: NodeConfig) -> None:
         )
     if not 1.0 <= c.max_clock_drift <= 2.0:
         raise ConfigError(f"max_clock_drift must be in [1.0, 2.0], got {c.max_clock_drift}")
-    bound = c.election_timeout_ms / c.max_clock_drift
+    # A follower's election timer counts whole ticks, so it may hold off a rival for only
+    # T - 1 heartbeats after acknowledging a round: one heartbeat is the granularity margin.
+    bound = (c.election_timeout_ms - c.heartbeat_ms) / c.max_clock_drift
     lease = c.effective_lease_ms
-    if lease >= bound:
+    if lease > bound:
         raise ConfigError(
-            f"lease {lease} ms must be < election timeout minimum / clock drift bound "
-            f"= {bound:.1f} ms; lower lease_ms"
+            f"lease {lease} ms must be <= (election timeout - one heartbeat) / clock drift "
+            f"bound = {bound:.1f} ms; lower lease_ms"
         )
     if lease < c.heartbeat_ms:
         raise ConfigError(f"lease {lease} ms must be at least one heartbeat ({c.heartbeat_ms} ms)")

@@ -31,8 +31,9 @@ def test_defaults_are_valid_and_map_to_ticks() -> None:
     c = cfg()
     assert c.validate() == []
     assert c.election_ticks == 10 and c.lease_ticks == 8
-    # The lease is shorter than the minimum election timeout divided by the drift bound.
-    assert c.effective_lease_ms * c.max_clock_drift < c.election_timeout_ms
+    # The lease, stretched by the drift bound, ends before a follower can vote again: the
+    # minimum election timeout less one tick of timer granularity.
+    assert c.effective_lease_ms * c.max_clock_drift <= c.election_timeout_ms - c.heartbeat_ms
     cc = core_config(c)
     cc.validate()
     assert cc.voters == ("n1", "n2", "n3") and cc.prevote and cc.check_quorum
@@ -42,7 +43,8 @@ def test_defaults_are_valid_and_map_to_ticks() -> None:
     ("kw", "needle"),
     [
         ({"election_timeout_ms": 100, "heartbeat_ms": 15}, "10x the heartbeat"),
-        ({"lease_ms": 140}, "lease 140 ms must be <"),
+        ({"lease_ms": 140}, "lease 140 ms must be <="),
+        ({"lease_ms": 123}, "lease 123 ms must be <= (election timeout - one heartbeat)"),
         ({"lease_ms": 5}, "at least one heartbeat"),
         ({"max_clock_drift": 0.5}, "max_clock_drift"),
         ({"secret": b"short"}, "at least 16"),
