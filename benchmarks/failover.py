@@ -90,12 +90,14 @@ def wait_leader(c: LocalCluster, log: LeaseLog, skip: Member | None, timeout: fl
     raise RuntimeError(f"no leader within {timeout}s")
 
 
-def wait_rejoined(c: LocalCluster, log: LeaseLog, m: Member, leader: Member) -> None:
+def wait_rejoined(c: LocalCluster, log: LeaseLog, m: Member) -> Member:
+    """Wait until the restarted ``m`` follows the current leader; return that leader."""
     end = time.monotonic() + 20
     while time.monotonic() < end:
+        leader = wait_leader(c, log, m, 10)
         s, ls = status(m, log), status(leader, log)
         if s and s.get("leader") == leader.node_id and s.get("term") == ls.get("term"):
-            return
+            return leader
         time.sleep(0.02)
     raise RuntimeError(f"{m.node_id} did not rejoin")
 
@@ -118,8 +120,8 @@ def failover_trials(c: LocalCluster, log: LeaseLog, trials: int) -> tuple[list[f
         print(f"  trial {i + 1:2d}: {times[-1] * 1000:6.1f} ms  {leader.node_id} -> {new.node_id}",
               flush=True)  # fmt: skip
         c.start(leader)
-        wait_rejoined(c, log, leader, new)
-        leader = new
+        # Usually ``new``; another node if ``new`` lost its lease meanwhile (e.g. CPU starved).
+        leader = wait_rejoined(c, log, leader)
     return times, problems
 
 
