@@ -308,6 +308,8 @@ class RoleMachine:
         """The election timer fired (§3.4): start PreVote (§9.6) or an election."""
         if self._role is Role.LEADER:
             return
+        if not self._may_campaign(transfer=False):
+            return  # only reachable by a direct call: the timer itself fires out of the lease
         self._reset_timer()
         if self._now < self._no_campaign_until:
             return  # recently resigned: give the others a full timeout to take over
@@ -328,7 +330,7 @@ class RoleMachine:
     def campaign(self, transfer: bool = False) -> None:
         """Become candidate now, skipping PreVote (§3.4). ``transfer``: started by TimeoutNow,
         so peers must not ignore the request on account of the current leader's lease."""
-        if self._role is Role.LEADER:
+        if self._role is Role.LEADER or not self._may_campaign(transfer):
             return
         if "no-term-increment" not in self._mut:
             self._set_term(self._term + 1)
@@ -463,6 +465,12 @@ class RoleMachine:
         """
         recent = self._election_elapsed < self._cfg.election_ticks
         return recent and (self._leader is not None or self._now < self._cfg.election_ticks)
+
+    def _may_campaign(self, transfer: bool) -> bool:
+        """A node inside a live leader's lease must not vote, not even for itself: its self-vote
+        plus votes from nodes the leader cannot reach could elect a rival during the lease.
+        Only the leader can lift its own lease, by a transfer."""
+        return transfer or not self._cfg.check_quorum or not self._in_lease()
 
     def _lease_blocks(self, m: RequestVote) -> bool:
         if m.transfer:

@@ -386,7 +386,15 @@ def _crashes(sim: _Sim) -> None:
 
 
 def _transfer(sim: _Sim) -> None:
+    """Leadership transfers and resignations; also operators forcing elections anywhere."""
     sim.net.loss, sim.net.max_delay = 0.05, 2
+    if _every(sim, 20, 60):
+        node = sim.rng.choice(sim.ids)
+        m = sim.nodes[node]
+        if m is not None:
+            sim._note(f"{node} told to campaign")
+            m.campaign()
+            sim.drain(node)
     leader = sim.leader_id()
     if leader is None or not _every(sim, 15, 45):
         return

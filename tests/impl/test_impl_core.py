@@ -440,6 +440,27 @@ def test_6_2_vote_requests_inside_a_lease_are_ignored() -> None:
         assert bool(granted) == (not cq)
 
 
+def test_6_4_no_campaign_inside_a_lease_unless_transferred() -> None:
+    """§6.4.1: F acked leader L's heartbeat; G cannot reach L. If F could campaign on demand,
+    its own vote plus G's would elect F while L still holds its lease. Only a transfer
+    (the lease holder's own request) may start that election."""
+    f = node("b")
+    f.step(ae("c", "b", 1))
+    f.ready()
+    f.campaign()
+    f.election_timeout()
+    assert (role(f), f.term, out(f)) == (Role.FOLLOWER, 1, ())
+    f.campaign(transfer=True)
+    assert (role(f), f.term) == (Role.CANDIDATE, 2)
+    g = node("a", term=1)  # no leader heard for a full election timeout
+    g.step(out(f)[0])
+    assert out(g) == (rvr("a", "b", 2, True),)
+    nocq = node("b", check_quorum=False)
+    nocq.step(ae("c", "b", 1))
+    nocq.campaign()
+    assert role(nocq) is Role.CANDIDATE, "without CheckQuorum there is no lease to protect"
+
+
 def test_3_10_transfer_votes_override_the_lease() -> None:
     """§3.10: the vote request of a transfer target is considered inside the lease."""
     b = node("b")
