@@ -154,7 +154,7 @@ def dump_logs(c: LocalCluster) -> None:
 
 
 def pct(xs: list[float], p: float) -> float:
-    """Nearest-rank percentile (p99 of 50 samples is the largest but none)."""
+    """Nearest-rank percentile (so the p99 of 50 samples is their maximum)."""
     s = sorted(xs)
     rank = math.ceil(p / 100 * len(s))
     return s[min(len(s), max(rank, 1)) - 1]

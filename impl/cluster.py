@@ -288,8 +288,9 @@ def _drive(cluster: LocalCluster, interactive: bool, duration: float | None) -> 
                 pending = [key]
             elif pending and key.isdigit():
                 events.append(_apply(cluster, pending.pop(), key))
-    cluster.poll()
-    console.print(render(cluster, events, False))
+    if not interactive:  # the live view was transient: leave the final table on screen
+        cluster.poll()
+        console.print(render(cluster, events, False))
     if not seen_leader:
         print("electorate cluster: no leader was elected", file=sys.stderr)
         return 1
