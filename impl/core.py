@@ -316,7 +316,7 @@ class RoleMachine:
         if self._cfg.prevote:
             self._start_prevote()
         else:
-            self.campaign()
+            self._campaign(transfer=False)
 
     def heartbeat_timeout(self) -> None:
         """Leader: send a heartbeat round now; also the CheckQuorum check point (§6.2)."""
@@ -330,8 +330,10 @@ class RoleMachine:
     def campaign(self, transfer: bool = False) -> None:
         """Become candidate now, skipping PreVote (§3.4). ``transfer``: started by TimeoutNow,
         so peers must not ignore the request on account of the current leader's lease."""
-        if self._role is Role.LEADER or not self._may_campaign(transfer):
-            return
+        if self._role is not Role.LEADER and self._may_campaign(transfer):
+            self._campaign(transfer)
+
+    def _campaign(self, transfer: bool) -> None:
         if "no-term-increment" not in self._mut:
             self._set_term(self._term + 1)
         if "no-self-vote" not in self._mut:
@@ -542,7 +544,7 @@ class RoleMachine:
         q = self._cfg.quorum
         if granted >= q:
             if pre_vote:
-                self.campaign()
+                self._campaign(transfer=False)
             else:
                 self._become_leader()
         elif rejected > len(self._cfg.voters) - q:

@@ -613,6 +613,17 @@ def test_election_fires_after_the_drawn_timeout() -> None:
     assert role(m) is Role.PRE_CANDIDATE
 
 
+def test_3_4_follower_of_a_silent_leader_campaigns_when_its_timer_fires() -> None:
+    """§3.4: a follower that hears nothing for its election timeout starts an election, even
+    though it still remembers the (silent) leader; with and without PreVote."""
+    for prevote, want in ((False, Role.CANDIDATE), (True, Role.PRE_CANDIDATE)):
+        m = node("a", prevote=prevote)
+        m.step(ae("c", "a", 1))
+        for _ in range(m.randomized_timeout):
+            m.tick()
+        assert role(m) is want, f"prevote={prevote}"
+
+
 def test_single_node_elects_itself_with_a_lease() -> None:
     m = node("a", ("a",))
     m.election_timeout()
