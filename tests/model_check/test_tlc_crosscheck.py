@@ -1,0 +1,91 @@
+"""TLC and our checker explore the same state space: the shipped models, number for number.
+
+Three kinds of test per shipped model in spec/models/:
+- the .cfg on disk is what model_check/tlc.py generates for the recorded parameters;
+- TLC, run on that .cfg, reproduces the figures recorded in expected.json;
+- our checker, run on the same parameters, reports the same distinct states, generated
+  states and depth as TLC (expected.json holds TLC's own figures, written by
+  `python -m model_check.tlc --update-models spec/models`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+import pytest
+
+from model_check import tlc
+
+MODELS_DIR = tlc.SPEC_DIR / "models"
+EXPECTED: dict[str, dict[str, Any]] = json.loads((MODELS_DIR / tlc.EXPECTED_FILE).read_text())
+NEEDS_JAVA = pytest.mark.skipif(
+    shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"
+)
+# Models whose TLC run ends at a violation: the counts then depend on where TLC stopped,
+# so only the counterexample is comparable, not the totals.
+WITNESSES = sorted(name for name, e in EXPECTED.items() if e["result"] == "violation")
+COMPLETE = sorted(name for name, e in EXPECTED.items() if e["result"] == "ok")
+
+
+def test_every_shipped_model_is_recorded() -> None:
+    on_disk = {p.stem for p in MODELS_DIR.glob("*.cfg")}
+    assert on_disk == set(EXPECTED) == set(tlc.SHIPPED_MODELS)
+    assert WITNESSES, "at least one model must fail, or a vacuous spec would pass"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_cfg_matches_generator(name: str) -> None:
+    params = tlc.params_from_json(EXPECTED[name]["params"])
+    assert params == tlc.SHIPPED_MODELS[name]
+    assert (MODELS_DIR / f"{name}.cfg").read_text() == params.cfg_text()
+
+
+@NEEDS_JAVA
+@pytest.mark.tlc
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_tlc_reproduces_expected(name: str) -> None:
+    res = tlc.run_tlc_cfg((MODELS_DIR / f"{name}.cfg").read_text(), timeout_s=600)
+    # Through JSON, as expected.json was written (tuples become lists).
+    got = json.loads(json.dumps(tlc.expected_entry(tlc.SHIPPED_MODELS[name], res)))
+    want = dict(EXPECTED[name])
+    # The TLC build is recorded for the reader; a different build may count the same.
+    got.pop("tlc")
+    want.pop("tlc")
+    assert got == want
+
+
+def _our_check(params: tlc.TlcParams) -> tuple[str, int, int, int]:
+    """(result, distinct, generated, depth) from our checker for the same model."""
+    api = pytest.importorskip("model_check.api", reason="model_check.api not written yet")
+    spec_params = pytest.importorskip("spec.params")
+    p = spec_params.Params(
+        servers=params.servers,
+        profile=params.profile,
+        max_term=params.max_term,
+        max_msgs=params.max_msgs,
+        max_log=params.max_log,
+        values=params.values,
+    )
+    res = api.check(p, symmetry=params.symmetry, workers=1)
+    return str(res.result), res.distinct_states, res.states_generated, res.depth
+
+
+@pytest.mark.tlc
+@pytest.mark.parametrize("name", COMPLETE)
+def test_checker_agrees_with_tlc(name: str) -> None:
+    want = EXPECTED[name]
+    result, distinct, generated, depth = _our_check(tlc.SHIPPED_MODELS[name])
+    assert (distinct, generated, depth) == (want["distinct"], want["generated"], want["depth"])
+    assert result == want["result"]
+
+
+def test_witness_trace_is_a_shortest_election() -> None:
+    # TLC with one worker finds the first violation in BFS order: the trace ends in
+    # BecomeLeader and has exactly as many states as the depth reached.
+    for name in WITNESSES:
+        entry = EXPECTED[name]
+        assert entry["violated_invariant"] == "NoLeaderElected"
+        assert entry["trace"][0] == "Init" and entry["trace"][-1] == "BecomeLeader"
+        assert len(entry["trace"]) == entry["depth"]
