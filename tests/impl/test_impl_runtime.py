@@ -61,9 +61,18 @@ def recording(node: NodeRuntime) -> list[tuple[str, object]]:
     return events
 
 
+def age(node: NodeRuntime) -> None:
+    """Tick past the start-up period in which a fresh node neither votes nor campaigns."""
+    for _ in range(node.config.election_ticks):
+        node.core.tick()
+        node._flush()
+
+
 def test_rpc_request_vote_is_sent_only_after_the_vote_is_durable(tmp_path: Path) -> None:
     node = NodeRuntime(config(tmp_path))
     events = recording(node)
+    age(node)
+    events.clear()
     node.core.campaign()
     node._flush()
     kinds = [k for k, _ in events]
@@ -75,9 +84,7 @@ def test_rpc_request_vote_is_sent_only_after_the_vote_is_durable(tmp_path: Path)
 def test_vote_grant_is_sent_only_after_the_vote_is_durable(tmp_path: Path) -> None:
     node = NodeRuntime(config(tmp_path))
     events = recording(node)
-    for _ in range(node.config.election_ticks):  # a fresh node refuses votes for one timeout
-        node.core.tick()
-        node._flush()
+    age(node)
     events.clear()
     node._on_message(RequestVote("electorate", "n2", "n1", 5, 0, 0, False))
     assert events[0] == ("persist", StoredState(5, "n2"))
@@ -95,6 +102,7 @@ def test_fsync_failure_stops_the_node_and_nothing_is_sent(tmp_path: Path) -> Non
         raise StorageFatalError("cannot persist state: EIO")
 
     node.storage.save = broken  # type: ignore[method-assign,assignment]
+    age(node)
     node.core.campaign()
     node._flush()
     assert sent == [] and isinstance(node.failure, StorageFatalError)
@@ -106,6 +114,7 @@ def test_fsync_failure_stops_the_node_and_nothing_is_sent(tmp_path: Path) -> Non
 def test_restart_keeps_term_and_vote(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     node = NodeRuntime(cfg)
+    age(node)
     node.core.campaign()
     node.core.campaign()
     node._flush()
