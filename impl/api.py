@@ -138,7 +138,7 @@ class Elector:
         self.node = NodeRuntime(config)
         self.own_thread = own_thread
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._changed = asyncio.Event()
+        self._waiters: set[asyncio.Event] = set()
         self._streams: set[ChangeStream] = set()
         self._inline: asyncio.Task[None] | None = None
         self._stop_inline = asyncio.Event()
@@ -196,9 +196,7 @@ class Elector:
             snap = self.node.snapshot
             if snap.is_leader() and snap.token is not None:
                 return Leadership(snap.term, snap.token, self.node)
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self.node.tick_s)
+            await self._next_notification(self.node.tick_s)
 
     @contextlib.asynccontextmanager
     async def leadership(self) -> AsyncIterator[LeaderScope]:
@@ -246,14 +244,23 @@ class Elector:
         # Sleep until the current lease deadline or any notification; at the deadline the lease
         # has usually been extended already, otherwise leadership is over.
         while lead.is_valid():
-            self._changed.clear()
-            wait = max(lead.lease_remaining(), 0.0005)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), wait)
+            await self._next_notification(max(lead.lease_remaining(), 0.0005))
         reason = "lease expired" if self.node.snapshot.role is Role.LEADER else "stepped down"
         lost.set()
         failure.append(LeadershipLostError(lead.term, reason))
         raise failure[-1]
+
+    async def _next_notification(self, timeout: float) -> None:
+        """Sleep until the node's next notification or ``timeout``, whichever comes first."""
+        # One event per waiter: a shared one cleared by one waiter could hide a wake-up
+        # from another.
+        event = asyncio.Event()
+        self._waiters.add(event)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            self._waiters.discard(event)
 
     def _raise_if_failed(self) -> None:
         if self.node.failure is not None:
@@ -269,7 +276,8 @@ class Elector:
             self._on_notification(n, snap)
 
     def _on_notification(self, n: Notification, snap: Snapshot) -> None:
-        self._changed.set()
+        for waiter in self._waiters:
+            waiter.set()
         if isinstance(n, LeadershipAcquired):
             change = LeadershipChange(self.config.node_id, n.term, True, n.token)
         elif isinstance(n, LeadershipLost):

@@ -86,7 +86,7 @@ def test_leadership_scope_cancels_work_the_moment_leadership_is_lost(tmp_path: P
                     e.resign()
                     await asyncio.sleep(3600)  # the body is cancelled too
             assert cancelled.is_set()
-            assert time.monotonic() - t0 < 0.1
+            assert time.monotonic() - t0 < 0.2  # one hop to the node thread and back
             assert err.value.reason == "stepped down"
 
     run(scenario)
@@ -103,7 +103,7 @@ def test_a_frozen_node_thread_cannot_keep_the_application_leading(tmp_path: Path
                     await lead.lost()
             waited = time.monotonic() - start
             lease = e.config.lease_ticks * e.node.tick_s
-            assert waited <= lease + 0.05, f"noticed after {waited:.3f}s, lease {lease:.3f}s"
+            assert waited <= lease + 0.1, f"noticed after {waited:.3f}s, lease {lease:.3f}s"
             assert err.value.reason == "lease expired"
 
     run(scenario)
@@ -155,7 +155,7 @@ def test_transfer_leadership_hands_over_in_about_one_round_trip(tmp_path: Path) 
             successor = next(e for e in electors if e.config.node_id == leader)
             await successor.wait_until_leader()
             assert successor.node.snapshot.token == term > old_term
-            assert handover < 0.15, f"handover took {handover * 1000:.0f} ms"
+            assert handover < 0.2, f"handover took {handover * 1000:.0f} ms"
         finally:
             for e in electors:
                 await e.stop()
