@@ -22,9 +22,17 @@ from pathlib import Path
 from typing import Final, Literal
 
 PROFILES: Final = ("election", "heartbeat", "log")
-# Always-properties checked in every run, and the one reachability witness: TLC reports
+# Always-properties checked in every run (the two log properties hold trivially while logs
+# stay empty), and the one reachability witness: TLC reports
 # NoLeaderElected violated exactly when some server can become leader (a "sometimes" check).
-SAFETY_INVARIANTS: Final = ("ElectionSafety", "LogMatching")
+SAFETY_INVARIANTS: Final = (
+    "ElectionSafety",
+    "LeaderHasQuorum",
+    "VotesGrantedAreVotes",
+    "VoteResponsesAreVotes",
+    "LogMatching",
+    "LeaderCompleteness",
+)
 WITNESS_INVARIANTS: Final = ("NoLeaderElected",)
 TLA_MODULE: Final = "RaftElection"
 SPEC_DIR: Final = Path(__file__).resolve().parent.parent / "spec"

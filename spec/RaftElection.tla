@@ -444,6 +444,38 @@ LogMatching ==
             log[i][k].term = log[j][k].term
                 => SubSeq(log[i], 1, k) = SubSeq(log[j], 1, k)
 
+\* Every leader holds a majority of granted votes.
+LeaderHasQuorum ==
+    \A i \in Server : state[i] = Leader => IsQuorum(votesGranted[i])
+
+\* A candidate's or leader's tally holds only real votes for it in its term:
+\* each voter j still votes for i, or has since moved to a later term. (A
+\* follower's tally is not constrained: raft.tla tallies for followers too.)
+VotesGrantedAreVotes ==
+    \A i \in Server : state[i] /= Follower =>
+        \A j \in votesGranted[i] :
+            currentTerm[j] > currentTerm[i] \/ votedFor[j] = i
+
+\* A granted vote in flight is its sender's vote in that term, unless the
+\* sender has since moved to a later term.
+VoteResponsesAreVotes ==
+    \A m \in DOMAIN messages :
+        (m.mtype = RequestVoteResponse /\ m.mvoteGranted)
+            => \/ currentTerm[m.msource] > m.mterm
+               \/ votedFor[m.msource] = m.mdest
+
+\* The first k entries of a log (all of it when k is past its end).
+Prefix(xlog, k) == SubSeq(xlog, 1, Min({k, Len(xlog)}))
+
+\* A leader whose term is at least server i's holds every entry i counts as
+\* committed (stated without history variables: i learnt its commitIndex in
+\* a term no later than currentTerm[i]).
+LeaderCompleteness ==
+    \A i, j \in Server :
+        LET committed == Prefix(log[i], commitIndex[i])
+        IN (state[j] = Leader /\ currentTerm[j] >= currentTerm[i])
+              => Prefix(log[j], Len(committed)) = committed
+
 \* Not a safety property but a reachability witness, checked on its own: TLC
 \* reports it violated exactly when some server can become leader, and the
 \* counterexample is a shortest election. A model where it holds is vacuous.
