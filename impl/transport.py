@@ -3,7 +3,9 @@
 Each node dials every peer once for its outbound messages (connections are one-way). On accept,
 the acceptor sends a challenge frame carrying a fresh random nonce; every later frame on that
 connection carries ``HMAC-SHA256(secret, nonce || seq || header || payload)`` where ``seq`` counts
-frames from 1. A frame from a replayed or spliced connection therefore fails its MAC.
+frames from 1. A frame from a replayed or spliced connection therefore fails its MAC. Frame 1 is
+a hello naming the dialer and its cluster; it must arrive within the handshake timeout, and every
+later message must come from the node the hello named.
 
 Frame: header ``magic(4) version(1) kind(1) reserved(2) length(4)``, then ``length`` payload
 bytes (JSON of one message), then the 32-byte MAC. A malformed, oversized or unauthenticated frame,
@@ -38,6 +40,7 @@ MAGIC = b"ELEC"
 VERSION = 1
 KIND_CHALLENGE = 0
 KIND_MESSAGE = 1
+KIND_HELLO = 2
 HEADER = struct.Struct(">4sBBHI")
 MAC_LEN = 32
 NONCE_LEN = 16
@@ -147,6 +150,10 @@ class Transport:
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
+        self.handshake_timeout = HANDSHAKE_TIMEOUT_S
+        # Peers hold one inbound connection each (two while one reconnects); the rest is slack
+        # for probes. More than that is refused so that strangers cannot exhaust the node.
+        self.max_inbound = 2 * len(config.peers) + 4
 
     async def start(self) -> None:
         tls = server_ssl(self.config.tls) if self.config.tls else None
@@ -189,13 +196,19 @@ class Transport:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         _tune_socket(writer)
-        self._conns.add(writer)
         peer = writer.get_extra_info("peername")
+        if len(self._conns) >= self.max_inbound:
+            self.stats.rejected["too-many-connections"] += 1
+            log.warning("refusing connection from %s: %d already open", peer, len(self._conns))
+            writer.close()
+            return
+        self._conns.add(writer)
         try:
             nonce = os.urandom(NONCE_LEN)
             writer.write(build_frame(self.config.secret, b"challenge", 0, KIND_CHALLENGE, nonce))
             await writer.drain()
-            seq = 0
+            src = await self._read_hello(reader, nonce)
+            seq = 1
             while True:
                 seq += 1
                 kind, payload = await read_frame(
@@ -203,7 +216,7 @@ class Transport:
                 )
                 if kind != KIND_MESSAGE:
                     raise FrameError("bad-kind", f"unexpected frame kind {kind}")
-                self._accept(self._parse(payload))
+                self._accept(self._parse(payload), src)
         except FrameError as e:
             self.stats.rejected[e.reason] += 1
             log.warning("closing connection from %s: %s", peer, e)
@@ -213,6 +226,28 @@ class Transport:
             self._conns.discard(writer)
             writer.close()
 
+    async def _read_hello(self, reader: asyncio.StreamReader, nonce: bytes) -> str:
+        """The first frame must be an authenticated hello naming a known peer, and soon."""
+        try:
+            kind, payload = await asyncio.wait_for(
+                read_frame(reader, self.config.secret, nonce, 1, self.config.max_frame_bytes),
+                self.handshake_timeout,
+            )
+        except TimeoutError:
+            raise FrameError("no-hello", "no authenticated hello in time") from None
+        if kind != KIND_HELLO:
+            raise FrameError("no-hello", f"first frame is of kind {kind}, not a hello")
+        try:
+            hello = json.loads(payload)
+            cluster, src = hello["cluster"], hello["node"]
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError):
+            raise FrameError("bad-payload", "malformed hello") from None
+        if cluster != self.config.cluster:
+            raise FrameError("wrong-cluster", f"hello from cluster {cluster!r}")
+        if src not in self.config.peers:
+            raise FrameError("unknown-peer", f"hello from unknown node {src!r}")
+        return str(src)
+
     def _parse(self, payload: bytes) -> Message:
         try:
             return decode_message(json.loads(payload))
@@ -221,12 +256,12 @@ class Transport:
         except MessageError as e:
             raise FrameError("bad-message", str(e)) from None
 
-    def _accept(self, msg: Message) -> None:
+    def _accept(self, msg: Message, src: str) -> None:
         c = self.config
         if msg.cluster != c.cluster:
             raise FrameError("wrong-cluster", f"message for cluster {msg.cluster!r}")
-        if msg.src not in c.peers:
-            raise FrameError("unknown-peer", f"message from unknown node {msg.src!r}")
+        if msg.src != src:
+            raise FrameError("spoofed-source", f"message from {msg.src!r} on {src!r}'s connection")
         if msg.dst != c.node_id:
             raise FrameError("wrong-destination", f"message for {msg.dst!r}")
         if self.isolated:  # loss injection (drop_rate) is applied once, on the sending side
@@ -281,6 +316,8 @@ class Transport:
             )
             if kind != KIND_CHALLENGE or len(nonce) != NONCE_LEN:
                 raise FrameError("bad-challenge", "peer sent no valid challenge")
+            hello = json.dumps({"cluster": self.config.cluster, "node": self.config.node_id})
+            writer.write(build_frame(self.config.secret, nonce, 1, KIND_HELLO, hello.encode()))
             with contextlib.suppress(OSError, asyncio.IncompleteReadError):
                 await self._pump(peer, nonce, reader, writer)
             return True
@@ -290,7 +327,7 @@ class Transport:
     async def _pump(
         self, peer: str, nonce: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        box, wake, seq = self._outboxes[peer], self._wakeups[peer], 0
+        box, wake, seq = self._outboxes[peer], self._wakeups[peer], 1  # 1 was the hello
         # The acceptor never writes after its challenge: a completed read means it closed.
         eof = asyncio.ensure_future(reader.read(1))
         try:

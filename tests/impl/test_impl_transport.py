@@ -17,6 +17,7 @@ from impl.config import NodeConfig, TlsConfig
 from impl.messages import AppendEntries, Message, encode_message
 from impl.transport import (
     HEADER,
+    KIND_HELLO,
     KIND_MESSAGE,
     MAGIC,
     NONCE_LEN,
@@ -88,19 +89,29 @@ async def until(cond: Callable[[], bool], timeout: float = 3.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def hello(node: str = "n1", cluster: str = "electorate") -> bytes:
+    return json.dumps({"cluster": cluster, "node": node}).encode()
+
+
 async def raw_connect(
-    port: int, secret: bytes = SECRET
+    port: int, hello_payload: bytes | None = None
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
+    """Connect, read the challenge, and (by default) say a valid hello as n1 (frame 1)."""
     reader, writer = await asyncio.open_connection(LO, port)
-    _, nonce = await read_frame(reader, secret, b"challenge", 0, NONCE_LEN)
+    _, nonce = await read_frame(reader, SECRET, b"challenge", 0, NONCE_LEN)
+    writer.write(build_frame(SECRET, nonce, 1, KIND_HELLO, hello_payload or hello()))
     return reader, writer, nonce
 
 
 async def closed_by_peer(reader: asyncio.StreamReader) -> bool:
+    """True if the other side closes the connection (after whatever it sent) within 2 s."""
     try:
-        return await asyncio.wait_for(reader.read(100), 2.0) == b""
+        await asyncio.wait_for(reader.read(), 2.0)
     except ConnectionResetError:
-        return True
+        pass
+    except TimeoutError:
+        return False
+    return True
 
 
 def msg_bytes(m: Message) -> bytes:
@@ -118,43 +129,26 @@ def test_messages_flow_both_ways() -> None:
     run_pair(scenario)
 
 
-async def _expect_rejected(tb: Transport, gb: list[Message], reason: str, frame: bytes) -> None:
-    reader, writer, _ = await raw_connect(tb.config.listen[1])
-    writer.write(frame)
-    await writer.drain()
-    assert await closed_by_peer(reader), f"connection not closed after {reason}"
-    writer.close()
-    assert tb.stats.rejected[reason] == 1
-    assert gb == []
+def frame(nonce: bytes, payload: bytes, seq: int = 2, secret: bytes = SECRET) -> bytes:
+    return build_frame(secret, nonce, seq, KIND_MESSAGE, payload)
 
 
-@pytest.mark.parametrize(
-    ("reason", "make"),
-    [
-        ("bad-magic", lambda nonce: b"GET / HTTP/1.1\r\n\r\n" + b"x" * 40),
-        (
-            "bad-version",
-            lambda nonce: struct.pack(">4sBBHI", MAGIC, 9, 1, 0, 2) + b"{}" + b"0" * 32,
-        ),
-        ("oversized", lambda nonce: HEADER.pack(MAGIC, VERSION, KIND_MESSAGE, 0, 10**7)),
-        (
-            "bad-mac",
-            lambda nonce: build_frame(b"wrong-secret-xxxxxxxx", nonce, 1, 1, msg_bytes(hb())),
-        ),
-        ("bad-mac", lambda nonce: build_frame(SECRET, nonce, 2, 1, msg_bytes(hb()))),  # bad seq
-        ("bad-payload", lambda nonce: build_frame(SECRET, nonce, 1, 1, b"\xff not json")),
-        ("bad-message", lambda nonce: build_frame(SECRET, nonce, 1, 1, b'{"type": "nope"}')),
-        (
-            "wrong-cluster",
-            lambda nonce: build_frame(SECRET, nonce, 1, 1, msg_bytes(hb(cluster="x"))),
-        ),
-        ("unknown-peer", lambda nonce: build_frame(SECRET, nonce, 1, 1, msg_bytes(hb(src="evil")))),
-        (
-            "wrong-destination",
-            lambda nonce: build_frame(SECRET, nonce, 1, 1, msg_bytes(hb(dst="n9"))),
-        ),
-    ],
-)
+BAD_FRAMES: list[tuple[str, Callable[[bytes], bytes]]] = [
+    ("bad-magic", lambda nonce: b"GET / HTTP/1.1\r\n\r\n" + b"x" * 40),
+    ("bad-version", lambda nonce: struct.pack(">4sBBHI", MAGIC, 9, 1, 0, 2) + b"{}" + b"0" * 32),
+    ("oversized", lambda nonce: HEADER.pack(MAGIC, VERSION, KIND_MESSAGE, 0, 10**7)),
+    ("bad-mac", lambda nonce: frame(nonce, msg_bytes(hb()), secret=b"wrong-secret-xxxxxxxx")),
+    ("bad-mac", lambda nonce: frame(nonce, msg_bytes(hb()), seq=3)),  # skipped a frame
+    ("bad-payload", lambda nonce: frame(nonce, b"\xff not json")),
+    ("bad-message", lambda nonce: frame(nonce, b'{"type": "nope"}')),
+    ("bad-kind", lambda nonce: build_frame(SECRET, nonce, 2, KIND_HELLO, hello())),
+    ("wrong-cluster", lambda nonce: frame(nonce, msg_bytes(hb(cluster="x")))),
+    ("spoofed-source", lambda nonce: frame(nonce, msg_bytes(hb(src="n3")))),
+    ("wrong-destination", lambda nonce: frame(nonce, msg_bytes(hb(dst="n9")))),
+]
+
+
+@pytest.mark.parametrize(("reason", "make"), BAD_FRAMES)
 def test_bad_frames_close_the_connection_and_deliver_nothing(
     reason: str, make: Callable[[bytes], bytes]
 ) -> None:
@@ -177,17 +171,60 @@ def test_a_frame_replayed_on_a_new_connection_is_rejected() -> None:
     async def scenario(ta: Transport, tb: Transport, ga: list[Message], gb: list[Message]) -> None:
         port = tb.config.listen[1]
         _, writer, nonce = await raw_connect(port)
-        frame = build_frame(SECRET, nonce, 1, KIND_MESSAGE, msg_bytes(hb()))
-        writer.write(frame)
+        genuine = frame(nonce, msg_bytes(hb()))
+        writer.write(genuine)
         await writer.drain()
         await until(lambda: len(gb) == 1)  # the genuine frame is accepted
         writer.close()
         r2, w2, _ = await raw_connect(port)
-        w2.write(frame)  # same bytes, different challenge
+        w2.write(genuine)  # same bytes, different challenge
         await w2.drain()
         assert await closed_by_peer(r2)
         w2.close()
         assert tb.stats.rejected["bad-mac"] == 1 and len(gb) == 1
+
+    run_pair(scenario)
+
+
+@pytest.mark.parametrize(
+    ("reason", "payload"),
+    [
+        ("unknown-peer", hello(node="evil")),
+        ("wrong-cluster", hello(cluster="other")),
+        ("bad-payload", b"[]"),
+    ],
+)
+def test_a_bad_hello_is_refused(reason: str, payload: bytes) -> None:
+    async def scenario(ta: Transport, tb: Transport, ga: list[Message], gb: list[Message]) -> None:
+        reader, writer, _ = await raw_connect(tb.config.listen[1], payload)
+        assert await closed_by_peer(reader)
+        writer.close()
+        assert dict(tb.stats.rejected) == {reason: 1}
+
+    run_pair(scenario)
+
+
+def test_silent_and_excess_connections_are_closed() -> None:
+    async def scenario(ta: Transport, tb: Transport, ga: list[Message], gb: list[Message]) -> None:
+        tb.handshake_timeout = 0.2
+        port = tb.config.listen[1]
+        # A message before any hello, then a connection that never says anything.
+        r1, w1 = await asyncio.open_connection(LO, port)
+        _, nonce = await read_frame(r1, SECRET, b"challenge", 0, NONCE_LEN)
+        w1.write(build_frame(SECRET, nonce, 1, KIND_MESSAGE, msg_bytes(hb())))
+        r2, w2 = await asyncio.open_connection(LO, port)
+        assert await closed_by_peer(r1) and await closed_by_peer(r2)
+        assert tb.stats.rejected["no-hello"] == 2 and gb == []
+        w1.close()
+        w2.close()
+        # Beyond the inbound limit, connections are refused at once.
+        idle = [await asyncio.open_connection(LO, port) for _ in range(tb.max_inbound + 2)]
+        try:
+            await until(lambda: tb.stats.rejected["too-many-connections"] >= 2)
+        finally:
+            for _, w in idle:
+                w.close()
+                await w.wait_closed()
 
     run_pair(scenario)
 
