@@ -227,7 +227,7 @@ class NodeRuntime:
         deadline = snap.lease_deadline
         if snap.role is Role.LEADER and deadline is not None and now >= deadline:
             self.lag_stepdowns += 1
-            log.warning("lease expired (loop late by %.0f ms): stepping down", lag * 1000)
+            log.warning("lease expired (this tick %.0f ms late): stepping down", lag * 1000)
             self.core.resign()
             self._flush()
 
