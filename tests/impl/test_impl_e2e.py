@@ -225,3 +225,22 @@ def test_cluster_demo_runs_non_interactively() -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "leader" in proc.stdout and proc.stdout.count("follower") == 2
+
+
+def test_isolated_leader_steps_down_and_the_majority_elects_another(cluster: LocalCluster) -> None:
+    old = await_leader(cluster)
+    old_term = status(old)["term"]
+    assert isinstance(old_term, int)
+    cluster.toggle_isolation(old)  # SIGUSR1 (demo control): drop all its traffic
+    t0 = time.monotonic()
+    wait_for(
+        lambda: status(old).get("is_leader") is False, 1.0, "isolated leader to lose its lease"
+    )
+    lost_after = time.monotonic() - t0
+    assert lost_after < 0.120 + 0.1, f"isolated leader kept its lease {lost_after:.3f}s"
+    new = await_leader(cluster, exclude=old, timeout=3.0)
+    new_term = status(new)["term"]
+    assert isinstance(new_term, int) and new_term > old_term
+    cluster.toggle_isolation(old)
+    wait_for(lambda: status(old).get("leader") == new.node_id, 3.0, "old leader to follow")
+    assert status(old)["term"] == status(new)["term"]
