@@ -222,7 +222,14 @@ class Elector:
             raise failure[0]
 
     async def transfer_leadership(self, to: str | None = None, timeout: float = 2.0) -> bool:
-        """Hand leadership to ``to`` (or the most caught-up peer); True once someone else leads."""
+        """Hand leadership to ``to`` (or the most caught-up peer); True once someone else leads.
+
+        A no-op returning False when this node does not lead. ValueError for an unknown ``to``.
+        """
+        if to is not None and to not in self.config.peers:
+            raise ValueError(f"cannot transfer leadership to {to!r}: not a peer")
+        if self.node.snapshot.role is not Role.LEADER:
+            return False
         self.node.transfer_leadership(to)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

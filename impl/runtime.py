@@ -123,15 +123,16 @@ class NodeRuntime:
         self._loop = asyncio.get_running_loop()
         self._stopping = stop or asyncio.Event()
         await self.transport.start()
-        status = None
-        if self.config.status is not None:
-            from impl.status import serve_status  # status renders a runtime: import it late
-
-            status = await serve_status(self, self.config.status)
-        self._tick_time[self.core.now] = time.monotonic()
-        ticker = asyncio.create_task(self._tick_loop(), name="ticks")
-        self._started.set()
+        status: asyncio.Server | None = None
+        ticker: asyncio.Task[None] | None = None
         try:
+            if self.config.status is not None:
+                from impl.status import serve_status  # status renders a runtime: import late
+
+                status = await serve_status(self, self.config.status)
+            self._tick_time[self.core.now] = time.monotonic()
+            ticker = asyncio.create_task(self._tick_loop(), name="ticks")
+            self._started.set()
             stopper = asyncio.create_task(self._stopping.wait())
             await asyncio.wait({ticker, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
@@ -140,9 +141,10 @@ class NodeRuntime:
             if isinstance(self._failure, StorageFatalError):
                 raise self._failure
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StorageFatalError):
-                await ticker
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StorageFatalError):
+                    await ticker
             if status is not None:
                 status.close()
             await self.transport.stop()

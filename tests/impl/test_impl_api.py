@@ -147,6 +147,10 @@ def test_transfer_leadership_hands_over_in_about_one_round_trip(tmp_path: Path) 
                 await asyncio.sleep(0.01)
             old = next(e for e in electors if e.is_leader())
             old_term = old.node.snapshot.term
+            follower = next(e for e in electors if e is not old)
+            assert await follower.transfer_leadership(None) is False  # only a leader can
+            with pytest.raises(ValueError, match="not a peer"):
+                await old.transfer_leadership("n9")
             t0 = time.monotonic()
             assert await old.transfer_leadership(None)
             handover = time.monotonic() - t0
