@@ -61,6 +61,7 @@ class SimResult:
     mutations: frozenset[str]
     prevote: bool = True
     check_quorum: bool = True
+    drift: float = 0.0
     violations: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     leaderships: int = 0
@@ -78,6 +79,7 @@ class SimResult:
         extra = "".join(f" --mutation {m}" for m in sorted(self.mutations))
         extra += "" if self.prevote else " --no-prevote"
         extra += "" if self.check_quorum else " --no-check-quorum"
+        extra += f" --drift {self.drift}" if self.drift else ""
         return (
             f"python -m impl.sim --seed {self.seed} --scenario {self.scenario} "
             f"--nodes {self.nodes} --ticks {self.ticks}{extra}"
@@ -147,6 +149,7 @@ class _Options:
     prevote: bool
     check_quorum: bool
     stop_on_violation: bool
+    drift: float = 0.0
 
 
 class _Sim:
@@ -160,7 +163,14 @@ class _Sim:
         self.nodes: dict[str, RoleMachine | None] = {i: self._boot(i) for i in self.ids}
         self.down_until: dict[str, int] = {}
         self.result = SimResult(
-            seed, scenario, opts.nodes, opts.ticks, opts.mutations, opts.prevote, opts.check_quorum
+            seed,
+            scenario,
+            opts.nodes,
+            opts.ticks,
+            opts.mutations,
+            opts.prevote,
+            opts.check_quorum,
+            opts.drift,
         )
         self.result.heal_at = opts.heal_at
         self.now = 0
@@ -168,6 +178,10 @@ class _Sim:
         self.votes: dict[tuple[str, int], str] = {}
         self.last_holder: tuple[int, str] | None = None
         self.seed = seed
+        # Clock rates: each node ticks `rate` times per simulated tick on average.
+        d = opts.drift
+        self.rate = {i: 1.0 + (self.rng.uniform(-d, d) if d else 0.0) for i in self.ids}
+        self.clock = dict.fromkeys(self.ids, 0.0)
 
     # -------------------------------------------------------------- nodes
     def _boot(self, node: str) -> RoleMachine:
@@ -283,6 +297,15 @@ class _Sim:
             return any(m.is_leader() for _, m in self.live())
         return self.leader_id() is not None
 
+    def tick_node(self, node: str) -> None:
+        self.clock[node] += self.rate[node]
+        while self.clock[node] >= 1.0:
+            self.clock[node] -= 1.0
+            m = self.nodes[node]
+            if m is not None:
+                m.tick()
+                self.drain(node)
+
     def heal(self) -> None:
         """End of the fault phase. The leader is also restarted, so that the liveness
         check measures a real election on a clean network, not an old leader's survival."""
@@ -307,10 +330,7 @@ class _Sim:
             order = [i for i, _ in self.live()]
             self.rng.shuffle(order)
             for node in order:
-                m = self.nodes[node]
-                if m is not None:
-                    m.tick()
-                    self.drain(node)
+                self.tick_node(node)
             self.deliver_due()
             if t == o.heal_at + o.liveness_ticks and self.result.leader_after_heal is None:
                 self.violate(f"no leader within {o.liveness_ticks} ticks after healing")
@@ -445,9 +465,16 @@ def simulate(
     prevote: bool = True,
     check_quorum: bool = True,
     stop_on_violation: bool = True,
+    drift: float = 0.0,
 ) -> SimResult:
     """Run one seeded scenario; see the module doc for the checks. Raises ValueError on bad
-    arguments (unknown scenario or mutation, too few ticks to check liveness)."""
+    arguments (unknown scenario or mutation, too few ticks to check liveness).
+
+    ``drift`` d gives every node a fixed clock rate drawn from [1-d, 1+d]. Leases assume
+    (1-d)/(1+d) > lease_ticks/election_ticks (d < 1/9 with the defaults); beyond that the
+    lease check is expected to fail, which shows it can."""
+    if not 0.0 <= drift < 1.0:
+        raise ValueError(f"drift must be in [0, 1), got {drift}")
     if scenario not in _FAULTS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     if nodes < 1:
@@ -462,7 +489,15 @@ def simulate(
             f"liveness_ticks={liveness_ticks}"
         )
     opts = _Options(
-        nodes, ticks, heal, liveness_ticks, mutations, prevote, check_quorum, stop_on_violation
+        nodes,
+        ticks,
+        heal,
+        liveness_ticks,
+        mutations,
+        prevote,
+        check_quorum,
+        stop_on_violation,
+        drift,
     )
     return _Sim(seed, scenario, opts).run(_FAULTS[scenario])
 
@@ -489,6 +524,7 @@ def _parser() -> _Parser:
     p.add_argument("--mutation", action="append", default=[], help="plant a bug (test only)")
     p.add_argument("--no-prevote", action="store_true")
     p.add_argument("--no-check-quorum", action="store_true")
+    p.add_argument("--drift", type=float, default=0.0, help="clock rate spread d: [1-d, 1+d]")
     p.add_argument("--trace", action="store_true", help="print the event log of each run")
     return p
 
@@ -515,6 +551,7 @@ def main(argv: list[str]) -> int:
                     mutations=frozenset(a.mutation),
                     prevote=not a.no_prevote,
                     check_quorum=not a.no_check_quorum,
+                    drift=a.drift,
                 )
                 failed += _report(r, a.trace)
     except ValueError as e:

@@ -89,6 +89,23 @@ def test_simulation_catches_planted_bug(
     pytest.fail(f"{mutation} went unnoticed in {tried}")
 
 
+def test_leases_hold_within_the_drift_margin_and_break_far_beyond_it() -> None:
+    """§6.4.1: leases assume bounded clock drift. Within the margin of the defaults
+    (rates in [0.9, 1.1]) they hold; with rates in [0.1, 1.9] the checker sees two leases
+    at once (which also shows the lease check is not vacuous on real runs)."""
+    for seed in range(6):
+        for scenario in ("halves", "crashes"):
+            r = simulate(seed, scenario, nodes=3, ticks=TICKS, drift=0.1)
+            assert r.ok, explain(r)
+    for seed in range(20):
+        r = simulate(seed, "halves", nodes=3, ticks=TICKS, drift=0.9)
+        if not r.ok:
+            assert "overlapping leases" in r.violations[0], explain(r)
+            assert "--drift 0.9" in r.replay_command()
+            return
+    pytest.fail("no lease overlap with clock rates in [0.1, 1.9] in 20 seeds")
+
+
 class _Stub:
     """A fake machine whose observables the checker reads."""
 
@@ -141,6 +158,7 @@ def test_cli_reports_violation_with_replay(capsys: pytest.CaptureFixture[str]) -
         (["--scenario", "nope"], "unknown scenario"),
         (["--mutation", "nope"], "unknown mutation"),
         (["--ticks", "50"], "heal_at"),
+        (["--drift", "1.5"], "drift"),
         (["--seed", "x"], "invalid int value"),
         (["--bogus"], "unrecognized arguments"),
     ],
