@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="print the raw JSON document")
     cl = sub.add_parser("cluster", help="run a local demo cluster with a live table")
     cl.add_argument("--nodes", type=int, default=3)
-    cl.add_argument("--base-port", type=int, default=0, help="0: pick free ports")
+    cl.add_argument(
+        "--base-port", type=int, default=0, help="node i uses BASE+2i and BASE+2i+1 (0: free ports)"
+    )
     cl.add_argument("--election-timeout-ms", type=int, default=150)
     cl.add_argument("--heartbeat-ms", type=int, default=15)
     cl.add_argument("--duration", type=float, default=None, help="stop after S seconds")

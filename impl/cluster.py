@@ -100,13 +100,15 @@ class LocalCluster:
         election_ms: int = 150,
         heartbeat_ms: int = 15,
         extra: tuple[str, ...] = (),
+        base_port: int = 0,
     ) -> None:
         self.root = root
         self.secret_file = root / "secret"
         self.secret_file.write_text(secrets.token_hex(32))
         self.secret_file.chmod(0o600)
         self.election_ms, self.heartbeat_ms, self.extra = election_ms, heartbeat_ms, extra
-        ports = free_ports(2 * n)
+        # Node i listens on base + 2i and serves its status on base + 2i + 1.
+        ports = list(range(base_port, base_port + 2 * n)) if base_port else free_ports(2 * n)
         self.members = [
             Member(f"n{i + 1}", ports[2 * i], ports[2 * i + 1], root / f"n{i + 1}")
             for i in range(n)
@@ -241,12 +243,19 @@ def run_cluster(args: argparse.Namespace) -> int:
     if not 1 <= args.nodes <= 9:
         print("electorate cluster: --nodes must be between 1 and 9", file=sys.stderr)
         return 2
+    if args.base_port and not 1024 <= args.base_port <= 65535 - 2 * args.nodes:
+        print(
+            "electorate cluster: --base-port must leave room for 2 ports per node", file=sys.stderr
+        )
+        return 2
     interactive = args.duration is None and sys.stdin.isatty()
     duration = args.duration if args.duration is not None else (None if interactive else 10.0)
     with tempfile.TemporaryDirectory(prefix="electorate-") as tmp:
         root = Path(args.data_dir) if args.data_dir else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        cluster = LocalCluster(args.nodes, root, args.election_timeout_ms, args.heartbeat_ms)
+        cluster = LocalCluster(
+            args.nodes, root, args.election_timeout_ms, args.heartbeat_ms, (), args.base_port
+        )
         try:
             return _drive(cluster, interactive, duration)
         finally:

@@ -216,6 +216,8 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "10x the heartbeat" in err[2]
     assert cli_main(["bogus"]) == 2
+    assert cli_main(["cluster", "--nodes", "12"]) == 2
+    assert cli_main(["cluster", "--base-port", "65530"]) == 2
 
 
 def test_cluster_demo_runs_non_interactively() -> None:
