@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from impl.cli import main as cli_main
-from impl.cluster import LOOPBACK, LocalCluster, Member
+from impl.cluster import LOOPBACK, LocalCluster, Member, free_ports
 from impl.status import StatusError, fetch_status
 from impl.storage import STATE_FILE, FileStorage
 from impl.transport import NONCE_LEN, build_frame
@@ -246,3 +246,35 @@ def test_isolated_leader_steps_down_and_the_majority_elects_another(cluster: Loc
     cluster.toggle_isolation(old)
     wait_for(lambda: status(old).get("leader") == new.node_id, 3.0, "old leader to follow")
     assert status(old)["term"] == status(new)["term"]
+
+
+def test_node_runs_from_a_toml_config_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port, status_port = free_ports(2)
+    (tmp_path / "secret").write_text("t" * 32)
+    (tmp_path / "node.toml").write_text(
+        f'id = "solo"\nlisten = "{LOOPBACK}:{port}"\ndata_dir = "{tmp_path / "solo"}"\n'
+        f'secret_file = "{tmp_path / "secret"}"\nstatus = "{LOOPBACK}:{status_port}"\n'
+        "election_timeout_ms = 150\nheartbeat_ms = 15\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "impl", "node", "--config", str(tmp_path / "node.toml")],
+        stderr=subprocess.PIPE, text=True, env=_env(),
+    )  # fmt: skip
+    try:
+        addr = (LOOPBACK, status_port)
+
+        def leading() -> bool:
+            try:
+                return fetch_status(addr, timeout=0.5)["is_leader"] is True
+            except StatusError:
+                return False
+
+        wait_for(leading, 10.0, "the single node to lead")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert "warning: single-node cluster" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
