@@ -357,6 +357,8 @@ def _halves(sim: _Sim) -> None:
     if sim.rng.random() < 0.3:
         return  # a healed interlude
     ids = list(sim.ids)
+    if len(ids) < 2:
+        return  # nothing to split
     sim.rng.shuffle(ids)
     cut = sim.rng.randint(1, len(ids) // 2)
     sim.net.split(ids[:cut], ids[cut:])

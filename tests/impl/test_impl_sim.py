@@ -30,7 +30,15 @@ def test_safety_and_liveness_hold_across_seeds(scenario: str) -> None:
 
 @pytest.mark.parametrize(
     ("nodes", "prevote", "check_quorum"),
-    [(3, True, True), (4, True, True), (5, False, True), (5, True, False), (3, False, False)],
+    [
+        (1, True, True),
+        (2, True, True),
+        (3, True, True),
+        (4, True, True),
+        (5, False, True),
+        (5, True, False),
+        (3, False, False),
+    ],
 )
 def test_other_sizes_and_feature_sets(nodes: int, prevote: bool, check_quorum: bool) -> None:
     """The same checks with even/odd cluster sizes and PreVote or CheckQuorum switched off."""
