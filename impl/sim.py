@@ -475,21 +475,8 @@ def simulate(
     ``drift`` d gives every node a fixed clock rate drawn from [1-d, 1+d]. Leases assume
     (1-d)/(1+d) > lease_ticks/election_ticks (d < 1/9 with the defaults); beyond that the
     lease check is expected to fail, which shows it can."""
-    if not 0.0 <= drift < 1.0:
-        raise ValueError(f"drift must be in [0, 1), got {drift}")
-    if scenario not in _FAULTS:
-        raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
-    if nodes < 1:
-        raise ValueError(f"nodes must be >= 1, got {nodes}")
-    unknown = sorted(mutations - MUTATIONS)
-    if unknown:
-        raise ValueError(f"unknown mutation(s) {unknown}")
+    _check_scenario(scenario)
     heal = ticks - liveness_ticks if heal_at is None else heal_at
-    if not 1 <= heal <= ticks - liveness_ticks:
-        raise ValueError(
-            f"need 1 <= heal_at <= ticks - liveness_ticks; got heal_at={heal}, ticks={ticks}, "
-            f"liveness_ticks={liveness_ticks}"
-        )
     opts = _Options(
         nodes,
         ticks,
@@ -501,7 +488,28 @@ def simulate(
         stop_on_violation,
         drift,
     )
+    _check_options(opts)
     return _Sim(seed, scenario, opts).run(_FAULTS[scenario])
+
+
+def _check_scenario(scenario: str) -> None:
+    if scenario not in _FAULTS:
+        raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+
+
+def _check_options(o: _Options) -> None:
+    if not 0.0 <= o.drift < 1.0:
+        raise ValueError(f"drift must be in [0, 1), got {o.drift}")
+    if o.nodes < 1:
+        raise ValueError(f"nodes must be >= 1, got {o.nodes}")
+    unknown = sorted(o.mutations - MUTATIONS)
+    if unknown:
+        raise ValueError(f"unknown mutation(s) {unknown}")
+    if not 1 <= o.heal_at <= o.ticks - o.liveness_ticks:
+        raise ValueError(
+            f"need 1 <= heal_at <= ticks - liveness_ticks; got heal_at={o.heal_at}, "
+            f"ticks={o.ticks}, liveness_ticks={o.liveness_ticks}"
+        )
 
 
 # ------------------------------------------------------------------ CLI
@@ -541,24 +549,29 @@ def main(argv: list[str]) -> int:
     except SystemExit as e:  # --help
         return 0 if e.code is None else int(e.code)
     scenarios = list(SCENARIOS) if a.scenario == "all" else [a.scenario]
-    failed = 0
     try:
         for scenario in scenarios:
-            for seed in range(a.seed, a.seed + max(a.seeds, 1)):
-                r = simulate(
-                    seed,
-                    scenario,
-                    nodes=a.nodes,
-                    ticks=a.ticks,
-                    mutations=frozenset(a.mutation),
-                    prevote=not a.no_prevote,
-                    check_quorum=not a.no_check_quorum,
-                    drift=a.drift,
-                )
-                failed += _report(r, a.trace)
+            _check_scenario(scenario)
+        opts = _Options(
+            nodes=a.nodes,
+            ticks=a.ticks,
+            heal_at=a.ticks - 100,
+            liveness_ticks=100,
+            mutations=frozenset(a.mutation),
+            prevote=not a.no_prevote,
+            check_quorum=not a.no_check_quorum,
+            stop_on_violation=True,
+            drift=a.drift,
+        )
+        _check_options(opts)
     except ValueError as e:
         print(f"impl.sim: {e}", file=sys.stderr)
         return 2
+    # Arguments are valid from here on: an exception now is a bug and keeps its traceback.
+    failed = 0
+    for scenario in scenarios:
+        for seed in range(a.seed, a.seed + max(a.seeds, 1)):
+            failed += _report(_Sim(seed, scenario, opts).run(_FAULTS[scenario]), a.trace)
     return 1 if failed else 0
 
 
