@@ -290,6 +290,7 @@ SHIPPED_MODELS: Final[dict[str, TlcParams]] = {
     "heartbeat_n2": TlcParams(2, "heartbeat", 2, 1, 0, 0, False),
     "heartbeat_n2_sym": TlcParams(2, "heartbeat", 2, 1, 0, 0, True),
     "log_n2": TlcParams(2, "log", 2, 1, 1, 1, False),
+    "log_n2_sym": TlcParams(2, "log", 2, 1, 1, 1, True),
 }
 EXPECTED_FILE: Final = "expected.json"
 

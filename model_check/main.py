@@ -1,0 +1,47 @@
+"""The `electorate` command: one entry point, a subcommand per part of the project."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# subcommand -> (module with main(argv), whether argv keeps the subcommand name, summary)
+COMMANDS: dict[str, tuple[str, bool, str]] = {
+    "check": ("model_check.cli", False, "model-check the spec (default: 3 servers, election)"),
+    "prove": ("proofs.cli", False, "run the Z3 proofs (all cluster sizes)"),
+    "node": ("impl.cli", True, "run one production node"),
+    "status": ("impl.cli", True, "show a node's role, term, leader and lease"),
+    "cluster": ("impl.cli", True, "run a local cluster of real processes with a live table"),
+    "conform": ("conformance.cli", True, "run the conformance suite against an adapter"),
+    "adapter": ("conformance.cli", True, "run a conformance adapter over stdin/stdout"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: electorate COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<9} {summary}" for name, (_, _, summary) in COMMANDS.items()]
+    lines.append("\n`electorate COMMAND --help` for a command's options.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    name = args[0]
+    if name not in COMMANDS:
+        print(f"electorate: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, keep_name, _ = COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        print(f"electorate: {name} is not available in this build ({e})", file=sys.stderr)
+        return 2
+    code: int = module.main(args if keep_name else args[1:])
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Named bug variants: each one a failure mode a design review can watch happen.
+
+A variant changes one action (grep `p.bug ==` in spec/actions.py); `overrides` are the
+parameters it needs by default to be refuted quickly; `breaks` is the property the checker
+reports first (the shortest counterexample in BFS order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Bug:
+    name: str
+    summary: str
+    teaches: str
+    breaks: str
+    overrides: dict[str, object] = field(default_factory=dict)
+
+
+BUGS: dict[str, Bug] = {
+    b.name: b
+    for b in (
+        Bug(
+            "quorum-half",
+            "a quorum is any set holding at least half of the servers",
+            "split brain: with an even cluster two disjoint halves each elect a leader",
+            "ElectionSafety",
+            {"servers": 2},
+        ),
+        Bug(
+            "vote-twice",
+            "a server grants a vote without looking at votedFor",
+            "double vote: one voter makes two leaders in one term",
+            "VotesGrantedAreVotes",
+        ),
+        Bug(
+            "forget-vote-on-restart",
+            "votedFor is not durable: Restart clears it",
+            "a restarted server votes again in the same term (PySyncObj's flaw)",
+            "VoteResponsesAreVotes",
+        ),
+        Bug(
+            "stale-votes-counted",
+            "vote responses from older terms are tallied",
+            "a vote cast in term t is reused in term t+1 where the voter votes for someone else",
+            "VotesGrantedAreVotes",
+            {"max_term": 3},
+        ),
+        Bug(
+            "leader-keeps-role",
+            "a leader that adopts a higher term stays leader",
+            "zombie leader: it leads a term nobody elected it in",
+            "VotesGrantedAreVotes",
+            {"max_term": 3},
+        ),
+        Bug(
+            "no-log-check",
+            "votes are granted without the log up-to-date check (Raft §5.4.1)",
+            "a leader without a committed entry is elected: committed data is lost",
+            "LeaderCompleteness",
+            {"profile": "log", "values": 1, "max_term": 3, "max_log": 1, "max_msgs": 1},
+        ),
+    )
+}

@@ -1,0 +1,153 @@
+"""The Raft spec seen through the generic checker's `Model` protocol (model_check.model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from spec import invariants, next, symmetry
+from spec.messages import Message, server_name, show_message
+from spec.next import Action
+from spec.params import Params
+from spec.state import NIL, Role, State, members
+
+
+@dataclass(frozen=True)
+class Property:
+    id: str
+    description: str
+    params: Params
+    inv: invariants.Invariant
+
+    def holds(self, s: State) -> bool:
+        return self.inv.holds(self.params, s)
+
+
+class RaftModel:
+    """Init, Next, the constraint, invariants and server symmetry of one Params."""
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+        self.invariants: Sequence[Property] = [
+            Property(i.id, i.description, params, i) for i in invariants.invariants_for(params)
+        ]
+        self.sometimes: Sequence[Property] = [
+            Property(i.id, i.description, params, i) for i in invariants.sometimes_for(params)
+        ]
+
+    def __reduce__(self) -> tuple[type[RaftModel], tuple[Params]]:
+        return (RaftModel, (self.params,))
+
+    def init_states(self) -> list[State]:
+        return [next.Init(self.params)]
+
+    def successors(self, s: State) -> Iterator[tuple[Action, State]]:
+        return next.Next(self.params, s)
+
+    def in_constraint(self, s: State) -> bool:
+        return next.constraint(self.params, s)
+
+    def canonical(self, s: State) -> State:
+        return symmetry.canonical(s)
+
+    # ---- rendering (traces, diagrams, JSON) ------------------------------------------------
+
+    def show_variables(self, s: State) -> dict[str, str]:
+        """Each TLA+ variable, rendered for humans; used to show what a step changed."""
+        n = self.params.servers
+        out: dict[str, str] = {}
+        for k in range(n):
+            name = server_name(k)
+            out[f"currentTerm[{name}]"] = str(s.current_term[k])
+            out[f"state[{name}]"] = Role(s.role[k]).name
+            out[f"votedFor[{name}]"] = (
+                "Nil" if s.voted_for[k] == NIL else server_name(s.voted_for[k])
+            )
+            out[f"votesResponded[{name}]"] = _set(s.votes_responded[k])
+            out[f"votesGranted[{name}]"] = _set(s.votes_granted[k])
+            if self.params.profile == "log":
+                out[f"log[{name}]"] = (
+                    "<<" + ", ".join(f"{e.value}@{e.term}" for e in s.log[k]) + ">>"
+                )
+                out[f"commitIndex[{name}]"] = str(s.commit_index[k])
+            for field in ("prevotes_granted", "acked"):
+                if getattr(s, field):
+                    out[f"{field}[{name}]"] = _set(getattr(s, field)[k])
+            for field in ("heard_leader", "clock", "lease_until"):
+                if getattr(s, field):
+                    out[f"{field}[{name}]"] = str(getattr(s, field)[k])
+        out["messages"] = "{" + ", ".join(f"{show_message(m)} x{c}" for m, c in s.messages) + "}"
+        return out
+
+    def state_json(self, s: State) -> dict[str, object]:
+        d: dict[str, object] = {
+            "currentTerm": list(s.current_term),
+            "state": [Role(r).name for r in s.role],
+            "votedFor": [None if v == NIL else server_name(v) for v in s.voted_for],
+            "votesResponded": [[server_name(j) for j in members(x)] for x in s.votes_responded],
+            "votesGranted": [[server_name(j) for j in members(x)] for x in s.votes_granted],
+            "log": [[{"term": e.term, "value": e.value} for e in lg] for lg in s.log],
+            "commitIndex": list(s.commit_index),
+            "messages": [{**_message_json(m), "copies": c} for m, c in s.messages],
+        }
+        for field in ("prevotes_granted", "heard_leader", "acked", "clock", "lease_until"):
+            if getattr(s, field):
+                d[field] = list(getattr(s, field))
+        return d
+
+    def action_json(self, a: Action) -> dict[str, object]:
+        args: list[object] = [
+            _message_json(x) if isinstance(x, Message) else server_name(x) for x in a.args
+        ]
+        if a.name == "ClientRequest":
+            args[-1] = a.args[-1]
+        return {"action": a.name, "args": args, "handler": a.detail or None, "text": str(a)}
+
+    def arrows(self, a: Action, before: State, after: State) -> list[tuple[str, str, str]]:
+        """Sequence-diagram arrows (from, to, label) for one step: messages added or handled."""
+        sent = _bag_delta(before, after)
+        out = [(server_name(m.msource), server_name(m.mdest), show_message(m)) for m in sent]
+        if a.name == "Receive":
+            m = a.args[0]
+            assert isinstance(m, Message)
+            if not sent:
+                out.append(
+                    (server_name(m.mdest), server_name(m.mdest), f"{a.detail}: {show_message(m)}")
+                )
+        elif a.name in ("DropMessage", "DuplicateMessage"):
+            m = a.args[0]
+            assert isinstance(m, Message)
+            out = [("network", server_name(m.mdest), f"{a.name}: {show_message(m)}")]
+        elif not sent:
+            actor = a.args[0]
+            assert isinstance(actor, int)
+            out.append((server_name(actor), server_name(actor), str(a)))
+        return out
+
+    def participants(self) -> list[str]:
+        return [server_name(k) for k in range(self.params.servers)]
+
+
+def _set(mask: int) -> str:
+    return "{" + ", ".join(server_name(j) for j in members(mask)) + "}"
+
+
+def _message_json(m: Message) -> dict[str, object]:
+    d: dict[str, object] = {
+        "mtype": m.mtype.name,
+        "mterm": m.mterm,
+        "msource": server_name(m.msource),
+        "mdest": server_name(m.mdest),
+    }
+    defaults = Message(m.mtype, 0, 0, 0)
+    for field in Message._fields[4:]:
+        value = getattr(m, field)
+        if value != getattr(defaults, field):
+            d[field] = [list(e) for e in value] if field == "mentries" else value
+    return d
+
+
+def _bag_delta(before: State, after: State) -> list[Message]:
+    """Messages with more copies after the step than before (what the step sent)."""
+    old = dict(before.messages)
+    return [m for m, c in after.messages if c > old.get(m, 0)]

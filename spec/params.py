@@ -1,0 +1,73 @@
+"""Model parameters: the TLA+ CONSTANTS and the TLC state-constraint bounds of one model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+Profile = Literal["election", "heartbeat", "log"]
+PROFILES: Final[tuple[str, ...]] = ("election", "heartbeat", "log")
+FEATURES: Final[tuple[str, ...]] = ("prevote", "check_quorum", "lease")
+MAX_SERVERS: Final = 7  # server sets are bitmasks and symmetry tries permutations: keep it small
+
+
+class ParamsError(ValueError):
+    """An impossible model configuration; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """One model: the servers, the profile (which part of raft.tla), bounds and features."""
+
+    servers: int = 3
+    profile: Profile = "election"
+    max_term: int = 2  # TLC constraint: every currentTerm <= max_term
+    max_msgs: int = 1  # TLC constraint: total copies in the message bag <= max_msgs
+    max_log: int = 1  # TLC constraint (log profile): every log length <= max_log
+    values: int = 0  # |Value|: client values (log profile only)
+    bug: str | None = None  # a named bug variant (spec.bugs), None for the correct spec
+    features: frozenset[str] = field(default_factory=frozenset)
+    max_clock: int = 0  # lease feature: bound on each server's discrete clock
+    lease_ticks: int = 0  # lease feature: lease length in ticks (0: derived, see lease)
+    election_ticks: int = 0  # lease feature: minimum election timeout in ticks
+    drift: int = 0  # lease feature: max clock ticks one server may run ahead of another
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def quorum_size(self) -> int:
+        """The smallest strict majority, floor(N/2)+1: two such sets always intersect."""
+        return self.servers // 2 + 1
+
+    def has(self, feature: str) -> bool:
+        return feature in self.features
+
+    def describe(self) -> str:
+        parts = [f"servers={self.servers}", f"profile={self.profile}"]
+        parts += [f"max_term={self.max_term}", f"max_msgs={self.max_msgs}"]
+        if self.profile == "log":
+            parts += [f"max_log={self.max_log}", f"values={self.values}"]
+        if self.features:
+            parts.append("features=" + ",".join(sorted(self.features)))
+        if self.bug:
+            parts.append(f"bug={self.bug}")
+        return " ".join(parts)
+
+
+def validate(p: Params) -> None:
+    """Refuse a configuration that cannot be checked, naming the parameter to fix."""
+    if not 1 <= p.servers <= MAX_SERVERS:
+        raise ParamsError(f"--servers must be between 1 and {MAX_SERVERS}, got {p.servers}")
+    if p.profile not in PROFILES:
+        raise ParamsError(f"unknown profile {p.profile!r}; choose one of {', '.join(PROFILES)}")
+    for name in ("max_term", "max_msgs", "max_log", "values", "max_clock", "drift"):
+        if getattr(p, name) < 0:
+            raise ParamsError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(p, name)}")
+    if p.max_term < 1:
+        raise ParamsError("--max-term must be >= 1 (servers start in term 1)")
+    unknown = sorted(set(p.features) - set(FEATURES))
+    if unknown:
+        raise ParamsError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
+    if p.values and p.profile != "log":
+        raise ParamsError("--values only applies to the log profile (use --profile log)")
