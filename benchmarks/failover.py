@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import random
 import statistics
 import sys
 import tempfile
@@ -169,14 +170,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--stable-s", type=float, default=60.0)
     ap.add_argument("--lossy-s", type=float, default=60.0)
     ap.add_argument("--loss", type=float, default=0.10)
+    ap.add_argument("--seed", type=int, default=None, help="base seed of the nodes' timeouts")
     a = ap.parse_args(argv)
+    seed = a.seed if a.seed is not None else random.randrange(2**31)
     t_min = a.election_timeout_ms
-    print(f"failover benchmark: {a.nodes} nodes, election timeout {t_min}-{2 * t_min} ms, "
-          f"heartbeat {a.heartbeat_ms} ms, {a.trials} trials, loopback TCP")  # fmt: skip
+    print(
+        f"failover benchmark: {a.nodes} nodes, election timeout {t_min}-{2 * t_min} ms, "
+        f"heartbeat {a.heartbeat_ms} ms, {a.trials} trials, loopback TCP, seed {seed}"
+    )
     log = LeaseLog()
     with tempfile.TemporaryDirectory(prefix="electorate-bench-") as tmp:
         (Path(tmp) / "a").mkdir()
-        c = LocalCluster(a.nodes, Path(tmp) / "a", a.election_timeout_ms, a.heartbeat_ms)
+        c = LocalCluster(a.nodes, Path(tmp) / "a", a.election_timeout_ms, a.heartbeat_ms, seed=seed)
         try:
             c.start_all()
             times, problems = failover_trials(c, log, a.trials)
@@ -189,7 +194,9 @@ def main(argv: list[str]) -> int:
             c.stop_all()
         (Path(tmp) / "b").mkdir()
         extra = ("--drop-rate", str(a.loss))
-        lossy = LocalCluster(a.nodes, Path(tmp) / "b", a.election_timeout_ms, a.heartbeat_ms, extra)
+        lossy = LocalCluster(
+            a.nodes, Path(tmp) / "b", a.election_timeout_ms, a.heartbeat_ms, extra, seed=seed + 100
+        )
         try:
             lossy.start_all()
             lossy_rate, lossy_n = elections_per_hour(lossy, log, a.lossy_s)

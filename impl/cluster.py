@@ -101,12 +101,14 @@ class LocalCluster:
         heartbeat_ms: int = 15,
         extra: tuple[str, ...] = (),
         base_port: int = 0,
+        seed: int | None = None,
     ) -> None:
         self.root = root
         self.secret_file = root / "secret"
         self.secret_file.write_text(secrets.token_hex(32))
         self.secret_file.chmod(0o600)
         self.election_ms, self.heartbeat_ms, self.extra = election_ms, heartbeat_ms, extra
+        self.seed = seed  # node i draws its timeouts from seed + i (None: unseeded)
         # Node i listens on base + 2i and serves its status on base + 2i + 1.
         ports = list(range(base_port, base_port + 2 * n)) if base_port else free_ports(2 * n)
         self.members = [
@@ -124,6 +126,8 @@ class LocalCluster:
         cmd += ["--election-timeout-ms", str(self.election_ms)]
         cmd += ["--heartbeat-ms", str(self.heartbeat_ms), "--demo-controls"]
         cmd += ["--log-level", "WARNING", *self.extra]
+        if self.seed is not None:
+            cmd += ["--seed", str(self.seed + self.members.index(m))]
         return cmd
 
     def start(self, m: Member) -> None:

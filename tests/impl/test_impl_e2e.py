@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import random
 import signal
 import subprocess
 import sys
@@ -27,7 +29,10 @@ ELECTION_S = 0.150
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[LocalCluster]:
-    c = LocalCluster(3, tmp_path)
+    # The nodes' timeout draws are seeded; real time still varies from run to run.
+    seed = int(os.environ.get("ELECTORATE_TEST_SEED", random.randrange(2**31)))
+    print(f"cluster seed {seed} (rerun with ELECTORATE_TEST_SEED={seed})")
+    c = LocalCluster(3, tmp_path, seed=seed)
     c.start_all()
     try:
         yield c
@@ -125,8 +130,6 @@ def test_corrupt_state_file_refuses_start(tmp_path: Path) -> None:
 
 
 def _env() -> dict[str, str]:
-    import os
-
     repo = str(Path(__file__).resolve().parents[2])
     return dict(os.environ, PYTHONPATH=repo)
 
