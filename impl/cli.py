@@ -139,8 +139,9 @@ async def _graceful_exit(node: NodeRuntime, stop: asyncio.Event) -> None:
 
 
 def _toggle_isolation(node: NodeRuntime) -> None:
-    node.transport.isolated = not node.transport.isolated
-    log.warning("demo control: node %s", "isolated" if node.transport.isolated else "rejoined")
+    isolate = not node.transport.isolated
+    node.set_isolated(isolate)
+    log.warning("demo control: node %s", "isolated" if isolate else "rejoined")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from impl.config import Addr, NodeConfig, TlsConfig
+from impl.config import NodeConfig, TlsConfig
 from impl.messages import Message, MessageError, decode_message, encode_message
 
 log = logging.getLogger("electorate.transport")
@@ -352,13 +352,3 @@ class Transport:
                 await writer.drain()
         finally:
             eof.cancel()
-
-    @property
-    def bound_port(self) -> int:
-        assert self._server is not None and self._server.sockets
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-
-def addr_of(config: NodeConfig, node: str) -> Addr:
-    return config.listen if node == config.node_id else config.peers[node]
