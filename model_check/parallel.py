@@ -71,11 +71,13 @@ class ParallelSearch(Search[S, A], Generic[S, A]):
         self.workers = workers
         self.pool: Any = None
 
-    def run(self, progress: ProgressFn | None = None, every: float = 0.5) -> SearchResult[S, A]:
+    def run(
+        self, progress: ProgressFn | None = None, every: float = 0.5, max_depth: int = 0
+    ) -> SearchResult[S, A]:
         ctx = mp.get_context("fork")
         with ctx.Pool(self.workers, _init_worker, (self.model, self.key is not _identity)) as pool:
             self.pool = pool
-            result = super().run(progress, every)
+            result = super().run(progress, every, max_depth)
         result.workers = self.workers
         return result
 

@@ -129,7 +129,10 @@ class Search(Generic[S, A]):
         self.generated += generated
         return nxt
 
-    def run(self, progress: ProgressFn | None = None, every: float = 0.5) -> SearchResult[S, A]:
+    def run(
+        self, progress: ProgressFn | None = None, every: float = 0.5, max_depth: int = 0
+    ) -> SearchResult[S, A]:
+        """Search to the end (or to `max_depth` BFS levels when it is positive)."""
         start = time.perf_counter()
         frontier: list[tuple[S, int]] = []
         depth = 0
@@ -147,7 +150,7 @@ class Search(Generic[S, A]):
                     frontier.append((s, k))
             depth = 1 if frontier else 0
             last = start
-            while frontier:
+            while frontier and depth != max_depth:
                 frontier = self.expand_level(frontier)
                 if frontier:
                     depth += 1
