@@ -11,13 +11,13 @@ comparison between checkers that explore different spaces would mean nothing.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from dataclasses import dataclass
 from typing import cast
 
-from model_check import tlc
+from model_check import api, tlc
+from spec.params import Params, Profile
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,7 @@ class Figures:
 
 
 def run_ours(params: tlc.TlcParams) -> Figures:
-    """Our checker on the same model (model_check.api when present, else the search core)."""
-    from spec.params import Params, Profile
+    """Our checker on the same model, through `electorate check`'s API."""
 
     p = Params(
         servers=params.servers,
@@ -54,16 +53,8 @@ def run_ours(params: tlc.TlcParams) -> Figures:
         values=params.values,
     )
     start = time.perf_counter()
-    try:
-        api = importlib.import_module("model_check.api")
-        res = api.check(p, symmetry=params.symmetry, workers=1)
-        counts = (res.distinct_states, res.states_generated, res.depth)
-    except ImportError:
-        from model_check.search import check
-        from spec.model import RaftModel
-
-        found = check(RaftModel(p), symmetry=params.symmetry, workers=1)
-        counts = (found.distinct, found.generated, found.depth)
+    res = api.check(p, symmetry=params.symmetry, workers=1)
+    counts = (res.distinct_states, res.states_generated, res.depth)
     return Figures("electorate", *counts, time.perf_counter() - start)
 
 
