@@ -56,6 +56,22 @@ def context() -> Context:
     return Context(sorts, symbolic_vocab(sorts, ""), symbolic_vocab(sorts, "'"))
 
 
+# Formula construction in z3py costs more than solving here, so each formula is built once.
+
+
+@cache
+def _lemma(conj: Lemma, post: bool) -> z3.BoolRef:
+    ctx = context()
+    return conj.formula(ctx.sorts, ctx.post if post else ctx.pre)
+
+
+@cache
+def _relation(action: ActionDef, bug: str | None) -> tuple[z3.BoolRef, tuple[z3.ExprRef, ...]]:
+    ctx = context()
+    args = fresh_params(action, ctx.sorts)
+    return relation(action, ctx.sorts, ctx.pre, ctx.post, bug, args), tuple(args)
+
+
 def axioms(ctx: Context, bug: str | None) -> list[z3.BoolRef]:
     """The quorum axiom, unless the bug's quorum predicate lacks intersection (quorum-half):
     the axiom is only as good as the bridge fact proving it for the spec's predicate."""
@@ -66,7 +82,7 @@ def axioms(ctx: Context, bug: str | None) -> list[z3.BoolRef]:
 
 def check_init(conj: Lemma, bug: str | None, settings: Settings) -> Outcome:
     ctx = context()
-    goal = [*axioms(ctx, bug), init(ctx.sorts, ctx.pre), z3.Not(conj.formula(ctx.sorts, ctx.pre))]
+    goal = [*axioms(ctx, bug), init(ctx.sorts, ctx.pre), z3.Not(_lemma(conj, post=False))]
     return expect_unsat(goal, settings, lambda s: cti.render_state(s, ctx, "Init", conj.id))
 
 
@@ -79,12 +95,12 @@ def check_step(
 ) -> Outcome:
     """Inv /\\ Action => conj', with Inv the conjunction of `lemmas` in the pre-state."""
     ctx = context()
-    args = fresh_params(action, ctx.sorts)
+    step, args = _relation(action, bug)
     goal = [
         *axioms(ctx, bug),
-        *[lemma.formula(ctx.sorts, ctx.pre) for lemma in lemmas],
-        relation(action, ctx.sorts, ctx.pre, ctx.post, bug, args),
-        z3.Not(conj.formula(ctx.sorts, ctx.post)),
+        *[_lemma(lemma, post=False) for lemma in lemmas],
+        step,
+        z3.Not(_lemma(conj, post=True)),
     ]
 
     def explain(solver: z3.Solver) -> str:

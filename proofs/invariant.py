@@ -21,6 +21,8 @@ class Lemma:
     words: str
     why: str
     formula: Callable[[Sorts, Vocab], z3.BoolRef]
+    # Obligations that fail when this lemma is left out (tests check each one does).
+    broken_without: tuple[str, ...] = ()
 
 
 def _nodes(sorts: Sorts, names: str) -> list[z3.ExprRef]:
@@ -102,12 +104,14 @@ LEMMAS: tuple[Lemma, ...] = (
         "every leader's votesGranted contains a quorum",
         "BecomeLeader checks it once; safety needs it for the leader already in office",
         leader_has_quorum,
+        ("BecomeLeader => ElectionSafety'",),
     ),
     Lemma(
         "VotesDisjoint",
         "two different candidates/leaders of the same term have disjoint votesGranted",
         "with LeaderHasQuorum and the quorum axiom this gives safety at BecomeLeader",
         votes_disjoint,
+        ("BecomeLeader => ElectionSafety'",),
     ),
     Lemma(
         "CountedVoteExclusive",
@@ -115,36 +119,52 @@ LEMMAS: tuple[Lemma, ...] = (
         "is in flight to anyone else",
         "tallying a response (HandleRequestVoteResponse) must not put n into a rival's votes",
         counted_vote_exclusive,
+        ("HandleRequestVoteResponse => VotesDisjoint'",),
     ),
     Lemma(
         "CountedVoterTerm",
         "a candidate's/leader's term is <= the term of every server it counted",
         "a voter moving to a newer term (Timeout, UpdateTerm) forgets its vote safely",
         counted_voter_term,
+        (
+            "Timeout => CountedVoteIsVote'",
+            "UpdateTerm => CountedVoteIsVote'",
+        ),
     ),
     Lemma(
         "CountedVoteIsVote",
         "a counted voter still in the candidate's term has votedFor = that candidate",
         "the voter then refuses anyone else in that term (HandleRequestVoteRequest)",
         counted_vote_is_vote,
+        ("HandleRequestVoteRequest => CountedVoteExclusive'",),
     ),
     Lemma(
         "OneGrantPerTerm",
         "granted vote responses from one server in one term all go to the same candidate",
         "a response being tallied is the only live grant of its voter and term",
         one_grant_per_term,
+        ("HandleRequestVoteResponse => CountedVoteExclusive'",),
     ),
     Lemma(
         "ResponseTermBounded",
         "a vote response's term is <= its sender's currentTerm",
         "a voter that moved on has no in-flight grant for its new term",
         response_term_bounded,
+        (
+            "Timeout => GrantIsVote'",
+            "UpdateTerm => GrantIsVote'",
+            "HandleRequestVoteResponse => CountedVoterTerm'",
+        ),
     ),
     Lemma(
         "GrantIsVote",
         "a granted response of the sender's current term matches the sender's votedFor",
         "a new grant and the grants in flight agree on the candidate (OneGrantPerTerm)",
         grant_is_vote,
+        (
+            "HandleRequestVoteRequest => OneGrantPerTerm'",
+            "HandleRequestVoteResponse => CountedVoteIsVote'",
+        ),
     ),
 )
 
