@@ -148,6 +148,7 @@ class NodeRuntime:
             if status is not None:
                 status.close()
             await self.transport.stop()
+            self.storage.close()
 
     def start_in_thread(self) -> None:
         """Run the node on its own thread and loop, so a busy application loop cannot starve it."""

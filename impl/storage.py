@@ -11,6 +11,7 @@ twice (two leaders in one term).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import zlib
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STATE_FILE = "state.json"
+LOCK_FILE = "LOCK"
 FORMAT_VERSION = 1
 
 
@@ -89,9 +91,14 @@ class FileStorage:
         self.dir = Path(data_dir)
         self.path = self.dir / STATE_FILE
         self.writes = 0
+        self._lock_fd: int | None = None
 
-    def load(self) -> StoredState:
-        """Return the stored state, ``(0, None)`` for a fresh node; StorageError if unusable."""
+    def load(self, lock: bool = True) -> StoredState:
+        """Return the stored state, ``(0, None)`` for a fresh node; StorageError if unusable.
+
+        ``lock`` (the default for a node) also takes the data directory for this process until
+        ``close()``; tools that only inspect the state pass ``lock=False``.
+        """
         if not self.dir.exists():
             try:
                 self.dir.mkdir(parents=True)
@@ -99,6 +106,15 @@ class FileStorage:
                 raise StorageError(f"cannot create data directory {self.dir}: {e.strerror}") from e
         if not self.dir.is_dir():
             raise StorageError(f"data directory {self.dir} is not a directory")
+        if lock:
+            self._lock()
+        try:
+            return self._read()
+        except StorageError:
+            self.close()  # a node that may not start must not keep the directory
+            raise
+
+    def _read(self) -> StoredState:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -125,6 +141,28 @@ class FileStorage:
         except OSError as e:
             raise StorageFatalError(f"cannot persist state to {self.path}: {e}") from e
         self.writes += 1
+
+    def _lock(self) -> None:
+        # Two processes on one data directory would each vote once per term: a double vote.
+        if self._lock_fd is not None:
+            return
+        path = self.dir / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StorageError(
+                f"refusing to start: data directory {self.dir} is in use by another node "
+                f"process (lock {path}); stop that process first"
+            ) from None
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Release the data directory (also released by the OS when the process dies)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _fsync_dir(self) -> None:
         # The rename is only durable once the directory entry itself is flushed.

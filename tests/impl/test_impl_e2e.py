@@ -107,7 +107,7 @@ def test_restart_keeps_term_and_vote(cluster: LocalCluster) -> None:
     await_leader(cluster)
     node = cluster.members[0]
     cluster.kill(node)
-    before = FileStorage(node.data_dir).load()
+    before = FileStorage(node.data_dir).load(lock=False)  # inspect only
     assert before.term >= 1
     cluster.start(node)
     first = wait_for(lambda: status(node), 5.0, "restarted node's status")

@@ -118,6 +118,9 @@ def test_restart_keeps_term_and_vote(tmp_path: Path) -> None:
     node.core.campaign()
     node.core.campaign()
     node._flush()
+    with pytest.raises(StorageError, match="in use by another node"):
+        NodeRuntime(cfg)  # the data directory is still held
+    node.storage.close()  # what a stopped (or killed) node leaves behind
     again = NodeRuntime(cfg)
     assert (again.core.term, again.core.voted_for) == (2, "n1")
 

@@ -22,6 +22,7 @@ def test_fresh_directory_loads_term_zero_no_vote(tmp_path: Path) -> None:
     store = FileStorage(tmp_path / "new")
     assert store.load() == StoredState(0, None)
     assert (tmp_path / "new").is_dir()
+    store.close()
 
 
 @pytest.mark.parametrize(
@@ -29,15 +30,15 @@ def test_fresh_directory_loads_term_zero_no_vote(tmp_path: Path) -> None:
 )
 def test_save_then_load_round_trips(tmp_path: Path, state: StoredState) -> None:
     FileStorage(tmp_path).save(state)
-    assert FileStorage(tmp_path).load() == state  # a new instance: read from disk, not memory
+    assert FileStorage(tmp_path).load(lock=False) == state  # a new instance: from disk
 
 
 def test_save_replaces_atomically_and_leaves_no_temp_file(tmp_path: Path) -> None:
     store = FileStorage(tmp_path)
     store.save(StoredState(1, "n1"))
     store.save(StoredState(2, None))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [STATE_FILE]
-    assert store.load() == StoredState(2, None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [STATE_FILE]  # no temp file left
+    assert store.load(lock=False) == StoredState(2, None)
     assert store.writes == 2
 
 
@@ -94,4 +95,15 @@ def test_fsync_failure_is_fatal_and_keeps_old_record(
     with pytest.raises(StorageFatalError, match="cannot persist"):
         store.save(StoredState(5, "n1"))
     monkeypatch.undo()
-    assert FileStorage(tmp_path).load() == StoredState(4, "n3")
+    assert FileStorage(tmp_path).load(lock=False) == StoredState(4, "n3")
+
+
+def test_one_data_directory_serves_one_node_at_a_time(tmp_path: Path) -> None:
+    first = FileStorage(tmp_path)
+    first.load()
+    with pytest.raises(StorageError, match="in use by another node process"):
+        FileStorage(tmp_path).load()
+    first.close()
+    second = FileStorage(tmp_path)
+    second.load()  # released: a restarted node can take over
+    second.close()
