@@ -92,11 +92,13 @@ def check_steps(p: Params, steps: Iterator[Step], label: str) -> tuple[int, int,
     return n_steps, len(states), leader
 
 
-@pytest.mark.parametrize("profile", ["election", "heartbeat"])
-def test_every_step_of_two_servers_is_accepted(profile: str) -> None:
-    p = Params(servers=2, profile=profile, max_term=2, max_msgs=1)  # type: ignore[arg-type]
+def test_every_step_of_two_servers_is_accepted() -> None:
+    """All of the heartbeat profile, which contains the election profile: same Init and
+    constraint, and its Next adds AppendEntries and its handlers, so every election-profile
+    step is a heartbeat-profile step."""
+    p = Params(servers=2, profile="heartbeat", max_term=2, max_msgs=1)
     n_steps, n_states, leader = check_steps(p, all_steps(p), p.describe())
-    assert n_steps > 4000 and n_states > 500, (n_steps, n_states)  # the whole space was seen
+    assert n_steps > 5000 and n_states > 600, (n_steps, n_states)  # the whole space was seen
     assert leader, "no leader reached: the exploration is vacuous"
 
 

@@ -1,0 +1,61 @@
+"""Item 2: the inductive invariant holds, every lemma is needed, the CTIs are readable."""
+
+from __future__ import annotations
+
+import pytest
+
+from proofs import election
+from proofs.core import Settings
+from proofs.invariant import CONJUNCTS, LEMMAS, conjunct
+from proofs.model import ACTION_BY_NAME, ACTIONS
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_all_obligations_hold(seed: int) -> None:
+    obligations = election.obligations()
+    assert len(obligations) == 2 + len(CONJUNCTS) * (1 + len(ACTIONS))
+    failed = []
+    for ob in obligations:
+        outcome = ob.run(Settings(seed=seed))
+        if not outcome.holds:
+            failed.append(f"{ob.name}: {outcome.status}\n{outcome.detail}")
+    assert not failed, f"seed={seed}\n" + "\n".join(failed)
+
+
+@pytest.mark.parametrize("lemma", LEMMAS, ids=lambda x: x.id)
+def test_every_lemma_is_necessary(lemma: object) -> None:
+    """Without the lemma, the obligations it supports have counterexamples to induction."""
+    dropped = [c for c in CONJUNCTS if c is not lemma]
+    assert lemma.broken_without  # type: ignore[attr-defined]
+    for name in lemma.broken_without:  # type: ignore[attr-defined]
+        action_name, goal = name.removesuffix("'").split(" => ")
+        outcome = election.check_step(
+            ACTION_BY_NAME[action_name], conjunct(goal), None, Settings(), dropped
+        )
+        assert not outcome.holds and outcome.status == "sat", name
+        assert outcome.detail is not None
+        assert f"counterexample to induction: {action_name}(" in outcome.detail
+        assert f"breaks {goal}" in outcome.detail
+
+
+def test_counterexample_is_small() -> None:
+    """Minimized CTIs use few servers and small terms."""
+    dropped = [c for c in CONJUNCTS if c.id != "VotesDisjoint"]
+    outcome = election.check_step(
+        ACTION_BY_NAME["BecomeLeader"], conjunct("ElectionSafety"), None, Settings(), dropped
+    )
+    assert outcome.detail is not None
+    servers = {
+        line.split(":")[0].strip()
+        for line in outcome.detail.splitlines()
+        if line.startswith("    n")
+    }
+    assert 1 <= len(servers) <= 3, outcome.detail
+    assert "Leader" in outcome.detail
+
+
+def test_unknown_conjunct_and_bug_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown conjunct"):
+        conjunct("Nope")
+    with pytest.raises(ValueError, match="unknown bug"):
+        election.obligations("nope")
