@@ -12,7 +12,11 @@
 (*  - a message whose count drops to 0 leaves the bag (see Discard);       *)
 (*  - Profile picks which actions make up Next (see the Next section);     *)
 (*  - a quorum is tested by counting rather than by enumerating SUBSET     *)
-(*    Server (same meaning, much faster for TLC).                          *)
+(*    Server (same meaning, much faster for TLC);                          *)
+(*  - a few guards and updates are named operators ("bug hooks") so that a *)
+(*    config can swap in one of the bug variants of spec/bugs.py with      *)
+(*    TLC's `Op <- BugOp` override; unswapped, they mean what raft.tla     *)
+(*    says.                                                                *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets, Sequences, TLC
 
@@ -122,6 +126,27 @@ SumCounts(msgs, D) ==
 BagSize(msgs) == SumCounts(msgs, DOMAIN msgs)
 
 -----------------------------------------------------------------------------
+\* Bug hooks: the correct behaviour, named so that a config can replace it
+\* (`IsQuorum <- IsQuorumAtLeastHalf`). The replacements are the bug variants
+\* of spec/bugs.py, grouped at the end of this module.
+
+\* What Restart leaves in votedFor[i]: the durable vote.
+VoteAfterRestart(i) == votedFor[i]
+\* Whether i may still give its vote to j in its current term.
+VoteFree(i, j) == votedFor[i] \in {Nil, j}
+\* Whether the vote request m's log is at least as up to date as i's.
+VoteLogOk(i, m) ==
+    \/ m.mlastLogTerm > LastTerm(log[i])
+    \/ /\ m.mlastLogTerm = LastTerm(log[i])
+       /\ m.mlastLogIndex >= Len(log[i])
+\* Whether i tallies the vote response m.
+VoteResponseCounted(i, m) == m.mterm = currentTerm[i]
+\* Whether i throws the response m away as stale.
+ResponseStale(i, m) == m.mterm < currentTerm[i]
+\* The role i takes on adopting a newer term.
+RoleOnNewTerm(i) == Follower
+
+-----------------------------------------------------------------------------
 \* The initial state: everyone a follower in term 1 with an empty log, and
 \* nothing in flight.
 
@@ -151,7 +176,8 @@ Restart(i) ==
     /\ nextIndex'      = [nextIndex EXCEPT ![i] = [j \in Server |-> 1]]
     /\ matchIndex'     = [matchIndex EXCEPT ![i] = [j \in Server |-> 0]]
     /\ commitIndex'    = [commitIndex EXCEPT ![i] = 0]
-    /\ UNCHANGED <<messages, currentTerm, votedFor, log>>
+    /\ votedFor'       = [votedFor EXCEPT ![i] = VoteAfterRestart(i)]
+    /\ UNCHANGED <<messages, currentTerm, log>>
 
 \* Server i, a follower or candidate, gives up waiting and starts an election
 \* in the next term. It does not vote for itself here: that vote travels as a
@@ -235,12 +261,9 @@ AdvanceCommitIndex(i) ==
 \* grants the vote when the terms match, j's log is at least as up to date as
 \* its own, and it has not voted for anyone else in this term.
 HandleRequestVoteRequest(i, j, m) ==
-    LET logOk == \/ m.mlastLogTerm > LastTerm(log[i])
-                 \/ /\ m.mlastLogTerm = LastTerm(log[i])
-                    /\ m.mlastLogIndex >= Len(log[i])
-        grant == /\ m.mterm = currentTerm[i]
-                 /\ logOk
-                 /\ votedFor[i] \in {Nil, j}
+    LET grant == /\ m.mterm = currentTerm[i]
+                 /\ VoteLogOk(i, m)
+                 /\ VoteFree(i, j)
     IN /\ m.mterm <= currentTerm[i]
        /\ \/ grant /\ votedFor' = [votedFor EXCEPT ![i] = j]
           \/ ~grant /\ UNCHANGED votedFor
@@ -256,7 +279,7 @@ HandleRequestVoteRequest(i, j, m) ==
 \* raft.tla the answer is tallied whatever i's role: only a candidate reads
 \* the tally.
 HandleRequestVoteResponse(i, j, m) ==
-    /\ m.mterm = currentTerm[i]
+    /\ VoteResponseCounted(i, m)
     /\ votesResponded' = [votesResponded EXCEPT ![i] = @ \cup {j}]
     /\ \/ m.mvoteGranted /\ votesGranted' = [votesGranted EXCEPT ![i] = @ \cup {j}]
        \/ ~m.mvoteGranted /\ UNCHANGED votesGranted
@@ -343,13 +366,13 @@ HandleAppendEntriesResponse(i, j, m) ==
 UpdateTerm(i, j, m) ==
     /\ m.mterm > currentTerm[i]
     /\ currentTerm' = [currentTerm EXCEPT ![i] = m.mterm]
-    /\ state'       = [state EXCEPT ![i] = Follower]
+    /\ state'       = [state EXCEPT ![i] = RoleOnNewTerm(i)]
     /\ votedFor'    = [votedFor EXCEPT ![i] = Nil]
     /\ UNCHANGED <<messages, candidateVars, leaderVars, logVars>>
 
 \* Server i throws away a response from an older term.
 DropStaleResponse(i, j, m) ==
-    /\ m.mterm < currentTerm[i]
+    /\ ResponseStale(i, m)
     /\ Discard(m)
     /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars>>
 
@@ -480,5 +503,25 @@ LeaderCompleteness ==
 \* reports it violated exactly when some server can become leader, and the
 \* counterexample is a shortest election. A model where it holds is vacuous.
 NoLeaderElected == \A i \in Server : state[i] /= Leader
+
+-----------------------------------------------------------------------------
+\* Bug variants (spec/bugs.py), each a replacement for a bug hook above; a
+\* config selects one with `Hook <- Variant`. Never used by the correct spec.
+
+\* quorum-half: "at least half" -- two disjoint halves of an even cluster.
+IsQuorumAtLeastHalf(S) == Cardinality(S) * 2 >= Cardinality(Server)
+\* vote-twice: votedFor is ignored when granting.
+VoteFreeAlways(i, j) == TRUE
+\* no-log-check: votes are granted without the up-to-date check.
+VoteLogOkAlways(i, m) == TRUE
+\* forget-vote-on-restart: votedFor is not durable.
+VoteForgottenOnRestart(i) == Nil
+\* stale-votes-counted: vote responses from older terms are tallied instead of
+\* dropped (two hooks: the tally accepts them, DropStaleResponse skips them).
+VoteResponseCountedIfNotNewer(i, m) == m.mterm <= currentTerm[i]
+ResponseStaleUnlessVote(i, m) ==
+    m.mterm < currentTerm[i] /\ m.mtype /= RequestVoteResponse
+\* leader-keeps-role: a leader that adopts a newer term stays leader.
+RoleOnNewTermLeaderStays(i) == IF state[i] = Leader THEN Leader ELSE Follower
 
 =============================================================================

@@ -22,12 +22,16 @@ class Invariant:
 
 def ElectionSafety(p: Params, s: State) -> bool:
     """At most one leader per term (Raft Figure 3)."""
+    if s.role.count(Role.Leader) < 2:
+        return True
     leader_terms = [s.current_term[i] for i in range(p.servers) if s.role[i] == Role.Leader]
     return len(leader_terms) == len(set(leader_terms))
 
 
 def LeaderHasQuorum(p: Params, s: State) -> bool:
     """Every leader holds a quorum of granted votes."""
+    if Role.Leader not in s.role:
+        return True
     return all(
         IsQuorum(p, s.votes_granted[i]) for i in range(p.servers) if s.role[i] == Role.Leader
     )
@@ -35,8 +39,8 @@ def LeaderHasQuorum(p: Params, s: State) -> bool:
 
 def VotesGrantedAreVotes(p: Params, s: State) -> bool:
     """A candidate's or leader's tallied vote from j is j's vote in that term (or j moved on)."""
-    for i in range(p.servers):
-        if s.role[i] == Role.Follower:
+    for i, role in enumerate(s.role):
+        if role == Role.Follower or not s.votes_granted[i]:
             continue  # raft.tla tallies for followers too and never clears it on UpdateTerm
         term = s.current_term[i]
         for j in members(s.votes_granted[i]):

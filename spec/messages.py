@@ -72,7 +72,9 @@ def WithoutMessage(m: Message, msgs: Bag) -> Bag:
 
 def copies(msgs: Bag) -> int:
     """Total copies of all messages in the bag (the bound of the max_msgs constraint)."""
-    return sum(n for _, n in msgs)
+    if len(msgs) < 2:
+        return msgs[0][1] if msgs else 0
+    return sum([n for _, n in msgs])
 
 
 def server_name(i: int) -> str:

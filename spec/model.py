@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
 from spec import invariants, next, symmetry
 from spec.messages import Message, server_name, show_message
 from spec.next import Action
 from spec.params import Params
-from spec.state import NIL, Role, State, members
+from spec.state import EXT_MASK_FIELDS, EXT_SLOT_FIELDS, NIL, Role, State, members
 
 
-@dataclass(frozen=True)
 class Property:
-    id: str
-    description: str
-    params: Params
-    inv: invariants.Invariant
+    """An invariant bound to one Params; `holds` is a C-level partial (it runs on every state)."""
 
-    def holds(self, s: State) -> bool:
-        return self.inv.holds(self.params, s)
+    def __init__(self, params: Params, inv: invariants.Invariant) -> None:
+        self.id = inv.id
+        self.description = inv.description
+        self.holds: Callable[[State], bool] = partial(inv.holds, params)
 
 
 class RaftModel:
@@ -29,10 +27,10 @@ class RaftModel:
     def __init__(self, params: Params) -> None:
         self.params = params
         self.invariants: Sequence[Property] = [
-            Property(i.id, i.description, params, i) for i in invariants.invariants_for(params)
+            Property(params, i) for i in invariants.invariants_for(params)
         ]
         self.sometimes: Sequence[Property] = [
-            Property(i.id, i.description, params, i) for i in invariants.sometimes_for(params)
+            Property(params, i) for i in invariants.sometimes_for(params)
         ]
 
     def __reduce__(self) -> tuple[type[RaftModel], tuple[Params]]:
@@ -70,12 +68,15 @@ class RaftModel:
                     "<<" + ", ".join(f"{e.value}@{e.term}" for e in s.log[k]) + ">>"
                 )
                 out[f"commitIndex[{name}]"] = str(s.commit_index[k])
-            for field in ("prevotes_granted", "acked"):
+            for field in EXT_MASK_FIELDS:
                 if getattr(s, field):
                     out[f"{field}[{name}]"] = _set(getattr(s, field)[k])
-            for field in ("heard_leader", "clock", "lease_until"):
+            for field in EXT_SLOT_FIELDS:
                 if getattr(s, field):
                     out[f"{field}[{name}]"] = str(getattr(s, field)[k])
+        if self.params.has("prevote"):
+            out["earned_terms"] = "{" + ", ".join(map(str, members(s.earned_terms))) + "}"
+            out["unearned_deposition"] = str(s.unearned_deposition)
         out["messages"] = "{" + ", ".join(f"{show_message(m)} x{c}" for m, c in s.messages) + "}"
         return out
 
@@ -90,9 +91,12 @@ class RaftModel:
             "commitIndex": list(s.commit_index),
             "messages": [{**_message_json(m), "copies": c} for m, c in s.messages],
         }
-        for field in ("prevotes_granted", "heard_leader", "acked", "clock", "lease_until"):
+        for field in EXT_MASK_FIELDS + EXT_SLOT_FIELDS:
             if getattr(s, field):
                 d[field] = list(getattr(s, field))
+        if self.params.has("prevote"):
+            d["earned_terms"] = members(s.earned_terms)
+            d["unearned_deposition"] = s.unearned_deposition
         return d
 
     def action_json(self, a: Action) -> dict[str, object]:

@@ -62,12 +62,15 @@ def Next(p: Params, s: State) -> Iterator[tuple[Action, State]]:
         t = actions.Timeout(p, s, i)
         if t is not None:
             yield Action("Timeout", (i,)), t
-    for i in servers:
+    # Only candidates can RequestVote or BecomeLeader: skip the instances whose role guard
+    # fails (the actions check their guards anyway; this only saves calls in the hot path).
+    candidates = [i for i in servers if s.role[i] == Role.Candidate]
+    for i in candidates:
         for j in servers:
             t = actions.RequestVote(p, s, i, j)
             if t is not None:
                 yield Action("RequestVote", (i, j)), t
-    for i in servers:
+    for i in candidates:
         t = actions.BecomeLeader(p, s, i)
         if t is not None:
             yield Action("BecomeLeader", (i,)), t
@@ -86,16 +89,17 @@ def Next(p: Params, s: State) -> Iterator[tuple[Action, State]]:
 def _log_actions(p: Params, s: State) -> Iterator[tuple[Action, State]]:
     """ClientRequest, AdvanceCommitIndex and AppendEntries (heartbeat and log profiles)."""
     servers = range(p.servers)
-    for i in servers:
+    leaders = [i for i in servers if s.role[i] == Role.Leader]  # the role guard, hoisted
+    for i in leaders:
         for v in range(1, p.values + 1):
             t = actions.ClientRequest(p, s, i, v)
             if t is not None:
                 yield Action("ClientRequest", (i, v)), t
-    for i in servers:
+    for i in leaders:
         t = actions.AdvanceCommitIndex(p, s, i)
         if t is not None:
             yield Action("AdvanceCommitIndex", (i,)), t
-    for i in servers:
+    for i in leaders:
         for j in servers:
             t = actions.AppendEntries(p, s, i, j)
             if t is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 Profile = Literal["election", "heartbeat", "log"]
 PROFILES: Final[tuple[str, ...]] = ("election", "heartbeat", "log")
@@ -50,9 +50,38 @@ class Params:
             parts += [f"max_log={self.max_log}", f"values={self.values}"]
         if self.features:
             parts.append("features=" + ",".join(sorted(self.features)))
+        if self.has("lease"):
+            k = lease_knobs(self)
+            parts += [f"max_clock={k.max_clock}", f"election_ticks={k.election_ticks}"]
+            parts += [f"drift={k.drift}", f"lease_ticks={k.lease_ticks}"]
         if self.bug:
             parts.append(f"bug={self.bug}")
         return " ".join(parts)
+
+
+class LeaseKnobs(NamedTuple):
+    """The lease feature's bounds with the defaults filled in (a 0 in Params means "derive")."""
+
+    max_clock: int
+    election_ticks: int
+    drift: int
+    lease_ticks: int
+
+
+DEFAULT_ELECTION_TICKS: Final = 3
+DEFAULT_DRIFT: Final = 1
+
+
+def lease_knobs(p: Params) -> LeaseKnobs:
+    """Defaults: election 3 ticks, drift 1, lease election - 2*drift, clocks up to election+1.
+
+    Why 2*drift: the follower's clock may lag the leader's by `drift` when the round is sent
+    and lead it by `drift` when the follower's timer runs out (see docs/failure-modes.md).
+    """
+    election = p.election_ticks or DEFAULT_ELECTION_TICKS
+    drift = p.drift or DEFAULT_DRIFT
+    lease = p.lease_ticks or election - 2 * drift
+    return LeaseKnobs(p.max_clock or election + 1, election, drift, lease)
 
 
 def validate(p: Params) -> None:
@@ -69,5 +98,18 @@ def validate(p: Params) -> None:
     unknown = sorted(set(p.features) - set(FEATURES))
     if unknown:
         raise ParamsError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
+    if "lease" in p.features:
+        _validate_lease(p)
     if p.values and p.profile != "log":
         raise ParamsError("--values only applies to the log profile (use --profile log)")
+
+
+def _validate_lease(p: Params) -> None:
+    if p.lease_ticks < 0 or p.election_ticks < 0:
+        raise ParamsError("--lease-ticks and --election-ticks must be >= 0 (0: derived)")
+    k = lease_knobs(p)
+    if k.lease_ticks < 1:
+        raise ParamsError(
+            f"lease of {k.lease_ticks} tick(s): --election-ticks ({k.election_ticks}) must "
+            f"exceed 2 * --drift ({2 * k.drift}), or give --lease-ticks"
+        )

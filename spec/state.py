@@ -40,7 +40,18 @@ class State(NamedTuple):
     heard_leader: tuple[bool, ...] = ()  # check_quorum: heard from a live leader this period
     acked: tuple[int, ...] = ()  # check_quorum: bitmask of followers heard from this period
     clock: tuple[int, ...] = ()  # lease: each server's discrete clock
-    lease_until: tuple[int, ...] = ()  # lease: leader's lease expiry on its own clock (0: none)
+    lease_until: tuple[int, ...] = ()  # lease: leader: lease expiry; others: no timeout before
+    round_at: tuple[int, ...] = ()  # lease: leader's clock when its current heartbeat round began
+    round_acked: tuple[int, ...] = ()  # lease: bitmask of servers that acked the current round
+    quiet: tuple[bool, ...] = ()  # check_quorum ghost: ended a leader period without a quorum
+    earned_terms: int = 0  # prevote ghost: bit t set <=> a pre-vote quorum opened term t
+    unearned_deposition: bool = False  # prevote ghost: a leader adopted a term nobody earned
+
+
+# Extension fields by how a server renaming acts on them (spec.symmetry.permute):
+EXT_MASK_FIELDS = ("prevotes_granted", "acked", "round_acked")  # per server, server sets
+EXT_SLOT_FIELDS = ("heard_leader", "clock", "lease_until", "round_at", "quiet")  # per server
+EXT_GLOBAL_FIELDS = ("earned_terms", "unearned_deposition")  # no server names in them
 
 
 T = TypeVar("T")

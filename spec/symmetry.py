@@ -10,7 +10,7 @@ from functools import cache, lru_cache
 from itertools import permutations
 from typing import TypeVar
 
-from spec.state import NIL, State
+from spec.state import EXT_GLOBAL_FIELDS, EXT_MASK_FIELDS, EXT_SLOT_FIELDS, NIL, State
 
 T = TypeVar("T")
 
@@ -40,15 +40,14 @@ def permute(
         msgs = tuple(
             sorted([(m._replace(msource=pi[m.msource], mdest=pi[m.mdest]), c) for m, c in msgs])
         )
-    ext = {}
-    if s.clock or s.prevotes_granted or s.heard_leader:
-        ext = {
-            "prevotes_granted": tuple([masks[x] for x in _slots(s.prevotes_granted, inverse)]),
-            "heard_leader": _slots(s.heard_leader, inverse),
-            "acked": tuple([masks[x] for x in _slots(s.acked, inverse)]),
-            "clock": _slots(s.clock, inverse),
-            "lease_until": _slots(s.lease_until, inverse),
-        }
+    ext: dict[str, object] = {}
+    if s.heard_leader:  # every feature keeps heard_leader: the extension fields are in use
+        for name in EXT_MASK_FIELDS:
+            ext[name] = tuple([masks[x] for x in _slots(getattr(s, name), inverse)])
+        for name in EXT_SLOT_FIELDS:
+            ext[name] = _slots(getattr(s, name), inverse)
+        for name in EXT_GLOBAL_FIELDS:
+            ext[name] = getattr(s, name)
     ni, mi = s.next_index, s.match_index
     return State(
         tuple([s.current_term[x] for x in inverse]),
@@ -65,18 +64,24 @@ def permute(
     )
 
 
-def _signature(s: State, k: int) -> tuple[object, ...]:
-    """What server k looks like with names erased: equal for servers a renaming can swap."""
-    v = s.voted_for[k]
-    return (
-        s.current_term[k],
-        s.role[k],
-        0 if v == NIL else (1 if v == k else 2),
-        s.votes_responded[k].bit_count(),
-        s.votes_granted[k].bit_count(),
-        s.log[k],
-        s.commit_index[k],
-        s.clock[k] if s.clock else 0,
+def _signatures(s: State) -> list[tuple[object, ...]]:
+    """What each server looks like with names erased: equal for servers a renaming can swap."""
+    votes = [0 if v == NIL else (1 if v == k else 2) for k, v in enumerate(s.voted_for)]
+    responded = [x.bit_count() for x in s.votes_responded]
+    granted = [x.bit_count() for x in s.votes_granted]
+    clock = s.clock or (0,) * len(votes)
+    return list(
+        zip(
+            s.current_term,
+            s.role,
+            votes,
+            responded,
+            granted,
+            s.log,
+            s.commit_index,
+            clock,
+            strict=True,
+        )
     )
 
 
@@ -105,7 +110,7 @@ def canonical(s: State) -> State:
     that permute servers with equal signatures instead of all N! of them.
     """
     n = len(s.current_term)
-    sigs = [_signature(s, k) for k in range(n)]
+    sigs = _signatures(s)
     order = sorted(range(n), key=sigs.__getitem__)
     groups: list[tuple[int, ...]] = []
     run = [order[0]]
