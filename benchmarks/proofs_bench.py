@@ -1,0 +1,120 @@
+"""Benchmark of `electorate prove`: time per property over several z3 seeds, plus mutants.
+
+    python benchmarks/proofs_bench.py [--seeds 0,1,7,42,1234] [--mutants] [--json]
+
+A proof that holds for one seed only is fragile, so every seed must prove everything. Exit 1
+if some obligation fails for some seed, or if items 1-2 (quorum, election) take over 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import z3
+
+from proofs.cli import PROPERTIES
+from proofs.core import Settings
+from proofs.election import obligations as election_obligations
+from proofs.mutants import MUTANTS
+
+BUDGET_S = 30.0  # items 1-2, per the issue
+
+
+def _run_property(prop_name: str, seed: int) -> tuple[float, float, str, int]:
+    """(total seconds, slowest obligation seconds, its name, failures)."""
+    prop = next(p for p in PROPERTIES if p.name == prop_name)
+    start = time.perf_counter()
+    slowest, slowest_name, failures = 0.0, "", 0
+    for ob in prop.obligations():
+        outcome = ob.run(Settings(seed=seed))
+        failures += not outcome.holds
+        if outcome.seconds > slowest:
+            slowest, slowest_name = outcome.seconds, ob.name
+    return time.perf_counter() - start, slowest, slowest_name, failures
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,7,42,1234")
+    parser.add_argument("--mutants", action="store_true", help="also time each bug variant")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        print(
+            f"proofs_bench: --seeds must be comma-separated integers, got {args.seeds!r}",
+            file=sys.stderr,
+        )
+        return 2
+    rows = []
+    ok = True
+    for prop in PROPERTIES:
+        runs = [_run_property(prop.name, seed) for seed in seeds]
+        failures = sum(r[3] for r in runs)
+        ok = ok and failures == 0
+        slow = max(runs, key=lambda r: r[1])
+        rows.append(
+            {
+                "property": prop.name,
+                "obligations": len(prop.obligations()),
+                "median_s": round(statistics.median(r[0] for r in runs), 3),
+                "max_s": round(max(r[0] for r in runs), 3),
+                "slowest_obligation": slow[2],
+                "slowest_obligation_s": round(slow[1], 3),
+                "failures": failures,
+            }
+        )
+    items_1_2 = sum(r["max_s"] for r in rows if r["property"] in ("quorum", "election"))
+    ok = ok and items_1_2 < BUDGET_S
+    mutants = []
+    if args.mutants:
+        for bug, mutant in MUTANTS.items():
+            start = time.perf_counter()
+            failed = [o.name for o in election_obligations(bug) if not o.run(Settings()).holds]
+            mutants.append(
+                {
+                    "bug": bug,
+                    "failed_obligations": len(failed),
+                    "as_expected": failed == list(mutant.breaks),
+                    "seconds": round(time.perf_counter() - start, 3),
+                }
+            )
+            ok = ok and failed == list(mutant.breaks)
+    report = {
+        "z3": z3.get_version_string(),
+        "seeds": seeds,
+        "properties": rows,
+        "items_1_2_max_s": round(items_1_2, 3),
+        "mutants": mutants,
+        "ok": ok,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"z3 {report['z3']}, seeds {seeds}")
+        print("| property | obligations | median s | max s | slowest obligation | failures |")
+        print("|---|---:|---:|---:|---|---:|")
+        for r in rows:
+            print(
+                f"| {r['property']} | {r['obligations']} | {r['median_s']} | {r['max_s']} | "
+                f"{r['slowest_obligation']} ({r['slowest_obligation_s']} s) | {r['failures']} |"
+            )
+        print(f"items 1-2 (quorum + election), worst seed: {items_1_2:.2f} s (budget {BUDGET_S} s)")
+        for m in mutants:
+            print(
+                f"mutant {m['bug']}: {m['failed_obligations']} obligations fail "
+                f"({'as expected' if m['as_expected'] else 'UNEXPECTED'}), {m['seconds']} s"
+            )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
