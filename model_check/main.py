@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
     "node": ("impl.cli", True, "run one production node"),
     "status": ("impl.cli", True, "show a node's role, term, leader and lease"),
     "cluster": ("impl.cli", True, "run a local cluster of real processes with a live table"),
+    "sim": ("impl.sim", False, "simulate a cluster of the production core (seeded, replayable)"),
     "conform": ("conformance.cli", True, "run the conformance suite against an adapter"),
     "adapter": ("conformance.cli", True, "run a conformance adapter over stdin/stdout"),
 }
