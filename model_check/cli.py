@@ -78,7 +78,7 @@ def params_from(args: argparse.Namespace) -> Params:
 def list_bugs(out: Console) -> None:
     table = Table(title="Bug variants (electorate check --bug NAME)")
     for col in ("name", "what is wrong", "what it shows", "breaks", "defaults"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("name", "breaks"))
     for b in BUGS.values():
         defaults = " ".join(f"{k}={v}" for k, v in b.overrides.items())
         table.add_row(b.name, b.summary, b.teaches, b.breaks, defaults)

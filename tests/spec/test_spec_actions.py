@@ -41,7 +41,7 @@ def test_candidate_votes_for_itself_by_a_message_to_itself() -> None:
     assert s.messages == ((rv(0, 0, 2), 1),)
     s = step(s, "Receive", rv(0, 0, 2))
     assert s.voted_for[0] == 0
-    (resp, n), = s.messages
+    ((resp, n),) = s.messages
     assert resp.mtype == MType.RequestVoteResponse and resp.mvote_granted and n == 1
 
 
@@ -72,7 +72,7 @@ def test_one_vote_per_term() -> None:
     s = Init(P3)._replace(current_term=(2, 2, 2), voted_for=(NIL, NIL, 0))
     s = s._replace(messages=((rv(1, 2, 2), 1),))
     t = step(s, "Receive", rv(1, 2, 2))
-    (resp, _), = t.messages
+    ((resp, _),) = t.messages
     assert not resp.mvote_granted and t.voted_for[2] == 0
 
 

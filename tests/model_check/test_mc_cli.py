@@ -1,0 +1,107 @@
+"""`electorate check` as a user meets it: exit codes, messages, JSON, traces."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from model_check.cli import main
+from model_check.main import main as electorate
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--servers", "0"], "--servers must be between 1 and 7, got 0"),
+        (["--profile", "paxos"], "unknown profile 'paxos'"),
+        (["--bug", "nope"], "unknown bug 'nope'; see --list-bugs"),
+        (["--max-term", "-1"], "--max-term must be >= 0"),
+        (["--max-msgs", "-2"], "--max-msgs must be >= 0"),
+        (["--features", "warp"], "unknown feature(s) warp"),
+        (["--values", "2"], "--values only applies to the log profile"),
+        (["--workers", "0"], "--workers must be >= 1"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(args, capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_json_result_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--servers", "2", "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["result"] == "ok"
+    assert (doc["distinct_states"], doc["states_generated"], doc["depth"]) == (633, 4916, 18)
+    assert doc["params"]["servers"] == 2 and doc["params"]["symmetry"] is True
+    assert "ElectionSafety" in doc["invariants"] and isinstance(doc["seconds"], float)
+
+
+def test_violation_json_carries_the_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--bug", "forget-vote-on-restart", "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 1 and doc["result"] == "violation"
+    v = doc["violation"]
+    assert v["invariant"] == "VoteResponsesAreVotes"
+    assert [step["action"] for step in v["trace"]][0] == "Init"
+    assert "Restart" in [step["action"] for step in v["trace"]]
+    assert all("state" in step for step in v["trace"])
+
+
+def test_text_trace_shows_numbered_steps_and_changes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--bug", "vote-twice"], capsys)
+    assert code == 1
+    assert "  1. Init" in out and "  2. Timeout(s" in out
+    assert "votedFor[s" in out and "Invariant VotesGrantedAreVotes is violated" in out
+
+
+def test_mermaid_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--bug", "vote-twice", "--trace", "mermaid"], capsys)
+    assert code == 1
+    assert out.count("sequenceDiagram") == 1 and "participant s3" in out
+    assert "->>" in out and "Note over" in out and "violates VotesGrantedAreVotes" in out
+
+
+def test_bug_defaults_give_way_to_explicit_options(capsys: pytest.CaptureFixture[str]) -> None:
+    # quorum-half defaults to 2 servers; an explicit --servers wins (no messages: quick).
+    args = ["--bug", "quorum-half", "--servers", "3", "--max-msgs", "0", "--json"]
+    code, out, _ = run(args, capsys)
+    doc = json.loads(out)
+    assert code == 1  # nobody can be elected without messages: LeaderElected is never reached
+    assert doc["params"]["servers"] == 3 and doc["sometimes"] == {"LeaderElected": False}
+
+
+def test_list_bugs(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--list-bugs"], capsys)
+    assert code == 0
+    for name in ("quorum-half", "vote-twice", "forget-vote-on-restart", "no-log-check"):
+        assert name in out
+
+
+def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert electorate(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+def test_console_entry_point_runs_as_a_process() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "model_check.main", "check", "--servers", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"] == "ok"
