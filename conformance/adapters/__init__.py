@@ -1,0 +1,1 @@
+"""Reference adapters: the implementation (in process and as a subprocess) and the spec."""

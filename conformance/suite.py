@@ -1,0 +1,171 @@
+"""The suite: corpus replay, then the Hypothesis search; the kill matrix of the mutants."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from conformance.bundle import write_bundle
+from conformance.harness import EVENTS, Failure, Session
+from conformance.machine import Budget, search
+from conformance.minimize import minimize, replay
+from conformance.protocol import Adapter, Client, Hello
+from conformance.script import Script, read_script, write_script
+from impl.core import MUTATIONS
+from spec.bugs import BUGS
+
+SPEC_PREFIX = "spec:"  # a negative control: the spec mutated, the implementation not
+LEVELS = (
+    ("observe", ("observe",)),
+    ("step", ("step",)),
+    ("crash_restart", ("crash_restart",)),
+    ("prevote_check_quorum", ("prevote", "check_quorum")),
+)
+MINIMIZE_SECONDS = 20.0
+
+
+@dataclass
+class Outcome:
+    """The result of one suite run (one mutant, or none)."""
+
+    passed: bool
+    examples: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    events: Counter[str] = field(default_factory=Counter)
+    failure: Failure | None = None
+    script: Script | None = None  # minimized failing script
+    found_by: str = ""  # "corpus:<name>" or "search"
+    bundle: Path | None = None
+    seed: int = 0
+
+    @property
+    def missing_events(self) -> list[str]:
+        return [e for e in EVENTS if not self.events[e]]
+
+
+def corpus_dir() -> Path:
+    return Path(str(resources.files("conformance").joinpath("scenarios")))
+
+
+def load_corpus() -> list[Script]:
+    return [read_script(p) for p in sorted(corpus_dir().glob("*.jsonl"))]
+
+
+def mutant_names(hello: Hello) -> list[str]:
+    """Every implementation mutant (if the adapter takes mutations) and every spec bug."""
+    names = sorted(MUTATIONS) if "mutations" in hello.capabilities else []
+    return names + [SPEC_PREFIX + b for b in sorted(BUGS)]
+
+
+def faults(mutant: str | None) -> tuple[tuple[str, ...], str | None]:
+    if mutant is None:
+        return (), None
+    if mutant.startswith(SPEC_PREFIX):
+        return (), mutant[len(SPEC_PREFIX) :]
+    return (mutant,), None
+
+
+def run(
+    client: Client,
+    hello: Hello,
+    budget: Budget,
+    mutant: str | None = None,
+    corpus: bool = True,
+    bundle_dir: Path | None = None,
+) -> Outcome:
+    """Corpus first, then the search; minimize and bundle the first failure."""
+    t0 = time.perf_counter()
+    mutations, bug = faults(mutant)
+    out = Outcome(passed=True, seed=budget.seed)
+    for scenario in load_corpus() if corpus else []:
+        cfg = scenario.config.with_faults(mutations, bug)
+        r = replay(client, hello, Script(cfg, scenario.steps, scenario.name))
+        out.examples += 1
+        out.steps += len(scenario.steps)
+        if r.failure is not None:
+            out.passed, out.failure, out.found_by = False, r.failure, f"corpus:{scenario.name}"
+            out.script = Script(cfg, scenario.steps, scenario.name)
+            break
+    if out.passed:
+        res = search(client, hello, budget, mutations, bug)
+        out.examples += res.examples
+        out.steps += res.steps
+        out.events = res.events
+        if res.failure is not None and res.script is not None:
+            out.passed, out.failure, out.found_by = False, res.failure, "search"
+            out.script = res.script
+    out.seconds = time.perf_counter() - t0
+    if out.failure is not None and out.script is not None:
+        _minimize_and_bundle(client, hello, out, mutant, bundle_dir)
+    return out
+
+
+def _minimize_and_bundle(
+    client: Client, hello: Hello, out: Outcome, mutant: str | None, bundle_dir: Path | None
+) -> None:
+    assert out.script is not None and out.failure is not None
+    name = mutant or "implementation"
+    expect = {"mutant": mutant, "check": out.failure.check}
+    small = minimize(client, hello, out.script, out.failure.check, MINIMIZE_SECONDS)
+    r = replay(client, hello, small)
+    if r.failure is None:  # cannot happen with a deterministic adapter; keep the original
+        small, r = out.script, replay(client, hello, out.script)
+    out.script = Script(small.config, small.steps, _slug(name), expect)
+    if r.failure is not None:
+        out.failure = r.failure
+    if bundle_dir is not None and r.failure is not None:
+        out.bundle = write_bundle(bundle_dir / _slug(name), out.script, r.session, r.failure)
+
+
+def _slug(name: str) -> str:
+    return name.replace(":", "-").replace("/", "-")
+
+
+def save_scenario(script: Script) -> Path:
+    """Add a minimized counterexample to the corpus (its faults are recorded in ``expect``,
+    the stored config carries none: the corpus replays against whatever is under test)."""
+    clean = Script(script.config.with_faults((), None), script.steps, script.name, script.expect)
+    path = corpus_dir() / f"{script.name}.jsonl"
+    write_script(path, clean)
+    return path
+
+
+def determinism(client: Client, hello: Hello, script: Script) -> bool:
+    """The same script run twice must give identical responses (reply ids aside)."""
+
+    def responses(session: Session) -> list[object]:
+        return [_strip(resp) for _, _, resp, _, _ in session.raw]
+
+    a = replay(client, hello, script)
+    b = replay(client, hello, script)
+    return responses(a.session) == responses(b.session)
+
+
+def _strip(resp: dict[str, object] | None) -> object:
+    if resp is None:
+        return None
+    return {k: v for k, v in resp.items() if k not in ("msg_id", "in_reply_to")}
+
+
+def levels(hello: Hello, passed: bool) -> dict[str, str]:
+    """Conformance levels: passed, failed, or unsupported (what the adapter did not declare)."""
+    caps = hello.capabilities | {"observe"}
+    out: dict[str, str] = {}
+    for name, needs in LEVELS:
+        missing = [c for c in needs if c not in caps]
+        if missing:
+            out[name] = "unsupported (" + ", ".join(missing) + ")"
+        elif name == "prevote_check_quorum":
+            out[name] = "not tested (the canonical spec has no PreVote/CheckQuorum yet)"
+        else:
+            out[name] = "pass" if passed else "fail"
+    return out
+
+
+def connect(adapter: Adapter, strict: bool) -> tuple[Client, Hello]:
+    client = Client(adapter, strict=strict)
+    return client, client.hello()
