@@ -34,6 +34,19 @@ SAFETY_INVARIANTS: Final = (
     "LeaderCompleteness",
 )
 WITNESS_INVARIANTS: Final = ("NoLeaderElected",)
+# Bug variants of spec/bugs.py: the bug hooks of RaftElection.tla each replaces, as TLC
+# config overrides `Hook <- Variant`.
+BUG_OVERRIDES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "quorum-half": (("IsQuorum", "IsQuorumAtLeastHalf"),),
+    "vote-twice": (("VoteFree", "VoteFreeAlways"),),
+    "no-log-check": (("VoteLogOk", "VoteLogOkAlways"),),
+    "forget-vote-on-restart": (("VoteAfterRestart", "VoteForgottenOnRestart"),),
+    "stale-votes-counted": (
+        ("VoteResponseCounted", "VoteResponseCountedIfNotNewer"),
+        ("ResponseStale", "ResponseStaleUnlessVote"),
+    ),
+    "leader-keeps-role": (("RoleOnNewTerm", "RoleOnNewTermLeaderStays"),),
+}
 TLA_MODULE: Final = "RaftElection"
 SPEC_DIR: Final = Path(__file__).resolve().parent.parent / "spec"
 # Fixed fingerprint polynomial so that two runs of the same model behave identically.
@@ -66,6 +79,7 @@ class TlcParams:
     values: int = 0
     symmetry: bool = False
     invariants: tuple[str, ...] = SAFETY_INVARIANTS
+    bug: str | None = None  # a key of BUG_OVERRIDES, None for the correct spec
 
     def validate(self) -> None:
         """Raise TlcConfigError naming the first bad parameter."""
@@ -78,6 +92,9 @@ class TlcParams:
                 raise TlcConfigError(f"{name} must be >= 0: {getattr(self, name)}")
         if self.profile != "log" and self.values != 0:
             raise TlcConfigError(f"values must be 0 for profile {self.profile}: {self.values}")
+        if self.bug is not None and self.bug not in BUG_OVERRIDES:
+            known_bugs = ", ".join(BUG_OVERRIDES)
+            raise TlcConfigError(f"unknown bug {self.bug!r} (known: {known_bugs})")
         known = SAFETY_INVARIANTS + WITNESS_INVARIANTS
         for inv in self.invariants:
             if inv not in known:
@@ -90,6 +107,8 @@ class TlcParams:
         parts += [f"max_log={self.max_log}", f"values={self.values}"]
         parts += [f"symmetry={'on' if self.symmetry else 'off'}"]
         parts += [f"invariants={','.join(self.invariants)}"]
+        if self.bug:
+            parts += [f"bug={self.bug}"]
         return " ".join(parts)
 
     def cfg_text(self) -> str:
@@ -107,6 +126,10 @@ class TlcParams:
             f"    MaxMsgs = {self.max_msgs}",
             f"    MaxLog = {self.max_log}",
             f'    Profile = "{self.profile}"',
+            *(
+                f"    {hook} <- {variant}"
+                for hook, variant in BUG_OVERRIDES.get(self.bug or "", ())
+            ),
             "INIT Init",
             "NEXT Next",
             "CONSTRAINT Constraint",
@@ -282,7 +305,7 @@ def _first_error(output: str) -> str:
 
 
 # The models shipped in spec/models/: small enough for CI, one per profile, with and without
-# symmetry, and one run that must fail (the leader-election witness).
+# symmetry, and runs that must fail: the leader-election witness and the bug variants.
 SHIPPED_MODELS: Final[dict[str, TlcParams]] = {
     "election_n2": TlcParams(2, "election", 2, 1, 0, 0, False),
     "election_n3_sym": TlcParams(3, "election", 2, 1, 0, 0, True),
@@ -291,6 +314,16 @@ SHIPPED_MODELS: Final[dict[str, TlcParams]] = {
     "heartbeat_n2_sym": TlcParams(2, "heartbeat", 2, 1, 0, 0, True),
     "log_n2": TlcParams(2, "log", 2, 1, 1, 1, False),
     "log_n2_sym": TlcParams(2, "log", 2, 1, 1, 1, True),
+    # Bug variants with spec/bugs.py's parameters: each must fail, with a short trace.
+    "bug_quorum_half": TlcParams(2, "election", 2, 1, 0, 0, True, bug="quorum-half"),
+    "bug_vote_twice": TlcParams(3, "election", 2, 1, 0, 0, True, bug="vote-twice"),
+    "bug_forget_vote_on_restart": TlcParams(
+        3, "election", 2, 1, 0, 0, True, bug="forget-vote-on-restart"
+    ),
+    "bug_stale_votes_counted": TlcParams(
+        3, "election", 3, 1, 0, 0, True, bug="stale-votes-counted"
+    ),
+    "bug_leader_keeps_role": TlcParams(3, "election", 3, 1, 0, 0, True, bug="leader-keeps-role"),
 }
 EXPECTED_FILE: Final = "expected.json"
 

@@ -25,7 +25,8 @@ NEEDS_JAVA = pytest.mark.skipif(
 )
 # Models whose TLC run ends at a violation: the counts then depend on where TLC stopped,
 # so only the counterexample is comparable, not the totals.
-WITNESSES = sorted(name for name, e in EXPECTED.items() if e["result"] == "violation")
+WITNESSES = sorted(n for n, e in EXPECTED.items() if "NoLeaderElected" in e["params"]["invariants"])
+BUGGY = sorted(name for name, e in EXPECTED.items() if e["params"]["bug"])
 COMPLETE = sorted(name for name, e in EXPECTED.items() if e["result"] == "ok")
 # Our checker needs about a minute of CPU for these (TLC: about 20 s): marked slow.
 SLOW_FOR_US = {"election_n3_sym"}
@@ -39,6 +40,7 @@ def test_every_shipped_model_is_recorded() -> None:
     on_disk = {p.stem for p in MODELS_DIR.glob("*.cfg")}
     assert on_disk == set(EXPECTED) == set(tlc.SHIPPED_MODELS)
     assert WITNESSES, "at least one model must fail, or a vacuous spec would pass"
+    assert all(EXPECTED[name]["result"] == "violation" for name in WITNESSES + BUGGY)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -62,20 +64,25 @@ def test_tlc_reproduces_expected(name: str) -> None:
     assert got == want
 
 
-def _our_check(params: tlc.TlcParams) -> Any:
-    """Our checker's CheckResult for the same model."""
-    from model_check import api
+def _our_params(params: tlc.TlcParams) -> Any:
     from spec.params import Params, Profile
 
-    p = Params(
+    return Params(
         servers=params.servers,
         profile=cast(Profile, params.profile),
         max_term=params.max_term,
         max_msgs=params.max_msgs,
         max_log=params.max_log,
         values=params.values,
+        bug=params.bug,
     )
-    return api.check(p, symmetry=params.symmetry, workers=1)
+
+
+def _our_check(params: tlc.TlcParams) -> Any:
+    """Our checker's CheckResult for the same model."""
+    from model_check import api
+
+    return api.check(_our_params(params), symmetry=params.symmetry, workers=1)
 
 
 @pytest.mark.parametrize("name", _slow_marked(COMPLETE))
@@ -86,6 +93,34 @@ def test_checker_agrees_with_tlc(name: str) -> None:
     assert got == (want["result"], want["distinct"], want["generated"], want["depth"])
     # Passing proves nothing unless the sometimes-properties (a leader elected, ...) were met.
     assert res.vacuous == []
+
+
+@pytest.mark.parametrize("name", BUGGY)
+def test_bug_model_uses_the_bug_catalogue_parameters(name: str) -> None:
+    from spec.bugs import BUGS
+    from spec.params import Params
+
+    params = tlc.SHIPPED_MODELS[name]
+    assert params.bug is not None
+    bug = BUGS[params.bug]
+    assert _our_params(params) == Params(bug=params.bug, max_log=0, **bug.overrides)
+    assert EXPECTED[name]["violated_invariant"] == bug.breaks
+
+
+@pytest.mark.parametrize("name", BUGGY)
+def test_checker_finds_the_same_bug_as_tlc(name: str) -> None:
+    # Both search breadth-first with one worker, so both report a shortest counterexample:
+    # same invariant, same length. (Which of several equally short ones depends on the order
+    # each enumerates actions in, so the steps themselves are not compared.)
+    want = EXPECTED[name]
+    res = _our_check(tlc.SHIPPED_MODELS[name])
+    violation = res.search.violation
+    assert res.result == "violation" and violation is not None
+    assert (violation.invariant, len(violation.trace)) == (
+        want["violated_invariant"],
+        len(want["trace"]),
+    )
+    assert res.depth == want["depth"]
 
 
 def test_witness_trace_is_a_shortest_election() -> None:
