@@ -58,9 +58,46 @@ BUGS: dict[str, Bug] = {
         Bug(
             "no-log-check",
             "votes are granted without the log up-to-date check (Raft §5.4.1)",
-            "a leader without a committed entry is elected: committed data is lost",
-            "LeaderCompleteness",
+            "a voter with a newer log elects a leader without its entries: the step by which a "
+            "committed entry is lost (LeaderCompleteness) once that entry was committed",
+            "LeaderLogCoversVoters",
             {"profile": "log", "values": 1, "max_term": 3, "max_log": 1, "max_msgs": 1},
+        ),
+        # Issue 3's features (spec/ext_actions.py; docs/failure-modes.md).
+        Bug(
+            "no-prevote-disruption",
+            "a timed-out server starts an election at once, skipping the pre-vote phase",
+            "disruption: a node that heard no leader raises its term and deposes a live leader",
+            "NoUnearnedDeposition",
+            {"features": frozenset({"prevote"}), "max_term": 3},
+        ),
+        Bug(
+            "prevote-bumps-term",
+            "starting the pre-vote phase bumps the server's own term",
+            "a pre-candidate that collects no quorum still raises its term",
+            "PreVoteTermsEarned",
+            {"features": frozenset({"prevote"})},
+        ),
+        Bug(
+            "no-check-quorum-zombie",
+            "a leader never checks that it heard from a quorum",
+            "zombie leader: cut off from the majority, it leads on while another is elected",
+            "CheckQuorumStepDown",
+            {"features": frozenset({"check_quorum"})},
+        ),
+        Bug(
+            "lease-too-long",
+            "the lease lasts the whole minimum election timeout, ignoring clock drift",
+            "two servers both see is_leader: a voter's clock ran ahead of the old leader's",
+            "LeaseSafety",
+            {"features": frozenset({"check_quorum", "lease"}), "lease_ticks": 3},
+        ),
+        Bug(
+            "lease-from-receive-time",
+            "the lease is measured from the ack's arrival, not the heartbeat's send time",
+            "a slow ack stretches the lease past the voters' promise: two is_leader at once",
+            "LeaseSafety",
+            {"features": frozenset({"check_quorum", "lease"})},
         ),
     )
 }

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from spec.actions import IsQuorum
-from spec.messages import MType
 from spec.params import Params
-from spec.state import Role, State, members
+from spec.messages import Entry, MType
+from spec.state import LastTerm, Role, State, members
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,30 @@ def LeaderCompleteness(p: Params, s: State) -> bool:
     return True
 
 
+def UpToDate(a: tuple[Entry, ...], b: tuple[Entry, ...]) -> bool:
+    """Log a is at least as up to date as log b (Raft §5.4.1: last term, then length)."""
+    return LastTerm(a) > LastTerm(b) or (LastTerm(a) == LastTerm(b) and len(a) >= len(b))
+
+
+def LeaderLogCoversVoters(p: Params, s: State) -> bool:
+    """A leader's log is at least as up to date as the log of every server that voted for it
+    in its current term and is still in that term.
+
+    Why it holds: the vote was granted only to a log at least as up to date as the voter's
+    (§5.4.1); since then the voter's log changed only by the AppendEntries of this term's one
+    leader (entries from the leader's log, or a removed last entry), and the leader's only grew.
+    """
+    for c in range(p.servers):
+        if s.role[c] != Role.Leader:
+            continue
+        term = s.current_term[c]
+        for v in range(p.servers):
+            if s.voted_for[v] == c and s.current_term[v] == term:
+                if not UpToDate(s.log[c], s.log[v]):
+                    return False
+    return True
+
+
 def LeaderElected(p: Params, s: State) -> bool:
     """Sometimes: some server is leader (a spec in which nobody is ever elected is vacuous)."""
     return Role.Leader in s.role
@@ -116,6 +140,11 @@ _ELECTION = (
 )
 _LOG = (
     Invariant("LogMatching", "same index and term => same prefix", LogMatching),
+    Invariant(
+        "LeaderLogCoversVoters",
+        "a leader's log is at least as up to date as its current voters' logs",
+        LeaderLogCoversVoters,
+    ),
     Invariant(
         "LeaderCompleteness",
         "a leader of a term >= a committer's term has every committed entry",
