@@ -120,6 +120,16 @@ def test_bug_variant_is_refuted_with_a_shortest_trace(name: str) -> None:
     assert shorter.violation is None
 
 
+@pytest.mark.slow
+def test_no_log_check_is_refuted() -> None:
+    """The log-profile variant: a voter with a newer log elects a leader without its entry."""
+    bug = BUGS["no-log-check"]
+    r = check(Params(bug="no-log-check", **bug.overrides), workers=1)  # type: ignore[arg-type]
+    assert r.search.violation is not None
+    assert r.search.violation.invariant == bug.breaks == "LeaderLogCoversVoters"
+    assert len(r.search.violation.trace) == 20
+
+
 def test_trace_replays_through_the_spec() -> None:
     p = Params(bug="vote-twice")
     r = check(p)
