@@ -11,6 +11,7 @@ After every step three checks run on the adapter's answer (docs/conformance.md):
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -105,6 +106,7 @@ class Session:
         self.client, self.hello, self.cfg = client, hello, cfg
         self.p: Params = cfg.params()
         self.s: State = cfg.initial_state()
+        self.ab: compose.Abandoned = compose.NONE  # auxiliary variable, see compose.abandoned_after
         self.network: list[JSON] = []  # concrete messages in flight, as the adapter emitted them
         self.down: set[int] = set()
         self.group: frozenset[int] | None = None
@@ -120,7 +122,7 @@ class Session:
     # ------------------------------------------------------------------ driving
     def start(self) -> None:
         resp = self._request("init", self.cfg.init_body(), "init")
-        self._check(0, "init", Composite(self.s, ()), resp, Counter())
+        self._check(0, "init", [Composite(self.s, ())], resp, self.s, None)
         self._record(None, {"type": "init", **self.cfg.init_body()}, resp, Composite(self.s, ()))
 
     def choices(self, op: str) -> list[Step]:
@@ -133,7 +135,8 @@ class Session:
         return self._choices[op]
 
     def apply(self, step: Step) -> None:
-        comp, command, concrete = self._plan(step)
+        comps, command, concrete = self._plan(step)
+        comp = comps[0]
         self._choices = None
         index = len(self.steps) + 1
         self.steps.append(step)
@@ -143,11 +146,11 @@ class Session:
             resp = self._request(str(command["type"]), command, str(step), index)
         self._network_effect(step, concrete)
         if resp is not None:
-            sent = _sent(before, comp.state, step.msg if step.op == "deliver" else None)
-            self._check(index, str(step), comp, resp, sent)
+            delivered = step.msg if step.op == "deliver" else None
+            comp = self._check(index, str(step), comps, resp, before, delivered)
             self.network += resp["emitted"]
         self._count_events(step, before, comp)
-        self.s = comp.state
+        self.s, self.ab = comp.state, comp.abandoned
         self._record(step, command, resp, comp)
         self._isolate()
 
@@ -188,7 +191,7 @@ class Session:
     def _deliverable(self, m: Message) -> bool:
         if m.mdest in self.down or self._cut(m):
             return False
-        c = compose.deliver(self.p, self.s, m)
+        c = compose.deliver(self.p, self.s, m, self.ab)
         if c is None:
             return False
         # impl-style adapters carry no log: a heartbeat that raft.tla rejects for a log mismatch
@@ -205,33 +208,38 @@ class Session:
         g = self.group
         return g is not None and (m.msource in g) != (m.mdest in g)
 
-    def _plan(self, step: Step) -> tuple[Composite, JSON | None, JSON | None]:
-        """The spec composition, the adapter command and the concrete message it uses."""
+    def _plan(self, step: Step) -> tuple[list[Composite], JSON | None, JSON | None]:
+        """The allowed spec compositions (eager first), the adapter command and the concrete
+        message it uses."""
         allowed = self.choices(step.op)
         if step not in allowed:
             raise NotEnabledError(str(step))
-        p, s = self.p, self.s
+        p, s, ab = self.p, self.s, self.ab
         name = node_id(step.node) if step.node >= 0 else ""
         if step.op == "timeout":
-            return _some(compose.timeout(p, s, step.node)), _fire(name, "election"), None
+            comps = _both(lambda lead: compose.timeout(p, s, step.node, ab, lead))
+            return comps, _fire(name, "election"), None
         if step.op == "heartbeat":
-            return _some(compose.heartbeat(p, s, step.node)), _fire(name, "heartbeat"), None
+            comp = _some(compose.heartbeat(p, s, step.node, ab))
+            return [comp], _fire(name, "heartbeat"), None
         if step.op == "transfer":
-            comp = _some(compose.transfer(p, s, step.node, step.peer))
-            return comp, {"type": "transfer", "from": name, "to": node_id(step.peer)}, None
+            comps = _both(lambda lead: compose.transfer(p, s, step.node, step.peer, ab, lead))
+            return comps, {"type": "transfer", "from": name, "to": node_id(step.peer)}, None
         if step.op in ("deliver", "drop", "duplicate"):
-            assert step.msg is not None
-            concrete = self._concrete(step.msg)
+            msg = step.msg
+            assert msg is not None
+            concrete = self._concrete(msg)
             if step.op == "deliver":
-                comp = _some(compose.deliver(p, s, step.msg))
-                return comp, {"type": "deliver", "message": concrete}, concrete
+                comps = _both(lambda lead: compose.deliver(p, s, msg, ab, lead))
+                return comps, {"type": "deliver", "message": concrete}, concrete
             fn = compose.drop if step.op == "drop" else compose.duplicate
-            return fn(p, s, step.msg), None, concrete
+            return [fn(p, s, msg, ab)], None, concrete
         if step.op == "crash":
-            return Composite(s, ()), {"type": "crash", "node": name}, None
+            return [Composite(s, (), ab)], {"type": "crash", "node": name}, None
         if step.op == "restart":
-            return compose.restart(p, s, step.node), {"type": "restart", "node": name}, None
-        return Composite(s, ()), None, None  # partition, heal: the harness's network only
+            comp = compose.restart(p, s, step.node, ab)
+            return [comp], {"type": "restart", "node": name}, None
+        return [Composite(s, (), ab)], None, None  # partition, heal: the harness's network only
 
     def _concrete(self, m: Message) -> JSON:
         for d in self.network:
@@ -275,19 +283,35 @@ class Session:
             raise DivergenceError(Failure(["protocol"], index, step, text=str(e))) from e
 
     def _check(
-        self, index: int, step: str, comp: Composite, resp: JSON, sent: Counter[Message]
-    ) -> None:
+        self,
+        index: int,
+        step: str,
+        comps: list[Composite],
+        resp: JSON,
+        before: State,
+        m: Message | None,
+    ) -> Composite:
+        """Check the answer against the allowed compositions; return the one it matches."""
         failure = Failure([], index, step)
         views = self._views(resp, failure)
+        chosen = comps[0]
         if not failure.checks:
-            self._refinement(comp.state, views, failure)
-            self._messages(resp, sent, failure)
+            for comp in comps:  # the first allowed successor the implementation matches
+                attempt = Failure([], index, step)
+                self._refinement(comp, views, attempt)
+                self._messages(resp, _sent(before, comp.state, m), attempt)
+                if not attempt.checks:
+                    chosen, failure = comp, attempt
+                    break
+                if comp is comps[0]:
+                    failure = attempt  # report against the eager composition
             for inv, text in self.history.check(views):
                 failure.checks.append(f"invariant:{inv}")
                 failure.rows.append((inv, "holds", text))
         if failure.checks:
             failure.checks.sort(key=lambda c: CHECK_ORDER.index(c.split(":")[0]))
             raise DivergenceError(failure)
+        return chosen
 
     def _views(self, resp: JSON, failure: Failure) -> dict[int, NodeView]:
         nodes = resp.get("nodes")
@@ -308,9 +332,9 @@ class Session:
             failure.text = str(e)
         return views
 
-    def _refinement(self, s: State, views: dict[int, NodeView], failure: Failure) -> None:
+    def _refinement(self, comp: Composite, views: dict[int, NodeView], failure: Failure) -> None:
         for i, got in sorted(views.items()):
-            for f, want, have in diff_views(spec_view(self.p, s, i), got):
+            for f, want, have in diff_views(spec_view(self.p, comp.state, i, comp.abandoned), got):
                 failure.rows.append((f"{node_id(i)}.{f}", repr(want), repr(have)))
         if failure.rows:
             failure.checks.append("refinement")
@@ -379,7 +403,8 @@ class Session:
                     "command": command,
                     "response": resp,
                     "spec_state": {
-                        node_id(i): spec_view(self.p, c.state, i).fields() for i in range(n)
+                        node_id(i): spec_view(self.p, c.state, i, c.abandoned).fields()
+                        for i in range(n)
                     },
                     "in_flight": [f"{show_message(m)} x{x}" for m, x in c.state.messages],
                     "down": [node_id(i) for i in sorted(down)],
@@ -393,6 +418,14 @@ def _sent(before: State, after: State, delivered: Message | None) -> Counter[Mes
     if delivered is not None:
         base[delivered] -= 1
     return Counter(dict(after.messages)) - base
+
+
+def _both(make: Callable[[bool], Composite | None]) -> list[Composite]:
+    """The eager composition, then the one without BecomeLeader if it differs."""
+    eager = _some(make(True))
+    if not any(a.name == "BecomeLeader" for a in eager.actions):
+        return [eager]
+    return [eager, _some(make(False))]
 
 
 def _some(c: Composite | None) -> Composite:

@@ -53,6 +53,23 @@ def ddmin(items: Sequence[T], fails: Callable[[list[T]], bool], seconds: float) 
             if n >= len(cur):
                 break
             n = min(len(cur), 2 * n)
+    return _drop_pairs(cur, fails, deadline)
+
+
+def _drop_pairs(cur: list[T], fails: Callable[[list[T]], bool], deadline: float) -> list[T]:
+    """Remove two steps at once (a crash and its restart, a partition and its heal): ddmin
+    alone cannot, since removing either one leaves a script whose other step is disabled."""
+    improved = True
+    while improved and time.monotonic() < deadline:
+        improved = False
+        for i in range(len(cur)):
+            for j in range(i + 1, len(cur)):
+                candidate = cur[:i] + cur[i + 1 : j] + cur[j + 1 :]
+                if fails(candidate):
+                    cur, improved = candidate, True
+                    break
+            if improved or time.monotonic() >= deadline:
+                break
     return cur
 
 

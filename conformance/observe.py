@@ -4,8 +4,8 @@ An adapter reports, per node: ``up``, ``role``, ``term``, ``voted_for``, ``votes
 ``leader``. The mapping to raft.tla's variables (docs/conformance.md, "Refinement mapping"):
 
 - ``term`` = currentTerm[i]; ``voted_for`` = votedFor[i] (null = Nil);
-- ``role`` = state[i], except that a candidate holding more refusals than n - quorum is a
-  follower (the implementation gives up such an election at once, raft.tla waits);
+- ``role`` = state[i], except that a candidate whose election is abandoned (auxiliary
+  variable, conformance.compose.abandoned_after) is a follower;
 - ``votes_granted`` = votesGranted[i], compared only while the node is a candidate: raft.tla
   keeps tallying for followers and leaders, implementations forget the tally;
 - ``leader`` has no spec counterpart and is not compared.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.canonical import JSON, CanonicalError, node_id, node_index
-from conformance.compose import lost
+from conformance.compose import NONE, Abandoned
 from spec.params import Params
 from spec.state import NIL, Role, State, members
 
@@ -44,16 +44,16 @@ class NodeView:
         return {"role": self.role, "term": self.term, "voted_for": vote, "votes_granted": votes}
 
 
-def spec_view(p: Params, s: State, i: int) -> NodeView:
-    role = "follower" if lost(p, s, i) else ROLE_NAMES[s.role[i]]
+def spec_view(p: Params, s: State, i: int, ab: Abandoned = NONE) -> NodeView:
+    role = "follower" if i in ab else ROLE_NAMES[s.role[i]]
     vote = None if s.voted_for[i] == NIL else s.voted_for[i]
     votes = frozenset(members(s.votes_granted[i])) if role == "candidate" else None
     return NodeView(role, s.current_term[i], vote, votes)
 
 
-def spec_node_json(p: Params, s: State, i: int) -> JSON:
+def spec_node_json(p: Params, s: State, i: int, ab: Abandoned = NONE) -> JSON:
     """What a perfect adapter reports for node i (the spec-backed adapter uses it)."""
-    v = spec_view(p, s, i)
+    v = spec_view(p, s, i, ab)
     out: JSON = {"up": True, **v.fields()}
     out["votes_granted"] = out["votes_granted"] or []
     out["leader"] = node_id(i) if v.role == "leader" else None
@@ -77,6 +77,17 @@ def observed_view(d: JSON, n: int) -> NodeView:
 
 
 def diff_views(expected: NodeView, got: NodeView) -> list[tuple[str, object, object]]:
-    """(field, spec value, implementation value) for every differing field."""
+    """(field, spec value, implementation value) for every field that does not conform.
+
+    Votes conform when the implementation counts a subset of the grants raft.tla tallies:
+    counting a vote never granted is unsafe, ignoring one (e.g. a grant arriving after a
+    refusal from the same voter) only delays the election, which BecomeLeader allows.
+    """
     e, g = expected.fields(), got.fields()
-    return [(k, e[k], g[k]) for k in e if e[k] != g[k]]
+    out = [(k, e[k], g[k]) for k in e if k != "votes_granted" and e[k] != g[k]]
+    if expected.votes is None or got.votes is None:
+        if expected.votes != got.votes and not out:
+            out.append(("votes_granted", e["votes_granted"], g["votes_granted"]))
+    elif not got.votes <= expected.votes:
+        out.append(("votes_granted", e["votes_granted"], g["votes_granted"]))
+    return out

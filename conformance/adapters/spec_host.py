@@ -28,6 +28,7 @@ class SpecHost(Host):
         self._p = Params()
         self._s: State = Init(self._p)
         self._down: set[int] = set()
+        self._ab = compose.NONE
 
     def cmd_init(self, req: JSON) -> JSON:
         if req.get("features"):
@@ -51,41 +52,41 @@ class SpecHost(Host):
             vote = init.get("voted_for")
             votes[i] = NIL if vote is None else node_index(vote, n)
         self._s = s._replace(current_term=tuple(terms), log=tuple(logs), voted_for=tuple(votes))
-        self._down = set()
+        self._down, self._ab = set(), compose.NONE
         self.initialized = True
-        return self._answer(self._s)
+        return self._answer(None)
 
     def cmd_fire_timer(self, req: JSON) -> JSON:
         i = self._up(req["node"])
         if req["timer"] == "election":
-            c = compose.timeout(self._p, self._s, i)
+            c = compose.timeout(self._p, self._s, i, self._ab)
         else:
-            c = compose.heartbeat(self._p, self._s, i)
-        return self._answer(self._s if c is None else c.state)  # disabled: ignored, like impl
+            c = compose.heartbeat(self._p, self._s, i, self._ab)
+        return self._answer(c)  # None: disabled, ignored like impl does
 
     def cmd_deliver(self, req: JSON) -> JSON:
         m = from_canonical(req["message"], self._p.servers)
         self._up_index(m.mdest)
         s = self._s._replace(messages=WithMessage(m, EMPTY_BAG))
-        c = compose.deliver(self._p, s, m)
-        return self._answer(self._s if c is None else c.state)  # not receivable: dropped
+        c = compose.deliver(self._p, s, m, self._ab)
+        return self._answer(c)  # None: not receivable, dropped
 
     def cmd_crash(self, req: JSON) -> JSON:
         self._down.add(self._up(req["node"]))
-        return self._answer(self._s)
+        return self._answer(None)
 
     def cmd_restart(self, req: JSON) -> JSON:
         i = node_index(req["node"], self._p.servers)
         self._down.discard(i)
-        return self._answer(compose.restart(self._p, self._s, i).state)
+        return self._answer(compose.restart(self._p, self._s, i, self._ab))
 
     def cmd_transfer(self, req: JSON) -> JSON:
         i, j = self._up(req["from"]), self._up(req["to"])
-        c = compose.transfer(self._p, self._s, i, j)
-        return self._answer(self._s if c is None else c.state)
+        c = compose.transfer(self._p, self._s, i, j, self._ab)
+        return self._answer(c)
 
     def cmd_observe(self, req: JSON) -> JSON:
-        return self._answer(self._s)
+        return self._answer(None)
 
     def _up(self, nid: object) -> int:
         return self._up_index(node_index(nid, self._p.servers))
@@ -95,13 +96,18 @@ class SpecHost(Host):
             raise CommandError("node_down", f"node n{i + 1} is crashed")
         return i
 
-    def _answer(self, s: State) -> JSON:
+    def _answer(self, c: compose.Composite | None) -> JSON:
         """Emit whatever the step left in the bag, then keep an empty bag: the network is the
-        harness's."""
+        harness's. ``c`` None: nothing happened."""
+        s = self._s if c is None else c.state
+        if c is not None:
+            self._ab = c.abandoned
         emitted = [to_canonical(m) for m, k in s.messages for _ in range(k)]
         self._s = s._replace(messages=EMPTY_BAG)
         nodes: JSON = {}
         for i in range(self._p.servers):
             up = i not in self._down
-            nodes[f"n{i + 1}"] = spec_node_json(self._p, self._s, i) if up else {"up": False}
+            nodes[f"n{i + 1}"] = (
+                spec_node_json(self._p, self._s, i, self._ab) if up else {"up": False}
+            )
         return {"emitted": emitted, "nodes": nodes}
