@@ -105,3 +105,17 @@ def test_console_entry_point_runs_as_a_process() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["result"] == "ok"
+
+
+@pytest.mark.tlc
+def test_tlc_second_opinion_agrees(capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("java is not installed: TLC cannot run (install a JRE 11+ to enable)")
+    code, out, _ = run(["--servers", "2", "--no-symmetry", "--json", "--tlc"], capsys)
+    doc = json.loads(out)
+    assert code == 0
+    ours = (doc["distinct_states"], doc["states_generated"], doc["depth"])
+    tlc = doc["tlc"]
+    assert (tlc["distinct_states"], tlc["states_generated"], tlc["depth"]) == ours
