@@ -239,6 +239,9 @@ def _run(cmd: list[str], cwd: Path, timeout_s: float) -> tuple[str, bool]:
             proc.kill()
             out, _ = proc.communicate()
             return out, True
+        except BaseException:  # Ctrl-C: do not leave a JVM running behind us
+            proc.kill()
+            raise
 
 
 _COUNTS = re.compile(
@@ -382,6 +385,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--values", type=int, default=0)
     ap.add_argument("--symmetry", action="store_true")
     ap.add_argument("--witness", action="store_true", help="check NoLeaderElected instead")
+    ap.add_argument("--bug", choices=sorted(BUG_OVERRIDES), help="run a bug variant")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds (default 600)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     ap.add_argument("--print-cfg", action="store_true", help="print the .cfg and exit")
@@ -409,6 +413,7 @@ def main(argv: list[str]) -> int:
         args.values,
         args.symmetry,
         WITNESS_INVARIANTS if args.witness else SAFETY_INVARIANTS,
+        args.bug,
     )
     try:
         if args.print_cfg:

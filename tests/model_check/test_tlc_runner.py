@@ -126,3 +126,24 @@ def test_timeout_returns_partial_progress_or_says_why() -> None:
         assert re.search(r"timed out after \d+ s before", str(exc))
     else:
         assert res.result == "timeout" and res.distinct_states > 0
+
+
+def test_bug_variant_becomes_cfg_overrides() -> None:
+    text = tlc.TlcParams(3, bug="stale-votes-counted").cfg_text()
+    lines = [line.strip() for line in text.splitlines()]
+    assert "VoteResponseCounted <- VoteResponseCountedIfNotNewer" in lines
+    assert "ResponseStale <- ResponseStaleUnlessVote" in lines
+    assert not any("<-" in line for line in tlc.TlcParams(3).cfg_text().splitlines())
+    with pytest.raises(tlc.TlcConfigError, match="unknown bug"):
+        tlc.TlcParams(3, bug="typo").cfg_text()
+
+
+@NEEDS_JAVA
+@pytest.mark.tlc
+def test_cli_bug_run(capsys: pytest.CaptureFixture[str]) -> None:
+    # votedFor forgotten on restart: a granted vote in flight no longer matches the voter's.
+    argv = ["--servers", "2", "--bug", "forget-vote-on-restart", "--json"]
+    assert tlc.main(argv) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["violated_invariant"] == "VoteResponsesAreVotes"
+    assert out["trace"][-1] == "Restart"
