@@ -192,7 +192,7 @@ def _failure_json(f: Failure, out: Outcome | None) -> dict[str, object]:
     bundle = getattr(out, "bundle", None)
     d["bundle"] = str(bundle) if bundle else None
     script = getattr(out, "script", None)
-    d["minimal_steps"] = len(script.steps) if script else None
+    d["minimal_steps"] = len(script.steps) if script else getattr(out, "observe_steps", None)
     return d
 
 
@@ -223,7 +223,7 @@ def _matrix(
     for name in names:
         out = suite.run(client, hello, budget, name, not args.no_corpus, args.bundle_dir)
         killed = not out.passed
-        steps = len(out.script.steps) if out.script else None
+        steps = len(out.script.steps) if out.script else out.observe_steps
         row: dict[str, object] = {
             "killed": killed,
             "check": out.failure.check if out.failure else None,

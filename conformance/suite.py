@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from conformance import observe_level
 from conformance.bundle import write_bundle
 from conformance.harness import EVENTS, Failure, Session
 from conformance.machine import Budget, search
@@ -25,6 +26,8 @@ LEVELS = (
     ("prevote_check_quorum", ("prevote", "check_quorum")),
 )
 MINIMIZE_SECONDS = 20.0
+# Mutants the canonical level cannot reach, and why (they need a conformance level not run).
+NOT_APPLICABLE: dict[str, str] = {}
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Outcome:
     found_by: str = ""  # "corpus:<name>" or "search"
     bundle: Path | None = None
     seed: int = 0
+    observe_steps: int | None = None  # steps of an observe-level failure (not replayable)
 
     @property
     def missing_events(self) -> list[str]:
@@ -98,10 +102,26 @@ def run(
         if res.failure is not None and res.script is not None:
             out.passed, out.failure, out.found_by = False, res.failure, "search"
             out.script = res.script
+    if out.passed and "prevote" in hello.capabilities:
+        _prevote_level(client, budget, mutations, out)
     out.seconds = time.perf_counter() - t0
     if out.failure is not None and out.script is not None:
         _minimize_and_bundle(client, hello, out, mutant, bundle_dir)
     return out
+
+
+def _prevote_level(
+    client: Client, budget: Budget, mutations: tuple[str, ...], out: Outcome
+) -> None:
+    """The observe-only PreVote level (conformance.observe_level): invariants only."""
+    obs = observe_level.run(client, ("prevote",), mutations, budget.seed)
+    out.examples += obs.examples
+    out.steps += obs.steps
+    if not obs.passed:
+        out.passed, out.found_by = False, "prevote-observe"
+        out.failure = Failure([obs.check], len(obs.trace), obs.trace[-1], text=obs.text)
+        out.failure.rows = [("trace", "", " ; ".join(obs.trace))]
+        out.observe_steps = len(obs.trace)
 
 
 def _minimize_and_bundle(
@@ -160,7 +180,8 @@ def levels(hello: Hello, passed: bool) -> dict[str, str]:
         if missing:
             out[name] = "unsupported (" + ", ".join(missing) + ")"
         elif name == "prevote_check_quorum":
-            out[name] = "not tested (the canonical spec has no PreVote/CheckQuorum yet)"
+            state = "pass" if passed else "fail"
+            out[name] = f"{state} (observe-only: PreVote judged by invariants; CheckQuorum not run)"
         else:
             out[name] = "pass" if passed else "fail"
     return out

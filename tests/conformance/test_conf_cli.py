@@ -1,0 +1,65 @@
+"""electorate conform / adapter: exit codes, JSON output, bundles and replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.cli import main
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["conform"]) == 2
+    assert main(["conform", "--adapter", "impl", "--examples", "0"]) == 2
+    assert main(["conform", "--adapter", "impl", "--mutant", "no-such"]) == 2
+    assert main(["conform", "--adapter", "/nonexistent/adapter"]) == 2
+    assert main(["nothing"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "no-such" in err
+
+
+def test_json_result_of_a_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["conform", "--adapter", "spec", "--examples", "5", "--json", "--no-corpus"])
+    out = json.loads(capsys.readouterr().out)
+    assert {"result", "examples", "steps", "seconds"} <= set(out)
+    # 5 examples is below the standard budget: some events may be missing, which fails
+    assert code == (0 if out["result"] == "pass" else 1)
+
+
+def test_mutant_json_bundle_and_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["conform", "--adapter", "impl", "--mutant", "vote-twice", "--json"]
+    code = main([*argv, "--no-corpus", "--bundle-dir", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["result"] == "pass"
+    row = out["mutants"]["vote-twice"]
+    assert row["killed"] and row["steps"] >= 1 and row["check"]
+    bundle = tmp_path / "vote-twice"
+    assert {p.name for p in bundle.iterdir()} == {
+        "script.jsonl",
+        "divergence.md",
+        "timeline.md",
+        "sequence.mmd",
+    }
+    assert (bundle / "sequence.mmd").read_text().startswith("sequenceDiagram")
+    header = json.loads((bundle / "script.jsonl").read_text().splitlines()[0])
+    assert header["config"]["mutations"] == ["vote-twice"]  # the bundle reproduces the kill
+    assert main(["conform", "replay", str(bundle / "script.jsonl"), "--adapter", "impl"]) == 1
+
+
+def test_replay_reproduces_a_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["conform", "--adapter", "impl", "--mutant", "spec:vote-twice", "--no-corpus",
+          "--bundle-dir", str(tmp_path)])
+    capsys.readouterr()
+    script = tmp_path / "spec-vote-twice" / "script.jsonl"
+    header = json.loads(script.read_text().splitlines()[0])
+    assert header["config"]["spec_bug"] == "vote-twice"
+    assert main(["conform", "replay", str(script), "--adapter", "impl"]) == 1
+    assert "first divergence" in capsys.readouterr().out
+
+
+def test_replay_of_a_bad_file_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "x.jsonl"
+    bad.write_text("not json\n")
+    assert main(["conform", "replay", str(bad), "--adapter", "impl"]) == 2

@@ -1,0 +1,91 @@
+"""The suite end to end: the reference adapters pass, the corpus replays, the mutants die.
+
+The standard budget (300 examples x 50 steps) runs once, in process, against impl/; the other
+adapters run a smaller budget (the protocol path is what they add, not more coverage).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import suite
+from conformance.adapters.impl_host import ImplHost
+from conformance.adapters.spec_host import SpecHost
+from conformance.adapters.transport import InProcessAdapter, SubprocessAdapter, adapter_argv
+from conformance.harness import EVENTS
+from conformance.machine import Budget
+from conformance.minimize import replay
+from conformance.protocol import Client, Hello
+from conformance.script import Script
+
+SEED = 20260
+
+
+def _connect(host: ImplHost | SpecHost) -> tuple[Client, Hello]:
+    client = Client(InProcessAdapter(host), strict=False)
+    return client, client.hello()
+
+
+def test_impl_passes_the_standard_budget_and_reaches_every_event() -> None:
+    client, hello = _connect(ImplHost())
+    out = suite.run(client, hello, Budget(300, 50, SEED), corpus=True)
+    assert out.passed, f"seed {SEED}: {out.failure}"
+    assert out.missing_events == [], f"seed {SEED}: never reached {out.missing_events}"
+    assert set(out.events) >= set(EVENTS)
+
+
+def test_spec_adapter_passes() -> None:
+    client, hello = _connect(SpecHost())
+    out = suite.run(client, hello, Budget(60, 50, SEED), corpus=True)
+    assert out.passed, f"seed {SEED}: {out.failure}"
+
+
+def test_subprocess_impl_adapter_passes_with_schemas() -> None:
+    adapter = SubprocessAdapter(adapter_argv("electorate adapter impl"), "impl")
+    try:
+        client = Client(adapter, strict=True)
+        hello = client.hello()
+        out = suite.run(client, hello, Budget(20, 50, SEED), corpus=True)
+        assert out.passed, f"seed {SEED}: {out.failure}"
+        assert out.script is None
+    finally:
+        adapter.close()
+
+
+def test_corpus_scenarios_kill_their_mutants_and_pass_clean() -> None:
+    client, hello = _connect(ImplHost())
+    corpus = suite.load_corpus()
+    assert corpus, "the scenario corpus is empty"
+    for sc in corpus:
+        clean = replay(client, hello, sc)
+        assert clean.feasible and clean.failure is None, f"{sc.name} fails on the clean impl"
+        mutations, bug = suite.faults(sc.expect["mutant"])
+        bad = replay(client, hello, Script(sc.config.with_faults(mutations, bug), sc.steps))
+        assert bad.failure is not None, f"{sc.name} no longer kills {sc.expect['mutant']}"
+
+
+def test_spec_bug_in_the_adapter_is_detected() -> None:
+    """Negative control the other way round: a mutated spec as the implementation."""
+    client, hello = _connect(SpecHost("vote-twice"))
+    out = suite.run(client, hello, Budget(300, 50, SEED), corpus=False)
+    assert not out.passed
+
+
+def test_determinism_self_check() -> None:
+    client, hello = _connect(ImplHost())
+    script = max(suite.load_corpus(), key=lambda s: len(s.steps))
+    assert suite.determinism(client, hello, script)
+
+
+@pytest.mark.slow
+def test_every_mutant_is_killed_by_the_search_alone() -> None:
+    """The kill matrix without the corpus: the search must find every bug on its own."""
+    client, hello = _connect(ImplHost())
+    survivors = []
+    for name in suite.mutant_names(hello):
+        if name in suite.NOT_APPLICABLE:
+            continue
+        out = suite.run(client, hello, Budget(300, 50, SEED), name, corpus=False)
+        if out.passed:
+            survivors.append(name)
+    assert survivors == [], f"seed {SEED}: mutants not killed: {survivors}"
