@@ -23,8 +23,8 @@ from typing import Final, Literal
 
 PROFILES: Final = ("election", "heartbeat", "log")
 # Always-properties checked in every run (the two log properties hold trivially while logs
-# stay empty), and the one reachability witness: TLC reports
-# NoLeaderElected violated exactly when some server can become leader (a "sometimes" check).
+# stay empty), and the reachability witness, checked on its own: TLC reports NoLeaderElected
+# violated exactly when some server can become leader (a "sometimes" check).
 SAFETY_INVARIANTS: Final = (
     "ElectionSafety",
     "LeaderHasQuorum",
@@ -34,8 +34,8 @@ SAFETY_INVARIANTS: Final = (
     "LeaderCompleteness",
 )
 WITNESS_INVARIANTS: Final = ("NoLeaderElected",)
-# Bug variants of spec/bugs.py: the bug hooks of RaftElection.tla each replaces, as TLC
-# config overrides `Hook <- Variant`.
+# For each bug variant of spec/bugs.py, the bug hooks of RaftElection.tla it replaces, written
+# into the config as TLC definition overrides `Hook <- Variant`.
 BUG_OVERRIDES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "quorum-half": (("IsQuorum", "IsQuorumAtLeastHalf"),),
     "vote-twice": (("VoteFree", "VoteFreeAlways"),),
