@@ -147,7 +147,11 @@ class Session:
         self._network_effect(step, concrete)
         if resp is not None:
             delivered = step.msg if step.op == "deliver" else None
-            comp = self._check(index, str(step), comps, resp, before, delivered)
+            try:
+                comp = self._check(index, str(step), comps, resp, before, delivered)
+            except DivergenceError:
+                self._record(step, command, resp, comp)  # the bundle shows the failing step
+                raise
             self.network += resp["emitted"]
         self._count_events(step, before, comp)
         self.s, self.ab = comp.state, comp.abandoned

@@ -49,8 +49,18 @@ def test_mutant_json_bundle_and_replay(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_replay_reproduces_a_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    main(["conform", "--adapter", "impl", "--mutant", "spec:vote-twice", "--no-corpus",
-          "--bundle-dir", str(tmp_path)])
+    main(
+        [
+            "conform",
+            "--adapter",
+            "impl",
+            "--mutant",
+            "spec:vote-twice",
+            "--no-corpus",
+            "--bundle-dir",
+            str(tmp_path),
+        ]
+    )
     capsys.readouterr()
     script = tmp_path / "spec-vote-twice" / "script.jsonl"
     header = json.loads(script.read_text().splitlines()[0])
