@@ -68,11 +68,13 @@ def results_table() -> list[str]:
         "## Results",
         "",
         f"Measured by `python docs/tools/gen_model_checking_md.py` on {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, one worker. Distinct, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, one worker, load average "
+        f"{os.getloadavg()[0]:.1f} at the start (seconds are wall time: on a shared machine "
+        "they grow with the load; the counts do not). Distinct, "
         "generated and depth equal TLC's for every configuration TLC finished "
         "(`docs/tla-mapping.md`).",
         "",
-        "| configuration | symmetry | result | distinct | generated | depth | seconds | bytes/state |",
+        "| configuration | symmetry | result | distinct | generated | depth | seconds | B/state |",
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for params, symmetry in CONFIGS:
