@@ -93,14 +93,16 @@ class SubprocessAdapter:
         if self.proc.poll() is None:
             with contextlib.suppress(ProtocolViolationError):
                 self.call({"type": "shutdown", "msg_id": 0})
+            if self.proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self.proc.stdin.close()  # end of input: a well-behaved adapter exits
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout):
-            if f is not None:
-                f.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def adapter_argv(command: str) -> list[str]:
