@@ -123,6 +123,9 @@ class Session:
     def start(self) -> None:
         resp = self._request("init", self.cfg.init_body(), "init")
         self._check(0, "init", [Composite(self.s, ())], resp, self.s, None)
+        # the observe level: observing changes nothing and sends nothing
+        seen = self._request("observe", {}, "observe")
+        self._check(0, "observe", [Composite(self.s, ())], seen, self.s, None)
         self._record(None, {"type": "init", **self.cfg.init_body()}, resp, Composite(self.s, ()))
 
     def choices(self, op: str) -> list[Step]:
