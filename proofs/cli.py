@@ -21,9 +21,14 @@ import z3
 from proofs import election, quorum, vacuity
 from proofs.core import Z3_PIN, Obligation, Outcome, Property, Settings
 from proofs.invariant import CONJUNCTS
-from proofs.mutants import MUTANTS
+from proofs.mutants import MUTANTS, all_obligations
 
-PROPERTIES: tuple[Property, ...] = (quorum.PROPERTY, election.PROPERTY, vacuity.PROPERTY)
+PROPERTIES: tuple[Property, ...] = (
+    quorum.PROPERTY,
+    election.PROPERTY,
+    election.PROPERTY_FEATURES,
+    vacuity.PROPERTY,
+)
 
 
 class UsageError(Exception):
@@ -73,7 +78,7 @@ def _selected(names: Sequence[str] | None, bug: str | None) -> list[Property]:
         mutant = Property(
             f"election[{bug}]",
             f"election safety with the spec bug {bug}",
-            lambda: election.obligations(bug),
+            lambda: all_obligations(bug),
         )
         return [mutant]
     return [known[n] for n in names] if names else list(PROPERTIES)

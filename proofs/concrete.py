@@ -19,8 +19,9 @@ from proofs.core import Settings, make_solver
 from proofs.invariant import CONJUNCTS
 from proofs.model import (
     ACTION_BY_NAME,
+    CANONICAL_ROLES,
+    FEATURE_ROLES,
     MTYPES,
-    ROLES,
     Expr,
     Sorts,
     Vocab,
@@ -99,7 +100,10 @@ def _value(u: Universe, v: object) -> Expr:
     """("node", k) is server k, ("role", r) a role; ints and Booleans are themselves."""
     if isinstance(v, tuple):
         kind, k = v
-        return u.servers[k] if kind == "node" else ROLES[k]
+        if kind == "node":
+            return u.servers[k]
+        roles = FEATURE_ROLES if kind == "role+" else CANONICAL_ROLES
+        return roles.values()[k]
     if isinstance(v, bool):
         return z3.BoolVal(v)
     return z3.IntVal(int(v))  # type: ignore[call-overload]
@@ -133,21 +137,55 @@ def _messages_body(u: Universe, keys: frozenset[tuple[int, int, int, int, bool]]
 def definitions(u: Universe, v: Vocab, s: State) -> list[tuple[z3.FuncDeclRef, Expr]]:
     """(function, body) pairs defining every variable of `v` as its value in `s`. votedFor of
     a server with no vote is pinned to s1: the encoding never reads it while `voted` is false."""
-    return [
+    role_kind = "role+" if v.roles.precandidate is not None else "role"
+    defs = [
         (v.ct, _lookup(u, "int", s.current_term)),
-        (v.role, _lookup(u, "role", tuple(("role", int(r)) for r in s.role))),
+        (v.role, _lookup(u, role_kind, tuple((role_kind, int(r)) for r in s.role))),
         (v.voted, _lookup(u, "bool", tuple(x != NIL for x in s.voted_for))),
         (v.vf, _lookup(u, "node", tuple(("node", max(x, 0)) for x in s.voted_for))),
         (v.vr, _relation_body(u, s.votes_responded)),
         (v.vg, _relation_body(u, s.votes_granted)),
-        (v.msg, _messages_body(u, frozenset(message_key(m) for m, _ in s.messages))),
+        (
+            v.msg,
+            _messages_body(u, frozenset(message_key(m) for m, _ in s.messages if not m.mpre_vote)),
+        ),
     ]
+    if v.pmsg is not None:
+        pre_votes = frozenset(message_key(m) for m, _ in s.messages if m.mpre_vote)
+        defs.append((v.pmsg, _messages_body(u, pre_votes)))
+    return defs
+
+
+# Spec actions and Receive handlers of the features, by the encoding action that covers them.
+_FEATURE_SERVER_ACTIONS = {
+    "RequestPreVote": "RequestPreVote",
+    "StartElection": "StartElection",
+    "HeartbeatRound": "ClockStep",
+    "Tick": "ClockStep",
+}
+_PREVOTE_DISCARDS = (
+    "IgnorePreVoteInLease",
+    "HandlePreVoteResponse",
+    "DropStalePreVoteResponse",
+    "DropPreVoteRefusal",
+    "DropMessage",
+)
 
 
 def encoded_action(p: Params, pre: State, action: Action) -> tuple[str, list[object]]:
     """The encoding's action and arguments for one spec action instance: servers as indexes,
     terms as ints, Booleans; None for choices the encoding leaves free (AppendEntries log
-    check and branch)."""
+    check and branch, pre-vote grants, CheckQuorum step-down)."""
+    if action.name == "Timeout" and p.has("prevote") and p.bug != "no-prevote-disruption":
+        return "PreVoteTimeout", [action.args[0]]
+    if action.name in _FEATURE_SERVER_ACTIONS:
+        servers: list[object] = [a for a in action.args if isinstance(a, int)]
+        arity = 2 if action.name == "RequestPreVote" else 1
+        return _FEATURE_SERVER_ACTIONS[action.name], servers[:arity]
+    if action.name == "ElectionTimer":
+        return "ElectionTimer", [action.args[0], None]
+    if action.args and isinstance(action.args[0], Message) and action.args[0].mpre_vote:
+        return _encoded_prevote(action, action.args[0])
     if action.name not in ("Receive", "DuplicateMessage", "DropMessage"):
         ints = [a for a in action.args if isinstance(a, int)]
         if action.name == "ClientRequest":
@@ -168,6 +206,23 @@ def encoded_action(p: Params, pre: State, action: Action) -> tuple[str, list[obj
         return name, [i, j, t, None, None]
     if name == "HandleAppendEntriesResponse":
         return name, [i, j, t]
+    if name == "IgnoreVoteRequestInLease":
+        return name, [i, j, t]
+    raise ValueError(f"no encoding for spec action {action}")
+
+
+def _encoded_prevote(action: Action, m: Message) -> tuple[str, list[object]]:
+    """Steps on a pre-vote message (PreVote feature)."""
+    i, j, t, g = m.mdest, m.msource, m.mterm, bool(m.mvote_granted)
+    name = action.detail or action.name
+    if name == "HandlePreVoteRequest":
+        return name, [i, j, t, None]
+    if name == "UpdateTerm":
+        return "PreVoteUpdateTerm", [i, j, t]
+    if name == "DuplicateMessage":
+        return "DuplicatePreVoteMessage", [int(m.mtype), i, j, t, g]
+    if name in _PREVOTE_DISCARDS:
+        return "DiscardPreVoteMessage", [int(m.mtype), i, j, t, g]
     raise ValueError(f"no encoding for spec action {action}")
 
 
@@ -178,8 +233,9 @@ class ConcreteChecker:
         settings = settings or Settings()
         self.p, self.settings = p, settings
         self.u = universe(p.servers, p.bug)
-        self.pre = symbolic_vocab(self.u.sorts, f"@{p.servers}")
-        self.post = symbolic_vocab(self.u.sorts, f"@{p.servers}'")
+        features = bool(p.features)
+        self.pre = symbolic_vocab(self.u.sorts, f"@{p.servers}{features}", features)
+        self.post = symbolic_vocab(self.u.sorts, f"@{p.servers}{features}'", features)
         # Built once per action; a fresh solver per query is faster than push/pop here (the
         # incremental solver handles the quantified frames worse).
         self._steps: dict[str, tuple[z3.BoolRef, list[Expr]]] = {}

@@ -7,13 +7,13 @@ first one found; if none is found within the bounds, the raw model is printed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import z3
 
 from proofs.core import Settings, make_solver
-from proofs.model import MTYPES, ROLES, ActionDef, Vocab
+from proofs.model import MTYPES, ActionDef, Vocab
 
 if TYPE_CHECKING:
     from proofs.election import Context
@@ -140,16 +140,20 @@ class _View:
         return lines
 
     def _messages(self, v: Vocab) -> list[str]:
+        pre_votes = [] if v.pmsg is None else self._relation(v, v.pmsg, "Pre")
+        return self._relation(v, v.msg, "") + pre_votes
+
+    def _relation(self, v: Vocab, rel: Callable[..., z3.BoolRef], prefix: str) -> list[str]:
         found = []
         for ty in MTYPES:
             for a, na in enumerate(self.nodes):
                 for b, nb in enumerate(self.nodes):
                     for t in self._terms(v):
                         for g in (True, False):
-                            if z3.is_true(self.ev(v.msg(ty, na, nb, z3.IntVal(t), z3.BoolVal(g)))):
+                            if z3.is_true(self.ev(rel(ty, na, nb, z3.IntVal(t), z3.BoolVal(g)))):
                                 extra = (" granted" if g else " denied") if ty.eq(MTYPES[1]) else ""
-                                found.append(f"{ty} n{a + 1}->n{b + 1} term {t}{extra}")
+                                found.append(f"{prefix}{ty} n{a + 1}->n{b + 1} term {t}{extra}")
         return found
 
 
-__all__ = ["ROLES", "minimized", "render_state"]
+__all__ = ["minimized", "render_state"]

@@ -18,6 +18,7 @@ from proofs.core import Obligation, Outcome, Property, Settings, expect_unsat
 from proofs.invariant import CONJUNCTS, Lemma
 from proofs.model import (
     ACTIONS,
+    FEATURE_ACTIONS,
     ActionDef,
     Sorts,
     Vocab,
@@ -38,6 +39,11 @@ KNOWN_BUGS = (
     "leader-keeps-role",
     "no-term-increment",
     "no-log-check",
+    "no-prevote-disruption",
+    "prevote-bumps-term",
+    "no-check-quorum-zombie",
+    "lease-too-long",
+    "lease-from-receive-time",
 )
 
 
@@ -51,23 +57,28 @@ class Context:
 
 
 @cache
-def context() -> Context:
+def context(features: bool = False) -> Context:
+    """The canonical model's symbols, or with `features` the PreVote message relation too."""
     sorts = symbolic_sorts()
-    return Context(sorts, symbolic_vocab(sorts, ""), symbolic_vocab(sorts, "'"))
+    tag = "+" if features else ""
+    pre, post = symbolic_vocab(sorts, tag, features), symbolic_vocab(sorts, tag + "'", features)
+    return Context(sorts, pre, post)
 
 
 # Formula construction in z3py costs more than solving here, so each formula is built once.
 
 
 @cache
-def _lemma(conj: Lemma, post: bool) -> z3.BoolRef:
-    ctx = context()
+def _lemma(conj: Lemma, post: bool, features: bool) -> z3.BoolRef:
+    ctx = context(features)
     return conj.formula(ctx.sorts, ctx.post if post else ctx.pre)
 
 
 @cache
-def _relation(action: ActionDef, bug: str | None) -> tuple[z3.BoolRef, tuple[z3.ExprRef, ...]]:
-    ctx = context()
+def _relation(
+    action: ActionDef, bug: str | None, features: bool
+) -> tuple[z3.BoolRef, tuple[z3.ExprRef, ...]]:
+    ctx = context(features)
     args = fresh_params(action, ctx.sorts)
     return relation(action, ctx.sorts, ctx.pre, ctx.post, bug, args), tuple(args)
 
@@ -80,9 +91,9 @@ def axioms(ctx: Context, bug: str | None) -> list[z3.BoolRef]:
     return [quorum_axiom(ctx.sorts)]
 
 
-def check_init(conj: Lemma, bug: str | None, settings: Settings) -> Outcome:
-    ctx = context()
-    goal = [*axioms(ctx, bug), init(ctx.sorts, ctx.pre), z3.Not(_lemma(conj, post=False))]
+def check_init(conj: Lemma, bug: str | None, settings: Settings, features: bool = False) -> Outcome:
+    ctx = context(features)
+    goal = [*axioms(ctx, bug), init(ctx.sorts, ctx.pre), z3.Not(_lemma(conj, False, features))]
     return expect_unsat(goal, settings, lambda s: cti.render_state(s, ctx, "Init", conj.id))
 
 
@@ -92,15 +103,16 @@ def check_step(
     bug: str | None,
     settings: Settings,
     lemmas: Sequence[Lemma] = CONJUNCTS,
+    features: bool = False,
 ) -> Outcome:
     """Inv /\\ Action => conj', with Inv the conjunction of `lemmas` in the pre-state."""
-    ctx = context()
-    step, args = _relation(action, bug)
+    ctx = context(features)
+    step, args = _relation(action, bug, features)
     goal = [
         *axioms(ctx, bug),
-        *[_lemma(lemma, post=False) for lemma in lemmas],
+        *[_lemma(lemma, False, features) for lemma in lemmas],
         step,
-        z3.Not(_lemma(conj, post=True)),
+        z3.Not(_lemma(conj, True, features)),
     ]
 
     def explain(solver: z3.Solver) -> str:
@@ -113,6 +125,7 @@ def obligations(
     bug: str | None = None,
     lemmas: Sequence[Lemma] = CONJUNCTS,
     actions: Sequence[ActionDef] = ACTIONS,
+    features: bool = False,
 ) -> list[Obligation]:
     """Bridge, initiation and consecution obligations (the latter per action and conjunct)."""
     if bug is not None and bug not in KNOWN_BUGS:
@@ -120,14 +133,14 @@ def obligations(
     found: list[Obligation] = list(quorum_threshold_obligations(bug))
     for conj in lemmas:
         found.append(
-            Obligation(f"Init => {conj.id}", lambda s, c=conj: check_init(c, bug, s))  # type: ignore[misc]
+            Obligation(f"Init => {conj.id}", lambda s, c=conj: check_init(c, bug, s, features))  # type: ignore[misc]
         )
     for action in actions:
         for conj in lemmas:
             found.append(
                 Obligation(
                     f"{action.name} => {conj.id}'",
-                    lambda s, a=action, c=conj: check_step(a, c, bug, s, lemmas),  # type: ignore[misc]
+                    lambda s, a=action, c=conj: check_step(a, c, bug, s, lemmas, features),  # type: ignore[misc]
                 )
             )
     return found
@@ -137,4 +150,10 @@ PROPERTY = Property(
     "election",
     "election safety of the message-passing model (restart, loss, duplication), all N",
     obligations,
+)
+
+PROPERTY_FEATURES = Property(
+    "election+prevote+checkquorum",
+    "the same invariant with PreVote and CheckQuorum (and the lease's clock steps) enabled",
+    lambda: obligations(actions=ACTIONS + FEATURE_ACTIONS, features=True),
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import z3
 
-from proofs.model import FOLLOWER, LEADER, RV_RESP, Sorts, Vocab, holds_quorum
+from proofs.model import RV_RESP, Sorts, Vocab, holds_quorum
 
 
 @dataclass(frozen=True)
@@ -30,19 +30,21 @@ def _nodes(sorts: Sorts, names: str) -> list[z3.ExprRef]:
 
 
 def _electing(v: Vocab, i: z3.ExprRef) -> z3.BoolRef:
-    """Candidate or leader: the roles whose votesGranted counts for the current term."""
-    return v.role(i) != FOLLOWER
+    """Candidate or leader: the roles whose votesGranted counts for the current term (a
+    follower's or pre-candidate's tally is never read)."""
+    R = v.roles
+    return z3.And(*[v.role(i) != r for r in (R.follower, R.precandidate) if r is not None])
 
 
 def election_safety(s: Sorts, v: Vocab) -> z3.BoolRef:
     i, j = _nodes(s, "i j")
-    both = z3.And(v.role(i) == LEADER, v.role(j) == LEADER, v.ct(i) == v.ct(j))
+    both = z3.And(v.role(i) == v.roles.leader, v.role(j) == v.roles.leader, v.ct(i) == v.ct(j))
     return z3.ForAll([i, j], z3.Implies(both, i == j))
 
 
 def leader_has_quorum(s: Sorts, v: Vocab) -> z3.BoolRef:
     (i,) = _nodes(s, "i")
-    return z3.ForAll([i], z3.Implies(v.role(i) == LEADER, holds_quorum(s, v, i)))
+    return z3.ForAll([i], z3.Implies(v.role(i) == v.roles.leader, holds_quorum(s, v, i)))
 
 
 def votes_disjoint(s: Sorts, v: Vocab) -> z3.BoolRef:

@@ -19,20 +19,46 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 import z3
 
-RoleSort, (FOLLOWER, CANDIDATE, LEADER) = z3.EnumSort("Role", ["Follower", "Candidate", "Leader"])
+Expr: TypeAlias = z3.ExprRef
+
+
+class Roles(NamedTuple):
+    """A role sort and its values. The canonical model has three roles; PreVote adds a fourth.
+    Two sorts rather than one: a fourth value the canonical model never uses still makes the
+    solver's model search (counterexamples) markedly slower."""
+
+    sort: z3.SortRef
+    follower: Expr
+    candidate: Expr
+    leader: Expr
+    precandidate: Expr | None
+
+    def values(self) -> tuple[Expr, ...]:
+        """In spec.state.Role order."""
+        extra = () if self.precandidate is None else (self.precandidate,)
+        return (self.follower, self.candidate, self.leader, *extra)
+
+
+def _roles(name: str, prevote: bool) -> Roles:
+    names = ["Follower", "Candidate", "Leader"] + (["PreCandidate"] if prevote else [])
+    sort, values = z3.EnumSort(name, names)
+    return Roles(sort, *values, *(() if prevote else (None,)))
+
+
+CANONICAL_ROLES = _roles("Role", prevote=False)
+FEATURE_ROLES = _roles("RoleWithPreVote", prevote=True)
 MTypeSort, (RV_REQ, RV_RESP, AE_REQ, AE_RESP) = z3.EnumSort(
     "MType",
     ["RequestVoteRequest", "RequestVoteResponse", "AppendEntriesRequest", "AppendEntriesResponse"],
 )
 MTYPES = (RV_REQ, RV_RESP, AE_REQ, AE_RESP)  # same order as spec.messages.MType
-ROLES = (FOLLOWER, CANDIDATE, LEADER)  # same order as spec.state.Role
 
-Expr: TypeAlias = z3.ExprRef
-VARIABLES = ("ct", "role", "voted", "vf", "vr", "vg", "msg")
+VARIABLES = ("ct", "role", "voted", "vf", "vr", "vg", "msg", "pmsg")
+MESSAGE_VARIABLES = ("msg", "pmsg")
 
 
 @dataclass(frozen=True)
@@ -51,11 +77,19 @@ class Vocab:
 
     ct: Callable[[Expr], z3.ArithRef]
     role: Callable[[Expr], Expr]
+    roles: Roles  # the role sort's values (pre.roles.follower, ... of this model)
     voted: Callable[[Expr], z3.BoolRef]  # votedFor /= Nil
     vf: Callable[[Expr], Expr]  # whom, meaningful only when voted
     vr: Callable[[Expr, Expr], z3.BoolRef]  # j \in votesResponded[i]
     vg: Callable[[Expr, Expr], z3.BoolRef]  # j \in votesGranted[i]
     msg: Callable[[Expr, Expr, Expr, z3.ArithRef, z3.BoolRef], z3.BoolRef]
+    # Pre-vote requests and responses (PreVote feature only): a separate relation, because a
+    # granted pre-vote is not a vote. None in the canonical model: an extra quantified frame
+    # in every query makes the solver markedly slower.
+    pmsg: Callable[[Expr, Expr, Expr, z3.ArithRef, z3.BoolRef], z3.BoolRef] | None = None
+
+    def variables(self) -> tuple[str, ...]:
+        return VARIABLES if self.pmsg is not None else VARIABLES[:-1]
 
 
 def symbolic_sorts() -> Sorts:
@@ -65,18 +99,21 @@ def symbolic_sorts() -> Sorts:
     return Sorts(node, quorum, member)
 
 
-def symbolic_vocab(sorts: Sorts, suffix: str) -> Vocab:
+def symbolic_vocab(sorts: Sorts, suffix: str, features: bool = False) -> Vocab:
     """Uninterpreted state functions named like the TLA+ variables (`ct'` for the post-state)."""
     n, i, b = sorts.node, z3.IntSort(), z3.BoolSort()
+    roles = FEATURE_ROLES if features else CANONICAL_ROLES
     f = z3.Function
     return Vocab(
         ct=f(f"currentTerm{suffix}", n, i),
-        role=f(f"state{suffix}", n, RoleSort),
+        role=f(f"state{suffix}", n, roles.sort),
+        roles=roles,
         voted=f(f"voted{suffix}", n, b),
         vf=f(f"votedFor{suffix}", n, n),
         vr=f(f"votesResponded{suffix}", n, n, b),
         vg=f(f"votesGranted{suffix}", n, n, b),
         msg=f(f"messages{suffix}", MTypeSort, n, n, i, b, b),
+        pmsg=f(f"preVoteMessages{suffix}", MTypeSort, n, n, i, b, b) if features else None,
     )
 
 
@@ -103,9 +140,10 @@ def _nodes(sorts: Sorts, count: int) -> list[Expr]:
 
 def same(sorts: Sorts, pre: Vocab, post: Vocab, var: str) -> z3.BoolRef:
     """UNCHANGED var."""
-    if var == "msg":
+    if var in MESSAGE_VARIABLES:
         ty, a, b, t, g = _msg_vars(sorts)
-        return z3.ForAll([ty, a, b, t, g], post.msg(ty, a, b, t, g) == pre.msg(ty, a, b, t, g))
+        new, old = getattr(post, var), getattr(pre, var)
+        return z3.ForAll([ty, a, b, t, g], new(ty, a, b, t, g) == old(ty, a, b, t, g))
     if var in ("vr", "vg"):
         x, y = _nodes(sorts, 2)
         return z3.ForAll([x, y], getattr(post, var)(x, y) == getattr(pre, var)(x, y))
@@ -166,17 +204,19 @@ def update_messages(
     post: Vocab,
     send: MsgKey | None = None,
     discard: MsgKey | None = None,
+    var: str = "msg",
 ) -> z3.BoolRef:
     """Send adds a copy; Discard removes one, after which the message may or may not still be
     in flight (other copies); every other message keeps its presence."""
     m = _msg_vars(sorts)
     ty, a, b, t, g = m
-    keep = pre.msg(*m)
-    rule: z3.BoolRef = post.msg(*m) == keep
+    new, old = getattr(post, var), getattr(pre, var)
+    keep = old(*m)
+    rule: z3.BoolRef = new(*m) == keep
     if discard is not None:
         rule = z3.Or(_is(m, discard), rule)
     if send is not None:
-        rule = z3.If(_is(m, send), post.msg(*m), rule)
+        rule = z3.If(_is(m, send), new(*m), rule)
     return z3.ForAll([ty, a, b, t, g], rule)
 
 
@@ -212,17 +252,17 @@ def relation(
 ) -> z3.BoolRef:
     """Action(pre, post) with the given parameter values; unchanged variables are framed."""
     step = action.step(sorts, pre, post, bug, args)
-    unknown = set(step.changes) - set(VARIABLES)
+    unknown = set(step.changes) - set(pre.variables())
     if unknown:
-        raise ValueError(f"{action.name} changes unknown variables {sorted(unknown)}")
-    frames = [step.changes.get(v, same(sorts, pre, post, v)) for v in VARIABLES]
+        raise ValueError(f"{action.name} changes variables {sorted(unknown)} this model lacks")
+    frames = [step.changes.get(v, same(sorts, pre, post, v)) for v in pre.variables()]
     return z3.And(step.guard, *frames)
 
 
 def _restart(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
     (i,) = a
     changes = {
-        "role": set_at(s, pre, post, "role", i, FOLLOWER),
+        "role": set_at(s, pre, post, "role", i, pre.roles.follower),
         "vr": clear_row(s, pre, post, "vr", i),
         "vg": clear_row(s, pre, post, "vg", i),
     }
@@ -235,24 +275,26 @@ def _restart(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Exp
 def _timeout(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
     (i,) = a
     term = pre.ct(i) if bug == "no-term-increment" else pre.ct(i) + 1
-    return Step(
-        z3.Or(pre.role(i) == FOLLOWER, pre.role(i) == CANDIDATE),
-        {
-            "role": set_at(s, pre, post, "role", i, CANDIDATE),
-            "ct": set_at(s, pre, post, "ct", i, term),
-            "voted": set_at(s, pre, post, "voted", i, z3.BoolVal(False)),
-            "vf": forget_at(s, pre, post, "vf", i),
-            "vr": clear_row(s, pre, post, "vr", i),
-            "vg": clear_row(s, pre, post, "vg", i),
-        },
-    )
+    return Step(pre.role(i) != pre.roles.leader, _start_election(s, pre, post, i, term))
+
+
+def _start_election(s: Sorts, pre: Vocab, post: Vocab, i: Expr, term: z3.ArithRef) -> Changes:
+    """Candidate of `term`, no vote yet, no votes responded or granted."""
+    return {
+        "role": set_at(s, pre, post, "role", i, pre.roles.candidate),
+        "ct": set_at(s, pre, post, "ct", i, term),
+        "voted": set_at(s, pre, post, "voted", i, z3.BoolVal(False)),
+        "vf": forget_at(s, pre, post, "vf", i),
+        "vr": clear_row(s, pre, post, "vr", i),
+        "vg": clear_row(s, pre, post, "vg", i),
+    }
 
 
 def _request_vote(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
     i, j = a
     request = (RV_REQ, i, j, pre.ct(i), z3.BoolVal(False))
     return Step(
-        z3.And(pre.role(i) == CANDIDATE, z3.Not(pre.vr(i, j))),
+        z3.And(pre.role(i) == pre.roles.candidate, z3.Not(pre.vr(i, j))),
         {"msg": update_messages(s, pre, post, send=request)},
     )
 
@@ -260,22 +302,22 @@ def _request_vote(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequenc
 def _become_leader(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
     (i,) = a
     return Step(
-        z3.And(pre.role(i) == CANDIDATE, holds_quorum(s, pre, i)),
-        {"role": set_at(s, pre, post, "role", i, LEADER)},
+        z3.And(pre.role(i) == pre.roles.candidate, holds_quorum(s, pre, i)),
+        {"role": set_at(s, pre, post, "role", i, pre.roles.leader)},
     )
 
 
 def _leader_only(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
     """ClientRequest / AdvanceCommitIndex: they touch only the log and commitIndex."""
     (i,) = a
-    return Step(pre.role(i) == LEADER, {})
+    return Step(pre.role(i) == pre.roles.leader, {})
 
 
 def _append_entries(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
     i, j = a
     request = (AE_REQ, i, j, pre.ct(i), z3.BoolVal(False))
     return Step(
-        z3.And(i != j, pre.role(i) == LEADER),
+        z3.And(i != j, pre.role(i) == pre.roles.leader),
         {"msg": update_messages(s, pre, post, send=request)},
     )
 
@@ -289,12 +331,14 @@ def _update_term(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence
     ty, i, j, t, g = a
     keeps = z3.BoolVal(False)
     if bug == "leader-keeps-role":  # bug: a leader adopting a newer term stays leader
-        keeps = pre.role(i) == LEADER
+        keeps = pre.role(i) == pre.roles.leader
     return Step(
         z3.And(_in_flight(pre, ty, i, j, t, g), t > pre.ct(i)),
         {
             "ct": set_at(s, pre, post, "ct", i, t),
-            "role": set_at(s, pre, post, "role", i, z3.If(keeps, LEADER, FOLLOWER)),
+            "role": set_at(
+                s, pre, post, "role", i, z3.If(keeps, pre.roles.leader, pre.roles.follower)
+            ),
             "voted": set_at(s, pre, post, "voted", i, z3.BoolVal(False)),
             "vf": forget_at(s, pre, post, "vf", i),
         },
@@ -345,7 +389,10 @@ def _handle_ae_request(
     false = z3.BoolVal(False)
     request = (AE_REQ, j, i, t, false)
     response = (AE_RESP, i, j, pre.ct(i), false)
-    follower, candidate = pre.role(i) == FOLLOWER, pre.role(i) == CANDIDATE
+    R = pre.roles
+    follower = pre.role(i) == R.follower
+    # A pre-candidate (PreVote) steps down like a candidate (spec.ext_actions.Receive).
+    candidate = z3.Or(*[pre.role(i) == r for r in (R.candidate, R.precandidate) if r is not None])
     reject = z3.Or(t < pre.ct(i), z3.And(t == pre.ct(i), follower, z3.Not(log_ok)))
     accept = z3.And(t == pre.ct(i), follower, log_ok)
     to_follower = z3.And(t == pre.ct(i), candidate)
@@ -353,7 +400,9 @@ def _handle_ae_request(
     return Step(
         z3.And(_in_flight(pre, AE_REQ, i, j, t, false), t <= pre.ct(i)),
         {
-            "role": set_at(s, pre, post, "role", i, z3.If(to_follower, FOLLOWER, pre.role(i))),
+            "role": set_at(
+                s, pre, post, "role", i, z3.If(to_follower, pre.roles.follower, pre.role(i))
+            ),
             "msg": z3.Or(
                 z3.And(z3.Or(reject, z3.And(accept, replied)), reply),
                 z3.And(
@@ -434,7 +483,153 @@ ACTIONS: tuple[ActionDef, ...] = (
     ActionDef("DuplicateMessage", _MSG, _duplicate),
     ActionDef("DropMessage", _MSG, _drop),
 )
-ACTION_BY_NAME = {a.name: a for a in ACTIONS}
+
+# ---- issue 3's features: PreVote and CheckQuorum (and the lease's clock-only steps) ---------
+# They only add restrictions (lease checks, pre-vote quorums: free here) and these steps.
+
+
+def _precandidate(v: Vocab) -> Expr:
+    if v.roles.precandidate is None:
+        raise ValueError(
+            "a PreVote action needs the feature vocabulary (symbolic_vocab(..., True))"
+        )
+    return v.roles.precandidate
+
+
+def _pm(v: Vocab) -> Callable[[Expr, Expr, Expr, z3.ArithRef, z3.BoolRef], z3.BoolRef]:
+    if v.pmsg is None:
+        raise ValueError(
+            "a PreVote action needs the feature vocabulary (symbolic_vocab(..., True))"
+        )
+    return v.pmsg
+
+
+def _prevote_timeout(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
+    """Timeout with PreVote: become pre-candidate in the same term, vote kept."""
+    (i,) = a
+    changes = {
+        "role": set_at(s, pre, post, "role", i, _precandidate(pre)),
+        "vr": clear_row(s, pre, post, "vr", i),
+        "vg": clear_row(s, pre, post, "vg", i),
+    }
+    if bug == "prevote-bumps-term":  # bug: the pre-candidate bumps its term (vote reset)
+        changes["ct"] = set_at(s, pre, post, "ct", i, pre.ct(i) + 1)
+        changes["voted"] = set_at(s, pre, post, "voted", i, z3.BoolVal(False))
+        changes["vf"] = forget_at(s, pre, post, "vf", i)
+    return Step(pre.role(i) != pre.roles.leader, changes)
+
+
+def _start_election_step(
+    s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]
+) -> Step:
+    """A pre-candidate granted a pre-vote quorum (free here) runs the real election."""
+    (i,) = a
+    return Step(pre.role(i) == _precandidate(pre), _start_election(s, pre, post, i, pre.ct(i) + 1))
+
+
+def _request_prevote(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
+    i, j = a
+    request = (RV_REQ, i, j, pre.ct(i) + 1, z3.BoolVal(False))
+    return Step(
+        pre.role(i) == _precandidate(pre),
+        {"pmsg": update_messages(s, pre, post, send=request, var="pmsg")},
+    )
+
+
+def _handle_prevote_request(
+    s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]
+) -> Step:
+    """Answer from the current state, which does not change; whether to grant is free."""
+    i, j, t, grant = a
+    false = z3.BoolVal(False)
+    response = (RV_RESP, i, j, z3.If(grant, t, pre.ct(i)), grant)
+    return Step(
+        _pm(pre)(RV_REQ, j, i, t, false),
+        {"pmsg": update_messages(s, pre, post, response, (RV_REQ, j, i, t, false), "pmsg")},
+    )
+
+
+def _prevote_update_term(
+    s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]
+) -> Step:
+    """A pre-vote refusal of a newer term: adopt it (UpdateTerm; the message stays)."""
+    i, j, t = a
+    return Step(
+        z3.And(_pm(pre)(RV_RESP, j, i, t, z3.BoolVal(False)), t > pre.ct(i)),
+        {
+            "ct": set_at(s, pre, post, "ct", i, t),
+            "role": set_at(s, pre, post, "role", i, pre.roles.follower),
+            "voted": set_at(s, pre, post, "voted", i, z3.BoolVal(False)),
+            "vf": forget_at(s, pre, post, "vf", i),
+        },
+    )
+
+
+def _discard_prevote(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
+    """Tally, ignore or drop a pre-vote message: prevotesGranted is not modelled (free)."""
+    ty, i, j, t, g = a
+    key = (ty, j, i, t, g)
+    return Step(_pm(pre)(*key), {"pmsg": update_messages(s, pre, post, discard=key, var="pmsg")})
+
+
+def _duplicate_prevote(
+    s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]
+) -> Step:
+    ty, i, j, t, g = a
+    return Step(_pm(pre)(ty, j, i, t, g), {})
+
+
+def _ignore_vote_request(
+    s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]
+) -> Step:
+    """Inside a live leader's lease a vote request of a newer term is dropped unanswered."""
+    i, j, t = a
+    request = (RV_REQ, j, i, t, z3.BoolVal(False))
+    return Step(
+        z3.And(pre.msg(*request), t > pre.ct(i)),
+        {"msg": update_messages(s, pre, post, discard=request)},
+    )
+
+
+def _election_timer(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
+    """A follower forgets its leader (nothing modelled changes); a leader ends a CheckQuorum
+    period and steps down (`steps_down`) or stays."""
+    i, steps_down = a
+    down = z3.And(pre.role(i) == pre.roles.leader, steps_down)
+    return Step(
+        z3.BoolVal(True),
+        {"role": set_at(s, pre, post, "role", i, z3.If(down, pre.roles.follower, pre.role(i)))},
+    )
+
+
+def _clock_only(s: Sorts, pre: Vocab, post: Vocab, bug: str | None, a: Sequence[Expr]) -> Step:
+    """Lease bookkeeping (clocks, heartbeat rounds): nothing an election reads."""
+    return Step(z3.BoolVal(True), {})
+
+
+FEATURE_ACTIONS: tuple[ActionDef, ...] = (
+    ActionDef("PreVoteTimeout", (("i", "node"),), _prevote_timeout),
+    ActionDef("StartElection", (("i", "node"),), _start_election_step),
+    ActionDef("RequestPreVote", (("i", "node"), ("j", "node")), _request_prevote),
+    ActionDef(
+        "HandlePreVoteRequest",
+        (("i", "node"), ("j", "node"), ("t", "int"), ("grant", "bool")),
+        _handle_prevote_request,
+    ),
+    ActionDef(
+        "PreVoteUpdateTerm", (("i", "node"), ("j", "node"), ("t", "int")), _prevote_update_term
+    ),
+    ActionDef("DiscardPreVoteMessage", _MSG, _discard_prevote),
+    ActionDef("DuplicatePreVoteMessage", _MSG, _duplicate_prevote),
+    ActionDef(
+        "IgnoreVoteRequestInLease",
+        (("i", "node"), ("j", "node"), ("t", "int")),
+        _ignore_vote_request,
+    ),
+    ActionDef("ElectionTimer", (("i", "node"), ("stepsDown", "bool")), _election_timer),
+    ActionDef("ClockStep", (("i", "node"),), _clock_only),
+)
+ACTION_BY_NAME = {a.name: a for a in ACTIONS + FEATURE_ACTIONS}
 
 
 def fresh_params(action: ActionDef, sorts: Sorts) -> list[Expr]:
@@ -459,7 +654,8 @@ def init(sorts: Sorts, v: Vocab) -> z3.BoolRef:
     y = z3.Const("y", sorts.node)
     ty, a, b, t, g = _msg_vars(sorts)
     return z3.And(
-        z3.ForAll([x], z3.And(v.ct(x) == 1, v.role(x) == FOLLOWER, z3.Not(v.voted(x)))),
+        z3.ForAll([x], z3.And(v.ct(x) == 1, v.role(x) == v.roles.follower, z3.Not(v.voted(x)))),
         z3.ForAll([x, y], z3.And(z3.Not(v.vr(x, y)), z3.Not(v.vg(x, y)))),
         z3.ForAll([ty, a, b, t, g], z3.Not(v.msg(ty, a, b, t, g))),
+        *([] if v.pmsg is None else [z3.ForAll([ty, a, b, t, g], z3.Not(v.pmsg(ty, a, b, t, g)))]),
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from proofs.core import Obligation
 from proofs.election import obligations
-from proofs.model import ACTION_BY_NAME
+from proofs.model import ACTION_BY_NAME, ACTIONS, FEATURE_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Mutant:
     bug: str
     actions: tuple[str, ...]  # encoding actions the bug changes
     breaks: tuple[str, ...]  # obligations that fail under the bug
+    features: bool = False  # a bug of issue 3's features: proved with the feature actions
 
 
 MUTANTS: dict[str, Mutant] = {
@@ -74,6 +75,13 @@ MUTANTS: dict[str, Mutant] = {
         # A log-profile bug: the election proof never relied on the log check (LogOk is a
         # free choice in the encoding), so it must still go through.
         Mutant("no-log-check", ("HandleRequestVoteRequest",), ()),
+        # Issue 3's feature bugs threaten availability (disruption), CheckQuorum's step-down
+        # or lease reads, not one leader per term: the election proof must still go through.
+        Mutant("no-prevote-disruption", ("Timeout",), (), features=True),
+        Mutant("prevote-bumps-term", ("PreVoteTimeout",), (), features=True),
+        Mutant("no-check-quorum-zombie", ("ElectionTimer",), (), features=True),
+        Mutant("lease-too-long", ("ClockStep",), (), features=True),
+        Mutant("lease-from-receive-time", ("ClockStep",), (), features=True),
     )
 }
 
@@ -83,4 +91,13 @@ def mutant_obligations(bug: str) -> list[Obligation]:
     if bug not in MUTANTS:
         raise ValueError(f"unknown bug {bug!r}; known: {', '.join(MUTANTS)}")
     actions = [ACTION_BY_NAME[name] for name in MUTANTS[bug].actions]
-    return obligations(bug, actions=actions)
+    return obligations(bug, actions=actions, features=MUTANTS[bug].features)
+
+
+def all_obligations(bug: str) -> list[Obligation]:
+    """Every obligation of the model the bug lives in (with the feature actions if needed)."""
+    if bug not in MUTANTS:
+        raise ValueError(f"unknown bug {bug!r}; known: {', '.join(MUTANTS)}")
+    features = MUTANTS[bug].features
+    actions = ACTIONS + FEATURE_ACTIONS if features else ACTIONS
+    return obligations(bug, actions=actions, features=features)

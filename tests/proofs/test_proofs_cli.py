@@ -15,7 +15,7 @@ def test_prove_passes_with_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(out)
     assert data["result"] == "ok"
     names = [p["name"] for p in data["properties"]]
-    assert names == ["quorum", "election", "vacuity"]
+    assert names == ["quorum", "election", "election+prevote+checkquorum", "vacuity"]
     for p in data["properties"]:
         assert p["result"] == "ok" and p["obligations"] > 0 and p["seconds"] >= 0
     assert err.count("\n") == sum(p["obligations"] for p in data["properties"])  # progress

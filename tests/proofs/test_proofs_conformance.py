@@ -43,7 +43,15 @@ def all_steps(p: Params) -> Iterator[Step]:
 
 # Walks favour protocol steps over network faults, restarts and new elections (weights) so
 # that they get to leaders.
-WEIGHT = {"DuplicateMessage": 1, "DropMessage": 1, "Restart": 1, "Timeout": 2}
+WEIGHT = {
+    "DuplicateMessage": 1,
+    "DropMessage": 1,
+    "Restart": 1,
+    "Timeout": 1,
+    "ElectionTimer": 1,
+    "Tick": 1,
+    "Receive": 12,
+}
 
 
 def walk_steps(
@@ -102,11 +110,25 @@ def test_every_step_of_two_servers_is_accepted() -> None:
     assert leader, "no leader reached: the exploration is vacuous"
 
 
+PREVOTE_CQ = frozenset({"prevote", "check_quorum"})
 WALKS = (  # (params, seed, budget): beyond exhaustive reach, seeded samples
     (Params(servers=3, profile="election", max_term=3, max_msgs=2), 11, 1500),
     (Params(servers=3, profile="heartbeat", max_term=3, max_msgs=2), 12, 1500),
     (Params(servers=3, profile="log", max_term=3, max_msgs=2, values=1), 13, 1500),
     (Params(servers=2, profile="heartbeat", max_term=3, max_msgs=2), 14, 1500),
+    # Item 3: PreVote and CheckQuorum (and the lease, whose steps only move clocks).
+    (Params(servers=2, profile="heartbeat", max_term=3, max_msgs=2, features=PREVOTE_CQ), 1, 1500),
+    (
+        Params(
+            servers=3,
+            profile="heartbeat",
+            max_term=3,
+            max_msgs=2,
+            features=PREVOTE_CQ | {"lease"},
+        ),
+        2,
+        1500,
+    ),
 )
 
 
@@ -115,7 +137,16 @@ def test_random_steps_are_accepted(p: Params, seed: int, budget: int) -> None:
     label = f"{p.describe()} seed={seed}"
     n_steps, _, leader = check_steps(p, walk_steps(p, seed, budget), label)
     assert n_steps >= budget, label
-    assert leader, f"{label}: the walks never reached a leader"
+    assert leader, f"{label}: the walks never reached a leader (try another seed)"
+
+
+FEATURE_BUGS = {
+    "no-prevote-disruption": frozenset({"prevote"}),
+    "prevote-bumps-term": frozenset({"prevote"}),
+    "no-check-quorum-zombie": frozenset({"check_quorum"}),
+    "lease-too-long": frozenset({"check_quorum", "lease"}),
+    "lease-from-receive-time": frozenset({"check_quorum", "lease"}),
+}
 
 
 @pytest.mark.parametrize(
@@ -127,11 +158,13 @@ def test_random_steps_are_accepted(p: Params, seed: int, budget: int) -> None:
         "stale-votes-counted",
         "leader-keeps-role",
         "no-term-increment",
+        *FEATURE_BUGS,
     ],
 )
 def test_mutant_encoding_accepts_the_buggy_spec(bug: str) -> None:
     """The encoding's mutant is a faithful image of the spec's bug (so its CTIs are real)."""
-    p = Params(servers=2, profile="heartbeat", max_term=3, max_msgs=1, bug=bug)
+    features = FEATURE_BUGS.get(bug, frozenset())
+    p = Params(servers=2, profile="heartbeat", max_term=3, max_msgs=1, bug=bug, features=features)
     seed = 100 + len(bug)
     n_steps, _, _ = check_steps(p, walk_steps(p, seed, budget=300), f"{bug} seed={seed}")
     assert n_steps >= 300
@@ -179,5 +212,13 @@ def test_checked_steps_exercise_every_action() -> None:
         "DropMessage",
         "AdvanceCommitIndex",
         "ClientRequest",
+        # the features (item 3)
+        "PreVoteTimeout",
+        "StartElection",
+        "RequestPreVote",
+        "HandlePreVoteRequest",
+        "DiscardPreVoteMessage",
+        "ElectionTimer",
+        "ClockStep",
     }
     assert expected <= names, expected - names
