@@ -48,6 +48,9 @@ class Host:
             return self._reply("error", msg_id, {"code": e.code, "text": str(e)})
         except (CanonicalError, KeyError, TypeError, ValueError) as e:
             return self._reply("error", msg_id, {"code": "bad_request", "text": str(e)})
+        except Exception as e:  # an adapter answers every command, even when it has a bug
+            text = f"{type(e).__name__}: {e}"
+            return self._reply("error", msg_id, {"code": "internal", "text": text})
 
     def _reply(self, kind: str, msg_id: Any, body: JSON) -> JSON:
         self._reply_id += 1

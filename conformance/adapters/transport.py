@@ -140,9 +140,11 @@ def serve(host: Host) -> int:
         except json.JSONDecodeError as e:
             req = {"type": "?", "msg_id": None}
             print(f"adapter: bad JSON line: {e}", file=sys.stderr)
-        resp = host.call(req if isinstance(req, dict) else {"type": "?", "msg_id": None})
+        if not isinstance(req, dict):
+            req = {"type": "?", "msg_id": None}
+        resp = host.call(req)
         sys.stdout.write(json.dumps(resp, separators=(",", ":")) + "\n")
         sys.stdout.flush()
-        if req.get("type") == "shutdown" if isinstance(req, dict) else False:
+        if req.get("type") == "shutdown":
             return 0
     return 0
