@@ -112,7 +112,7 @@ def explain(out: TextIO) -> None:
         print(f"  {lemma.id}: {lemma.words}", file=out)
         print(f"      needed: {lemma.why}", file=out)
         if lemma.broken_without:
-            print(f"      without it: {'; '.join(lemma.broken_without)} fails", file=out)
+            print(f"      without it, these fail: {'; '.join(lemma.broken_without)}", file=out)
     print(
         "Quorum bridge: servers and quorums are uninterpreted; the only quorum fact used is "
         "'any two quorums share a server'. proofs.quorum proves it for the spec's majority "
@@ -120,6 +120,9 @@ def explain(out: TextIO) -> None:
         "'votesGranted contains a quorum' (take the quorum to be votesGranted).",
         file=out,
     )
+    print("Quorum facts (every N, linear arithmetic over Venn regions):", file=out)
+    for fact in quorum.FACTS:
+        print(f"  {fact.id}: {fact.statement}", file=out)
 
 
 def _table(rows: list[Row], out: TextIO) -> None:

@@ -25,6 +25,7 @@ from proofs.model import (
     fresh_params,
     init,
     quorum_axiom,
+    quorums_nonempty,
     relation,
     symbolic_sorts,
     symbolic_vocab,
@@ -87,8 +88,8 @@ def axioms(ctx: Context, bug: str | None) -> list[z3.BoolRef]:
     """The quorum axiom, unless the bug's quorum predicate lacks intersection (quorum-half):
     the axiom is only as good as the bridge fact proving it for the spec's predicate."""
     if bug == "quorum-half":
-        return []
-    return [quorum_axiom(ctx.sorts)]
+        return [quorums_nonempty(ctx.sorts)]
+    return [quorums_nonempty(ctx.sorts), quorum_axiom(ctx.sorts)]
 
 
 def check_init(conj: Lemma, bug: str | None, settings: Settings, features: bool = False) -> Outcome:

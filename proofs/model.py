@@ -124,6 +124,14 @@ def quorum_axiom(sorts: Sorts) -> z3.BoolRef:
     return z3.ForAll([q1, q2], z3.Exists([n], z3.And(sorts.member(n, q1), sorts.member(n, q2))))
 
 
+def quorums_nonempty(sorts: Sorts) -> z3.BoolRef:
+    """Every quorum has a member (true of the spec's quorum predicates for every N >= 1, even
+    of the buggy "at least half": it keeps counterexamples under that bug realistic)."""
+    q = z3.Const("q", sorts.quorum)
+    n = z3.Const("n", sorts.node)
+    return z3.ForAll([q], z3.Exists([n], sorts.member(n, q)))
+
+
 def holds_quorum(sorts: Sorts, v: Vocab, i: Expr) -> z3.BoolRef:
     """votesGranted[i] contains a quorum (equivalently is one: quorums are upward closed)."""
     q = z3.Const("q", sorts.quorum)

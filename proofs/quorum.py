@@ -341,6 +341,12 @@ def _bridge_upward(bug: str | None) -> tuple[list[z3.BoolRef], Venn | None]:
     ], v
 
 
+def _bridge_nonempty(bug: str | None) -> tuple[list[z3.BoolRef], Venn | None]:
+    v = Venn(["Q"], N, tag="e")
+    q = v.size(["Q"])
+    return [v.well_formed(), N >= 1, quorum_predicate(q, N, bug), q == 0], v
+
+
 def quorum_threshold_obligations(bug: str | None) -> list[Obligation]:
     """Bridge: the spec's quorums satisfy the intersection axiom for every N >= 1, and the
     abstract guard "votesGranted contains a quorum" is the spec's "votesGranted is a quorum"."""
@@ -356,6 +362,12 @@ def quorum_threshold_obligations(bug: str | None) -> list[Obligation]:
             "",
             "valid",
             lambda: _bridge_upward(bug),
+        ),
+        Fact(
+            "Bridge: spec quorums are non-empty (the second axiom)",
+            "",
+            "valid",
+            lambda: _bridge_nonempty(bug),
         ),
     )
     return [Obligation(f.id, lambda s, f=f: _run_fact(f, s)) for f in facts]  # type: ignore[misc]

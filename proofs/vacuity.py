@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import z3
 
 from proofs.core import Obligation, Outcome, Property, Settings, expect_sat
-from proofs.election import context
+from proofs.election import axioms, context
 from proofs.invariant import CONJUNCTS
 from proofs.model import (
     ACTIONS,
@@ -21,7 +21,6 @@ from proofs.model import (
     ActionDef,
     fresh_params,
     init,
-    quorum_axiom,
     relation,
     symbolic_vocab,
 )
@@ -52,9 +51,7 @@ def small_universe(nodes: int = WITNESS_NODES) -> list[z3.BoolRef]:
 
 def check_init_sat(settings: Settings) -> Outcome:
     ctx = context()
-    return expect_sat(
-        [quorum_axiom(ctx.sorts), init(ctx.sorts, ctx.pre), *small_universe()], settings
-    )
+    return expect_sat([*axioms(ctx, None), init(ctx.sorts, ctx.pre), *small_universe()], settings)
 
 
 def check_enabled(action: ActionDef, settings: Settings) -> Outcome:
@@ -62,7 +59,7 @@ def check_enabled(action: ActionDef, settings: Settings) -> Outcome:
     ctx = context(features=action in FEATURE_ACTIONS)
     args = fresh_params(action, ctx.sorts)
     goal = [
-        quorum_axiom(ctx.sorts),
+        *axioms(ctx, None),
         *[c.formula(ctx.sorts, ctx.pre) for c in CONJUNCTS],
         relation(action, ctx.sorts, ctx.pre, ctx.post, None, args),
         *[c.formula(ctx.sorts, ctx.post) for c in CONJUNCTS],
@@ -82,7 +79,7 @@ def check_leader_reachable(
     ctx = context()
     by_name = {a.name: a for a in ACTIONS}
     states = [symbolic_vocab(ctx.sorts, f"@{k}") for k in range(depth + 1)]
-    goal = [quorum_axiom(ctx.sorts), init(ctx.sorts, states[0]), *small_universe()]
+    goal = [*axioms(ctx, None), init(ctx.sorts, states[0]), *small_universe()]
     for k in range(depth):
         options = [by_name[schedule[k]]] if schedule else list(ACTIONS)
         steps = []
