@@ -73,7 +73,7 @@ def run_pair(scenario: Scenario, tls: TlsConfig | None = None, **kw: object) -> 
         await ta.start()
         await tb.start()
         try:
-            await asyncio.wait_for(scenario(ta, tb, got_a, got_b), 10.0)
+            await asyncio.wait_for(scenario(ta, tb, got_a, got_b), 30.0)
         finally:
             await ta.stop()
             await tb.stop()
@@ -81,7 +81,8 @@ def run_pair(scenario: Scenario, tls: TlsConfig | None = None, **kw: object) -> 
     asyncio.run(main())
 
 
-async def until(cond: Callable[[], bool], timeout: float = 3.0) -> None:
+async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    # Generous: a TLS handshake plus a reconnect backoff on a loaded 2-core CI machine.
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not cond():
