@@ -43,3 +43,19 @@ def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixtur
     assert main(argv) == 2
     _, err = capsys.readouterr()
     assert err.count("\n") == 1 and err.startswith("electorate prove: ")
+
+
+def test_z3_is_the_pinned_version() -> None:
+    """The solver is part of the result: the installed z3 is the one pyproject pins."""
+    import tomllib
+    from pathlib import Path
+
+    import z3
+
+    from proofs.core import Z3_PIN
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    pinned = next(d for d in deps if d.startswith("z3-solver=="))
+    assert pinned.removeprefix("z3-solver==").startswith(Z3_PIN)
+    assert z3.get_version_string() == Z3_PIN
