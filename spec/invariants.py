@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from spec.actions import IsQuorum
-from spec.params import Params
 from spec.messages import Entry, MType
+from spec.params import Params
 from spec.state import LastTerm, Role, State, members
 
 
@@ -108,9 +108,9 @@ def LeaderLogCoversVoters(p: Params, s: State) -> bool:
             continue
         term = s.current_term[c]
         for v in range(p.servers):
-            if s.voted_for[v] == c and s.current_term[v] == term:
-                if not UpToDate(s.log[c], s.log[v]):
-                    return False
+            voter = s.voted_for[v] == c and s.current_term[v] == term
+            if voter and not UpToDate(s.log[c], s.log[v]):
+                return False
     return True
 
 

@@ -34,7 +34,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def test_bad_input_exits_2_with_one_line(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(args, capsys)
+    code, _out, err = run(args, capsys)
     assert code == 2
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -55,7 +55,7 @@ def test_violation_json_carries_the_trace(capsys: pytest.CaptureFixture[str]) ->
     assert code == 1 and doc["result"] == "violation"
     v = doc["violation"]
     assert v["invariant"] == "VoteResponsesAreVotes"
-    assert [step["action"] for step in v["trace"]][0] == "Init"
+    assert v["trace"][0]["action"] == "Init"
     assert "Restart" in [step["action"] for step in v["trace"]]
     assert all("state" in step for step in v["trace"])
 
