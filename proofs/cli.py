@@ -114,10 +114,11 @@ def explain(out: TextIO) -> None:
         if lemma.broken_without:
             print(f"      without it, these fail: {'; '.join(lemma.broken_without)}", file=out)
     print(
-        "Quorum bridge: servers and quorums are uninterpreted; the only quorum fact used is "
-        "'any two quorums share a server'. proofs.quorum proves it for the spec's majority "
-        "predicate for every N, and a spec guard 'votesGranted is a quorum' is the encoding's "
-        "'votesGranted contains a quorum' (take the quorum to be votesGranted).",
+        "Quorum bridge: servers and quorums are uninterpreted; the only quorum facts used are "
+        "'any two quorums share a server' and 'no quorum is empty'. proofs.quorum proves both "
+        "for the spec's majority predicate for every N >= 1, and the spec guard 'votesGranted "
+        "is a quorum' is the encoding's 'votesGranted contains a quorum' (take the quorum to be "
+        "votesGranted; quorums are upward closed).",
         file=out,
     )
     print("Quorum facts (every N, linear arithmetic over Venn regions):", file=out)

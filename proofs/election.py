@@ -2,7 +2,7 @@
 
 Obligations: Init => C for every conjunct C, and Inv /\\ Action => C' for every (action, C),
 each a separate query so a failure names its action and conjunct; plus the quorum bridge, the
-two facts that let the uninterpreted quorum sort stand for the spec's real quorums.
+three facts that let the uninterpreted quorum sort stand for the spec's real quorums.
 """
 
 from __future__ import annotations

@@ -1,15 +1,18 @@
 """The Z3 transition relation of the message-passing election model (raft.tla, spec/).
 
 Servers and quorums are uninterpreted sorts, so one proof covers every cluster size; the only
-fact about quorums is the intersection axiom (justified for real majorities by proofs.quorum).
+facts about quorums are two axioms, "any two intersect" and "none is empty" (both justified for
+the spec's majorities by the bridge facts of proofs.quorum).
 Terms are integers. The message bag becomes a relation `msg(type, src, dst, term, granted)`:
 "at least one copy in flight". Counts are abstracted away, so removing one copy leaves the
 message's presence unconstrained; this over-approximates the bag, which is sound for safety.
 
 What is left out, and why that is sound for election safety: logs, commitIndex, nextIndex and
 matchIndex never influence votes except through the up-to-date check `LogOk`, which only ever
-refuses a vote, so it is a free Boolean here (an action parameter). Every concrete step is
-therefore a step of this relation (tests/proofs check it transition by transition).
+refuses a vote, so it is a free Boolean here (an action parameter). The same goes for the
+features' bookkeeping (PreVote tallies, CheckQuorum acks, clocks and leases): it only disables
+steps, so the choices it makes are free here. Every concrete step is therefore a step of this
+relation (tests/proofs check it step by step against spec/).
 
 A state is a `Vocab`: callables giving the value of each variable. The proof uses uninterpreted
 functions; the conformance tests plug in the concrete values of one spec state.

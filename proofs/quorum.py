@@ -348,8 +348,9 @@ def _bridge_nonempty(bug: str | None) -> tuple[list[z3.BoolRef], Venn | None]:
 
 
 def quorum_threshold_obligations(bug: str | None) -> list[Obligation]:
-    """Bridge: the spec's quorums satisfy the intersection axiom for every N >= 1, and the
-    abstract guard "votesGranted contains a quorum" is the spec's "votesGranted is a quorum"."""
+    """Bridge: the spec's quorums satisfy both axioms (they intersect, none is empty) for every
+    N >= 1, and the abstract guard "votesGranted contains a quorum" is the spec's "votesGranted
+    is a quorum"."""
     facts = (
         Fact(
             "Bridge: spec quorums intersect (the axiom)",
