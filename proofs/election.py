@@ -70,13 +70,13 @@ def context(features: bool = False) -> Context:
 
 
 @cache
-def _lemma(conj: Lemma, post: bool, features: bool) -> z3.BoolRef:
+def lemma_formula(conj: Lemma, post: bool, features: bool) -> z3.BoolRef:
     ctx = context(features)
     return conj.formula(ctx.sorts, ctx.post if post else ctx.pre)
 
 
 @cache
-def _relation(
+def relation_formula(
     action: ActionDef, bug: str | None, features: bool
 ) -> tuple[z3.BoolRef, tuple[z3.ExprRef, ...]]:
     ctx = context(features)
@@ -94,7 +94,11 @@ def axioms(ctx: Context, bug: str | None) -> list[z3.BoolRef]:
 
 def check_init(conj: Lemma, bug: str | None, settings: Settings, features: bool = False) -> Outcome:
     ctx = context(features)
-    goal = [*axioms(ctx, bug), init(ctx.sorts, ctx.pre), z3.Not(_lemma(conj, False, features))]
+    goal = [
+        *axioms(ctx, bug),
+        init(ctx.sorts, ctx.pre),
+        z3.Not(lemma_formula(conj, False, features)),
+    ]
     return expect_unsat(goal, settings, lambda s: cti.render_state(s, ctx, "Init", conj.id))
 
 
@@ -108,12 +112,12 @@ def check_step(
 ) -> Outcome:
     """Inv /\\ Action => conj', with Inv the conjunction of `lemmas` in the pre-state."""
     ctx = context(features)
-    step, args = _relation(action, bug, features)
+    step, args = relation_formula(action, bug, features)
     goal = [
         *axioms(ctx, bug),
-        *[_lemma(lemma, False, features) for lemma in lemmas],
+        *[lemma_formula(lemma, False, features) for lemma in lemmas],
         step,
-        z3.Not(_lemma(conj, True, features)),
+        z3.Not(lemma_formula(conj, True, features)),
     ]
 
     def explain(solver: z3.Solver) -> str:

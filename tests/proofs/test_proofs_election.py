@@ -59,3 +59,15 @@ def test_unknown_conjunct_and_bug_are_refused() -> None:
         conjunct("Nope")
     with pytest.raises(ValueError, match="unknown bug"):
         election.obligations("nope")
+
+
+def test_proof_graph_agrees_with_lemma_necessity() -> None:
+    """A lemma whose removal breaks an obligation is in every unsat core of that obligation."""
+    from proofs.graph import uses
+
+    for lemma in LEMMAS:
+        for name in lemma.broken_without:
+            action_name, goal = name.removesuffix("'").split(" => ")
+            used = uses(ACTION_BY_NAME[action_name], conjunct(goal), Settings())
+            assert used is not None, f"{name} is not proved"
+            assert lemma.id in used, f"{name} proved without {lemma.id}: core {used}"
