@@ -73,3 +73,15 @@ def test_replay_of_a_bad_file_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "x.jsonl"
     bad.write_text("not json\n")
     assert main(["conform", "replay", str(bad), "--adapter", "impl"]) == 2
+
+
+def test_a_tiny_budget_is_reported_vacuous(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["conform", "--adapter", "impl", "--examples", "1", "--steps", "1", "--no-corpus"])
+    out = capsys.readouterr().out
+    assert code == 1 and "vacuous run" in out and "seed 0" in out
+
+
+def test_adapter_bug_needs_the_spec_adapter(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["adapter", "impl", "--bug", "vote-twice"]) == 2
+    assert main(["adapter", "spec", "--bug", "no-such-bug"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
