@@ -31,6 +31,7 @@ SAFETY_INVARIANTS: Final = (
     "VotesGrantedAreVotes",
     "VoteResponsesAreVotes",
     "LogMatching",
+    "LeaderLogCoversVoters",
     "LeaderCompleteness",
 )
 WITNESS_INVARIANTS: Final = ("NoLeaderElected",)

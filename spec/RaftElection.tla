@@ -470,6 +470,21 @@ LogMatching ==
             log[i][k].term = log[j][k].term
                 => SubSeq(log[i], 1, k) = SubSeq(log[j], 1, k)
 
+\* Log a is at least as up to date as log b (Raft 5.4.1: last term, then
+\* length): the test a voter applies, stated on two logs.
+UpToDate(a, b) ==
+    \/ LastTerm(a) > LastTerm(b)
+    \/ LastTerm(a) = LastTerm(b) /\ Len(a) >= Len(b)
+
+\* A leader's log is at least as up to date as the log of every server that
+\* voted for it in its current term and is still in that term.
+LeaderLogCoversVoters ==
+    \A c, v \in Server :
+        (/\ state[c] = Leader
+         /\ votedFor[v] = c
+         /\ currentTerm[v] = currentTerm[c])
+            => UpToDate(log[c], log[v])
+
 \* Every leader holds a majority of granted votes.
 LeaderHasQuorum ==
     \A i \in Server : state[i] = Leader => IsQuorum(votesGranted[i])
