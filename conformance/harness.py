@@ -157,9 +157,13 @@ class Session:
                 raise
             self.network += resp["emitted"]
         self._count_events(step, before, comp)
-        self.s, self.ab = comp.state, comp.abandoned
+        self._adopt(comp)
         self._record(step, command, resp, comp)
         self._isolate()
+
+    def _adopt(self, comp: Composite) -> None:
+        """Make the matched composition the current spec state (and auxiliary variables)."""
+        self.s, self.ab = comp.state, comp.abandoned
 
     # ------------------------------------------------------------------ planning
     def _enabled(self, op: str) -> list[Step]:

@@ -22,6 +22,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from conformance.feature_level import make_session
 from conformance.harness import DivergenceError, Failure, Session
 from conformance.protocol import Client, Hello
 from conformance.script import RunConfig, Script
@@ -41,6 +42,9 @@ RULE_WEIGHTS = {
     "restart": 1,
     "transfer": 1,
 }
+# The PreVote/CheckQuorum level (conformance.feature_level) adds the election period; crash,
+# restart and transfer are never enabled there.
+FEATURE_WEIGHTS = {**RULE_WEIGHTS, "period": 2}
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,11 @@ class SearchResult:
 
 @st.composite
 def run_configs(
-    draw: st.DrawFn, seed_value: int, mutations: tuple[str, ...], bug: str | None
+    draw: st.DrawFn,
+    seed_value: int,
+    mutations: tuple[str, ...],
+    bug: str | None,
+    features: tuple[str, ...] = (),
 ) -> RunConfig:
     n = draw(st.sampled_from(SIZES))
     if draw(st.booleans()):
@@ -71,7 +79,7 @@ def run_configs(
     else:
         pair = st.tuples(st.integers(0, 3), st.integers(1, 2)).map(lambda t: t if t[0] else (0, 0))
         logs = tuple(draw(pair) for _ in range(n))
-    return RunConfig(n, logs, seed_value, mutations, bug)
+    return RunConfig(n, logs, seed_value, mutations, bug, features)
 
 
 def search(
@@ -80,8 +88,10 @@ def search(
     budget: Budget,
     mutations: tuple[str, ...] = (),
     spec_bug: str | None = None,
+    features: tuple[str, ...] = (),
 ) -> SearchResult:
-    """Run the state machine for the budget; stop at the first failing example."""
+    """Run the state machine for the budget; stop at the first failing example. With
+    ``features``, the featured level (conformance.feature_level) and its rules."""
     result = SearchResult()
     current: list[Session] = []
 
@@ -101,9 +111,9 @@ def search(
         return precondition(lambda self: bool(current) and bool(current[-1].choices(op)))
 
     class Conformance(RuleBasedStateMachine):
-        @initialize(cfg=run_configs(budget.seed, mutations, spec_bug))
+        @initialize(cfg=run_configs(budget.seed, mutations, spec_bug, features))
         def init(self, cfg: RunConfig) -> None:
-            session = Session(client, hello, cfg)
+            session = make_session(client, hello, cfg)
             current.append(session)
             if len(current) > 1:
                 current.pop(0)
@@ -119,7 +129,7 @@ def search(
             if current:
                 result.events.update(current[-1].events)
 
-    for op, weight in RULE_WEIGHTS.items():
+    for op, weight in (FEATURE_WEIGHTS if features else RULE_WEIGHTS).items():
         for k in range(weight):
             setattr(Conformance, f"{op}_{k}", _make_rule(op, _pick, _has))
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from conformance.feature_level import make_session
 from conformance.harness import DivergenceError, Failure, NotEnabledError, Session
 from conformance.protocol import Client, Hello
 from conformance.script import Script, Step
@@ -23,7 +24,7 @@ class Replay:
 
 def replay(client: Client, hello: Hello, script: Script) -> Replay:
     """Run ``script`` from init on a fresh session; stop at the first divergence."""
-    session = Session(client, hello, script.config)
+    session = make_session(client, hello, script.config)
     try:
         session.start()
         for step in script.steps:

@@ -32,6 +32,7 @@ OPS: Final = (
     "crash",
     "restart",
     "transfer",
+    "period",  # an election period elapses at a node (feature level only)
 )
 
 
@@ -49,9 +50,15 @@ class RunConfig:
     seed: int = 0
     mutations: tuple[str, ...] = ()
     spec_bug: str | None = None
+    features: tuple[str, ...] = ()  # spec features on both sides (conformance.feature_level)
 
     def params(self) -> Params:
-        return Params(servers=self.servers, profile="heartbeat", bug=self.spec_bug)
+        return Params(
+            servers=self.servers,
+            profile="heartbeat",
+            bug=self.spec_bug,
+            features=frozenset(self.features),
+        )
 
     def initial_term(self) -> int:
         """Every node starts in the term of the newest log entry (at least 1, as raft.tla)."""
@@ -75,7 +82,7 @@ class RunConfig:
         body: JSON = {
             "nodes": [node_id(i) for i in range(self.servers)],
             "seed": self.seed,
-            "features": [],
+            "features": list(self.features),
             "initial": initial,
         }
         if self.mutations:
@@ -89,6 +96,7 @@ class RunConfig:
             "seed": self.seed,
             "mutations": list(self.mutations),
             "spec_bug": self.spec_bug,
+            **({"features": list(self.features)} if self.features else {}),
         }
 
     @staticmethod
@@ -99,13 +107,18 @@ class RunConfig:
             if len(logs) != n or not 1 <= n <= 7:
                 raise ScriptError(f"config: {n} servers but {len(logs)} logs")
             return RunConfig(
-                n, logs, int(d.get("seed", 0)), tuple(d.get("mutations", ())), d.get("spec_bug")
+                n,
+                logs,
+                int(d.get("seed", 0)),
+                tuple(d.get("mutations", ())),
+                d.get("spec_bug"),
+                tuple(str(f) for f in d.get("features", ())),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise ScriptError(f"config: malformed ({e})") from e
 
     def with_faults(self, mutations: tuple[str, ...], spec_bug: str | None) -> RunConfig:
-        return RunConfig(self.servers, self.logs, self.seed, mutations, spec_bug)
+        return RunConfig(self.servers, self.logs, self.seed, mutations, spec_bug, self.features)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,11 @@ class ImplHost(Host):
             m.election_timeout()
         elif req["timer"] == "heartbeat":
             m.heartbeat_timeout()
+        elif req["timer"] == "period":
+            # An election period elapses (feature level): the node's own clock runs, so its
+            # lease check, CheckQuorum period and randomized election timer all see time pass.
+            for _ in range(m.config.election_ticks):
+                m.tick()
         else:
             raise CommandError("bad_request", f"unknown timer {req['timer']!r}")
         return self._answer(self._drain(m))
