@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from conformance import observe_level
+from conformance import feature_level, observe_level
 from conformance.bundle import write_bundle
 from conformance.harness import EVENTS, Failure, Session
 from conformance.machine import Budget, search
@@ -26,6 +26,8 @@ LEVELS = (
     ("prevote_check_quorum", ("prevote", "check_quorum")),
 )
 MINIMIZE_SECONDS = 20.0
+FEATURE_LEVEL = "prevote_check_quorum"
+FEATURE_STEPS = 40  # the level's examples are a third of the budget's, 40 steps each
 # Mutants the canonical level cannot reach, and why (they need a conformance level not run).
 NOT_APPLICABLE: dict[str, str] = {}
 
@@ -45,10 +47,18 @@ class Outcome:
     bundle: Path | None = None
     seed: int = 0
     observe_steps: int | None = None  # steps of an observe-level failure (not replayable)
+    feature_events: Counter[str] | None = None  # the PreVote/CheckQuorum level's, if it ran
 
     @property
     def missing_events(self) -> list[str]:
-        return [e for e in EVENTS if not self.events[e]]
+        missing = [e for e in EVENTS if not self.events[e]]
+        if self.feature_events is not None:
+            missing += [
+                f"{FEATURE_LEVEL}:{e}"
+                for e in feature_level.FEATURE_EVENTS
+                if not self.feature_events[e]
+            ]
+        return missing
 
 
 def corpus_dir() -> Path:
@@ -65,11 +75,29 @@ def canonical_spec_bugs() -> list[str]:
     return sorted(b.name for b in BUGS.values() if "features" not in b.overrides)
 
 
+def feature_spec_bugs() -> list[str]:
+    """Spec bugs of the features the PreVote/CheckQuorum level runs (not the lease's)."""
+    ours = frozenset(feature_level.FEATURES)
+
+    def fits(wanted: object) -> bool:
+        return isinstance(wanted, frozenset) and wanted <= ours
+
+    return sorted(b.name for b in BUGS.values() if fits(b.overrides.get("features")))
+
+
 def mutant_names(hello: Hello) -> list[str]:
     """Every implementation mutant (if the adapter takes mutations) and every spec bug of the
-    canonical spec (negative controls)."""
+    canonical spec (negative controls), plus the featured spec's bugs when the adapter runs
+    the PreVote/CheckQuorum level."""
     names = sorted(MUTATIONS) if "mutations" in hello.capabilities else []
-    return names + [SPEC_PREFIX + b for b in canonical_spec_bugs()]
+    bugs = canonical_spec_bugs()
+    if runs_feature_level(hello):
+        bugs += feature_spec_bugs()
+    return names + [SPEC_PREFIX + b for b in bugs]
+
+
+def runs_feature_level(hello: Hello) -> bool:
+    return set(feature_level.FEATURES) <= hello.capabilities
 
 
 def faults(mutant: str | None) -> tuple[tuple[str, ...], str | None]:
@@ -101,7 +129,9 @@ def run(
             out.passed, out.failure, out.found_by = False, r.failure, f"corpus:{scenario.name}"
             out.script = Script(cfg, scenario.steps, scenario.name)
             break
-    if out.passed and "prevote" in hello.capabilities:  # the cheap level before the search
+    if out.passed and runs_feature_level(hello):  # cheaper than the canonical search
+        _feature_level(client, hello, budget, mutations, bug, out)
+    elif out.passed and "prevote" in hello.capabilities:
         _prevote_level(client, budget, mutations, out)
     if out.passed:
         res = search(client, hello, budget, mutations, bug)
@@ -115,6 +145,26 @@ def run(
     if out.failure is not None and out.script is not None:
         _minimize_and_bundle(client, hello, out, mutant, bundle_dir)
     return out
+
+
+def _feature_level(
+    client: Client,
+    hello: Hello,
+    budget: Budget,
+    mutations: tuple[str, ...],
+    bug: str | None,
+    out: Outcome,
+) -> None:
+    """The PreVote/CheckQuorum level (conformance.feature_level): the three checks against
+    the featured spec, a third of the budget's examples."""
+    small = Budget(max(1, budget.examples // 3), FEATURE_STEPS, budget.seed)
+    res = search(client, hello, small, mutations, bug, feature_level.FEATURES)
+    out.examples += res.examples
+    out.steps += res.steps
+    out.feature_events = res.events
+    if res.failure is not None and res.script is not None:
+        out.passed, out.failure, out.found_by = False, res.failure, FEATURE_LEVEL
+        out.script = res.script
 
 
 def _prevote_level(
@@ -186,9 +236,9 @@ def levels(hello: Hello, passed: bool) -> dict[str, str]:
         missing = [c for c in needs if c not in caps]
         if missing:
             out[name] = "unsupported (" + ", ".join(missing) + ")"
-        elif name == "prevote_check_quorum":
+        elif name == FEATURE_LEVEL:
             state = "pass" if passed else "fail"
-            out[name] = f"{state} (observe-only: PreVote judged by invariants; CheckQuorum not run)"
+            out[name] = f"{state} (refined against the featured spec; no crash/restart/transfer)"
         else:
             out[name] = "pass" if passed else "fail"
     return out
