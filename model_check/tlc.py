@@ -222,9 +222,13 @@ def run_tlc(
     values: int,
     symmetry: bool,
     timeout_s: float = 600.0,
+    bug: str | None = None,
 ) -> TlcResult:
-    """Run TLC with the safety invariants (the signature the CLI and benchmarks use)."""
-    params = TlcParams(servers, profile, max_term, max_msgs, max_log, values, symmetry)
+    """Run TLC with the safety invariants (the signature the CLI and benchmarks use).
+
+    `bug` must be None or a key of BUG_OVERRIDES (TlcConfigError otherwise).
+    """
+    params = TlcParams(servers, profile, max_term, max_msgs, max_log, values, symmetry, bug=bug)
     return run_tlc_params(params, timeout_s)
 
 
