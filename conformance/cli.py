@@ -152,6 +152,7 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
                     "seconds": round(out.seconds, 3),
                     "seed": out.seed,
                     "events": dict(out.events),
+                    **_feature_events(out),
                     "missing_events": missing,
                     "deterministic": det,
                     "levels": lv,
@@ -165,6 +166,9 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
     print(f"adapter: {args.adapter}  seed {out.seed}  budget {budget.examples}x{budget.steps}")
     print(f"{out.examples} examples, {out.steps} steps in {out.seconds:.1f} s ({rate:.0f} steps/s)")
     print("events: " + ", ".join(f"{k}={v}" for k, v in sorted(out.events.items())))
+    if out.feature_events is not None:
+        shown = sorted(out.feature_events.items())
+        print("prevote_check_quorum events: " + ", ".join(f"{k}={v}" for k, v in shown))
     for name, status in lv.items():
         print(f"level {name}: {status}")
     verdict = "ok" if det else "FAILED: the same script gave different responses"
@@ -175,6 +179,13 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
         _print_failure(out.failure, out)
     print("PASS" if passed else "FAIL")
     return 0 if passed else 1
+
+
+def _feature_events(out: Outcome) -> dict[str, object]:
+    """The PreVote/CheckQuorum level's events, when that level ran."""
+    if out.feature_events is None:
+        return {}
+    return {"feature_events": dict(out.feature_events)}
 
 
 def _any_script() -> Script:
