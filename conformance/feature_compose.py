@@ -27,7 +27,7 @@ from spec import actions, ext_actions
 from spec.messages import Message, MType
 from spec.next import Action
 from spec.params import Params
-from spec.state import Role, State
+from spec.state import NIL, Role, State
 
 MAX_RECEIVES = 4  # UpdateTerm, a (pre-)candidate returning to follower, the handler; 1 spare
 # A leader's election period: the adapter's ticks may send this many heartbeat rounds before
@@ -79,6 +79,46 @@ def stale_prevote_grant(s: State, m: Message) -> bool:
         and m.mvote_granted
         and s.role[d] == Role.PreCandidate
         and m.mterm == s.current_term[d]
+    )
+
+
+def knows_leader_after(
+    before: State, after: State, acts: tuple[Action, ...], knows: tuple[bool, ...]
+) -> tuple[bool, ...]:
+    """Auxiliary variable: does node k know the leader of its term (impl's ``leader``)?
+
+    impl/core.py keeps the leader it heard of until its term or role changes, also after an
+    election period (ElectionTimer) has ended the lease; the spec's ``heard_leader`` is cleared
+    by the timer. Set by a heartbeat accepted as follower, cleared by a new term or any role
+    but follower. Computed from the spec actions only.
+    """
+    out = [
+        kn and after.current_term[k] == before.current_term[k] and after.role[k] == Role.Follower
+        for k, kn in enumerate(knows)
+    ]
+    for a in acts:
+        m = a.args[0] if a.args else None
+        if a.detail == "HandleAppendEntriesRequest" and isinstance(m, Message):
+            d = m.mdest
+            out[d] = out[d] or (m.mterm == after.current_term[d] and after.role[d] == Role.Follower)
+    return tuple(out)
+
+
+def prevote_to_leader_follower(s: State, m: Message, knows: tuple[bool, ...]) -> bool:
+    """A pre-vote request of the voter's own term, the voter's vote free, the voter knowing a
+    leader of that term (its lease over: it would be ignored inside it).
+
+    impl/core.py refuses it (``undecided`` needs no known leader, etcd style); the spec grants
+    it, as it would grant a real vote (votedFor = Nil). A divergence, documented in
+    docs/conformance.md; the feature level never delivers such a message, it only drops it.
+    """
+    d = m.mdest
+    return (
+        m.mtype == MType.RequestVoteRequest
+        and m.mpre_vote
+        and m.mterm == s.current_term[d]
+        and s.voted_for[d] == NIL
+        and knows[d]
     )
 
 

@@ -44,11 +44,14 @@ class FeatureSession(Session):
         super().__init__(client, hello, cfg)
         self.s = fc.initial(self.s)
         self.boxes: tuple[fc.Box, ...] = (fc.EMPTY,) * self.p.servers
+        self.knows: tuple[bool, ...] = (False,) * self.p.servers
 
     def _adopt(self, comp: Composite) -> None:
+        before = self.s
         super()._adopt(comp)
         if isinstance(comp, fc.FComposite):
             self.boxes = comp.boxes
+        self.knows = fc.knows_leader_after(before, self.s, comp.actions, self.knows)
 
     # ------------------------------------------------------------------ planning
     def _enabled(self, op: str) -> list[Step]:
@@ -70,6 +73,8 @@ class FeatureSession(Session):
 
     def _deliverable(self, m: Message) -> bool:
         if m.mdest in self.down or self._cut(m) or fc.stale_prevote_grant(self.s, m):
+            return False
+        if fc.prevote_to_leader_follower(self.s, m, self.knows):
             return False
         c = fc.deliver(self.p, self.s, m, self.ab, self.boxes, True)
         if c is None:

@@ -96,6 +96,40 @@ def test_stale_prevote_grant_divergence_still_exists(monkeypatch: pytest.MonkeyP
     assert ("n3.role", "'pre_candidate'", "'candidate'") in r.failure.rows
 
 
+def _known_leader_script() -> tuple[Step, ...]:
+    """The second finding: n4 heard leader n1 of term 2 (no vote of its own), its election
+    period ended; n5, still in term 1, asks it for a pre-vote of term 2."""
+    vote = [Message(MType.RequestVoteRequest, 2, 0, d) for d in (1, 2)]
+    grant = [Message(MType.RequestVoteResponse, 2, d, 0, mvote_granted=True) for d in (1, 2)]
+    return (
+        *(Step("period", i) for i in range(5)),
+        Step("timeout", 0),
+        *(Step("deliver", msg=_prevote(0, d, 2)) for d in (1, 2)),
+        *(Step("deliver", msg=_prevote(d, 0, 2, True)) for d in (1, 2)),
+        *(Step("deliver", msg=m) for m in (*vote, *grant)),
+        Step("deliver", msg=Message(MType.AppendEntriesRequest, 2, 0, 3)),
+        Step("period", 3),
+        Step("timeout", 4),
+        Step("deliver", msg=_prevote(4, 3, 2)),
+    )
+
+
+def test_prevote_to_a_follower_that_knows_a_leader_is_not_delivered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, hello = _connect()
+    script = Script(_cfg(5), _known_leader_script())
+    r = replay(client, hello, script)
+    assert r.failure is None and not r.feasible, "the last delivery must not be enabled"
+    monkeypatch.setattr(fc, "prevote_to_leader_follower", lambda s, m, k: False)
+    r = replay(client, hello, script)
+    assert r.failure is not None and r.failure.check == "messages", r.failure
+    assert r.failure.step_index == len(script.steps)
+    assert ("message", "not sent", "PreRequestVoteResponse s4->s5 term 2 denied x1") in (
+        r.failure.rows
+    )
+
+
 def test_a_leader_that_heard_a_quorum_has_no_period_step() -> None:
     client, hello = _connect()
     session = feature_level.FeatureSession(client, hello, _cfg(1))
