@@ -89,15 +89,15 @@ BUGS: dict[str, Bug] = {
             "lease-too-long",
             "the lease lasts the whole minimum election timeout, ignoring clock drift",
             "two servers both see is_leader: a voter's clock ran ahead of the old leader's",
-            "LeaseSafety",
-            {"features": frozenset({"check_quorum", "lease"}), "lease_ticks": 3},
+            "LeaseBacked",
+            {"features": frozenset({"lease"}), "lease_ticks": 3, "servers": 2},
         ),
         Bug(
             "lease-from-receive-time",
             "the lease is measured from the ack's arrival, not the heartbeat's send time",
             "a slow ack stretches the lease past the voters' promise: two is_leader at once",
-            "LeaseSafety",
-            {"features": frozenset({"check_quorum", "lease"})},
+            "LeaseBacked",
+            {"features": frozenset({"lease"}), "servers": 2},
         ),
     )
 }

@@ -32,10 +32,15 @@ def _retag(before: State, after: State, sent_at: int) -> State:
 
 
 def Restart(p: Params, s: State, i: int) -> State:
-    """Server i restarts; it behaves as inside a lease until its timer runs out (impl's guard:
-    it may have acknowledged a heartbeat just before crashing)."""
+    """Server i restarts. With a lease it behaves as inside one until its deadline (impl's
+    guard: it may have acknowledged a heartbeat just before crashing). Without a lease its
+    timer is not reset: the untimed timer may run out at any step after, as the guard allows.
+    """
     t = clear_role_vars(actions.Restart(p, s, i), i)
-    t = hear_leader(p, t, i)
+    if s.role[i] == Role.Leader:
+        t = put(t, "heard_leader", i, False)
+    if p.has("lease"):
+        t = hear_leader(p, t, i)
     return s if t == s else t
 
 
@@ -164,9 +169,9 @@ def Receive(p: Params, s: State, m: Message) -> tuple[str, State] | None:
     term = s.current_term[i]
     if m.mtype == MType.RequestVoteRequest and m.mterm > term and sticky(p) and s.heard_leader[i]:
         return "IgnoreVoteRequestInLease", actions.Discard(m, s)
-    if m.mtype == MType.AppendEntriesRequest and s.role[i] == Role.PreCandidate:
-        if m.mterm == term:  # a leader of i's term exists: back to follower (message stays)
-            return "HandleAppendEntriesRequest", clear_role_vars(_as_follower(s, i), i)
+    leader_of_my_term = m.mtype == MType.AppendEntriesRequest and m.mterm == term
+    if leader_of_my_term and s.role[i] == Role.PreCandidate:  # back to follower; m stays
+        return "HandleAppendEntriesRequest", clear_role_vars(_as_follower(s, i), i)
     received = actions.Receive(p, s, m)
     if received is None:
         return None
@@ -244,9 +249,7 @@ def HandlePreVoteResponse(p: Params, s: State, i: int, j: int, m: Message) -> tu
             t = put(s, "prevotes_granted", i, s.prevotes_granted[i] | 1 << j)
             return "HandlePreVoteResponse", actions.Discard(m, t)
         return "DropStalePreVoteResponse", actions.Discard(m, s)
-    if m.mterm > s.current_term[i]:
-        t = UpdateTerm(p, s, i, m)
-        assert t is not None
-        return "UpdateTerm", t
+    adopted = UpdateTerm(p, s, i, m)
+    if adopted is not None:  # the refusal carries a newer term
+        return "UpdateTerm", adopted
     return "DropPreVoteRefusal", actions.Discard(m, s)
-

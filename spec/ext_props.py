@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from spec.actions import IsQuorum
 from spec.invariants import Invariant
 from spec.params import Params
 from spec.state import Role, State
@@ -37,6 +38,21 @@ def LeaseSafety(p: Params, s: State) -> bool:
     return sum(is_leader(p, s, i) for i in range(p.servers)) <= 1
 
 
+def LeaseBacked(p: Params, s: State) -> bool:
+    """While a leader has is_leader, a quorum (it and followers of its term inside its lease)
+    will vote for nobody else: the lemma behind LeaseSafety, checked at every state."""
+    for i in range(p.servers):
+        if is_leader(p, s, i):
+            term = s.current_term[i]
+            mask = 1 << i
+            for j in range(p.servers):
+                if s.current_term[j] == term and s.heard_leader[j] and s.role[j] == Role.Follower:
+                    mask |= 1 << j
+            if not IsQuorum(p, mask):
+                return False
+    return True
+
+
 def PreVoteSucceeded(p: Params, s: State) -> bool:
     """Sometimes: a pre-vote round succeeded (some term was opened by a pre-vote quorum)."""
     return s.earned_terms != 0
@@ -67,7 +83,14 @@ _CHECK_QUORUM = Invariant(
     "a leader that ends a period without hearing from a quorum is no longer leader",
     CheckQuorumStepDown,
 )
-_LEASE = Invariant("LeaseSafety", "never two servers with is_leader true", LeaseSafety)
+_LEASE = (
+    Invariant("LeaseSafety", "never two servers with is_leader true", LeaseSafety),
+    Invariant(
+        "LeaseBacked",
+        "while a leader has is_leader, a quorum is inside its lease",
+        LeaseBacked,
+    ),
+)
 
 
 def invariants_for(p: Params) -> tuple[Invariant, ...]:
@@ -81,7 +104,7 @@ def invariants_for(p: Params) -> tuple[Invariant, ...]:
     if p.has("check_quorum"):
         out += (_CHECK_QUORUM,)
     if p.has("lease"):
-        out += (_LEASE,)
+        out += _LEASE
     return out
 
 

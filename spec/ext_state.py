@@ -39,7 +39,8 @@ def put(s: State, field: str, i: int, value: object) -> State:
     current = getattr(s, field)
     if not current:
         return s
-    return s._replace(**{field: Except(current, i, value)})
+    changed: dict[str, Any] = {field: Except(current, i, value)}
+    return s._replace(**changed)
 
 
 def clear_role_vars(s: State, i: int) -> State:

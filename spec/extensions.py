@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from spec import actions, ext_actions, ext_props, ext_state
 from spec.params import Params
-from spec.state import State
+from spec.state import Role, State
 
 if TYPE_CHECKING:
     from spec.invariants import Invariant
@@ -124,7 +124,13 @@ def _message_actions(p: Params, s: State) -> Iterator[tuple[Action, State]]:
 
 
 def extension_constraint(p: Params, s: State) -> bool:
-    """Nothing beyond the canonical bounds: Tick itself keeps clocks within max_clock."""
+    """The term bound applied to pre-votes: no pre-candidate proposes a term beyond max_term
+    (as no candidate may hold one). Tick itself keeps clocks within max_clock."""
+    if not p.has("prevote"):
+        return True
+    for i, role in enumerate(s.role):
+        if role == Role.PreCandidate and s.current_term[i] >= p.max_term:
+            return False
     return True
 
 
