@@ -11,6 +11,7 @@ import pytest
 
 from conformance import feature_compose as fc
 from conformance import feature_level, suite
+from conformance.adapters.feature_spec_host import FeatureSpecHost
 from conformance.adapters.impl_host import ImplHost
 from conformance.adapters.transport import InProcessAdapter
 from conformance.cli import main
@@ -25,8 +26,8 @@ SEED = 20260
 FEATURES = feature_level.FEATURES
 
 
-def _connect() -> tuple[Client, Hello]:
-    client = Client(InProcessAdapter(ImplHost()), strict=False)
+def _connect(host: ImplHost | FeatureSpecHost | None = None) -> tuple[Client, Hello]:
+    client = Client(InProcessAdapter(host or ImplHost()), strict=False)
     return client, client.hello()
 
 
@@ -40,6 +41,21 @@ def test_impl_refines_the_featured_spec_and_reaches_every_feature_event() -> Non
     assert res.failure is None, f"seed {SEED}: {res.failure}"
     missing = [e for e in feature_level.FEATURE_EVENTS if not res.events[e]]
     assert missing == [], f"seed {SEED}: never reached {missing} in {dict(res.events)}"
+
+
+def test_the_featured_spec_as_implementation_passes_the_level() -> None:
+    """Positive control: the spec running the level's own compositions must conform."""
+    client, hello = _connect(FeatureSpecHost())
+    res = search(client, hello, Budget(60, 40, SEED), (), None, FEATURES)
+    assert res.failure is None, f"seed {SEED}: {res.failure}"
+    assert res.events["prevote_won"] and res.events["check_quorum_step_down"], res.events
+
+
+def test_a_mutated_featured_spec_as_implementation_is_caught() -> None:
+    client, hello = _connect(FeatureSpecHost("prevote-bumps-term"))
+    res = search(client, hello, Budget(60, 40, SEED), (), None, FEATURES)
+    assert res.failure is not None, f"seed {SEED}: the mutated spec adapter passed"
+    assert res.failure.check == "refinement"
 
 
 def test_prevote_bumps_term_is_killed_by_refinement_on_the_feature_level() -> None:
