@@ -1,0 +1,364 @@
+------------------------- MODULE RaftElectionFeatures -------------------------
+(***************************************************************************)
+(* Issue 3's features -- PreVote, CheckQuorum, a leader lease -- on top of *)
+(* RaftElection (election profile only), the TLC twin of spec/extensions.py *)
+(* and spec/ext_actions.py. Every canonical action is RaftElection's own,  *)
+(* conjoined with UNCHANGED on the feature variables; the ones a feature   *)
+(* changes (Restart, Timeout, BecomeLeader, the heartbeat handlers,        *)
+(* UpdateTerm) are restated here. A feature that is off keeps its          *)
+(* variables at their initial values, as the Python mirror keeps them      *)
+(* empty, so the two count the same states.                                *)
+(*                                                                         *)
+(* Message types: the Python `mpre_vote` flag becomes the types            *)
+(* PreVoteRequest / PreVoteResponse; heartbeats carry msentAt (0 without   *)
+(* the lease). Leader bookkeeping (nextIndex, matchIndex) never changes in *)
+(* the election profile, so the heartbeat handlers leave it alone.         *)
+(***************************************************************************)
+EXTENDS RaftElection
+
+\* A subset of {"prevote", "check_quorum", "lease"}.
+CONSTANT Features
+\* The lease's discrete clocks: bound, minimum election timeout, drift bound
+\* between any two clocks, lease length (all in ticks).
+CONSTANTS MaxClock, ElectionTicks, Drift, LeaseTicks
+
+ASSUME Profile = "election"
+ASSUME Features \subseteq {"prevote", "check_quorum", "lease"}
+
+PreCandidate    == "PreCandidate"
+PreVoteRequest  == "PreVoteRequest"
+PreVoteResponse == "PreVoteResponse"
+
+PreVote     == "prevote" \in Features
+CheckQuorum == "check_quorum" \in Features
+Lease       == "lease" \in Features
+\* Voters inside a live leader's lease refuse real votes.
+Sticky      == CheckQuorum \/ Lease
+
+\* heardLeader[i]: i is inside a live leader's lease (heard it this period).
+VARIABLE heardLeader
+\* prevote: pre-votes granted to a pre-candidate; the terms a pre-vote quorum
+\* opened (ghost); whether a leader adopted a term no quorum opened (ghost).
+VARIABLES prevotesGranted, earnedTerms, unearnedDeposition
+\* check_quorum: servers a leader heard from this period; whether i ended a
+\* leader period without a quorum (ghost).
+VARIABLES acked, quiet
+\* lease: clocks; leader: lease expiry, others: no timeout before it; the
+\* leader's current round's start and the servers that acked it.
+VARIABLES clock, leaseUntil, roundAt, roundAcked
+
+extVars == <<heardLeader, prevotesGranted, earnedTerms, unearnedDeposition,
+             acked, quiet, clock, leaseUntil, roundAt, roundAcked>>
+allVars == <<vars, extVars>>
+
+FInit ==
+    /\ Init
+    /\ heardLeader        = [i \in Server |-> FALSE]
+    /\ prevotesGranted    = [i \in Server |-> {}]
+    /\ earnedTerms        = {}
+    /\ unearnedDeposition = FALSE
+    /\ acked              = [i \in Server |-> {}]
+    /\ quiet              = [i \in Server |-> FALSE]
+    /\ clock              = [i \in Server |-> 0]
+    /\ leaseUntil         = [i \in Server |-> 0]
+    /\ roundAt            = [i \in Server |-> 0]
+    /\ roundAcked         = [i \in Server |-> {}]
+
+MinClock == CHOOSE c \in {clock[k] : k \in Server} : \A k \in Server : c <= clock[k]
+
+\* A leader's lease once a quorum acked its current round (given the acks).
+LeaseAfter(i, acks) ==
+    IF IsQuorum(acks) THEN Max({leaseUntil[i], roundAt[i] + LeaseTicks}) ELSE leaseUntil[i]
+
+\* i leaves leadership (or pre-candidacy): its bookkeeping is cleared.
+ClearLeader(i) ==
+    /\ acked'      = [acked EXCEPT ![i] = {}]
+    /\ roundAt'    = [roundAt EXCEPT ![i] = 0]
+    /\ roundAcked' = [roundAcked EXCEPT ![i] = {}]
+
+-----------------------------------------------------------------------------
+
+\* Restart: with a lease, the restarted server is inside one until its
+\* deadline; without, its untimed timer may run out at any later step.
+FRestart(i) ==
+    /\ Restart(i)
+    /\ heardLeader' = [heardLeader EXCEPT ![i] =
+                          IF Lease THEN TRUE ELSE IF state[i] = Leader THEN FALSE ELSE @]
+    /\ leaseUntil' = [leaseUntil EXCEPT ![i] = IF Lease THEN clock[i] + ElectionTicks ELSE 0]
+    /\ prevotesGranted' = [prevotesGranted EXCEPT ![i] = {}]
+    /\ ClearLeader(i)
+    /\ UNCHANGED <<earnedTerms, unearnedDeposition, quiet, clock>>
+
+\* The election timer ran out (no live leader heard): PreVote or election.
+FTimeout(i) ==
+    /\ ~heardLeader[i]
+    /\ state[i] /= Leader
+    /\ IF ~PreVote
+       THEN Timeout(i) /\ UNCHANGED extVars
+       ELSE /\ state' = [state EXCEPT ![i] = PreCandidate]
+            /\ votesResponded' = [votesResponded EXCEPT ![i] = {}]
+            /\ votesGranted' = [votesGranted EXCEPT ![i] = {}]
+            /\ prevotesGranted' = [prevotesGranted EXCEPT ![i] = {}]
+            /\ UNCHANGED <<messages, currentTerm, votedFor, leaderVars, logVars>>
+            /\ UNCHANGED <<heardLeader, earnedTerms, unearnedDeposition, acked, quiet,
+                           clock, leaseUntil, roundAt, roundAcked>>
+
+RequestPreVote(i, j) ==
+    /\ state[i] = PreCandidate
+    /\ j \notin prevotesGranted[i]
+    /\ Send([mtype         |-> PreVoteRequest,
+             mterm         |-> currentTerm[i] + 1,
+             mlastLogTerm  |-> LastTerm(log[i]),
+             mlastLogIndex |-> Len(log[i]),
+             msource       |-> i,
+             mdest         |-> j])
+    /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+
+StartElection(i) ==
+    /\ state[i] = PreCandidate
+    /\ IsQuorum(prevotesGranted[i])
+    /\ state' = [state EXCEPT ![i] = Candidate]
+    /\ currentTerm' = [currentTerm EXCEPT ![i] = @ + 1]
+    /\ votedFor' = [votedFor EXCEPT ![i] = Nil]
+    /\ votesResponded' = [votesResponded EXCEPT ![i] = {}]
+    /\ votesGranted' = [votesGranted EXCEPT ![i] = {}]
+    /\ prevotesGranted' = [prevotesGranted EXCEPT ![i] = {}]
+    /\ earnedTerms' = earnedTerms \cup {currentTerm[i] + 1}
+    /\ UNCHANGED <<messages, leaderVars, logVars>>
+    /\ UNCHANGED <<heardLeader, unearnedDeposition, acked, quiet, clock, leaseUntil,
+                   roundAt, roundAcked>>
+
+FRequestVote(i, j) == RequestVote(i, j) /\ UNCHANGED extVars
+
+FBecomeLeader(i) ==
+    /\ BecomeLeader(i)
+    /\ heardLeader' = [heardLeader EXCEPT ![i] = TRUE]
+    /\ acked' = IF CheckQuorum THEN [acked EXCEPT ![i] = {i}] ELSE acked
+    /\ quiet' = [quiet EXCEPT ![i] = FALSE]
+    /\ IF Lease
+       THEN /\ roundAt' = [roundAt EXCEPT ![i] = clock[i]]
+            /\ roundAcked' = [roundAcked EXCEPT ![i] = {i}]
+            /\ leaseUntil' = [leaseUntil EXCEPT ![i] =
+                                 IF IsQuorum({i}) THEN clock[i] + LeaseTicks ELSE 0]
+       ELSE UNCHANGED <<roundAt, roundAcked, leaseUntil>>
+    /\ UNCHANGED <<prevotesGranted, earnedTerms, unearnedDeposition, clock>>
+
+\* Leader i sends j a heartbeat of its current round (election profile: the
+\* log is empty, so prev index 0 and no entries).
+FAppendEntries(i, j) ==
+    /\ i /= j
+    /\ state[i] = Leader
+    /\ Send([mtype         |-> AppendEntriesRequest,
+             mterm         |-> currentTerm[i],
+             mprevLogIndex |-> 0,
+             mprevLogTerm  |-> 0,
+             mentries      |-> <<>>,
+             mcommitIndex  |-> 0,
+             msentAt       |-> roundAt[i],
+             msource       |-> i,
+             mdest         |-> j])
+    /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+
+HeartbeatRound(i) ==
+    /\ Lease
+    /\ state[i] = Leader
+    /\ clock[i] > roundAt[i]
+    /\ roundAt' = [roundAt EXCEPT ![i] = clock[i]]
+    /\ roundAcked' = [roundAcked EXCEPT ![i] = {i}]
+    /\ leaseUntil' = [leaseUntil EXCEPT ![i] =
+                         IF IsQuorum({i}) THEN Max({@, clock[i] + LeaseTicks}) ELSE @]
+    /\ UNCHANGED <<vars, heardLeader, prevotesGranted, earnedTerms, unearnedDeposition,
+                   acked, quiet, clock>>
+
+\* A follower's timer runs out (with a lease, not before its deadline); a
+\* leader's ends a CheckQuorum period.
+FollowerTimer(i) ==
+    /\ state[i] /= Leader
+    /\ heardLeader[i]
+    \* (an IF, not a disjunction: TLC would take each true disjunct as a step)
+    /\ IF Lease THEN clock[i] >= leaseUntil[i] ELSE TRUE
+    /\ heardLeader' = [heardLeader EXCEPT ![i] = FALSE]
+    /\ leaseUntil' = [leaseUntil EXCEPT ![i] = 0]
+    /\ UNCHANGED <<vars, prevotesGranted, earnedTerms, unearnedDeposition, acked, quiet,
+                   clock, roundAt, roundAcked>>
+
+LeaderTimer(i) ==
+    /\ state[i] = Leader
+    /\ CheckQuorum
+    /\ IF IsQuorum(acked[i])
+       THEN /\ acked' = [acked EXCEPT ![i] = {i}]
+            /\ UNCHANGED <<vars, heardLeader, prevotesGranted, earnedTerms,
+                           unearnedDeposition, quiet, clock, leaseUntil, roundAt, roundAcked>>
+       ELSE /\ state' = [state EXCEPT ![i] = Follower]
+            /\ heardLeader' = [heardLeader EXCEPT ![i] = FALSE]
+            /\ leaseUntil' = [leaseUntil EXCEPT ![i] = 0]
+            /\ quiet' = [quiet EXCEPT ![i] = TRUE]
+            /\ ClearLeader(i)
+            /\ UNCHANGED <<messages, currentTerm, votedFor, candidateVars, leaderVars,
+                           logVars, prevotesGranted, earnedTerms, unearnedDeposition, clock>>
+
+Tick(i) ==
+    /\ Lease
+    /\ clock[i] < MaxClock
+    /\ clock[i] + 1 - MinClock <= Drift
+    /\ clock' = [clock EXCEPT ![i] = @ + 1]
+    /\ UNCHANGED <<vars, heardLeader, prevotesGranted, earnedTerms, unearnedDeposition,
+                   acked, quiet, leaseUntil, roundAt, roundAcked>>
+
+-----------------------------------------------------------------------------
+\* Receiving, server i = m.mdest from j = m.msource.
+
+\* A newer term: i knows no leader of it yet (the message stays).
+FUpdateTerm(i, m) ==
+    /\ currentTerm' = [currentTerm EXCEPT ![i] = m.mterm]
+    /\ state' = [state EXCEPT ![i] = Follower]
+    /\ votedFor' = [votedFor EXCEPT ![i] = Nil]
+    /\ heardLeader' = [heardLeader EXCEPT ![i] = FALSE]
+    /\ leaseUntil' = [leaseUntil EXCEPT ![i] = 0]
+    /\ prevotesGranted' = [prevotesGranted EXCEPT ![i] = {}]
+    /\ ClearLeader(i)
+    /\ unearnedDeposition' = \/ unearnedDeposition
+                             \/ PreVote /\ state[i] = Leader /\ m.mterm \notin earnedTerms
+    /\ UNCHANGED <<messages, candidateVars, leaderVars, logVars, earnedTerms, quiet, clock>>
+
+PLogOk(i, m) ==
+    \/ m.mlastLogTerm > LastTerm(log[i])
+    \/ /\ m.mlastLogTerm = LastTerm(log[i])
+       /\ m.mlastLogIndex >= Len(log[i])
+
+HandlePreVoteRequest(i, j, m) ==
+    IF m.mterm > currentTerm[i] /\ heardLeader[i]
+    THEN Discard(m) /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+    ELSE LET grant == /\ \/ m.mterm > currentTerm[i]
+                         \/ m.mterm = currentTerm[i] /\ votedFor[i] \in {Nil, j}
+                      /\ PLogOk(i, m)
+                      /\ ~heardLeader[i]
+         IN /\ Reply([mtype        |-> PreVoteResponse,
+                      mterm        |-> IF grant THEN m.mterm ELSE currentTerm[i],
+                      mvoteGranted |-> grant,
+                      msource      |-> i,
+                      mdest        |-> j], m)
+            /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+
+HandlePreVoteResponse(i, j, m) ==
+    IF m.mvoteGranted
+    THEN /\ IF state[i] = PreCandidate /\ m.mterm = currentTerm[i] + 1
+            THEN prevotesGranted' = [prevotesGranted EXCEPT ![i] = @ \cup {j}]
+            ELSE UNCHANGED prevotesGranted
+         /\ Discard(m)
+         /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, heardLeader,
+                        earnedTerms, unearnedDeposition, acked, quiet, clock, leaseUntil,
+                        roundAt, roundAcked>>
+    ELSE IF m.mterm > currentTerm[i]
+         THEN FUpdateTerm(i, m)
+         ELSE Discard(m) /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+
+\* A heartbeat of a term no newer than i's.
+FHandleAppendEntriesRequest(i, j, m) ==
+    \/ /\ m.mterm < currentTerm[i]
+       /\ Reply([mtype       |-> AppendEntriesResponse,
+                 mterm       |-> currentTerm[i],
+                 msuccess    |-> FALSE,
+                 mmatchIndex |-> 0,
+                 msentAt     |-> 0,
+                 msource     |-> i,
+                 mdest       |-> j], m)
+       /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+    \/ /\ m.mterm = currentTerm[i]
+       /\ state[i] \in {Candidate, PreCandidate}
+       /\ state' = [state EXCEPT ![i] = Follower]
+       /\ prevotesGranted' = [prevotesGranted EXCEPT ![i] = {}]
+       /\ UNCHANGED <<messages, currentTerm, votedFor, candidateVars, leaderVars, logVars,
+                      heardLeader, earnedTerms, unearnedDeposition, acked, quiet, clock,
+                      leaseUntil, roundAt, roundAcked>>
+    \/ /\ m.mterm = currentTerm[i]
+       /\ state[i] = Follower
+       /\ Reply([mtype       |-> AppendEntriesResponse,
+                 mterm       |-> currentTerm[i],
+                 msuccess    |-> TRUE,
+                 mmatchIndex |-> 0,
+                 msentAt     |-> m.msentAt,
+                 msource     |-> i,
+                 mdest       |-> j], m)
+       /\ heardLeader' = [heardLeader EXCEPT ![i] = TRUE]
+       /\ leaseUntil' = IF Lease THEN [leaseUntil EXCEPT ![i] = clock[i] + ElectionTicks]
+                        ELSE leaseUntil
+       /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, prevotesGranted,
+                      earnedTerms, unearnedDeposition, acked, quiet, clock, roundAt,
+                      roundAcked>>
+
+\* A heartbeat answer of i's term: a leader heard from j; an ack of its
+\* current round counts to the lease.
+FHandleAppendEntriesResponse(i, j, m) ==
+    /\ m.mterm = currentTerm[i]
+    /\ Discard(m)
+    /\ IF state[i] = Leader
+       THEN /\ acked' = IF CheckQuorum THEN [acked EXCEPT ![i] = @ \cup {j}] ELSE acked
+            /\ IF Lease /\ m.msuccess /\ m.msentAt = roundAt[i]
+               THEN /\ roundAcked' = [roundAcked EXCEPT ![i] = @ \cup {j}]
+                    /\ leaseUntil' = [leaseUntil EXCEPT ![i] =
+                                         LeaseAfter(i, roundAcked[i] \cup {j})]
+               ELSE UNCHANGED <<roundAcked, leaseUntil>>
+       ELSE UNCHANGED <<acked, roundAcked, leaseUntil>>
+    /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, heardLeader,
+                   prevotesGranted, earnedTerms, unearnedDeposition, quiet, clock, roundAt>>
+
+FReceive(m) ==
+    LET i == m.mdest
+        j == m.msource
+    IN CASE m.mtype = PreVoteRequest -> HandlePreVoteRequest(i, j, m)
+         [] m.mtype = PreVoteResponse -> HandlePreVoteResponse(i, j, m)
+         [] m.mterm > currentTerm[i] ->
+               IF m.mtype = RequestVoteRequest /\ Sticky /\ heardLeader[i]
+               THEN Discard(m)
+                    /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+               ELSE FUpdateTerm(i, m)
+         [] m.mtype = RequestVoteRequest ->
+               HandleRequestVoteRequest(i, j, m) /\ UNCHANGED extVars
+         [] m.mtype = RequestVoteResponse ->
+               (DropStaleResponse(i, j, m) \/ HandleRequestVoteResponse(i, j, m))
+               /\ UNCHANGED extVars
+         [] m.mtype = AppendEntriesRequest -> FHandleAppendEntriesRequest(i, j, m)
+         [] OTHER ->
+               \/ DropStaleResponse(i, j, m) /\ UNCHANGED extVars
+               \/ FHandleAppendEntriesResponse(i, j, m)
+
+FReceiveAny   == \E m \in DOMAIN messages : FReceive(m)
+FDuplicateAny == \E m \in DOMAIN messages : DuplicateMessage(m) /\ UNCHANGED extVars
+FDropAny      == \E m \in DOMAIN messages : DropMessage(m) /\ UNCHANGED extVars
+
+FNext ==
+    \/ \E i \in Server : FRestart(i)
+    \/ \E i \in Server : FTimeout(i)
+    \/ \E i, j \in Server : PreVote /\ RequestPreVote(i, j)
+    \/ \E i \in Server : PreVote /\ StartElection(i)
+    \/ \E i, j \in Server : FRequestVote(i, j)
+    \/ \E i \in Server : FBecomeLeader(i)
+    \/ \E i, j \in Server : FAppendEntries(i, j)
+    \/ \E i \in Server : HeartbeatRound(i)
+    \/ \E i \in Server : FollowerTimer(i)
+    \/ \E i \in Server : LeaderTimer(i)
+    \/ \E i \in Server : Tick(i)
+    \/ FReceiveAny
+    \/ FDuplicateAny
+    \/ FDropAny
+
+FConstraint ==
+    /\ Constraint
+    /\ PreVote => \A i \in Server : state[i] = PreCandidate => currentTerm[i] < MaxTerm
+
+-----------------------------------------------------------------------------
+\* The features' properties (spec/ext_props.py, same IDs).
+
+PreVoteTermsEarned == \A i \in Server : currentTerm[i] = 1 \/ currentTerm[i] \in earnedTerms
+NoUnearnedDeposition == ~unearnedDeposition
+CheckQuorumStepDown == \A i \in Server : ~(quiet[i] /\ state[i] = Leader)
+IsLeaderView(i) == state[i] = Leader /\ clock[i] < leaseUntil[i]
+LeaseSafety == \A i, j \in Server : (IsLeaderView(i) /\ IsLeaderView(j)) => i = j
+LeaseBacked ==
+    \A i \in Server : IsLeaderView(i) =>
+        IsQuorum({i} \cup {j \in Server : /\ currentTerm[j] = currentTerm[i]
+                                          /\ heardLeader[j]
+                                          /\ state[j] = Follower})
+
+=============================================================================
