@@ -65,23 +65,6 @@ def refusals(box: Box) -> int:
     return sum(1 for _, ok in box if not ok)
 
 
-def stale_prevote_grant(s: State, m: Message) -> bool:
-    """A pre-vote grant of the pre-candidate's *current* term (a previous round's answer).
-
-    impl/core.py counts it as a grant (``relevant`` accepts m.term == term); the spec drops it
-    (DropStalePreVoteResponse: a grant counts only for term + 1). A divergence, documented in
-    docs/conformance.md; the feature level never delivers such a message, it only drops it.
-    """
-    d = m.mdest
-    return (
-        m.mtype == MType.RequestVoteResponse
-        and m.mpre_vote
-        and m.mvote_granted
-        and s.role[d] == Role.PreCandidate
-        and m.mterm == s.current_term[d]
-    )
-
-
 def knows_leader_after(
     before: State, after: State, acts: tuple[Action, ...], knows: tuple[bool, ...]
 ) -> tuple[bool, ...]:

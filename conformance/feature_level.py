@@ -72,7 +72,7 @@ class FeatureSession(Session):
         return s.role[i] != Role.Leader or not IsQuorum(self.p, s.acked[i])
 
     def _deliverable(self, m: Message) -> bool:
-        if m.mdest in self.down or self._cut(m) or fc.stale_prevote_grant(self.s, m):
+        if m.mdest in self.down or self._cut(m):
             return False
         if fc.prevote_to_leader_follower(self.s, m, self.knows):
             return False

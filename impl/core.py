@@ -520,7 +520,11 @@ class RoleMachine:
         stale_ok = "count-stale-votes" in self._mut
         if m.pre_vote:
             wanted = self._term + 1
-            relevant = m.term in (self._term, wanted) or (stale_ok and m.term < wanted)
+            # A grant counts only for the term this round asks for (term + 1): a grant carrying
+            # the current term answered an earlier round and must not elect us (§9.6). A refusal
+            # carries the voter's term, which may be ours.
+            fresh = m.term == wanted or (m.term == self._term and not m.granted)
+            relevant = fresh or (stale_ok and m.term < wanted)
             if self._role is Role.PRE_CANDIDATE and relevant:
                 self._record(self._prevotes, m)
                 self._tally(pre_vote=True)

@@ -401,6 +401,20 @@ def test_9_6_prevote_quorum_starts_the_real_election() -> None:
     assert rd.messages == (rv("a", "b", 1), rv("a", "c", 1))
 
 
+def test_9_6_a_grant_from_an_earlier_prevote_round_does_not_count() -> None:
+    """§9.6: a pre-vote grant counts only for the term this round asks for (term+1); a late
+    grant of an earlier round (it carries our current term) must not start an election.
+    Found by the conformance suite's PreVote/CheckQuorum level."""
+    a = node("a", term=1)
+    a.election_timeout()
+    a.ready()
+    assert (a.role, a.term) == (Role.PRE_CANDIDATE, 1)
+    a.step(rvr("b", "a", 1, True, pre=True))  # answered the round of term 0, asking for 1
+    assert (role(a), a.term) == (Role.PRE_CANDIDATE, 1)
+    a.step(rvr("b", "a", 2, True, pre=True))  # this round's grant
+    assert (role(a), a.term) == (Role.CANDIDATE, 2)
+
+
 def test_9_6_prevote_refusals_return_to_follower() -> None:
     """§9.6: once a quorum cannot be reached the pre-candidate gives up, term unchanged."""
     a = node("a")
