@@ -88,14 +88,14 @@ BUGS: dict[str, Bug] = {
         Bug(
             "lease-too-long",
             "the lease lasts the whole minimum election timeout, ignoring clock drift",
-            "two servers both see is_leader: a voter's clock ran ahead of the old leader's",
+            "a voter whose clock ran ahead leaves the lease while the leader still holds it",
             "LeaseBacked",
             {"features": frozenset({"lease"}), "lease_ticks": 3, "servers": 2},
         ),
         Bug(
             "lease-from-receive-time",
             "the lease is measured from the ack's arrival, not the heartbeat's send time",
-            "a slow ack stretches the lease past the voters' promise: two is_leader at once",
+            "a slow ack stretches the lease past the voters' promise to refuse votes",
             "LeaseBacked",
             {"features": frozenset({"lease"}), "servers": 2},
         ),
