@@ -23,6 +23,11 @@ DEFAULTS: dict[str, Any] = {
     "max_msgs": 1,
     "max_log": 1,
     "values": None,  # 1 for the log profile, 0 otherwise
+    # lease feature knobs; 0 means "derived" (spec.params.lease_knobs)
+    "election_ticks": 0,
+    "drift": 0,
+    "max_clock": 0,
+    "lease_ticks": 0,
 }
 
 
@@ -40,6 +45,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--max-log", type=int, help="constraint (log profile): log length (default 1)")
     ap.add_argument("--values", type=int, help="client values (log profile; default 1)")
     ap.add_argument("--features", default=None, help=f"comma list of: {', '.join(FEATURES)}")
+    ap.add_argument("--election-ticks", type=int, help="lease: minimum election timeout, ticks")
+    ap.add_argument("--drift", type=int, help="lease: max ticks a clock may run ahead")
+    ap.add_argument("--max-clock", type=int, help="lease: bound on every discrete clock")
+    ap.add_argument("--lease-ticks", type=int, help="lease: lease length in ticks")
     ap.add_argument("--bug", help="check a named bug variant (see --list-bugs)")
     ap.add_argument("--list-bugs", action="store_true", help="list the bug variants and exit")
     ap.add_argument(
@@ -180,7 +189,13 @@ def _tlc_json(params: Params, symmetry: bool, err: Console) -> dict[str, Any]:
         from model_check import tlc
 
         if params.features:
-            raise tlc.TlcError("RaftElection.tla has no feature variables; run --tlc without them")
+            from model_check import tlc_features
+
+            if symmetry:
+                raise tlc.TlcError(
+                    "the features module is checked without symmetry: add --no-symmetry"
+                )
+            return _tlc_figures(tlc_features.run(params))
         if params.bug is not None and params.bug not in tlc.BUG_OVERRIDES:
             raise tlc.TlcError(f"RaftElection.tla has no hook for the bug {params.bug!r}")
         t = tlc.run_tlc(
@@ -196,6 +211,10 @@ def _tlc_json(params: Params, symmetry: bool, err: Console) -> dict[str, Any]:
     except Exception as e:  # a missing Java or TLC must not hide our own result
         err.print(f"electorate check: TLC could not run: {e}")
         return {"error": str(e)}
+    return _tlc_figures(t)
+
+
+def _tlc_figures(t: Any) -> dict[str, Any]:
     return {
         "result": str(t.result),
         "distinct_states": t.distinct_states,

@@ -119,3 +119,8 @@ def test_tlc_second_opinion_agrees(capsys: pytest.CaptureFixture[str]) -> None:
     ours = (doc["distinct_states"], doc["states_generated"], doc["depth"])
     tlc = doc["tlc"]
     assert (tlc["distinct_states"], tlc["states_generated"], tlc["depth"]) == ours
+
+
+def test_lease_knobs_are_options_and_validated(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(["--servers", "2", "--features", "lease", "--drift", "5"], capsys)
+    assert code == 2 and "must exceed 2 * --drift (10)" in err
