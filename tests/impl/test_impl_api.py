@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,20 +11,11 @@ from pathlib import Path
 import pytest
 
 from impl.api import Elector, LeadershipChange, LeadershipLostError
+from impl.cluster import free_ports
 from impl.config import NodeConfig
 
 SECRET = b"api-test-secret-0123456789abcdef"
 LO = "127.0.0.1"
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind((LO, 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def cluster_configs(tmp: Path, n: int, seed: int = 3) -> list[NodeConfig]:

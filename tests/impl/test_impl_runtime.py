@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from impl.cluster import free_ports
 from impl.config import NodeConfig
 from impl.core import Role
 from impl.messages import Message, RequestVote, RequestVoteResponse
@@ -17,16 +17,6 @@ from impl.storage import STATE_FILE, StorageError, StorageFatalError, StoredStat
 
 SECRET = b"runtime-test-secret-0123456789ab"
 LO = "127.0.0.1"
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind((LO, 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def config(tmp: Path, peers: int = 2, seed: int = 7) -> NodeConfig:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import struct
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from impl.cluster import free_ports
 from impl.config import NodeConfig, TlsConfig
 from impl.messages import AppendEntries, Message, encode_message
 from impl.transport import (
@@ -29,16 +29,6 @@ from impl.transport import (
 
 SECRET = b"transport-test-secret-0123456789"
 LO = "127.0.0.1"
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind((LO, 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def pair_configs(tls: TlsConfig | None = None, **kw: object) -> tuple[NodeConfig, NodeConfig]:
