@@ -17,6 +17,11 @@ HOT_MODULES = [
     "spec/next.py",
     "spec/invariants.py",
     "spec/symmetry.py",
+    "spec/ext_state.py",
+    "spec/ext_actions.py",
+    "spec/ext_time.py",
+    "spec/extensions.py",
+    "spec/ext_props.py",
 ]
 
 ext_modules = []

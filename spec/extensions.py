@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from spec import actions, ext_actions, ext_props, ext_state
+from spec import actions, ext_actions, ext_props, ext_state, ext_time
 from spec.params import Params
 from spec.state import Role, State
 
@@ -26,7 +26,16 @@ def init_extension_vars(p: Params, s: State) -> State:
 
 
 def NextWithFeatures(p: Params, s: State) -> Iterator[tuple[Action, State]]:
-    """Every enabled action instance of the featured spec and its successor."""
+    """Every enabled action instance of the featured spec and its successor (relative time:
+    normalised, see spec/ext_time.py)."""
+    if ext_time.relative(p):
+        for a, t in _next(p, s):
+            yield a, ext_time.Normalize(p, t)
+    else:
+        yield from _next(p, s)
+
+
+def _next(p: Params, s: State) -> Iterator[tuple[Action, State]]:
     from spec.next import Action
 
     servers = range(p.servers)

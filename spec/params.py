@@ -27,7 +27,7 @@ class Params:
     values: int = 0  # |Value|: client values (log profile only)
     bug: str | None = None  # a named bug variant (spec.bugs), None for the correct spec
     features: frozenset[str] = field(default_factory=frozenset)
-    max_clock: int = 0  # lease feature: bound on each server's discrete clock
+    max_clock: int = 0  # lease feature: bound on each clock (0: relative time, no bound)
     lease_ticks: int = 0  # lease feature: lease length in ticks (0: derived, see lease)
     election_ticks: int = 0  # lease feature: minimum election timeout in ticks
     drift: int = 0  # lease feature: max clock ticks one server may run ahead of another
@@ -73,7 +73,7 @@ DEFAULT_DRIFT: Final = 1
 
 
 def lease_knobs(p: Params) -> LeaseKnobs:
-    """Defaults: election 3 ticks, drift 1, lease election - 2*drift, clocks up to election+1.
+    """Defaults: election 3 ticks, drift 1, lease election - 2*drift, relative time (max_clock 0).
 
     Why 2*drift: the follower's clock may lag the leader's by `drift` when the round is sent
     and lead it by `drift` when the follower's timer runs out (see docs/failure-modes.md).
@@ -81,7 +81,7 @@ def lease_knobs(p: Params) -> LeaseKnobs:
     election = p.election_ticks or DEFAULT_ELECTION_TICKS
     drift = p.drift or DEFAULT_DRIFT
     lease = p.lease_ticks or election - 2 * drift
-    return LeaseKnobs(p.max_clock or election + 1, election, drift, lease)
+    return LeaseKnobs(p.max_clock, election, drift, lease)
 
 
 def validate(p: Params) -> None:
