@@ -13,8 +13,14 @@
 (* PreVoteRequest / PreVoteResponse; heartbeats carry msentAt (0 without   *)
 (* the lease). Leader bookkeeping (nextIndex, matchIndex) never changes in *)
 (* the election profile, so the heartbeat handlers leave it alone.         *)
+(*                                                                         *)
+(* Time has two modes, as in spec/ext_time.py. MaxClock > 0: absolute      *)
+(* clocks bounded by MaxClock. MaxClock = 0: relative time, Tick has no    *)
+(* bound and the config names `VIEW RelativeView`, which maps a state to   *)
+(* its canonical form (ext_time.Normalize), so TLC counts distinct         *)
+(* normalised states, as our checker does.                                 *)
 (***************************************************************************)
-EXTENDS RaftElection
+EXTENDS RaftElection, Integers
 
 \* A subset of {"prevote", "check_quorum", "lease"}.
 CONSTANT Features
@@ -197,9 +203,10 @@ LeaderTimer(i) ==
             /\ UNCHANGED <<messages, currentTerm, votedFor, candidateVars, leaderVars,
                            logVars, prevotesGranted, earnedTerms, unearnedDeposition, clock>>
 
+\* MaxClock = 0: relative time, no bound (an IF for the same reason as above).
 Tick(i) ==
     /\ Lease
-    /\ clock[i] < MaxClock
+    /\ IF MaxClock = 0 THEN TRUE ELSE clock[i] < MaxClock
     /\ clock[i] + 1 - MinClock <= Drift
     /\ clock' = [clock EXCEPT ![i] = @ + 1]
     /\ UNCHANGED <<vars, heardLeader, prevotesGranted, earnedTerms, unearnedDeposition,
@@ -346,6 +353,58 @@ FNext ==
 FConstraint ==
     /\ Constraint
     /\ PreVote => \A i \in Server : state[i] = PreCandidate => currentTerm[i] < MaxTerm
+
+-----------------------------------------------------------------------------
+\* Relative time (MaxClock = 0): the VIEW under which TLC tells states apart.
+\* It is spec/ext_time.py's Normalize, rule for rule (its docstring says why
+\* each rule keeps every guard and property): times relative to the slowest
+\* clock, expired deadlines 0, a leader's dead round DeadRound with only its
+\* own ack, and a heartbeat stamp that is not its leader's current round
+\* StaleStamp. TLC still expands concrete states (with ever larger clocks),
+\* but keeps one per view. (The bug lease-from-receive-time, which clamps old
+\* rounds instead, has no hook here: tlc_features.py refuses bug variants.)
+
+DeadRound  == -LeaseTicks
+StaleStamp == -LeaseTicks - 1
+
+\* A leader's round can no longer give it a lease that is not already over.
+RoundDead(i) == state[i] = Leader /\ roundAt[i] + LeaseTicks <= clock[i]
+
+NClock == [i \in Server |-> clock[i] - MinClock]
+NLeaseUntil ==
+    [i \in Server |-> IF leaseUntil[i] > clock[i] THEN leaseUntil[i] - MinClock ELSE 0]
+\* Non-leaders keep their cleared round fields (0 and {}) as they are.
+NRoundAt ==
+    [i \in Server |-> IF state[i] /= Leader THEN roundAt[i]
+                      ELSE IF RoundDead(i) THEN DeadRound
+                      ELSE roundAt[i] - MinClock]
+NRoundAcked == [i \in Server |-> IF RoundDead(i) THEN {i} ELSE roundAcked[i]]
+
+\* Heartbeats and successful acks carry their leader's round stamp; refusals
+\* and vote traffic carry none (refusals: 0, kept).
+Stamped(m) ==
+    \/ m.mtype = AppendEntriesRequest
+    \/ m.mtype = AppendEntriesResponse /\ m.msuccess
+StampLeader(m) == IF m.mtype = AppendEntriesRequest THEN m.msource ELSE m.mdest
+\* The stamp still names the current round of a leader of its term.
+StampCurrent(m) ==
+    LET l == StampLeader(m)
+    IN state[l] = Leader /\ currentTerm[l] = m.mterm /\ m.msentAt = roundAt[l]
+NMessage(m) ==
+    IF ~Stamped(m) THEN m
+    ELSE [m EXCEPT !.msentAt = IF StampCurrent(m) THEN NRoundAt[StampLeader(m)]
+                                ELSE StaleStamp]
+\* The bag is a function message -> copies: messages that normalise to the
+\* same record become one entry holding all their copies.
+NMessages ==
+    LET D == {NMessage(m) : m \in DOMAIN messages}
+    IN [n \in D |-> SumCounts(messages, {m \in DOMAIN messages : NMessage(m) = n})]
+
+RelativeView ==
+    <<NMessages, currentTerm, state, votedFor, votesResponded, votesGranted,
+      nextIndex, matchIndex, log, commitIndex,
+      heardLeader, prevotesGranted, earnedTerms, unearnedDeposition, acked, quiet,
+      NClock, NLeaseUntil, NRoundAt, NRoundAcked>>
 
 -----------------------------------------------------------------------------
 \* The features' properties (spec/ext_props.py, same IDs).
