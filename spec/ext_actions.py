@@ -162,13 +162,15 @@ def Receive(p: Params, s: State, m: Message) -> tuple[str, State] | None:
     """Server m.mdest receives m: pre-vote traffic and the lease check first, then raft.tla's
     handlers with the features' bookkeeping around them."""
     i = m.mdest
-    if m.mpre_vote:
-        if m.mtype == MType.RequestVoteRequest:
-            return HandlePreVoteRequest(p, s, i, m.msource, m)
-        return HandlePreVoteResponse(p, s, i, m.msource, m)
+    if m.mpre_vote and m.mtype == MType.RequestVoteRequest:
+        return HandlePreVoteRequest(p, s, i, m.msource, m)
     term = s.current_term[i]
     if m.mtype == MType.RequestVoteRequest and m.mterm > term and sticky(p) and s.heard_leader[i]:
         return "IgnoreVoteRequestInLease", actions.Discard(m, s)
+    if _keeps_lease_promise(p, s, i, m):
+        return "IgnoreNewerTermInLease", actions.Discard(m, s)
+    if m.mpre_vote:
+        return HandlePreVoteResponse(p, s, i, m.msource, m)
     leader_of_my_term = m.mtype == MType.AppendEntriesRequest and m.mterm == term
     if leader_of_my_term and s.role[i] == Role.PreCandidate:  # back to follower; m stays
         return "HandleAppendEntriesRequest", clear_role_vars(_as_follower(s, i), i)
@@ -183,6 +185,18 @@ def Receive(p: Params, s: State, m: Message) -> tuple[str, State] | None:
     if name == "HandleAppendEntriesResponse" and s.role[i] == Role.Leader:
         return name, _after_ack(p, t, i, m)
     return name, t
+
+
+def _keeps_lease_promise(p: Params, s: State, i: int, m: Message) -> bool:
+    """A follower inside a live leader's lease adopts a newer term only from that term's leader.
+
+    Its ack promised to vote for nobody until its deadline; adopting a newer term from a vote
+    response (say a late refusal of its own old vote request) would wipe that promise, and it
+    could then vote a rival in while the old leader still holds its lease. Found with the
+    LeaseBacked lemma: docs/failure-modes.md, "A lease hole found by the model".
+    """
+    newer = m.mterm > s.current_term[i] and m.mtype != MType.AppendEntriesRequest
+    return newer and sticky(p) and s.heard_leader[i] and s.role[i] != Role.Leader
 
 
 def UpdateTerm(p: Params, s: State, i: int, m: Message) -> State | None:
