@@ -22,6 +22,8 @@ class CheckResult:
 
     @property
     def result(self) -> str:
+        if self.model.witness is not None:
+            return "witness" if self.search.violation else "unreachable"
         return "violation" if self.search.violation else "ok"
 
     @property
@@ -69,7 +71,7 @@ class CheckResult:
         }
         v = self.search.violation
         if v is not None:
-            out["violation"] = {
+            out["witness" if self.model.witness else "violation"] = {
                 "invariant": v.invariant,
                 "description": v.description,
                 "trace": trace.as_json(self.model, v),
@@ -78,9 +80,15 @@ class CheckResult:
 
 
 def check(
-    params: Params, symmetry: bool = True, workers: int = 1, progress: ProgressFn | None = None
+    params: Params,
+    symmetry: bool = True,
+    workers: int = 1,
+    progress: ProgressFn | None = None,
+    witness: str | None = None,
 ) -> CheckResult:
-    model = RaftModel(params)
+    """Check `params`; with `witness`, search for the shortest trace reaching that "sometimes"
+    property instead (its negation is the only invariant)."""
+    model = RaftModel(params, witness)
     result = search(model, symmetry=symmetry, workers=workers, progress=progress)
     result.workers = workers
     return CheckResult(params, symmetry, result, model)

@@ -57,6 +57,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--trace", choices=["text", "mermaid", "json"], default="text")
+    ap.add_argument(
+        "--witness",
+        metavar="PROPERTY",
+        help="find the shortest trace to a state where this sometimes property holds",
+    )
     ap.add_argument("--tlc", action="store_true", help="also run TLC on spec/RaftElection.tla")
     return ap
 
@@ -110,7 +115,11 @@ def main(argv: list[str]) -> int:
     if not args.json:
         mode = "symmetry" if args.symmetry else "no symmetry"
         out.print(f"Checking {params.describe()} ({mode}, {args.workers} worker(s))")
-    result = check(params, args.symmetry, args.workers, progress=_progress(err, args.json))
+    try:
+        result = check(params, args.symmetry, args.workers, _progress(err, args.json), args.witness)
+    except ParamsError as e:
+        err.print(f"electorate check: error: {e}")
+        return 2
     if args.json:
         doc = result.to_json()
         if args.tlc:
@@ -120,6 +129,8 @@ def main(argv: list[str]) -> int:
         _report(out, result, args.trace)
         if args.tlc:
             _tlc_side_by_side(out, err, result, params, args.symmetry)
+    if args.witness is not None:
+        return 0 if result.search.violation is not None else 1
     if result.search.violation is not None:
         return 1
     return 1 if result.vacuous else 0
@@ -163,6 +174,9 @@ def _report(out: Console, r: CheckResult, trace_format: str) -> None:
     props.add_column("status")
     violated = s.violation.invariant if s.violation else None
     for inv in r.model.invariants:
+        if r.model.witness is not None:
+            props.add_row(inv.id, "witness", "reached" if violated else "never reached")
+            continue
         status = "VIOLATED" if inv.id == violated else ("holds" if not violated else "-")
         props.add_row(inv.id, "always", status)
     for prop in r.model.sometimes:
@@ -177,7 +191,14 @@ def _report(out: Console, r: CheckResult, trace_format: str) -> None:
             out.print(json.dumps(trace.as_json(r.model, v), indent=2), markup=False)
         else:
             out.print(trace.text(r.model, v), markup=False)
-        out.print(f"Invariant {v.invariant} is violated (shortest trace: {len(v.trace)} states).")
+        if r.model.witness is not None:
+            out.print(f"Witness: {v.invariant} is reached (shortest trace: {len(v.trace)} states).")
+        else:
+            out.print(
+                f"Invariant {v.invariant} is violated (shortest trace: {len(v.trace)} states)."
+            )
+    elif r.model.witness is not None:
+        out.print(f"{r.model.witness} is never reached within these bounds.")
     elif r.vacuous:
         out.print(f"Vacuous: never reached {', '.join(r.vacuous)}.")
     else:

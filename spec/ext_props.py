@@ -93,6 +93,17 @@ _LEASE = (
 )
 
 
+def ZombieBesideNewLeader(p: Params, s: State) -> bool:
+    """Witness goal (no-check-quorum-zombie): a leader that ended a period without hearing a
+    quorum still leads while a leader of a newer term was elected beside it."""
+    for i, (quiet, role) in enumerate(zip(s.quiet, s.role, strict=True)):
+        if quiet and role == Role.Leader:
+            newer = [j for j, t in enumerate(s.current_term) if t > s.current_term[i]]
+            if any(s.role[j] == Role.Leader for j in newer):
+                return True
+    return False
+
+
 def invariants_for(p: Params) -> tuple[Invariant, ...]:
     out: tuple[Invariant, ...] = ()
     if p.has("prevote"):
@@ -118,4 +129,12 @@ def sometimes_for(p: Params) -> tuple[Invariant, ...]:
         )
     if p.has("lease"):
         out += (Invariant("LeaseHeld", "a leader holds a lease", LeaseHeld),)
+    if p.bug == "no-check-quorum-zombie":  # for --witness; the variant stops at its violation
+        out += (
+            Invariant(
+                "ZombieBesideNewLeader",
+                "a cut-off leader leads on beside a newly elected one",
+                ZombieBesideNewLeader,
+            ),
+        )
     return out

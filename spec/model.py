@@ -8,7 +8,7 @@ from functools import partial
 from spec import invariants, next, symmetry
 from spec.messages import Message, server_name, show_message
 from spec.next import Action
-from spec.params import Params
+from spec.params import Params, ParamsError
 from spec.state import EXT_MASK_FIELDS, EXT_SLOT_FIELDS, NIL, Role, State, members
 
 
@@ -21,20 +21,41 @@ class Property:
         self.holds: Callable[[State], bool] = partial(inv.holds, params)
 
 
+def _negate(
+    holds: Callable[[Params, State], bool],
+) -> Callable[[Params, State], bool]:
+    def never(p: Params, s: State) -> bool:
+        return not holds(p, s)
+
+    return never
+
+
 class RaftModel:
     """Init, Next, the constraint, invariants and server symmetry of one Params."""
 
-    def __init__(self, params: Params) -> None:
+    def __init__(self, params: Params, witness: str | None = None) -> None:
         self.params = params
-        self.invariants: Sequence[Property] = [
-            Property(params, i) for i in invariants.invariants_for(params)
-        ]
-        self.sometimes: Sequence[Property] = [
-            Property(params, i) for i in invariants.sometimes_for(params)
-        ]
+        self.witness = witness
+        goals = invariants.sometimes_for(params)
+        if witness is None:
+            self.invariants: Sequence[Property] = [
+                Property(params, i) for i in invariants.invariants_for(params)
+            ]
+            self.sometimes: Sequence[Property] = [Property(params, i) for i in goals]
+            return
+        # A witness search: the goal's negation is the only invariant, so the BFS "violation"
+        # is the shortest trace to a state where the goal holds.
+        by_id = {g.id: g for g in goals}
+        if witness not in by_id:
+            known = ", ".join(by_id) or "none for this model"
+            raise ParamsError(f"unknown sometimes property {witness!r}; known: {known}")
+        goal = by_id[witness]
+        never = invariants.Invariant(goal.id, f"witness: {goal.description}", _negate(goal.holds))
+        self.invariants = [Property(params, never)]
+        self.sometimes = []
 
-    def __reduce__(self) -> tuple[type[RaftModel], tuple[Params]]:
-        return (RaftModel, (self.params,))
+    def __reduce__(self) -> tuple[type[RaftModel], tuple[Params, str | None]]:
+        return (RaftModel, (self.params, self.witness))
 
     def init_states(self) -> list[State]:
         return [next.Init(self.params)]

@@ -124,3 +124,29 @@ def test_tlc_second_opinion_agrees(capsys: pytest.CaptureFixture[str]) -> None:
 def test_lease_knobs_are_options_and_validated(capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = run(["--servers", "2", "--features", "lease", "--drift", "5"], capsys)
     assert code == 2 and "must exceed 2 * --drift (10)" in err
+
+
+def test_witness_prints_the_shortest_trace_to_a_sometimes_property(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--servers", "2", "--features", "check_quorum", "--witness", "CheckQuorumFired"]
+    code, out, _err = run([*args, "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["result"] == "witness"
+    steps = doc["witness"]["trace"]
+    assert "ElectionTimer" in json.dumps(steps[-1]) and "BecomeLeader" in json.dumps(steps)
+    code, out, _err = run(args, capsys)
+    assert code == 0 and f"CheckQuorumFired is reached (shortest trace: {len(steps)} states)" in out
+
+
+def test_witness_that_cannot_be_reached_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(
+        ["--servers", "2", "--max-term", "1", "--witness", "LeaderElected"], capsys
+    )
+    assert code == 1 and "LeaderElected is never reached" in out
+
+
+def test_unknown_witness_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(["--servers", "2", "--witness", "LeaseHeld"], capsys)
+    assert code == 2 and "unknown sometimes property 'LeaseHeld'" in err
+    assert len(err.strip().splitlines()) == 1
