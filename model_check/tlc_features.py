@@ -10,7 +10,10 @@ its generated count is not comparable (see RELATIVE_VIEW).
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -78,15 +81,123 @@ def cfg_text(p: Params) -> str:
 
 def run(p: Params, timeout_s: float = 600.0) -> tlc.TlcResult:
     """TLC's figures for the featured model `p` (no symmetry)."""
+    return run_cfg(cfg_text(p), timeout_s)
+
+
+def run_cfg(cfg: str, timeout_s: float = 600.0) -> tlc.TlcResult:
+    """Run TLC on RaftElectionFeatures.tla with the given .cfg text."""
     java, jar = tlc.find_java(), tlc.find_jar()
     with tempfile.TemporaryDirectory(prefix="electorate-tlcf-") as tmp:
         work = Path(tmp)
         for module in (tlc.TLA_MODULE, MODULE):
             shutil.copy(tlc.SPEC_DIR / f"{module}.tla", work)
-        (work / "model.cfg").write_text(cfg_text(p))
+        (work / "model.cfg").write_text(cfg)
         cmd = tlc.tlc_command(java, jar, work)
         cmd[-1] = f"{MODULE}.tla"
         start = time.perf_counter()
         output, timed_out = tlc._run(cmd, work, timeout_s)
         wall = time.perf_counter() - start
     return tlc.parse_output(output, wall, timed_out)
+
+
+# ---- Shipped feature models ------------------------------------------------------------------
+# In a folder of their own: spec/models/*.cfg is the set tests/model_check/test_tlc_crosscheck.py
+# pins to model_check.tlc's SHIPPED_MODELS (RaftElection.tla only).
+
+MODELS_DIR: Final = tlc.SPEC_DIR / "models" / "features"
+EXPECTED_FILE: Final = "expected_features.json"
+_LEASE = frozenset({"lease"})
+SHIPPED_MODELS: Final[dict[str, Params]] = {
+    "features_prevote_n2": Params(servers=2, features=frozenset({"prevote"})),
+    "features_check_quorum_n2": Params(servers=2, features=frozenset({"check_quorum"})),
+    "features_lease_n2": Params(servers=2, features=_LEASE),  # relative time
+    "features_lease_n2_abs": Params(servers=2, features=_LEASE, max_clock=2),
+}
+_PARAM_FIELDS: Final = (
+    "servers",
+    "profile",
+    "max_term",
+    "max_msgs",
+    "bug",
+    "max_clock",
+    "lease_ticks",
+    "election_ticks",
+    "drift",
+)
+
+
+def params_json(p: Params) -> dict[str, object]:
+    """The JSON form of a featured model's parameters (features as a sorted list)."""
+    out: dict[str, object] = {name: getattr(p, name) for name in _PARAM_FIELDS}
+    out["features"] = sorted(p.features)
+    return out
+
+
+def params_from_json(data: object) -> Params:
+    """Rebuild Params from params_json's form (TlcConfigError if malformed)."""
+    if not isinstance(data, dict) or not isinstance(data.get("features"), list):
+        raise tlc.TlcConfigError("feature model params must be an object with a features list")
+    try:
+        return Params(**dict(data, features=frozenset(data["features"])))
+    except (TypeError, ValueError) as exc:
+        raise tlc.TlcConfigError(f"malformed feature model params: {exc}") from None
+
+
+def expected_entry(p: Params, res: tlc.TlcResult) -> dict[str, object]:
+    """The record kept in expected_features.json for one model (TLC's own figures)."""
+    return {
+        "params": params_json(p),
+        "view": relative(p),  # distinct counts views; generated is then not comparable
+        "result": res.result,
+        "violated_invariant": res.violated_invariant,
+        "distinct": res.distinct_states,
+        "generated": res.states_generated,
+        "depth": res.depth,
+        "tlc": res.version,
+    }
+
+
+def update_models(models_dir: Path, timeout_s: float) -> dict[str, dict[str, object]]:
+    """Write every shipped features .cfg and record TLC's result for it (run on that file)."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    expected: dict[str, dict[str, object]] = {}
+    for name, p in SHIPPED_MODELS.items():
+        cfg = models_dir / f"{name}.cfg"
+        cfg.write_text(cfg_text(p))
+        res = run_cfg(cfg.read_text(), timeout_s)
+        if res.result == "timeout":
+            raise tlc.TlcError(f"model {name} timed out after {timeout_s:.0f} s")
+        expected[name] = expected_entry(p, res)
+        print(f"{name}: {tlc._summary(res)}", file=sys.stderr)
+    (models_dir / EXPECTED_FILE).write_text(json.dumps(expected, indent=2) + "\n")
+    return expected
+
+
+def main(argv: list[str]) -> int:
+    """CLI: regenerate the shipped feature models. Exit 0 ok, 2 usage or TLC error."""
+    ap = argparse.ArgumentParser(
+        prog="electorate tlc-features", description="TLC on RaftElectionFeatures.tla"
+    )
+    ap.add_argument(
+        "--update-models",
+        metavar="DIR",
+        type=Path,
+        default=MODELS_DIR,
+        help="rewrite DIR/*.cfg and DIR/expected_features.json from TLC runs "
+        "(default spec/models/features)",
+    )
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per model")
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return 0 if exc.code == 0 else 2
+    try:
+        update_models(args.update_models, args.timeout)
+    except tlc.TlcError as exc:
+        print(f"electorate tlc-features: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

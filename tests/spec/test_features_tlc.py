@@ -8,20 +8,53 @@ import pytest
 
 from model_check import tlc_features
 from model_check.api import check
-from model_check.tlc import TlcConfigError
+from model_check.tlc import TlcConfigError, TlcResult
+from spec.model import RaftModel
 from spec.params import Params
+from spec.state import State
 
 NEEDS_JAVA = pytest.mark.skipif(
     shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"
 )
 
 # One configuration per feature: two servers, no symmetry (TLC's symmetry is not an exact
-# orbit count in general), clocks up to 2 for the lease to keep TLC under a minute.
+# orbit count in general), clocks up to 2 for the absolute-time lease.
 CONFIGS = {
     "prevote": Params(servers=2, features=frozenset({"prevote"})),
     "check_quorum": Params(servers=2, features=frozenset({"check_quorum"})),
     "lease": Params(servers=2, features=frozenset({"lease"}), max_clock=2),
 }
+# The lease in relative time (max_clock 0): TLC runs under VIEW RelativeView (about 15 s).
+RELATIVE = Params(servers=2, features=frozenset({"lease"}))
+# model_check.search keeps 64-bit Python hashes of states, and CPython hashes -1 and -2 alike
+# (-1 is its error code). With lease_ticks 1 a dead round is -1 and a stale stamp -2, so two
+# normalised states differing only there (an ack stamped -1 or -2) share a fingerprint and
+# the checker drops one: 258 of the 28,097 states of RELATIVE (tests/spec/test_features_cfgs.py
+# shows it without TLC). Strict, so that a fix shows.
+FINGERPRINT_COLLISION = pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="model_check.search fingerprints with hash(); hash(-1) == hash(-2) in CPython",
+)
+
+
+def exact_counts(p: Params) -> tuple[int, int]:
+    """(distinct, depth) of p by a plain BFS keeping whole states, not fingerprints: the
+    reference both TLC and model_check.search are measured against here."""
+    model = RaftModel(p)
+    frontier = model.init_states()
+    seen: set[State] = set(frontier)
+    depth = 0
+    while frontier:
+        depth += 1
+        nxt = []
+        for s in frontier:
+            for _action, t in model.successors(s):
+                if t not in seen and model.in_constraint(t):
+                    seen.add(t)
+                    nxt.append(t)
+        frontier = nxt
+    return len(seen), depth
 
 
 def test_cfg_names_every_feature_invariant() -> None:
@@ -32,9 +65,20 @@ def test_cfg_names_every_feature_invariant() -> None:
     assert "CheckQuorumStepDown" not in text
 
 
+def test_cfg_views_relative_time_only() -> None:
+    assert "MaxClock = 0" in tlc_features.cfg_text(RELATIVE)
+    assert tlc_features.cfg_text(RELATIVE).endswith("VIEW RelativeView\n")
+    assert "VIEW" not in tlc_features.cfg_text(CONFIGS["lease"])
+    assert "VIEW" not in tlc_features.cfg_text(CONFIGS["prevote"])  # max_clock 0, no lease
+
+
 def test_cfg_refuses_what_the_module_lacks() -> None:
     with pytest.raises(TlcConfigError, match="election profile"):
         tlc_features.cfg_text(Params(profile="log", features=frozenset({"prevote"})))
+    # The lease bug variants have no hooks in RaftElectionFeatures.tla.
+    for bug in ("lease-too-long", "lease-from-receive-time"):
+        with pytest.raises(TlcConfigError, match="no bugs"):
+            tlc_features.cfg_text(Params(servers=2, features=frozenset({"lease"}), bug=bug))
 
 
 @NEEDS_JAVA
@@ -47,3 +91,31 @@ def test_tlc_and_checker_agree(feature: str) -> None:
     assert theirs.result == ours.result == "ok"
     got = (ours.distinct_states, ours.states_generated, ours.depth)
     assert got == (theirs.distinct_states, theirs.states_generated, theirs.depth)
+
+
+# Relative time: TLC counts distinct views, and the view is ext_time.Normalize, so distinct
+# states and depth must agree. TLC's "generated" need not: it expands concrete states, whose
+# bag may hold two heartbeats that normalise to one entry of ours, and so tries more steps.
+# (With max_msgs 1 no two messages can merge, so here it happens to agree as well.)
+
+
+@pytest.fixture(scope="module")
+def relative_tlc() -> TlcResult:
+    """One TLC run on RELATIVE, shared by the two tests below."""
+    return tlc_features.run(RELATIVE, timeout_s=300)
+
+
+@NEEDS_JAVA
+@pytest.mark.tlc
+def test_tlc_view_counts_every_normalised_state(relative_tlc: TlcResult) -> None:
+    assert relative_tlc.result == "ok"
+    assert (relative_tlc.distinct_states, relative_tlc.depth) == exact_counts(RELATIVE)
+
+
+@NEEDS_JAVA
+@pytest.mark.tlc
+@FINGERPRINT_COLLISION
+def test_tlc_and_checker_agree_in_relative_time(relative_tlc: TlcResult) -> None:
+    ours = check(RELATIVE, symmetry=False)
+    assert relative_tlc.result == ours.result == "ok"
+    assert (ours.distinct_states, ours.depth) == (relative_tlc.distinct_states, relative_tlc.depth)
