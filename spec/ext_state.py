@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spec import ext_time
 from spec.params import Params, lease_knobs
 from spec.state import Except, Role, State
 
@@ -30,7 +31,8 @@ def init_vars(p: Params, s: State) -> State:
         ext["acked"] = zeros
         ext["quiet"] = (False,) * n
     if p.has("lease"):
-        ext.update(clock=zeros, lease_until=zeros, round_at=zeros, round_acked=zeros)
+        start = (ext_time.origin(p),) * n if ext_time.relative(p) else zeros
+        ext.update(clock=start, lease_until=zeros, round_at=zeros, round_acked=zeros)
     return s._replace(**ext)
 
 

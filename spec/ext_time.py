@@ -9,14 +9,16 @@ behaviours (tests/spec/test_relative_time.py checks this against the bounded abs
 model, which is the one RaftElectionFeatures.tla mirrors for TLC).
 
 Why each rule is exact:
-- Shift: every guard and property compares two time values (`clock[i] < lease_until[i]`,
-  `clock[i] > round_at[i]`, stamp = round) or adds a constant to one; none reads a clock alone.
+- Shift (the slowest clock to `origin`): every guard and property compares two time values
+  (`clock[i] < lease_until[i]`, `clock[i] > round_at[i]`, stamp = round) or adds a constant to
+  one; none reads a clock alone.
 - An expired deadline (`lease_until[i] <= clock[i]`) stays expired (clocks only grow) and is
   only ever raised with `max`, so every expired value acts like 0.
+- Init starts every clock at `origin`, the normal form of "all clocks equal".
 - A dead round (`round_at[i] + lease_ticks <= clock[i]`) can only yield a lease that is already
   over, so its time and its acks are irrelevant: it becomes DEAD with only the leader's own ack.
   Under `lease-from-receive-time` a round's acks grant a lease whatever its age, so an old round
-  is clamped to -1 instead, which keeps every comparison it takes part in.
+  is clamped to origin - 1 instead, which keeps every comparison it takes part in.
 - A heartbeat stamp can only matter while it equals its leader's current round in the same term;
   any other stamp never matches again (rounds only move forward) and becomes STALE.
 """
@@ -33,19 +35,26 @@ def relative(p: Params) -> bool:
     return p.has("lease") and lease_knobs(p).max_clock == 0
 
 
+def origin(p: Params) -> int:
+    """Where the slowest clock stands after normalising: lease_ticks + 1, so that every stored
+    time is positive. Negative values would be unsafe to fingerprint: CPython hashes -1 and -2
+    alike, and the checker keeps only hashes of states."""
+    return lease_knobs(p).lease_ticks + 1
+
+
 def dead_round(p: Params) -> int:
-    """The one value of a round that can no longer grant a lease (its lease starts at 0)."""
-    return -lease_knobs(p).lease_ticks
+    """The one value of a round that can no longer grant a lease (its lease ends at origin)."""
+    return origin(p) - lease_knobs(p).lease_ticks
 
 
 def stale_stamp(p: Params) -> int:
     """The one stamp of a heartbeat that no round will ever match (below any round value)."""
-    return -lease_knobs(p).lease_ticks - 1
+    return 0
 
 
 def Normalize(p: Params, s: State) -> State:
     """The canonical state of s's class: times relative to the slowest clock, dead values merged."""
-    d = min(s.clock)
+    d = min(s.clock) - origin(p)
     clock = tuple(c - d for c in s.clock)
     lease = tuple(v - d if v - d > c else 0 for v, c in zip(s.lease_until, clock, strict=True))
     round_at, round_acked = _rounds(p, s, d, clock)
@@ -71,9 +80,9 @@ def _rounds(
             continue  # not a leader: its round fields are 0 already (clear_role_vars)
         r = s.round_at[i] - d
         if from_receive:
-            r = max(r, -1)
+            r = max(r, origin(p) - 1)
         elif r + ticks <= clock[i]:
-            r, acked[i] = -ticks, 1 << i
+            r, acked[i] = dead_round(p), 1 << i
         rounds[i] = r
     return tuple(rounds), tuple(acked)
 
