@@ -310,25 +310,39 @@ FHandleAppendEntriesResponse(i, j, m) ==
     /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, heardLeader,
                    prevotesGranted, earnedTerms, unearnedDeposition, quiet, clock, roundAt>>
 
+\* A follower inside a live leader's lease adopts a newer term only from that
+\* term's leader: its ack promised to vote for nobody until its deadline, and
+\* adopting a term from, say, a late refusal of its own old vote request would
+\* wipe that promise (spec/ext_actions.py, _keeps_lease_promise).
+KeepsLeasePromise(i, m) ==
+    /\ m.mterm > currentTerm[i]
+    /\ m.mtype /= AppendEntriesRequest
+    /\ Sticky
+    /\ heardLeader[i]
+    /\ state[i] /= Leader
+
 FReceive(m) ==
     LET i == m.mdest
         j == m.msource
-    IN CASE m.mtype = PreVoteRequest -> HandlePreVoteRequest(i, j, m)
-         [] m.mtype = PreVoteResponse -> HandlePreVoteResponse(i, j, m)
-         [] m.mterm > currentTerm[i] ->
-               IF m.mtype = RequestVoteRequest /\ Sticky /\ heardLeader[i]
-               THEN Discard(m)
-                    /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
-               ELSE FUpdateTerm(i, m)
-         [] m.mtype = RequestVoteRequest ->
-               HandleRequestVoteRequest(i, j, m) /\ UNCHANGED extVars
-         [] m.mtype = RequestVoteResponse ->
-               (DropStaleResponse(i, j, m) \/ HandleRequestVoteResponse(i, j, m))
-               /\ UNCHANGED extVars
-         [] m.mtype = AppendEntriesRequest -> FHandleAppendEntriesRequest(i, j, m)
-         [] OTHER ->
-               \/ DropStaleResponse(i, j, m) /\ UNCHANGED extVars
-               \/ FHandleAppendEntriesResponse(i, j, m)
+    IN IF m.mtype = PreVoteRequest THEN HandlePreVoteRequest(i, j, m)
+       ELSE IF KeepsLeasePromise(i, m)
+       THEN Discard(m) /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+       ELSE
+           CASE m.mtype = PreVoteResponse -> HandlePreVoteResponse(i, j, m)
+             [] m.mterm > currentTerm[i] ->
+                   IF m.mtype = RequestVoteRequest /\ Sticky /\ heardLeader[i]
+                   THEN Discard(m)
+                        /\ UNCHANGED <<serverVars, candidateVars, leaderVars, logVars, extVars>>
+                   ELSE FUpdateTerm(i, m)
+             [] m.mtype = RequestVoteRequest ->
+                   HandleRequestVoteRequest(i, j, m) /\ UNCHANGED extVars
+             [] m.mtype = RequestVoteResponse ->
+                   (DropStaleResponse(i, j, m) \/ HandleRequestVoteResponse(i, j, m))
+                   /\ UNCHANGED extVars
+             [] m.mtype = AppendEntriesRequest -> FHandleAppendEntriesRequest(i, j, m)
+             [] OTHER ->
+                   \/ DropStaleResponse(i, j, m) /\ UNCHANGED extVars
+                   \/ FHandleAppendEntriesResponse(i, j, m)
 
 FReceiveAny   == \E m \in DOMAIN messages : FReceive(m)
 FDuplicateAny == \E m \in DOMAIN messages : DuplicateMessage(m) /\ UNCHANGED extVars
