@@ -371,27 +371,31 @@ FConstraint ==
 -----------------------------------------------------------------------------
 \* Relative time (MaxClock = 0): the VIEW under which TLC tells states apart.
 \* It is spec/ext_time.py's Normalize, rule for rule (its docstring says why
-\* each rule keeps every guard and property): times relative to the slowest
-\* clock, expired deadlines 0, a leader's dead round DeadRound with only its
-\* own ack, and a heartbeat stamp that is not its leader's current round
-\* StaleStamp. TLC still expands concrete states (with ever larger clocks),
-\* but keeps one per view. (The bug lease-from-receive-time, which clamps old
-\* rounds instead, has no hook here: tlc_features.py refuses bug variants.)
+\* each rule keeps every guard and property): times shifted so that the
+\* slowest clock is at Origin, expired deadlines 0, a leader's dead round
+\* DeadRound with only its own ack, and a heartbeat stamp that is not its
+\* leader's current round StaleStamp. TLC still expands concrete states
+\* (clocks from 0, ever larger), but keeps one per view. (The bug
+\* lease-from-receive-time, which clamps old rounds instead, has no hook
+\* here: tlc_features.py refuses bug variants.)
 
-DeadRound  == -LeaseTicks
-StaleStamp == -LeaseTicks - 1
+\* Every normalised time is positive (ext_time.origin); non-leaders' round
+\* fields stay 0, as ClearLeader leaves them.
+Origin     == LeaseTicks + 1
+DeadRound  == Origin - LeaseTicks
+StaleStamp == 0
+Shift(t)   == t - MinClock + Origin
 
 \* A leader's round can no longer give it a lease that is not already over.
 RoundDead(i) == state[i] = Leader /\ roundAt[i] + LeaseTicks <= clock[i]
 
-NClock == [i \in Server |-> clock[i] - MinClock]
+NClock == [i \in Server |-> Shift(clock[i])]
 NLeaseUntil ==
-    [i \in Server |-> IF leaseUntil[i] > clock[i] THEN leaseUntil[i] - MinClock ELSE 0]
-\* Non-leaders keep their cleared round fields (0 and {}) as they are.
+    [i \in Server |-> IF leaseUntil[i] > clock[i] THEN Shift(leaseUntil[i]) ELSE 0]
 NRoundAt ==
     [i \in Server |-> IF state[i] /= Leader THEN roundAt[i]
                       ELSE IF RoundDead(i) THEN DeadRound
-                      ELSE roundAt[i] - MinClock]
+                      ELSE Shift(roundAt[i])]
 NRoundAcked == [i \in Server |-> IF RoundDead(i) THEN {i} ELSE roundAcked[i]]
 
 \* Heartbeats and successful acks carry their leader's round stamp; refusals

@@ -23,17 +23,6 @@ EXPECTED: dict[str, dict[str, Any]] = json.loads(
 NEEDS_JAVA = pytest.mark.skipif(
     shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"
 )
-# See tests/spec/test_features_tlc.py: the checker's fingerprints merge 258 states there.
-COLLIDING = {"features_lease_n2"}
-
-
-def _names() -> list[Any]:
-    collision = pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="model_check.search fingerprints with hash(); hash(-1) == hash(-2)",
-    )
-    return [pytest.param(n, marks=collision) if n in COLLIDING else n for n in sorted(EXPECTED)]
 
 
 def test_every_features_model_is_recorded() -> None:
@@ -72,7 +61,7 @@ def test_tlc_reproduces_expected(name: str) -> None:
     assert json.loads(json.dumps(got)) == want
 
 
-@pytest.mark.parametrize("name", _names())
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_checker_agrees_with_recorded_tlc(name: str) -> None:
     want = EXPECTED[name]
     res = check(tlc_features.SHIPPED_MODELS[name], symmetry=False)
