@@ -271,7 +271,8 @@ class RoleMachine:
 
     @property
     def ignored_messages(self) -> int:
-        """Messages dropped for a wrong cluster, destination or unknown sender."""
+        """Messages dropped: wrong cluster, destination or unknown sender, or a newer term
+        refused inside a live leader's lease."""
         return self._ignored
 
     @property
@@ -427,10 +428,14 @@ class RoleMachine:
     def _higher_term(self, m: Message) -> bool:
         if isinstance(m, RequestVote):
             if self._lease_blocks(m):
+                self._ignored += 1
                 return False  # §6.2/§4.2.3: a live leader exists; do not even adopt the term
             if not m.pre_vote and "no-stepdown-request" not in self._mut:
                 self._become_follower(m.term, None, "higher term in a vote request")
             return True  # a pre-vote request never changes the receiver's term (§9.6)
+        if self._keeps_lease_promise(m):
+            self._ignored += 1
+            return False
         if isinstance(m, RequestVoteResponse) and m.pre_vote and m.granted:
             return True  # a granted pre-vote carries the proposed term, not the voter's
         if isinstance(m, AppendEntries):
@@ -473,6 +478,20 @@ class RoleMachine:
         plus votes from nodes the leader cannot reach could elect a rival during the lease.
         Only the leader can lift its own lease, by a transfer."""
         return transfer or not self._cfg.check_quorum or not self._in_lease()
+
+    def _keeps_lease_promise(self, m: Message) -> bool:
+        """Inside a live leader's lease, only that term's leader (heartbeat, TimeoutNow) may
+        move a non-leader to a newer term; vote requests are filtered by _lease_blocks.
+
+        Why: our ack promised the leader no vote until our lease check ends. A newer term
+        from a response (say s3's refusal, carrying term 3, of our stale RequestVote(2))
+        would forget the leader and end the check, and we could then vote s3 in while the
+        leader's lease still runs: two valid leases (docs/impl-core.md, "lease promise").
+        """
+        if self._role is Role.LEADER or not self._cfg.check_quorum:
+            return False
+        responses = (RequestVoteResponse, AppendEntriesResponse)
+        return isinstance(m, responses) and self._in_lease()
 
     def _lease_blocks(self, m: RequestVote) -> bool:
         if m.transfer:

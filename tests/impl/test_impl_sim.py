@@ -72,7 +72,9 @@ SIM_CATCHES: list[tuple[str, tuple[str, ...], dict[str, bool], tuple[str, ...]]]
     ("quorum-half", ("chaos", "halves"), {"prevote": False}, SPLIT),
     ("count-duplicate-votes", ("chaos", "slow"), {}, SPLIT),
     ("count-stale-votes", ("slow",), {}, SPLIT),
-    ("forget-state-on-restart", ("crashes", "chaos"), {}, ("voted for",)),
+    # PreVote off: with it, a restarted node rarely gets a vote request of the term it forgot
+    # (about 1 run in 25 of crashes/chaos); without it, about 1 in 2.
+    ("forget-state-on-restart", ("crashes", "chaos"), {"prevote": False}, ("voted for",)),
     ("keep-vote-on-new-term", ("halves", "lossy"), {}, ("no leader",)),
     ("uptodate-gt", ("calm",), {}, ("no leader",)),
 ]
