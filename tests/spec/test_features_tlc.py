@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 
 import pytest
@@ -24,8 +25,10 @@ CONFIGS = {
     "check_quorum": Params(servers=2, features=frozenset({"check_quorum"})),
     "lease": Params(servers=2, features=frozenset({"lease"}), max_clock=2),
 }
-# The lease in relative time (max_clock 0): TLC runs under VIEW RelativeView (about 15 s).
+# The lease in relative time (max_clock 0): TLC runs under VIEW RelativeView (about 15 s), and
+# with all three features (about 30 s, slow: prevote traffic meets the lease's term rules).
 RELATIVE = Params(servers=2, features=frozenset({"lease"}))
+ALL_RELATIVE = Params(servers=2, features=frozenset({"prevote", "check_quorum", "lease"}))
 
 
 def exact_counts(p: Params) -> tuple[int, int]:
@@ -90,22 +93,30 @@ def test_tlc_and_checker_agree(feature: str) -> None:
 # (With max_msgs 1 no two messages can merge, so here it happens to agree as well.)
 
 
-@pytest.fixture(scope="module")
-def relative_tlc() -> TlcResult:
-    """One TLC run on RELATIVE, shared by the two tests below."""
-    return tlc_features.run(RELATIVE, timeout_s=300)
+@functools.cache
+def relative_tlc(p: Params) -> TlcResult:
+    """One TLC run per relative-time model, shared by the tests below."""
+    return tlc_features.run(p, timeout_s=300)
 
 
 @NEEDS_JAVA
 @pytest.mark.tlc
-def test_tlc_view_counts_every_normalised_state(relative_tlc: TlcResult) -> None:
-    assert relative_tlc.result == "ok"
-    assert (relative_tlc.distinct_states, relative_tlc.depth) == exact_counts(RELATIVE)
+def test_tlc_view_counts_every_normalised_state() -> None:
+    theirs = relative_tlc(RELATIVE)
+    assert theirs.result == "ok"
+    assert (theirs.distinct_states, theirs.depth) == exact_counts(RELATIVE)
 
 
 @NEEDS_JAVA
 @pytest.mark.tlc
-def test_tlc_and_checker_agree_in_relative_time(relative_tlc: TlcResult) -> None:
-    ours = check(RELATIVE, symmetry=False)
-    assert relative_tlc.result == ours.result == "ok"
-    assert (ours.distinct_states, ours.depth) == (relative_tlc.distinct_states, relative_tlc.depth)
+@pytest.mark.parametrize(
+    "p",
+    [
+        pytest.param(RELATIVE, id="lease"),
+        pytest.param(ALL_RELATIVE, id="all_features", marks=pytest.mark.slow),
+    ],
+)
+def test_tlc_and_checker_agree_in_relative_time(p: Params) -> None:
+    ours, theirs = check(p, symmetry=False), relative_tlc(p)
+    assert theirs.result == ours.result == "ok"
+    assert (ours.distinct_states, ours.depth) == (theirs.distinct_states, theirs.depth)
