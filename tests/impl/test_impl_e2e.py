@@ -106,6 +106,9 @@ def test_sigstop_leader_resumes_as_not_leader_with_a_stale_token(cluster: LocalC
 def test_restart_keeps_term_and_vote(cluster: LocalCluster) -> None:
     await_leader(cluster)
     node = cluster.members[0]
+    # A lease needs one follower's ack only: node may not have heard the new term yet. Its
+    # status shows a term only after the runtime saved it (snapshot published after save).
+    wait_for(lambda: _int(status(node).get("term")) >= 1, 5.0, "member 0 to learn the term")
     cluster.kill(node)
     before = FileStorage(node.data_dir).load(lock=False)  # inspect only
     assert before.term >= 1
@@ -114,6 +117,10 @@ def test_restart_keeps_term_and_vote(cluster: LocalCluster) -> None:
     assert isinstance(first, dict) and first["term"] >= before.term
     if first["term"] == before.term:
         assert first["voted_for"] == before.voted_for
+
+
+def _int(v: object) -> int:
+    return v if isinstance(v, int) else -1
 
 
 def test_corrupt_state_file_refuses_start(tmp_path: Path) -> None:
