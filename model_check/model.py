@@ -42,7 +42,8 @@ class Model(Protocol[S, A]):
         ...
 
     def canonical(self, s: S) -> Hashable:
-        """The representative of s's symmetry orbit."""
+        """The representative of s's symmetry orbit; its hash() is the state's fingerprint, so
+        states must differ under hash() (mind CPython's hash(-1) == hash(-2))."""
         ...
 
     # Rendering, for traces.
