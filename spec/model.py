@@ -173,6 +173,20 @@ def _message_json(m: Message) -> dict[str, object]:
 
 
 def _bag_delta(before: State, after: State) -> list[Message]:
-    """Messages with more copies after the step than before (what the step sent)."""
-    old = dict(before.messages)
-    return [m for m, c in after.messages if c > old.get(m, 0)]
+    """Messages with more copies after the step than before (what the step sent). Heartbeat
+    stamps are ignored: relative time rewrites them on every step (spec/ext_time.py)."""
+    old, new = _unstamped(before), _unstamped(after)
+    sent: dict[Message, Message] = {}
+    for m, _ in after.messages:
+        k = m._replace(msent_at=0)
+        if new[k] > old.get(k, 0):
+            sent.setdefault(k, m)
+    return list(sent.values())
+
+
+def _unstamped(s: State) -> dict[Message, int]:
+    counts: dict[Message, int] = {}
+    for m, c in s.messages:
+        k = m._replace(msent_at=0)
+        counts[k] = counts.get(k, 0) + c
+    return counts
