@@ -186,7 +186,8 @@ def _report(out: Console, r: CheckResult, trace_format: str) -> None:
     if s.violation is not None:
         v = s.violation
         if trace_format == "mermaid":
-            out.print(trace.mermaid(r.model, v), markup=False)
+            verb = "violates" if r.model.witness is None else "reaches"
+            out.print(trace.mermaid(r.model, v, verb), markup=False)
         elif trace_format == "json":
             out.print(json.dumps(trace.as_json(r.model, v), indent=2), markup=False)
         else:

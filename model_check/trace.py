@@ -27,7 +27,7 @@ def text(model: Model[Any, Any], v: Violation[Any, Any]) -> str:
     return "\n".join(lines)
 
 
-def mermaid(model: Model[Any, Any], v: Violation[Any, Any]) -> str:
+def mermaid(model: Model[Any, Any], v: Violation[Any, Any], verb: str = "violates") -> str:
     """A Mermaid sequence diagram: one arrow per message sent, a note per local step."""
     lines = ["sequenceDiagram"]
     lines += [f"    participant {p}" for p in model.participants()]
@@ -43,7 +43,7 @@ def mermaid(model: Model[Any, Any], v: Violation[Any, Any]) -> str:
                 else:
                     lines.append(f"    {src}->>{dst}: {k}. {safe}")
         prev = state
-    lines.append(f"    Note over {model.participants()[0]}: violates {v.invariant}")
+    lines.append(f"    Note over {model.participants()[0]}: {verb} {v.invariant}")
     return "\n".join(lines)
 
 
