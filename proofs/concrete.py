@@ -165,6 +165,7 @@ _FEATURE_SERVER_ACTIONS = {
 }
 _PREVOTE_DISCARDS = (
     "IgnorePreVoteInLease",
+    "IgnoreNewerTermInLease",
     "HandlePreVoteResponse",
     "DropStalePreVoteResponse",
     "DropPreVoteRefusal",
@@ -198,6 +199,8 @@ def encoded_action(p: Params, pre: State, action: Action) -> tuple[str, list[obj
     name = action.detail or action.name
     if name in ("UpdateTerm", "DropStaleResponse", "DuplicateMessage", "DropMessage"):
         return name, [int(m.mtype), i, j, t, g]
+    if name == "IgnoreNewerTermInLease":  # a follower keeps its lease promise: one copy dropped
+        return "DropMessage", [int(m.mtype), i, j, t, g]
     if name == "HandleRequestVoteRequest":
         return name, [i, j, t, LogOk(p, pre, i, m)]
     if name == "HandleRequestVoteResponse":

@@ -80,9 +80,9 @@ def test_prevote_keeps_term_and_vote() -> None:
 
 def test_lease_view_needs_role_and_clock() -> None:
     p = Params(servers=2, features=frozenset({"lease"}))
-    s = Init(p)._replace(role=(Role.Leader, Role.Follower), lease_until=(1, 0))
+    s = Init(p)._replace(role=(Role.Leader, Role.Follower), clock=(2, 2), lease_until=(3, 0))
     assert ext_props.is_leader(p, s, 0)
-    assert not ext_props.is_leader(p, s._replace(clock=(1, 0)), 0)
+    assert not ext_props.is_leader(p, s._replace(clock=(3, 2)), 0)
     assert not ext_props.is_leader(p, s, 1)
 
 

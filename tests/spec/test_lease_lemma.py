@@ -52,6 +52,7 @@ def test_the_lemma_is_needed() -> None:
     s = Init(p)._replace(
         role=(Role.Leader, Role.Follower, Role.Leader),
         current_term=(2, 3, 3),
-        lease_until=(1, 0, 1),
+        clock=(2, 2, 2),
+        lease_until=(3, 0, 3),
     )
     assert ElectionSafety(p, s) and not LeaseSafety(p, s) and not LeaseBacked(p, s)
