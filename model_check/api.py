@@ -24,7 +24,9 @@ class CheckResult:
     def result(self) -> str:
         if self.model.witness is not None:
             return "witness" if self.search.violation else "unreachable"
-        return "violation" if self.search.violation else "ok"
+        if self.search.violation:
+            return "violation"
+        return "bounded" if self.search.unexplored else "ok"
 
     @property
     def distinct_states(self) -> int:
@@ -68,6 +70,7 @@ class CheckResult:
             "invariants": [inv.id for inv in self.model.invariants],
             "sometimes": self.search.sometimes,
             "bytes_per_state": round(self.search.bytes_per_state, 1),
+            "unexplored": self.search.unexplored,
         }
         v = self.search.violation
         if v is not None:
@@ -85,10 +88,11 @@ def check(
     workers: int = 1,
     progress: ProgressFn | None = None,
     witness: str | None = None,
+    max_depth: int = 0,
 ) -> CheckResult:
     """Check `params`; with `witness`, search for the shortest trace reaching that "sometimes"
     property instead (its negation is the only invariant)."""
     model = RaftModel(params, witness)
-    result = search(model, symmetry=symmetry, workers=workers, progress=progress)
+    result = search(model, symmetry, workers, progress, max_depth)
     result.workers = workers
     return CheckResult(params, symmetry, result, model)

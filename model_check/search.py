@@ -56,6 +56,7 @@ class SearchResult(Generic[S, A]):
     sometimes: dict[str, bool] = field(default_factory=dict)
     bytes_per_state: float = 0.0
     workers: int = 1
+    unexplored: int = 0  # states left queued when a max_depth bound stopped the search
 
 
 ProgressFn = Callable[[Progress], None]
@@ -168,7 +169,9 @@ class Search(Generic[S, A]):
             return self.result(
                 start, len(trace), Violation(stop.prop.id, stop.prop.description, trace)
             )
-        return self.result(start, depth, None)
+        done = self.result(start, depth, None)
+        done.unexplored = len(frontier)
+        return done
 
     def expand_level(self, frontier: list[tuple[S, int]]) -> list[tuple[S, int]]:
         return self.expand(frontier)
@@ -229,10 +232,12 @@ def check(
     symmetry: bool = True,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    max_depth: int = 0,
 ) -> SearchResult[S, A]:
-    """Exhaustively check `model`; with workers > 1 successors are computed in processes."""
+    """Exhaustively check `model` (only its first `max_depth` BFS levels when that is positive);
+    with workers > 1 successors are computed in processes."""
     if workers > 1:
         from model_check.parallel import ParallelSearch
 
-        return ParallelSearch(model, symmetry, workers).run(progress)
-    return Search(model, symmetry).run(progress)
+        return ParallelSearch(model, symmetry, workers).run(progress, max_depth=max_depth)
+    return Search(model, symmetry).run(progress, max_depth=max_depth)

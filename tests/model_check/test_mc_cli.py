@@ -29,6 +29,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
         (["--features", "warp"], "unknown feature(s) warp"),
         (["--values", "2"], "--values only applies to the log profile"),
         (["--workers", "0"], "--workers must be >= 1"),
+        (["--max-depth", "-1"], "--max-depth must be >= 0"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -150,3 +151,22 @@ def test_unknown_witness_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = run(["--servers", "2", "--witness", "LeaseHeld"], capsys)
     assert code == 2 and "unknown sometimes property 'LeaseHeld'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_max_depth_is_a_bounded_check_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(["--servers", "2", "--max-depth", "5", "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["result"] == "bounded" and doc["depth"] == 5
+    assert doc["unexplored"] > 0
+    code, out, _err = run(["--servers", "2", "--max-depth", "5"], capsys)
+    assert "No invariant violated within 4 steps (bounded check" in out
+    code, out, _err = run(["--servers", "2", "--max-depth", "500", "--json"], capsys)
+    doc = json.loads(out)
+    assert (doc["result"], doc["unexplored"], doc["distinct_states"]) == ("ok", 0, 633)
+
+
+def test_max_depth_still_finds_a_violation_within_it(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(["--bug", "quorum-half", "--max-depth", "11", "--json"], capsys)
+    assert code == 1 and json.loads(out)["result"] == "violation"
+    code, out, _err = run(["--bug", "quorum-half", "--max-depth", "10", "--json"], capsys)
+    assert code == 0 and json.loads(out)["result"] == "bounded"
