@@ -53,9 +53,14 @@ electorate check --tlc                            # TLC on spec/RaftElection.tla
 
 Options: `--servers N`, `--profile election|heartbeat|log`, `--max-term`, `--max-msgs`,
 `--max-log`, `--values`, `--features prevote,check_quorum,lease`, `--bug NAME`, `--list-bugs`,
-`--symmetry/--no-symmetry`, `--workers N`, `--json`, `--trace text|mermaid|json`, `--tlc`.
-Exit status: 0 every invariant holds and every "sometimes" property was reached; 1 a violation
-(or a vacuous model); 2 a usage or configuration error, with a one-line message.
+`--symmetry/--no-symmetry`, `--workers N`, `--json`, `--trace text|mermaid|json`, `--tlc`,
+`--election-ticks`, `--drift`, `--max-clock`, `--lease-ticks` (lease; `--max-clock 0`, the
+default, is relative time with no horizon), `--witness PROPERTY` (the shortest trace to a state
+where a "sometimes" property holds), `--max-depth N` (a bounded check of the first N BFS levels,
+reported as `bounded`, never as `ok`).
+Exit status: 0 every invariant holds and every "sometimes" property was reached (or the witness
+was found, or nothing was violated within `--max-depth`); 1 a violation (or a vacuous model, or
+an unreachable witness); 2 a usage or configuration error, with a one-line message.
 
 ## How it counts (TLC's conventions)
 
