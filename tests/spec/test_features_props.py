@@ -89,3 +89,27 @@ def test_lease_view_needs_role_and_clock() -> None:
 def test_impossible_lease_is_refused() -> None:
     with pytest.raises(ParamsError, match="election-ticks"):
         Params(features=frozenset({"lease"}), election_ticks=2, drift=1)
+
+
+@pytest.mark.slow  # 189,369 states: about a minute compiled, 2-3 minutes pure Python
+def test_zombie_leads_on_beside_a_newly_elected_leader() -> None:
+    """The rest of the zombie story (docs/failure-modes.md): with the bug, a leader that heard
+    no quorum keeps leading while a majority elects another, in 20 states at the shortest."""
+    p = Params(
+        servers=3,
+        features=frozenset({"check_quorum"}),
+        bug="no-check-quorum-zombie",
+        max_term=3,
+    )
+    r = check(p, witness="ZombieBesideNewLeader")
+    v = r.search.violation
+    assert r.result == "witness" and v is not None and len(v.trace) == 20
+    last = v.trace[-1][1]
+    zombies = [i for i in range(3) if last.quiet[i] and last.role[i] == Role.Leader]
+    assert zombies and any(
+        last.role[j] == Role.Leader and last.current_term[j] > last.current_term[zombies[0]]
+        for j in range(3)
+    )
+    correct = Params(servers=3, features=frozenset({"check_quorum"}), max_term=3)
+    with pytest.raises(ParamsError, match="unknown sometimes property"):
+        check(correct, witness="ZombieBesideNewLeader")
