@@ -118,6 +118,8 @@ class FeatureSession(Session):
                 self.events["prevote_ignored_in_lease"] += 1
             elif a.detail == "IgnoreVoteRequestInLease":
                 self.events["vote_ignored_in_lease"] += 1
+            elif a.detail == "IgnoreNewerTermInLease":  # counted, not required: it is rare
+                self.events["newer_term_ignored_in_lease"] += 1
             elif a.name == "ElectionTimer" and "steps down" in a.detail:
                 self.events["check_quorum_step_down"] += 1
         fresh = comp.abandoned - self.ab
