@@ -336,15 +336,22 @@ SHIPPED_MODELS: Final[dict[str, TlcParams]] = {
 EXPECTED_FILE: Final = "expected.json"
 
 
-def expected_entry(params: TlcParams, res: TlcResult) -> dict[str, object]:
-    """The record kept in spec/models/expected.json for one model."""
+def figures(res: TlcResult) -> dict[str, object]:
+    """TLC's verdict and counts as recorded in the expected*.json files."""
     return {
-        "params": asdict(params),
         "result": res.result,
         "violated_invariant": res.violated_invariant,
         "distinct": res.distinct_states,
         "generated": res.states_generated,
         "depth": res.depth,
+    }
+
+
+def expected_entry(params: TlcParams, res: TlcResult) -> dict[str, object]:
+    """The record kept in spec/models/expected.json for one model."""
+    return {
+        "params": asdict(params),
+        **figures(res),
         "trace": list(res.trace),
         "tlc": res.version,
     }

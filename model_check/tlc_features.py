@@ -148,11 +148,7 @@ def expected_entry(p: Params, res: tlc.TlcResult) -> dict[str, object]:
     return {
         "params": params_json(p),
         "view": relative(p),  # distinct counts views; generated is then not comparable
-        "result": res.result,
-        "violated_invariant": res.violated_invariant,
-        "distinct": res.distinct_states,
-        "generated": res.states_generated,
-        "depth": res.depth,
+        **tlc.figures(res),
         "tlc": res.version,
     }
 
