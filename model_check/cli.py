@@ -49,6 +49,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--drift", type=int, help="lease: max ticks a clock may run ahead")
     ap.add_argument("--max-clock", type=int, help="lease: bound on every discrete clock")
     ap.add_argument("--lease-ticks", type=int, help="lease: lease length in ticks")
+    ap.add_argument(
+        "--idle-abstraction",
+        action="store_true",
+        help="lease: a sound over-approximation for big clusters (docs/model-checking.md)",
+    )
     ap.add_argument("--bug", help="check a named bug variant (see --list-bugs)")
     ap.add_argument("--list-bugs", action="store_true", help="list the bug variants and exit")
     ap.add_argument(
@@ -95,7 +100,12 @@ def params_from(args: argparse.Namespace) -> Params:
         raise ParamsError(f"--workers must be >= 1, got {args.workers}")
     if args.max_depth < 0:
         raise ParamsError(f"--max-depth must be >= 0 (0: no bound), got {args.max_depth}")
-    return Params(bug=args.bug, features=frozenset(features), **chosen)
+    return Params(
+        bug=args.bug,
+        features=frozenset(features),
+        idle_abstraction=args.idle_abstraction,
+        **chosen,
+    )
 
 
 def list_bugs(out: Console) -> None:

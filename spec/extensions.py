@@ -28,11 +28,30 @@ def init_extension_vars(p: Params, s: State) -> State:
 def NextWithFeatures(p: Params, s: State) -> Iterator[tuple[Action, State]]:
     """Every enabled action instance of the featured spec and its successor (relative time:
     normalised, see spec/ext_time.py)."""
-    if ext_time.relative(p):
+    if not ext_time.relative(p):
+        yield from _next(p, s)
+    elif p.idle_abstraction and ext_time.idle(s):
+        yield from _next_idle(p, s)
+    else:
         for a, t in _next(p, s):
             yield a, ext_time.Normalize(p, t)
-    else:
-        yield from _next(p, s)
+
+
+def _next_idle(p: Params, s: State) -> Iterator[tuple[Action, State]]:
+    """The idle abstraction's Next from a cluster with no leader (spec/ext_time.py): its clocks
+    are forgotten, so Ticks change nothing and BecomeLeader takes every clock skew."""
+    for a, t in _next(p, s):
+        if a.name == "Tick":
+            continue
+        if a.name != "BecomeLeader":
+            yield a, ext_time.Normalize(p, t)
+            continue
+        i = a.args[0]
+        assert isinstance(i, int)
+        for clocks in ext_time.skews(p):
+            elected = ext_actions.BecomeLeader(p, s._replace(clock=clocks), i)
+            assert elected is not None  # its guard does not read clocks
+            yield a, ext_time.Normalize(p, elected)
 
 
 def _next(p: Params, s: State) -> Iterator[tuple[Action, State]]:

@@ -31,6 +31,7 @@ class Params:
     lease_ticks: int = 0  # lease feature: lease length in ticks (0: derived, see lease)
     election_ticks: int = 0  # lease feature: minimum election timeout in ticks
     drift: int = 0  # lease feature: max clock ticks one server may run ahead of another
+    idle_abstraction: bool = False  # lease, relative time: the reduction of spec/ext_time.py
 
     def __post_init__(self) -> None:
         validate(self)
@@ -54,6 +55,8 @@ class Params:
             k = lease_knobs(self)
             parts += [f"max_clock={k.max_clock}", f"election_ticks={k.election_ticks}"]
             parts += [f"drift={k.drift}", f"lease_ticks={k.lease_ticks}"]
+        if self.idle_abstraction:
+            parts.append("idle_abstraction")
         if self.bug:
             parts.append(f"bug={self.bug}")
         return " ".join(parts)
@@ -100,6 +103,11 @@ def validate(p: Params) -> None:
         raise ParamsError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
     if "lease" in p.features:
         _validate_lease(p)
+    if p.idle_abstraction and ("lease" not in p.features or p.max_clock):
+        raise ParamsError(
+            "--idle-abstraction reduces the lease model in relative time: "
+            "give --features ...,lease and no --max-clock"
+        )
     if p.values and p.profile != "log":
         raise ParamsError("--values only applies to the log profile (use --profile log)")
 

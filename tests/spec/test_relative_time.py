@@ -3,31 +3,15 @@ absolute-clock model (the one RaftElectionFeatures.tla mirrors), no more and no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from spec import ext_time
 from spec.messages import Message, MType
-from spec.next import Init, Next, constraint
+from spec.next import Init
 from spec.params import Params
 from spec.state import Role, State
-
-
-def _reachable(p: Params) -> set[State]:
-    """Every state the spec reaches under the model's constraint (no invariant stops it)."""
-    start = Init(p)
-    seen, frontier = {start}, [start]
-    while frontier:
-        later: list[State] = []
-        for s in frontier:
-            if not constraint(p, s):
-                continue
-            for _, t in Next(p, s):
-                if t not in seen:
-                    seen.add(t)
-                    later.append(t)
-        frontier = later
-    return seen
-
 
 # Two servers, one term: 61,663 relative states (lease alone). Clocks up to 4 ticks already
 # reach every relative state, so the absolute model's image must be all of them.
@@ -41,10 +25,12 @@ CASES = {
 
 @pytest.mark.slow  # about 20 s each with the pure-Python spec
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_relative_states_are_the_normalised_absolute_states(name: str) -> None:
+def test_relative_states_are_the_normalised_absolute_states(
+    name: str, reachable: Callable[[Params], set[State]]
+) -> None:
     rel = CASES[name]
-    relative = _reachable(rel)
-    absolute = _reachable(
+    relative = reachable(rel)
+    absolute = reachable(
         Params(servers=rel.servers, features=rel.features, bug=rel.bug, max_clock=4)
     )
     image = {ext_time.Normalize(rel, s) for s in absolute}
@@ -72,10 +58,10 @@ def test_times_shift_to_the_slowest_clock() -> None:
     assert t.round_at == (3, 0, 0)
 
 
-def test_every_normalised_time_is_positive() -> None:
+def test_every_normalised_time_is_positive(reachable: Callable[[Params], set[State]]) -> None:
     """The checker fingerprints with hash(), and CPython hashes -1 and -2 alike."""
     p = Params(servers=2, features=frozenset({"lease"}), lease_ticks=3, election_ticks=5)
-    states = _reachable(p)
+    states = reachable(p)
     times = {
         v
         for s in states

@@ -1,0 +1,34 @@
+"""Fixtures shared by the spec tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from spec.next import Init, Next, constraint
+from spec.params import Params
+from spec.state import State
+
+
+def _reachable(p: Params) -> set[State]:
+    """Every state the spec reaches under the model's constraint (no invariant stops it, no
+    symmetry merges it)."""
+    start = Init(p)
+    seen, frontier = {start}, [start]
+    while frontier:
+        later: list[State] = []
+        for s in frontier:
+            if not constraint(p, s):
+                continue
+            for _, t in Next(p, s):
+                if t not in seen:
+                    seen.add(t)
+                    later.append(t)
+        frontier = later
+    return seen
+
+
+@pytest.fixture
+def reachable() -> Callable[[Params], set[State]]:
+    return _reachable

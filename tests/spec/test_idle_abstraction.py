@@ -1,0 +1,127 @@
+"""The idle abstraction (spec/ext_time.py) is sound: the reduced model reaches the image of every
+state the exact relative-time model reaches, and no property can tell a state from its image.
+So "no violation" in the reduced model carries over to the exact one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from model_check import cli
+from spec import ext_time
+from spec.invariants import invariants_for
+from spec.messages import Message, MType
+from spec.next import Init
+from spec.params import Params, ParamsError
+from spec.state import Role, State
+
+Reach = Callable[[Params], set[State]]
+ALL = frozenset({"prevote", "check_quorum", "lease"})
+CASES = {
+    "all features": Params(servers=2, features=ALL),
+    "lease": Params(servers=2, features=frozenset({"lease"})),
+    "lease-too-long": Params(servers=2, features=frozenset({"lease"}), lease_ticks=3),
+    "lease-from-receive-time": Params(
+        servers=2, features=frozenset({"lease"}), bug="lease-from-receive-time"
+    ),
+}
+
+
+def _reduced(p: Params) -> Params:
+    return Params(
+        servers=p.servers,
+        features=p.features,
+        bug=p.bug,
+        lease_ticks=p.lease_ticks,
+        idle_abstraction=True,
+    )
+
+
+@pytest.mark.slow  # 10-40 s each with the pure-Python spec
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reduced_model_covers_every_exact_state(name: str, reachable: Reach) -> None:
+    exact_p = CASES[name]
+    reduced_p = _reduced(exact_p)
+    exact, reduced = reachable(exact_p), reachable(reduced_p)
+    image = {ext_time.Normalize(reduced_p, s) for s in exact}
+    assert image - reduced == set(), "an exact state has no image in the reduced model"
+    assert len(reduced) * 3 < len(exact)  # it is a real reduction
+    for s in exact:
+        t = ext_time.Normalize(reduced_p, s)
+        for inv in invariants_for(exact_p):
+            assert inv.holds(exact_p, s) == inv.holds(reduced_p, t), (inv.id, s)
+
+
+@pytest.mark.slow
+def test_reduced_model_keeps_no_clock_while_idle(reachable: Reach) -> None:
+    p = _reduced(CASES["all features"])
+    o = ext_time.origin(p)
+    for s in reachable(p):
+        if Role.Leader not in s.role:
+            assert s.clock == (o, o) and not any(s.lease_until), s
+
+
+def test_skews_are_the_relative_clock_vectors_within_the_drift() -> None:
+    p3 = Params(servers=3, features=frozenset({"lease"}))
+    o = ext_time.origin(p3)
+    assert len(ext_time.skews(p3)) == 2**3 - 1  # each clock at o or o+1, not all at o+1
+    assert all(min(v) == o and max(v) <= o + 1 for v in ext_time.skews(p3))
+    p2 = Params(servers=3, features=frozenset({"lease"}), drift=2, election_ticks=5)
+    assert len(ext_time.skews(p2)) == 3**3 - 2**3
+
+
+def _with_leader(p: Params, **changes: object) -> State:
+    """s1 leads term 2 (round begun now, no lease yet); s2 follows it, s3 is left in term 1."""
+    o = ext_time.origin(p)
+    s = Init(p)._replace(
+        current_term=(2, 2, 1),
+        role=(Role.Leader, Role.Follower, Role.Follower),
+        heard_leader=(True, True, True),
+        clock=(o, o, o + 1),
+        lease_until=(0, o + 2, o + 3),
+        round_at=(o, 0, 0),
+        round_acked=(0b001, 0, 0),
+    )
+    return s._replace(**changes)  # type: ignore[arg-type]
+
+
+def test_a_deadline_ends_unless_it_may_back_a_lease() -> None:
+    p = _reduced(Params(servers=3, features=ALL))
+    o = ext_time.origin(p)
+    ack = Message(MType.AppendEntriesResponse, 2, 1, 0, msuccess=True, msent_at=o)
+    old_ack = ack._replace(msent_at=o - 1)
+    backing = {
+        "s2's ack of the current round is counted": _with_leader(p, round_acked=(0b011, 0, 0)),
+        "s2's ack of the current round is on its way": _with_leader(p, messages=((ack, 1),)),
+        "s1 holds a lease": _with_leader(p, lease_until=(o + 1, o + 2, o + 3)),
+    }
+    for why, s in backing.items():
+        t = ext_time.Normalize(p, s)
+        assert t.lease_until[1:] == (o + 2, 0), why  # s3's term-1 leader is gone for good
+        assert t.heard_leader == s.heard_leader  # its timer may run out; votes still refused
+        assert t.clock == s.clock  # a leader exists: clocks are kept
+    idle_backing = {
+        "s2 acked nothing of this round": _with_leader(p),
+        "s2's ack is of an older round": _with_leader(p, messages=((old_ack, 1),)),
+    }
+    for why, s in idle_backing.items():
+        assert ext_time.Normalize(p, s).lease_until == (0, 0, 0), why
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"features": frozenset({"prevote"})},
+        {"features": frozenset({"lease"}), "max_clock": 3},
+    ],
+)
+def test_the_abstraction_needs_the_relative_lease_model(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ParamsError, match="--idle-abstraction"):
+        Params(idle_abstraction=True, **kwargs)  # type: ignore[arg-type]
+
+
+def test_cli_refuses_it_without_the_lease(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--features", "prevote", "--idle-abstraction"]) == 2
+    err = capsys.readouterr().err
+    assert "--idle-abstraction" in err and "Traceback" not in err
