@@ -20,6 +20,7 @@ HOT_MODULES = [
     "spec/ext_state.py",
     "spec/ext_actions.py",
     "spec/ext_time.py",
+    "spec/ext_reduce.py",
     "spec/extensions.py",
     "spec/ext_props.py",
 ]

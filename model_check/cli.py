@@ -50,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--max-clock", type=int, help="lease: bound on every discrete clock")
     ap.add_argument("--lease-ticks", type=int, help="lease: lease length in ticks")
     ap.add_argument(
-        "--idle-abstraction",
+        "--reduce",
         action="store_true",
         help="lease: a sound over-approximation for big clusters (docs/model-checking.md)",
     )
@@ -103,7 +103,7 @@ def params_from(args: argparse.Namespace) -> Params:
     return Params(
         bug=args.bug,
         features=frozenset(features),
-        idle_abstraction=args.idle_abstraction,
+        reduce=args.reduce,
         **chosen,
     )
 

@@ -22,25 +22,7 @@ Why each rule is exact:
 - A heartbeat stamp can only matter while it equals its leader's current round in the same term;
   any other stamp never matches again (rounds only move forward) and becomes STALE.
 
-The idle abstraction (`Params.idle_abstraction`, `electorate check --idle-abstraction`) goes
-further, for clusters too big to check exactly. It is a sound over-approximation, not a
-quotient: every state the exact model reaches maps to a state the reduced model reaches, so
-"no violation" carries over, while a violation it reports may need checking without it.
-- A deadline that backs no lease ends early. A follower's deadline is kept only while it may
-  back a lease: its term's leader holds one, or the follower's ack of that leader's current
-  round is counted or on its way. Otherwise (its leader's lease is over and its ack belongs to
-  an older round, was lost, or its term has no leader any more) the deadline is dropped while
-  `heard_leader` stays, so its timer may run out at any step. Only ElectionTimer's guard reads
-  a follower's deadline, and an expired one only enables it more: the reduced state can do
-  everything the exact one can (a simulation), and no property reads a follower's deadline.
-  The next lease its leader may get needs this follower's ack of a newer round, and handling
-  that round's heartbeat sets a new deadline.
-- An idle cluster forgets its clocks: while no server is leader, every follower deadline is
-  dropped and every stamp stale, so nothing compares a clock with anything; all clocks are set
-  to `origin`. Exact: an idle state with any skew reaches every other skew by Ticks alone, so
-  the one thing the skew still decides, the clocks at the moment a leader is elected, is chosen
-  then: `BecomeLeader` from an idle state takes every skew within the drift (`skews`), and
-  Ticks of an idle cluster are not taken (they would change nothing).
+`--reduce` shrinks the lease model further, soundly but not exactly: spec/ext_reduce.py.
 """
 
 from __future__ import annotations
@@ -86,54 +68,7 @@ def Normalize(p: Params, s: State) -> State:
         round_acked=round_acked,
         messages=messages,
     )
-    if p.idle_abstraction:
-        t = _end_unneeded_deadlines(t)
-        if idle(t):
-            t = t._replace(clock=(origin(p),) * p.servers)
     return s if t == s else t
-
-
-def idle(s: State) -> bool:
-    """No server is leader: under the idle abstraction, time is not tracked."""
-    return Role.Leader not in s.role
-
-
-def skews(p: Params) -> list[tuple[int, ...]]:
-    """Every clock vector of relative time: slowest at origin, none more than drift ahead."""
-    o, drift = origin(p), lease_knobs(p).drift
-    vectors: list[tuple[int, ...]] = [()]
-    for _ in range(p.servers):
-        vectors = [(*v, o + k) for v in vectors for k in range(drift + 1)]
-    return [v for v in vectors if min(v) == o]
-
-
-def _end_unneeded_deadlines(s: State) -> State:
-    """Drop every follower deadline that backs no lease, present or to come (idle abstraction):
-    one may back a lease only while its term's leader holds one, or while the follower's ack
-    of that leader's current round is counted or on its way (any later ack re-arms it)."""
-    lease = list(s.lease_until)
-    for f, v in enumerate(s.lease_until):
-        if v and s.role[f] != Role.Leader and not _may_back_a_lease(s, f):
-            lease[f] = 0
-    return s if lease == list(s.lease_until) else s._replace(lease_until=tuple(lease))
-
-
-def _may_back_a_lease(s: State, f: int) -> bool:
-    term = s.current_term[f]
-    for leader, (t, r) in enumerate(zip(s.current_term, s.role, strict=True)):
-        if r != Role.Leader or t != term:
-            continue
-        if s.lease_until[leader] or s.round_acked[leader] >> f & 1:
-            return True
-        return any(
-            m.mtype == MType.AppendEntriesResponse
-            and m.msuccess
-            and m.msource == f
-            and m.mdest == leader
-            and m.msent_at == s.round_at[leader]
-            for m, _ in s.messages
-        )
-    return False  # orphaned: its term has no leader, and never will again
 
 
 def _rounds(

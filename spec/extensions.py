@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from spec import actions, ext_actions, ext_props, ext_state, ext_time
+from spec import actions, ext_actions, ext_props, ext_reduce, ext_state, ext_time
 from spec.params import Params
 from spec.state import Role, State
 
@@ -27,31 +27,32 @@ def init_extension_vars(p: Params, s: State) -> State:
 
 def NextWithFeatures(p: Params, s: State) -> Iterator[tuple[Action, State]]:
     """Every enabled action instance of the featured spec and its successor (relative time:
-    normalised, see spec/ext_time.py)."""
+    normalised, see spec/ext_time.py; with --reduce, reduced, see spec/ext_reduce.py)."""
     if not ext_time.relative(p):
         yield from _next(p, s)
-    elif p.idle_abstraction and ext_time.idle(s):
-        yield from _next_idle(p, s)
-    else:
+    elif not p.reduce:
         for a, t in _next(p, s):
             yield a, ext_time.Normalize(p, t)
+    else:
+        yield from _next_reduced(p, s)
 
 
-def _next_idle(p: Params, s: State) -> Iterator[tuple[Action, State]]:
-    """The idle abstraction's Next from a cluster with no leader (spec/ext_time.py): its clocks
-    are forgotten, so Ticks change nothing and BecomeLeader takes every clock skew."""
+def _next_reduced(p: Params, s: State) -> Iterator[tuple[Action, State]]:
+    """--reduce: a cluster with no leader keeps no clocks, so its Ticks are not taken (they
+    would change nothing) and BecomeLeader takes every clock skew within the drift."""
+    idle = ext_reduce.idle(s)
     for a, t in _next(p, s):
-        if a.name == "Tick":
+        if idle and a.name == "Tick":
             continue
-        if a.name != "BecomeLeader":
-            yield a, ext_time.Normalize(p, t)
+        if idle and a.name == "BecomeLeader":
+            i = a.args[0]
+            assert isinstance(i, int)
+            for clocks in ext_reduce.skews(p):
+                elected = ext_actions.BecomeLeader(p, s._replace(clock=clocks), i)
+                assert elected is not None  # its guard does not read clocks
+                yield a, ext_reduce.Reduce(p, ext_time.Normalize(p, elected))
             continue
-        i = a.args[0]
-        assert isinstance(i, int)
-        for clocks in ext_time.skews(p):
-            elected = ext_actions.BecomeLeader(p, s._replace(clock=clocks), i)
-            assert elected is not None  # its guard does not read clocks
-            yield a, ext_time.Normalize(p, elected)
+        yield a, ext_reduce.Reduce(p, ext_time.Normalize(p, t))
 
 
 def _next(p: Params, s: State) -> Iterator[tuple[Action, State]]:

@@ -31,9 +31,12 @@ class Params:
     lease_ticks: int = 0  # lease feature: lease length in ticks (0: derived, see lease)
     election_ticks: int = 0  # lease feature: minimum election timeout in ticks
     drift: int = 0  # lease feature: max clock ticks one server may run ahead of another
-    idle_abstraction: bool = False  # lease, relative time: the reduction of spec/ext_time.py
+    reduce: bool = False  # lease, relative time: the reduction of spec/ext_time.py
+    # Derived once: the spec reads the lease knobs on nearly every step.
+    knobs: LeaseKnobs = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "knobs", _derive_knobs(self))
         validate(self)
 
     @property
@@ -55,8 +58,8 @@ class Params:
             k = lease_knobs(self)
             parts += [f"max_clock={k.max_clock}", f"election_ticks={k.election_ticks}"]
             parts += [f"drift={k.drift}", f"lease_ticks={k.lease_ticks}"]
-        if self.idle_abstraction:
-            parts.append("idle_abstraction")
+        if self.reduce:
+            parts.append("reduce")
         if self.bug:
             parts.append(f"bug={self.bug}")
         return " ".join(parts)
@@ -76,6 +79,11 @@ DEFAULT_DRIFT: Final = 1
 
 
 def lease_knobs(p: Params) -> LeaseKnobs:
+    """The lease knobs with the defaults filled in (see _derive_knobs)."""
+    return p.knobs
+
+
+def _derive_knobs(p: Params) -> LeaseKnobs:
     """Defaults: election 3 ticks, drift 1, lease election - 2*drift, relative time (max_clock 0).
 
     Why 2*drift: the follower's clock may lag the leader's by `drift` when the round is sent
@@ -103,9 +111,9 @@ def validate(p: Params) -> None:
         raise ParamsError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
     if "lease" in p.features:
         _validate_lease(p)
-    if p.idle_abstraction and ("lease" not in p.features or p.max_clock):
+    if p.reduce and ("lease" not in p.features or p.max_clock):
         raise ParamsError(
-            "--idle-abstraction reduces the lease model in relative time: "
+            "--reduce reduces the lease model in relative time: "
             "give --features ...,lease and no --max-clock"
         )
     if p.values and p.profile != "log":

@@ -6,6 +6,7 @@ from enum import IntEnum
 from typing import NamedTuple, TypeVar
 
 from spec.messages import Bag, Entry
+from spec.state_replace import install_fast_replace
 
 NIL = -1  # TLA+ Nil: no vote, no leader
 
@@ -74,3 +75,8 @@ def show_set(mask: int) -> str:
 def LastTerm(xlog: tuple[Entry, ...]) -> int:
     """The term of the last entry in a log, or 0 if the log is empty."""
     return xlog[-1].term if xlog else 0
+
+
+# Every `s._replace(field=...)` in the spec runs this faster _replace (spec/state_replace.py):
+# installed on the class so the call sites keep mypy's check of field names and types.
+install_fast_replace(State)
