@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from typing import Any
@@ -12,8 +13,10 @@ from rich.table import Table
 
 from model_check import trace
 from model_check.api import CheckResult, check
-from model_check.search import Progress
+from model_check.search import Progress, Violation
 from spec.bugs import BUGS
+from spec.confirm import confirm
+from spec.model import RaftModel
 from spec.params import FEATURES, PROFILES, Params, ParamsError
 
 DEFAULTS: dict[str, Any] = {
@@ -146,13 +149,18 @@ def main(argv: list[str]) -> int:
     except ParamsError as e:
         err.print(f"electorate check: error: {e}")
         return 2
+    exact = _confirm_exact(result, err, args.json)
     if args.json:
         doc = result.to_json()
+        if exact is not None:
+            doc.update(_confirmation_json(*exact))
         if args.tlc:
             doc["tlc"] = _tlc_json(params, args.symmetry, err)
         print(json.dumps(doc, indent=2))
     else:
         _report(out, result, args.trace)
+        if exact is not None:
+            _report_confirmation(out, *exact, args.trace)
         if args.tlc:
             _tlc_side_by_side(out, err, result, params, args.symmetry)
     if args.witness is not None:
@@ -237,6 +245,49 @@ def _report(out: Console, r: CheckResult, trace_format: str) -> None:
         out.print(f"Vacuous: never reached {', '.join(r.vacuous)}.")
     else:
         out.print("No invariant violated.")
+
+
+Confirmation = tuple[RaftModel, Violation[Any, Any] | None]
+
+
+def _confirm_exact(r: CheckResult, err: Console, quiet: bool) -> Confirmation | None:
+    """A --reduce violation replayed in the exact model (spec/confirm.py): the exact model and
+    its trace (None: not confirmed); None when there is nothing to confirm."""
+    v = r.search.violation
+    if not r.params.reduce or v is None or r.model.witness is not None:
+        return None
+    if not quiet:
+        err.print("Confirming the counterexample in the exact model (without --reduce)...")
+    exact = RaftModel(dataclasses.replace(r.params, reduce=False))
+    steps = confirm(r.params, v.trace, v.invariant)
+    return exact, None if steps is None else Violation(v.invariant, v.description, steps)
+
+
+def _report_confirmation(
+    out: Console, exact: RaftModel, v: Violation[Any, Any] | None, trace_format: str
+) -> None:
+    if v is None:
+        out.print(
+            "Not confirmed in the exact model: --reduce over-approximates; "
+            "rerun without --reduce to check"
+        )
+        return
+    out.print(
+        f"Confirmed without --reduce: the exact model violates {v.invariant} too "
+        f"({len(v.trace)} states):"
+    )
+    if trace_format == "mermaid":
+        out.print(trace.mermaid(exact, v), markup=False)
+    elif trace_format == "json":
+        out.print(json.dumps(trace.as_json(exact, v), indent=2), markup=False)
+    else:
+        out.print(trace.text(exact, v), markup=False)
+
+
+def _confirmation_json(exact: RaftModel, v: Violation[Any, Any] | None) -> dict[str, Any]:
+    if v is None:
+        return {"confirmed_exact": False}
+    return {"confirmed_exact": True, "exact_trace": trace.as_json(exact, v)}
 
 
 def _tlc_json(params: Params, symmetry: bool, err: Console) -> dict[str, Any]:
