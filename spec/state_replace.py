@@ -26,4 +26,5 @@ def install_fast_replace(cls: type[tuple[Any, ...]]) -> None:
             fields[k] = value
         return new(cls, fields)
 
+    cls._namedtuple_replace = cls._replace  # type: ignore[attr-defined]  # kept for benchmarks
     cls._replace = _replace  # type: ignore[attr-defined]
