@@ -7,16 +7,20 @@ reduce=False) that follows the reduced trace and violates the same invariant.
 The reduced trace says what happens, not when: its states carry reduced time. So the search is
 guided by each state's *time-free key* (the reduced state with every time field blanked, up to
 server renaming). Stage j holds the exact states whose key is the key of the trace's state j.
-A stage is first closed under the exact steps that keep its key (Ticks above all: the reduced
-model skips them while idle and drops deadlines that the exact model must wait out); stage j+1
-is then the successors of that closure with the key of state j+1. Every state found is reached
-by exact `Next` steps from the exact Init, so a trace it returns is a real counterexample; when
-it returns None the reduced violation is only "not confirmed", not shown spurious.
+A state of stage j moves on by any exact step that keeps its key (Ticks above all: the reduced
+model skips them while idle and drops deadlines that the exact model must wait out) and to
+stage j+1 by any exact step to the key of state j+1. One breadth-first search over these
+(stage, state) pairs checks the invariant on every exact successor it generates, so the trace
+it returns is the shortest exact counterexample that follows the reduced one this way (the
+exact model may violate before the reduced trace ends). Every state is reached by exact `Next`
+steps from the exact Init, so a returned trace is a real counterexample; None means only
+"not confirmed", not that the reduced violation is spurious.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import replace
 
 from spec import ext_reduce, symmetry
@@ -65,47 +69,49 @@ class _Search:
             raise _OutOfBudgetError
         return k
 
-    def successors(self, k: int) -> list[tuple[int, State]]:
-        """Node k's exact successors, each recorded (and checked) as a node; none when k lies
-        outside the constraint, as the checker does not expand such states either."""
+    def run(self, keys: list[State]) -> None:
+        """Breadth first over (stage, state orbit) pairs from the exact Init until a violation."""
+        start = self.add(None, Init(self.exact), -1)
+        if self.done() or time_free_key(self.p, Init(self.exact)) != keys[0]:
+            return
+        seen = {(0, symmetry.canonical(self.nodes[start][1]))}
+        frontier = [(0, start)]
+        while frontier:
+            later: list[tuple[int, int]] = []
+            for j, k in frontier:
+                later += self.expand(keys, j, k, seen)
+                if self.done():
+                    return
+            frontier = later
+
+    def done(self) -> bool:
+        return self.found is not None
+
+    def expand(
+        self, keys: list[State], j: int, k: int, seen: set[tuple[int, State]]
+    ) -> list[tuple[int, int]]:
+        """Node k of stage j: its exact successors that stay in stage j or reach stage j+1 (none
+        when k lies outside the constraint: the checker does not expand such states either)."""
         s = self.nodes[k][1]
         if not constraint(self.exact, s):
             return []
         out = []
         for a, t in Next(self.exact, s):
-            if t is not s:  # stuttering adds nothing
-                out.append((self.add(a, t, k), t))
-        return out
-
-    def closure(self, stage: list[int], key: State) -> list[int]:
-        """The stage and every state its key-keeping steps reach (breadth first, by orbit)."""
-        seen = {symmetry.canonical(self.nodes[k][1]) for k in stage}
-        out, frontier = list(stage), list(stage)
-        while frontier and self.found is None:
-            later = []
-            for k in frontier:
-                for j, t in self.successors(k):
-                    c = symmetry.canonical(t)
-                    if c not in seen and time_free_key(self.p, t) == key:
-                        seen.add(c)
-                        later.append(j)
-            out += later
-            frontier = later
-        return out
-
-    def advance(self, closure: list[int], key: State) -> list[int]:
-        """The successors of a closed stage whose key is `key`, one per orbit."""
-        seen: set[State] = set()
-        stage = []
-        for k in closure:
-            for j, t in self.successors(k):
-                c = symmetry.canonical(t)
-                if c not in seen and time_free_key(self.p, t) == key:
-                    seen.add(c)
-                    stage.append(j)
-            if self.found is not None:
+            if t is s:
+                continue  # stuttering adds nothing
+            n = self.add(a, t, k)
+            if self.done():
                 break
-        return stage
+            c = symmetry.canonical(t)
+            stages = [i for i in (j, j + 1) if i < len(keys) and (i, c) not in seen]
+            if not stages:
+                continue
+            key = time_free_key(self.p, t)
+            for i in stages:
+                if key == keys[i]:
+                    seen.add((i, c))
+                    out.append((i, n))
+        return out
 
     def trace(self, k: int) -> list[Step]:
         steps: list[Step] = []
@@ -132,21 +138,7 @@ def confirm(
         raise ParamsError(f"unknown invariant {violated!r}; known: {', '.join(by_id)}")
     if not trace:
         return None
-    keys = [time_free_key(p, s) for _, s in trace]
     search = _Search(p, exact, by_id[violated], budget)
-    start = search.add(None, Init(exact), -1)
-    if search.found is None and time_free_key(p, search.nodes[start][1]) != keys[0]:
-        return None
-    stage = [start]
-    try:
-        for j, key in enumerate(keys):
-            if search.found is not None:
-                break
-            closed = search.closure(stage, key)
-            if j + 1 < len(keys) and search.found is None:
-                stage = search.advance(closed, keys[j + 1])
-                if not stage and search.found is None:
-                    return None
-    except _OutOfBudgetError:
-        pass  # a violation seen before the budget ran out still counts
+    with suppress(_OutOfBudgetError):  # a violation seen before the budget ran out counts
+        search.run([time_free_key(p, s) for _, s in trace])
     return None if search.found is None else search.trace(search.found)

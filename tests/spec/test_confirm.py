@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from itertools import pairwise
 from typing import Any, cast
@@ -58,6 +59,25 @@ def test_cli_reports_the_confirmed_exact_trace(capsys: pytest.CaptureFixture[str
     assert code == 1
     assert "Confirmed without --reduce: the exact model violates LeaseBacked too (19 states)" in out
     assert out.count("Counterexample to LeaseBacked") == 2  # the reduced trace, then the exact
+
+
+def test_cli_json_carries_the_exact_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["--bug", "lease-from-receive-time", "--reduce", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["result"] == "violation" and doc["confirmed_exact"] is True
+    assert len(doc["violation"]["trace"]) == 18 and len(doc["exact_trace"]) == 19
+    assert doc["exact_trace"][0]["action"] == "Init"
+
+
+def test_cli_says_when_the_exact_model_does_not_confirm(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "confirm", lambda *_args: None)
+    code = cli.main(["--bug", "lease-too-long", "--reduce"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Not confirmed in the exact model: --reduce over-approximates" in out
+    assert out.count("Counterexample to LeaseBacked") == 1
 
 
 def test_correct_spec_trace_is_not_confirmed() -> None:
