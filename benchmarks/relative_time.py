@@ -10,31 +10,10 @@ Printed: states, CPU seconds, and each ratio absolute / relative (above 1: relat
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lease_models import MODELS, measure
 
-from model_check.api import check
 from spec.params import Params
-
-MODELS = {
-    "lease": frozenset({"lease"}),
-    "prevote, check_quorum, lease": frozenset({"prevote", "check_quorum", "lease"}),
-}
-
-
-def cpu() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    return me.ru_utime + me.ru_stime
-
-
-def measure(p: Params) -> tuple[int, float]:
-    start = cpu()
-    r = check(p)
-    assert r.result == "ok" and not r.vacuous, (p.describe(), r.result, r.vacuous)
-    return r.distinct_states, cpu() - start
 
 
 def main() -> None:
