@@ -137,6 +137,11 @@ def main(argv: list[str]) -> int:
     if not args.json:
         mode = "symmetry" if args.symmetry else "no symmetry"
         out.print(f"Checking {params.describe()} ({mode}, {args.workers} worker(s))")
+        if params.has("lease") and params.servers >= 3 and not params.reduce:
+            err.print(
+                "note: the exact lease model on 3+ servers runs for hours; --reduce checks a "
+                "sound over-approximation in minutes (docs/model-checking.md)"
+            )
     try:
         result = check(
             params,

@@ -125,3 +125,10 @@ def test_cli_refuses_it_without_the_lease(capsys: pytest.CaptureFixture[str]) ->
     assert cli.main(["--features", "prevote", "--reduce"]) == 2
     err = capsys.readouterr().err
     assert "--reduce" in err and "Traceback" not in err
+
+
+def test_cli_points_big_exact_lease_models_to_reduce(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--servers", "3", "--features", "lease", "--max-depth", "2"]) == 0
+    assert "--reduce checks a sound over-approximation" in capsys.readouterr().err
+    assert cli.main(["--servers", "3", "--features", "lease", "--max-depth", "2", "--reduce"]) == 0
+    assert "--reduce checks" not in capsys.readouterr().err
