@@ -19,6 +19,12 @@
 (* bound and the config names `VIEW RelativeView`, which maps a state to   *)
 (* its canonical form (ext_time.Normalize), so TLC counts distinct         *)
 (* normalised states, as our checker does.                                 *)
+(*                                                                         *)
+(* Bug hooks, as in RaftElection: a few behaviours are named operators     *)
+(* that a config replaces with a bug variant of spec/bugs.py (`Hook <-     *)
+(* Variant`, written by model_check/tlc_features.py); the variants are     *)
+(* grouped at the end of this module. lease-too-long needs no hook: only   *)
+(* its LeaseTicks differs.                                                 *)
 (***************************************************************************)
 EXTENDS RaftElection, Integers
 
@@ -72,15 +78,33 @@ FInit ==
 
 MinClock == CHOOSE c \in {clock[k] : k \in Server} : \A k \in Server : c <= clock[k]
 
+\* Bug hook: a lease runs from the send time of the round a quorum acked.
+LeaseStart(i) == roundAt[i]
+
 \* A leader's lease once a quorum acked its current round (given the acks).
 LeaseAfter(i, acks) ==
-    IF IsQuorum(acks) THEN Max({leaseUntil[i], roundAt[i] + LeaseTicks}) ELSE leaseUntil[i]
+    IF IsQuorum(acks) THEN Max({leaseUntil[i], LeaseStart(i) + LeaseTicks}) ELSE leaseUntil[i]
 
 \* i leaves leadership (or pre-candidacy): its bookkeeping is cleared.
 ClearLeader(i) ==
     /\ acked'      = [acked EXCEPT ![i] = {}]
     /\ roundAt'    = [roundAt EXCEPT ![i] = 0]
     /\ roundAcked' = [roundAcked EXCEPT ![i] = {}]
+
+\* Bug hooks: the correct behaviour, named so that a config can replace it.
+\* Whether a timed-out server goes through the pre-vote phase first.
+PreVotePhase == PreVote
+\* The term a server holds as pre-candidate: its own, not yet raised.
+PreCandidateTerm(i) == currentTerm[i]
+\* A leader that heard no quorum in a CheckQuorum period steps down.
+LeaderWithoutQuorum(i) ==
+    /\ state' = [state EXCEPT ![i] = Follower]
+    /\ heardLeader' = [heardLeader EXCEPT ![i] = FALSE]
+    /\ leaseUntil' = [leaseUntil EXCEPT ![i] = 0]
+    /\ quiet' = [quiet EXCEPT ![i] = TRUE]
+    /\ ClearLeader(i)
+    /\ UNCHANGED <<messages, currentTerm, votedFor, candidateVars, leaderVars,
+                   logVars, prevotesGranted, earnedTerms, unearnedDeposition, clock>>
 
 -----------------------------------------------------------------------------
 
@@ -99,13 +123,17 @@ FRestart(i) ==
 FTimeout(i) ==
     /\ ~heardLeader[i]
     /\ state[i] /= Leader
-    /\ IF ~PreVote
+    /\ IF ~PreVotePhase
        THEN Timeout(i) /\ UNCHANGED extVars
        ELSE /\ state' = [state EXCEPT ![i] = PreCandidate]
+            /\ currentTerm' = [currentTerm EXCEPT ![i] = PreCandidateTerm(i)]
+            \* (a raised term, under the bug variant, frees the vote)
+            /\ votedFor' = [votedFor EXCEPT ![i] =
+                               IF PreCandidateTerm(i) = currentTerm[i] THEN @ ELSE Nil]
             /\ votesResponded' = [votesResponded EXCEPT ![i] = {}]
             /\ votesGranted' = [votesGranted EXCEPT ![i] = {}]
             /\ prevotesGranted' = [prevotesGranted EXCEPT ![i] = {}]
-            /\ UNCHANGED <<messages, currentTerm, votedFor, leaderVars, logVars>>
+            /\ UNCHANGED <<messages, leaderVars, logVars>>
             /\ UNCHANGED <<heardLeader, earnedTerms, unearnedDeposition, acked, quiet,
                            clock, leaseUntil, roundAt, roundAcked>>
 
@@ -195,13 +223,7 @@ LeaderTimer(i) ==
        THEN /\ acked' = [acked EXCEPT ![i] = {i}]
             /\ UNCHANGED <<vars, heardLeader, prevotesGranted, earnedTerms,
                            unearnedDeposition, quiet, clock, leaseUntil, roundAt, roundAcked>>
-       ELSE /\ state' = [state EXCEPT ![i] = Follower]
-            /\ heardLeader' = [heardLeader EXCEPT ![i] = FALSE]
-            /\ leaseUntil' = [leaseUntil EXCEPT ![i] = 0]
-            /\ quiet' = [quiet EXCEPT ![i] = TRUE]
-            /\ ClearLeader(i)
-            /\ UNCHANGED <<messages, currentTerm, votedFor, candidateVars, leaderVars,
-                           logVars, prevotesGranted, earnedTerms, unearnedDeposition, clock>>
+       ELSE LeaderWithoutQuorum(i)
 
 \* MaxClock = 0: relative time, no bound (an IF for the same reason as above).
 Tick(i) ==
@@ -375,9 +397,9 @@ FConstraint ==
 \* slowest clock is at Origin, expired deadlines 0, a leader's dead round
 \* DeadRound with only its own ack, and a heartbeat stamp that is not its
 \* leader's current round StaleStamp. TLC still expands concrete states
-\* (clocks from 0, ever larger), but keeps one per view. (The bug
-\* lease-from-receive-time, which clamps old rounds instead, has no hook
-\* here: tlc_features.py refuses bug variants.)
+\* (clocks from 0, ever larger), but keeps one per view. (Under the bug
+\* lease-from-receive-time old rounds are clamped instead: NRoundAt and
+\* NRoundAcked are bug hooks, replaced by the variants at the end.)
 
 \* Every normalised time is positive (ext_time.origin); non-leaders' round
 \* fields stay 0, as ClearLeader leaves them.
@@ -437,5 +459,31 @@ LeaseBacked ==
         IsQuorum({i} \cup {j \in Server : /\ currentTerm[j] = currentTerm[i]
                                           /\ heardLeader[j]
                                           /\ state[j] = Follower})
+
+-----------------------------------------------------------------------------
+\* Bug variants of the features (spec/bugs.py; their Python twins are the
+\* `p.bug == ...` branches of spec/ext_actions.py), each a replacement for a
+\* bug hook above. Never used by the correct spec.
+
+\* no-prevote-disruption: a timed-out server starts an election at once.
+PreVotePhaseSkipped == FALSE
+\* prevote-bumps-term: starting the pre-vote phase raises the server's term.
+PreCandidateTermBumped(i) == currentTerm[i] + 1
+\* no-check-quorum-zombie: the leader never checks; it leads on (the period
+\* still ends, so the ghost `quiet` records it).
+LeaderWithoutQuorumLeadsOn(i) ==
+    /\ acked' = [acked EXCEPT ![i] = {i}]
+    /\ quiet' = [quiet EXCEPT ![i] = TRUE]
+    /\ UNCHANGED <<vars, heardLeader, prevotesGranted, earnedTerms, unearnedDeposition,
+                   clock, leaseUntil, roundAt, roundAcked>>
+\* lease-from-receive-time: the lease is measured from the ack's arrival.
+LeaseStartAtReceive(i) == clock[i]
+\* ... so a round's acks grant a lease whatever its age: a leader's round is
+\* never dead; an old one is clamped to Origin - 1, which keeps every
+\* comparison it takes part in (spec/ext_time.py, _rounds).
+NRoundAtClamped ==
+    [i \in Server |-> IF state[i] /= Leader THEN roundAt[i]
+                      ELSE Max({Shift(roundAt[i]), Origin - 1})]
+NRoundAckedKept == roundAcked
 
 =============================================================================
