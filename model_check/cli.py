@@ -77,7 +77,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="PROPERTY",
         help="find the shortest trace to a state where this sometimes property holds",
     )
-    ap.add_argument("--tlc", action="store_true", help="also run TLC on spec/RaftElection.tla")
+    ap.add_argument(
+        "--tlc",
+        action="store_true",
+        help="also run TLC on the .tla mirror of the model (spec/RaftElection*.tla)",
+    )
     return ap
 
 
@@ -299,6 +303,8 @@ def _tlc_json(params: Params, symmetry: bool, err: Console) -> dict[str, Any]:
     try:
         from model_check import tlc
 
+        if params.reduce:
+            raise tlc.TlcError("TLC mirrors the exact model only: drop --reduce to compare")
         if params.features:
             from model_check import tlc_features
 
@@ -341,7 +347,8 @@ def _tlc_side_by_side(
     t = _tlc_json(params, symmetry, err)
     if "error" in t:
         return
-    table = Table(title="Electorate vs TLC (spec/RaftElection.tla)")
+    module = "RaftElectionFeatures.tla" if params.features else "RaftElection.tla"
+    table = Table(title=f"Electorate vs TLC (spec/{module})")
     for col in ("", "result", "distinct", "generated", "depth", "seconds"):
         table.add_column(col, justify="right")
     s = r.search

@@ -132,3 +132,8 @@ def test_cli_points_big_exact_lease_models_to_reduce(capsys: pytest.CaptureFixtu
     assert "--reduce checks a sound over-approximation" in capsys.readouterr().err
     assert cli.main(["--servers", "3", "--features", "lease", "--max-depth", "2", "--reduce"]) == 0
     assert "--reduce checks" not in capsys.readouterr().err
+
+
+def test_tlc_is_not_asked_to_mirror_the_reduction(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--servers", "2", "--features", "lease", "--reduce", "--tlc"]) == 0
+    assert "TLC mirrors the exact model only: drop --reduce" in capsys.readouterr().err
