@@ -5,6 +5,7 @@ So "no violation" in the reduced model carries over to the exact one."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -29,13 +30,7 @@ CASES = {
 
 
 def _reduced(p: Params) -> Params:
-    return Params(
-        servers=p.servers,
-        features=p.features,
-        bug=p.bug,
-        lease_ticks=p.lease_ticks,
-        reduce=True,
-    )
+    return replace(p, reduce=True)
 
 
 @pytest.mark.slow  # 10-40 s each with the pure-Python spec
