@@ -31,7 +31,7 @@ class Params:
     lease_ticks: int = 0  # lease feature: lease length in ticks (0: derived, see lease)
     election_ticks: int = 0  # lease feature: minimum election timeout in ticks
     drift: int = 0  # lease feature: max clock ticks one server may run ahead of another
-    reduce: bool = False  # lease, relative time: the reduction of spec/ext_time.py
+    reduce: bool = False  # lease, relative time: the over-approximation of spec/ext_reduce.py
     # Derived once: the spec reads the lease knobs on nearly every step.
     knobs: LeaseKnobs = field(init=False, repr=False, compare=False)
 
