@@ -94,10 +94,10 @@ model that can do at least everything the exact one can, with the same value of 
 So "no violation" under `--reduce` holds for the exact model too: for every exact state the
 reduced model reaches its image, or the image with some follower deadlines already dropped,
 and no property tells a state from its image (tests/spec/test_reduce.py checks this on 2
-servers, and on 3 servers within 30 steps with `ELECTORATE_LONG=1`). Its counts are its own; TLC mirrors only the exact
-model. A violation under `--reduce` could in principle be one the exact model cannot reach, so
-the checker searches the exact model for it along the reduced trace and says whether it was
-confirmed.
+servers, and on 3 servers within 30 steps with `ELECTORATE_LONG=1`). Its counts are its
+own; TLC mirrors only the exact model. A violation under `--reduce` could in principle be one
+the exact model cannot reach, so the checker searches the exact model for it along the
+reduced trace and says whether it was confirmed.
 
 ```
 electorate check --servers 3 --features prevote,check_quorum,lease --reduce --workers 2

@@ -170,7 +170,7 @@ def _canonical_states(p: Params, max_depth: int = 0) -> set[State]:
 
 @pytest.mark.skipif(
     not os.environ.get("ELECTORATE_LONG"),
-    reason="long (about 10 min compiled): set ELECTORATE_LONG=1; figures in docs/model-checking.md",
+    reason="long (about 12 min compiled): set ELECTORATE_LONG=1; figures in docs/failure-modes.md",
 )
 def test_three_server_exact_states_are_dominated_by_reduced_states() -> None:
     """The 2-server test, on 3 servers with every feature: each exact state within the first
