@@ -41,7 +41,7 @@ def time_free_key(p: Params, s: State) -> State:
     blank = t._replace(
         clock=(), lease_until=(), round_at=(), round_acked=(), messages=_unstamped(t.messages)
     )
-    return min(symmetry.permute(blank, *perm) for perm in symmetry._perms(p.servers))
+    return symmetry.canonical_bruteforce(blank)
 
 
 def _unstamped(bag: Bag) -> Bag:
