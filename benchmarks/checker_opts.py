@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model_check.parallel import ParallelSearch
-from model_check.search import Search
-from spec import symmetry
-from spec.model import RaftModel
-from spec.params import Params
-from spec.state import State
+from electorate.model_check.parallel import ParallelSearch
+from electorate.model_check.search import Search
+from electorate.spec import symmetry
+from electorate.spec.model import RaftModel
+from electorate.spec.params import Params
+from electorate.spec.state import State
 
 
 class BruteForceSymmetry(RaftModel):

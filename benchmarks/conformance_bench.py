@@ -13,10 +13,10 @@ import argparse
 import sys
 import time
 
-from conformance import suite
-from conformance.adapters.transport import open_adapter
-from conformance.machine import Budget
-from conformance.protocol import Client
+from electorate.conformance import suite
+from electorate.conformance.adapters.transport import open_adapter
+from electorate.conformance.machine import Budget
+from electorate.conformance.protocol import Client
 
 
 def _one(adapter_spec: str, budget: Budget, strict: bool) -> tuple[bool, int, int, float]:

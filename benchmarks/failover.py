@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from impl.cluster import LocalCluster, Member
-from impl.status import StatusError, fetch_status
+from electorate.impl.cluster import LocalCluster, Member
+from electorate.impl.status import StatusError, fetch_status
 
 PAPER = (
     "Raft paper (Ongaro & Ousterhout 2014, section 9.3, Fig. 16; five servers, broadcast ~15 ms,\n"

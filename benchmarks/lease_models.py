@@ -9,8 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model_check.api import check
-from spec.params import Params
+from electorate.app.api import check
+from electorate.spec.params import Params
 
 MODELS = {
     "lease": frozenset({"lease"}),

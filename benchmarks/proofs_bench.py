@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import z3
 
-from proofs.cli import PROPERTIES
-from proofs.core import Settings
-from proofs.mutants import MUTANTS, all_obligations
+from electorate.proofs.cli import PROPERTIES
+from electorate.proofs.core import Settings
+from electorate.proofs.mutants import MUTANTS, all_obligations
 
 BUDGET_S = 30.0  # items 1-2, per the issue
 

@@ -13,7 +13,7 @@ import argparse
 
 from lease_models import MODELS, measure
 
-from spec.params import Params
+from electorate.spec.params import Params
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import cast
 
-from model_check import api, tlc
-from spec.params import Params, Profile
+from electorate.app import api, tlc
+from electorate.spec.params import Params, Profile
 
 
 @dataclass(frozen=True)

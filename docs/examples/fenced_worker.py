@@ -28,8 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from impl.api import Elector, LeaderScope, LeadershipLostError
-from impl.config import ConfigError, NodeConfig, from_toml
+from electorate.impl.api import Elector, LeaderScope, LeadershipLostError
+from electorate.impl.config import ConfigError, NodeConfig, from_toml
 
 FENCED_UPDATE = "UPDATE jobs SET owner = ?, token = ?, runs = runs + 1 WHERE id = 1 AND token <= ?"
 

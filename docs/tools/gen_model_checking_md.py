@@ -13,10 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from model_check import trace  # noqa: E402
-from model_check.api import check  # noqa: E402
-from spec.bugs import BUGS  # noqa: E402
-from spec.params import Params  # noqa: E402
+from electorate.app.api import check  # noqa: E402
+from electorate.model_check import trace  # noqa: E402
+from electorate.spec.bugs import BUGS  # noqa: E402
+from electorate.spec.params import Params  # noqa: E402
 
 CONFIGS: list[tuple[Params, bool]] = [
     (Params(servers=2), False),
@@ -111,9 +111,9 @@ with one, compiled spec; tested in CI). On 2 servers the reduction is 13x (19,61
 
 
 def _build() -> str:
-    import spec.actions
+    from electorate.spec import actions
 
-    compiled = not spec.actions.__file__.endswith(".py")
+    compiled = not actions.__file__.endswith(".py")
     return "mypyc-compiled spec, as installed" if compiled else "pure-Python spec"
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from spec import actions, invariants, next  # noqa: E402
+from electorate.spec import actions, invariants, next  # noqa: E402
 
-TLA = (ROOT / "spec" / "RaftElection.tla").read_text()
+TLA = (ROOT / "electorate" / "spec" / "RaftElection.tla").read_text()
 
 INTRO = """# The spec, action by action
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import main
+from electorate.conformance.cli import main
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conformance import compose
-from conformance.observe import NodeView, diff_views, spec_view
-from conformance.script import RunConfig
-from spec.messages import Message, MType
-from spec.state import Role
+from electorate.conformance import compose
+from electorate.conformance.observe import NodeView, diff_views, spec_view
+from electorate.conformance.script import RunConfig
+from electorate.spec.messages import Message, MType
+from electorate.spec.state import Role
 
 
 def _cfg(n: int = 3) -> RunConfig:

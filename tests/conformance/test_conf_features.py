@@ -9,18 +9,18 @@ import json
 
 import pytest
 
-from conformance import feature_compose as fc
-from conformance import feature_level, suite
-from conformance.adapters.feature_spec_host import FeatureSpecHost
-from conformance.adapters.impl_host import ImplHost
-from conformance.adapters.transport import InProcessAdapter
-from conformance.cli import main
-from conformance.machine import Budget, search
-from conformance.minimize import replay
-from conformance.protocol import Client, Hello
-from conformance.script import RunConfig, Script, Step
-from spec.messages import Message, MType
-from spec.state import Role
+from electorate.conformance import feature_compose as fc
+from electorate.conformance import feature_level, suite
+from electorate.conformance.adapters.feature_spec_host import FeatureSpecHost
+from electorate.conformance.adapters.impl_host import ImplHost
+from electorate.conformance.adapters.transport import InProcessAdapter
+from electorate.conformance.cli import main
+from electorate.conformance.machine import Budget, search
+from electorate.conformance.minimize import replay
+from electorate.conformance.protocol import Client, Hello
+from electorate.conformance.script import RunConfig, Script, Step
+from electorate.spec.messages import Message, MType
+from electorate.spec.state import Role
 
 SEED = 20260
 FEATURES = feature_level.FEATURES

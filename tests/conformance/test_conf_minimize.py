@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.minimize import ddmin
+from electorate.conformance.minimize import ddmin
 
 
 def test_ddmin_finds_the_two_needed_items() -> None:

@@ -8,20 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from conformance.adapters.impl_host import ImplHost
-from conformance.adapters.spec_host import SpecHost
-from conformance.adapters.transport import InProcessAdapter, SubprocessAdapter, adapter_argv
-from conformance.canonical import from_canonical, to_canonical
-from conformance.harness import Session
-from conformance.protocol import (
+from electorate.conformance.adapters.impl_host import ImplHost
+from electorate.conformance.adapters.spec_host import SpecHost
+from electorate.conformance.adapters.transport import (
+    InProcessAdapter,
+    SubprocessAdapter,
+    adapter_argv,
+)
+from electorate.conformance.canonical import from_canonical, to_canonical
+from electorate.conformance.harness import Session
+from electorate.conformance.protocol import (
     PROTOCOL,
     AdapterError,
     Client,
     ProtocolViolationError,
     schema_errors,
 )
-from conformance.script import RunConfig, Step
-from spec.messages import Message, MType
+from electorate.conformance.script import RunConfig, Step
+from electorate.spec.messages import Message, MType
 
 CFG = RunConfig(3, ((0, 0), (1, 1), (2, 1)))
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import suite
-from conformance.adapters.impl_host import ImplHost
-from conformance.adapters.spec_host import SpecHost
-from conformance.adapters.transport import InProcessAdapter, SubprocessAdapter, adapter_argv
-from conformance.harness import EVENTS
-from conformance.machine import Budget
-from conformance.minimize import replay
-from conformance.protocol import Client, Hello
-from conformance.script import Script
+from electorate.conformance import suite
+from electorate.conformance.adapters.impl_host import ImplHost
+from electorate.conformance.adapters.spec_host import SpecHost
+from electorate.conformance.adapters.transport import (
+    InProcessAdapter,
+    SubprocessAdapter,
+    adapter_argv,
+)
+from electorate.conformance.harness import EVENTS
+from electorate.conformance.machine import Budget
+from electorate.conformance.minimize import replay
+from electorate.conformance.protocol import Client, Hello
+from electorate.conformance.script import Script
 
 SEED = 20260
 

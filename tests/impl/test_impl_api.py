@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from impl.api import Elector, LeadershipChange, LeadershipLostError
-from impl.cluster import free_ports
-from impl.config import NodeConfig
+from electorate.impl.api import Elector, LeadershipChange, LeadershipLostError
+from electorate.impl.cluster import free_ports
+from electorate.impl.config import NodeConfig
 
 SECRET = b"api-test-secret-0123456789abcdef"
 LO = "127.0.0.1"

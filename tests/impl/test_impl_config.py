@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from impl.config import ConfigError, NodeConfig, add_node_flags, from_args, from_toml, parse_addr
-from impl.runtime import core_config
+from electorate.impl.config import (
+    ConfigError,
+    NodeConfig,
+    add_node_flags,
+    from_args,
+    from_toml,
+    parse_addr,
+)
+from electorate.impl.runtime import core_config
 
 SECRET = b"0123456789abcdef0123"
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from impl.cli import main as cli_main
-from impl.cluster import LOOPBACK, LocalCluster, Member, free_ports
-from impl.status import StatusError, fetch_status
-from impl.storage import STATE_FILE, FileStorage
-from impl.transport import NONCE_LEN, build_frame
+from electorate.impl.cli import main as cli_main
+from electorate.impl.cluster import LOOPBACK, LocalCluster, Member, free_ports
+from electorate.impl.status import StatusError, fetch_status
+from electorate.impl.storage import STATE_FILE, FileStorage
+from electorate.impl.transport import NONCE_LEN, build_frame
 
 ELECTION_S = 0.150
 
@@ -232,7 +232,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_cluster_demo_runs_non_interactively() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "impl", "cluster", "--nodes", "3", "--duration", "4"],
+        [sys.executable, "-m", "electorate", "cluster", "--nodes", "3", "--duration", "4"],
         capture_output=True, text=True, timeout=60, env=_env(), stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -267,7 +267,7 @@ def test_node_runs_from_a_toml_config_and_exits_cleanly_on_sigterm(tmp_path: Pat
         "election_timeout_ms = 150\nheartbeat_ms = 15\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "impl", "node", "--config", str(tmp_path / "node.toml")],
+        [sys.executable, "-m", "electorate", "node", "--config", str(tmp_path / "node.toml")],
         stderr=subprocess.PIPE, text=True, env=_env(),
     )  # fmt: skip
     try:

@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 import pytest
 
-from impl.core import CoreConfig, HardState, Role, RoleMachine
-from impl.messages import (
+from electorate.impl.core import CoreConfig, HardState, Role, RoleMachine
+from electorate.impl.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Message,

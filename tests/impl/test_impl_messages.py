@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl.messages import (
+from electorate.impl.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Message,

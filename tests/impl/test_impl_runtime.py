@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from impl.cluster import free_ports
-from impl.config import NodeConfig
-from impl.core import Role
-from impl.messages import Message, RequestVote, RequestVoteResponse
-from impl.runtime import NodeRuntime
-from impl.storage import STATE_FILE, StorageError, StorageFatalError, StoredState
+from electorate.impl.cluster import free_ports
+from electorate.impl.config import NodeConfig
+from electorate.impl.core import Role
+from electorate.impl.messages import Message, RequestVote, RequestVoteResponse
+from electorate.impl.runtime import NodeRuntime
+from electorate.impl.storage import STATE_FILE, StorageError, StorageFatalError, StoredState
 
 SECRET = b"runtime-test-secret-0123456789ab"
 LO = "127.0.0.1"

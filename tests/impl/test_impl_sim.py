@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from impl.core import Role
-from impl.sim import SCENARIOS, SimResult, _Options, _Sim, main, simulate
+from electorate.impl.core import Role
+from electorate.impl.sim import SCENARIOS, SimResult, _Options, _Sim, main, simulate
 
 TICKS = 300
 

@@ -15,8 +15,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impl.messages import Message
-from impl.sim import _Network, _Options, _Sim
+from electorate.impl.messages import Message
+from electorate.impl.sim import _Network, _Options, _Sim
 
 # Deliveries dominate so that elections complete; a few of everything else.
 KINDS = ["tick"] * 3 + ["deliver"] * 16 + ["drop", "dup", "crash", "restart", "timeout"] * 1

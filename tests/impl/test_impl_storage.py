@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from impl.storage import (
+from electorate.impl.storage import (
     STATE_FILE,
     FileStorage,
     StorageError,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from impl.cluster import free_ports
-from impl.config import NodeConfig, TlsConfig
-from impl.messages import AppendEntries, Message, encode_message
-from impl.transport import (
+from electorate.impl.cluster import free_ports
+from electorate.impl.config import NodeConfig, TlsConfig
+from electorate.impl.messages import AppendEntries, Message, encode_message
+from electorate.impl.transport import (
     HEADER,
     KIND_HELLO,
     KIND_MESSAGE,

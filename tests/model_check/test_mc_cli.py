@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from model_check.cli import main
-from model_check.main import main as electorate
+from electorate.app.check import main
+from electorate.app.main import main as electorate
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -98,7 +98,7 @@ def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_console_entry_point_runs_as_a_process() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "model_check.main", "check", "--servers", "1", "--json"],
+        [sys.executable, "-m", "electorate", "check", "--servers", "1", "--json"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,14 +11,14 @@ import random
 
 import pytest
 
-from model_check.api import check
-from model_check.search import Search
-from spec import symmetry
-from spec.bugs import BUGS
-from spec.model import RaftModel
-from spec.next import Init, Next, constraint
-from spec.params import Params
-from spec.state import State
+from electorate.app.api import check
+from electorate.model_check.search import Search
+from electorate.spec import symmetry
+from electorate.spec.bugs import BUGS
+from electorate.spec.model import RaftModel
+from electorate.spec.next import Init, Next, constraint
+from electorate.spec.params import Params
+from electorate.spec.state import State
 
 # (params, symmetry) -> (distinct, generated, depth), all equal to TLC 2.15's figures.
 PINNED = [

@@ -5,7 +5,7 @@ Three kinds of test per shipped model in spec/models/:
 - TLC, run on that .cfg, reproduces the figures recorded in expected.json;
 - our checker, run on the same parameters, reports the same distinct states, generated
   states and depth as TLC (expected.json holds TLC's own figures, written by
-  `python -m model_check.tlc --update-models spec/models`).
+  `python -m electorate.app.tlc --update-models spec/models`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import pytest
 
-from model_check import tlc
+from electorate.app import tlc
 
 MODELS_DIR = tlc.SPEC_DIR / "models"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((MODELS_DIR / tlc.EXPECTED_FILE).read_text())
@@ -65,7 +65,7 @@ def test_tlc_reproduces_expected(name: str) -> None:
 
 
 def _our_params(params: tlc.TlcParams) -> Any:
-    from spec.params import Params, Profile
+    from electorate.spec.params import Params, Profile
 
     return Params(
         servers=params.servers,
@@ -80,7 +80,7 @@ def _our_params(params: tlc.TlcParams) -> Any:
 
 def _our_check(params: tlc.TlcParams) -> Any:
     """Our checker's CheckResult for the same model."""
-    from model_check import api
+    from electorate.app import api
 
     return api.check(_our_params(params), symmetry=params.symmetry, workers=1)
 
@@ -97,8 +97,8 @@ def test_checker_agrees_with_tlc(name: str) -> None:
 
 @pytest.mark.parametrize("name", BUGGY)
 def test_bug_model_uses_the_bug_catalogue_parameters(name: str) -> None:
-    from spec.bugs import BUGS
-    from spec.params import Params
+    from electorate.spec.bugs import BUGS
+    from electorate.spec.params import Params
 
     params = tlc.SHIPPED_MODELS[name]
     assert params.bug is not None

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from model_check import tlc
+from electorate.app import tlc
 
 NEEDS_JAVA = pytest.mark.skipif(
     shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"

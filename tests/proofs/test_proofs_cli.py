@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from proofs.cli import main
+from electorate.proofs.cli import main
 
 
 def test_prove_passes_with_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +52,7 @@ def test_z3_is_the_pinned_version() -> None:
 
     import z3
 
-    from proofs.core import Z3_PIN
+    from electorate.proofs.core import Z3_PIN
 
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 import pytest
 import z3
 
-from proofs.concrete import ConcreteChecker, encoded_action
-from proofs.model import ACTION_BY_NAME
-from spec.next import Action, Init, Next, constraint
-from spec.params import Params
-from spec.state import Role, State
-from spec.symmetry import canonical
+from electorate.proofs.concrete import ConcreteChecker, encoded_action
+from electorate.proofs.model import ACTION_BY_NAME
+from electorate.spec.next import Action, Init, Next, constraint
+from electorate.spec.params import Params
+from electorate.spec.state import Role, State
+from electorate.spec.symmetry import canonical
 
 Step = tuple[State, Action, State]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from proofs import election
-from proofs.core import Settings
-from proofs.invariant import CONJUNCTS, LEMMAS, conjunct
-from proofs.model import ACTION_BY_NAME, ACTIONS
+from electorate.proofs import election
+from electorate.proofs.core import Settings
+from electorate.proofs.invariant import CONJUNCTS, LEMMAS, conjunct
+from electorate.proofs.model import ACTION_BY_NAME, ACTIONS
 
 
 @pytest.mark.parametrize("seed", [0, 7])
@@ -63,7 +63,7 @@ def test_unknown_conjunct_and_bug_are_refused() -> None:
 
 def test_proof_graph_agrees_with_lemma_necessity() -> None:
     """A lemma whose removal breaks an obligation is in every unsat core of that obligation."""
-    from proofs.graph import uses
+    from electorate.proofs.graph import uses
 
     for lemma in LEMMAS:
         for name in lemma.broken_without:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from proofs import election
-from proofs.core import Settings
-from proofs.mutants import MUTANTS, mutant_obligations
-from spec.bugs import BUGS
+from electorate.proofs import election
+from electorate.proofs.core import Settings
+from electorate.proofs.mutants import MUTANTS, mutant_obligations
+from electorate.spec.bugs import BUGS
 
 SAFETY_BUGS = [
     "quorum-half",

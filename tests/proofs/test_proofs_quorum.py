@@ -5,11 +5,17 @@ from __future__ import annotations
 import pytest
 import z3
 
-from proofs.core import Settings
-from proofs.quorum import FACTS, N, obligations, quorum_predicate, quorum_threshold_obligations
-from proofs.venn import Venn
-from spec.actions import IsQuorum
-from spec.params import MAX_SERVERS, Params
+from electorate.proofs.core import Settings
+from electorate.proofs.quorum import (
+    FACTS,
+    N,
+    obligations,
+    quorum_predicate,
+    quorum_threshold_obligations,
+)
+from electorate.proofs.venn import Venn
+from electorate.spec.actions import IsQuorum
+from electorate.spec.params import MAX_SERVERS, Params
 
 
 @pytest.mark.parametrize("ob", obligations(), ids=lambda o: o.name)

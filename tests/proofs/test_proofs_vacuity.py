@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from proofs import vacuity
-from proofs.core import Settings
+from electorate.proofs import vacuity
+from electorate.proofs.core import Settings
 
 
 @pytest.mark.parametrize("ob", vacuity.obligations(), ids=lambda o: o.name)

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from spec.next import Init, Next, constraint
-from spec.params import Params
-from spec.state import State
+from electorate.spec.next import Init, Next, constraint
+from electorate.spec.params import Params
+from electorate.spec.state import State
 
 
 def _reachable(p: Params) -> set[State]:

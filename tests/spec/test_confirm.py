@@ -9,16 +9,16 @@ from typing import Any, cast
 
 import pytest
 
-from model_check import cli
-from model_check.api import check
-from model_check.search import Violation
-from spec import symmetry
-from spec.bugs import BUGS
-from spec.confirm import Step, confirm, time_free_key
-from spec.invariants import invariants_for
-from spec.next import Action, Init, Next
-from spec.params import Params, ParamsError
-from spec.state import State
+from electorate.app import check as check_cli
+from electorate.app.api import check
+from electorate.model_check.search import Violation
+from electorate.spec import symmetry
+from electorate.spec.bugs import BUGS
+from electorate.spec.confirm import Step, confirm, time_free_key
+from electorate.spec.invariants import invariants_for
+from electorate.spec.next import Action, Init, Next
+from electorate.spec.params import Params, ParamsError
+from electorate.spec.state import State
 
 
 def _reduced(bug: str | None) -> Params:
@@ -54,7 +54,7 @@ def test_reduced_lease_bugs_are_confirmed_in_the_exact_model(bug: str) -> None:
 
 
 def test_cli_reports_the_confirmed_exact_trace(capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.main(["--bug", "lease-too-long", "--reduce"])
+    code = check_cli.main(["--bug", "lease-too-long", "--reduce"])
     out = capsys.readouterr().out
     assert code == 1
     assert "Confirmed without --reduce: the exact model violates LeaseBacked too (19 states)" in out
@@ -62,7 +62,7 @@ def test_cli_reports_the_confirmed_exact_trace(capsys: pytest.CaptureFixture[str
 
 
 def test_cli_json_carries_the_exact_trace(capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.main(["--bug", "lease-from-receive-time", "--reduce", "--json"])
+    code = check_cli.main(["--bug", "lease-from-receive-time", "--reduce", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and doc["result"] == "violation" and doc["confirmed_exact"] is True
     assert len(doc["violation"]["trace"]) == 18 and len(doc["exact_trace"]) == 19
@@ -72,8 +72,8 @@ def test_cli_json_carries_the_exact_trace(capsys: pytest.CaptureFixture[str]) ->
 def test_cli_says_when_the_exact_model_does_not_confirm(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "confirm", lambda *_args: None)
-    code = cli.main(["--bug", "lease-too-long", "--reduce"])
+    monkeypatch.setattr(check_cli, "confirm", lambda *_args: None)
+    code = check_cli.main(["--bug", "lease-too-long", "--reduce"])
     out = capsys.readouterr().out
     assert code == 1
     assert "Not confirmed in the exact model: --reduce over-approximates" in out

@@ -1,7 +1,7 @@
 """The shipped feature models (spec/models/features/): current, and TLC's recorded figures hold.
 
 expected_features.json holds TLC's own figures, written by
-`python -m model_check.tlc_features --update-models spec/models/features`.
+`python -m electorate.app.tlc_features --update-models spec/models/features`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from model_check import tlc_features
-from model_check.api import check
-from model_check.tlc import TlcConfigError
+from electorate.app import tlc_features
+from electorate.app.api import check
+from electorate.app.tlc import TlcConfigError
 
 MODELS_DIR = tlc_features.MODELS_DIR
 EXPECTED: dict[str, dict[str, Any]] = json.loads(

@@ -7,12 +7,12 @@ from itertools import combinations
 
 import pytest
 
-from model_check.api import check
-from spec import ext_props
-from spec.bugs import BUGS
-from spec.next import Init, Next
-from spec.params import FEATURES, Params, ParamsError
-from spec.state import Role
+from electorate.app.api import check
+from electorate.spec import ext_props
+from electorate.spec.bugs import BUGS
+from electorate.spec.next import Init, Next
+from electorate.spec.params import FEATURES, Params, ParamsError
+from electorate.spec.state import Role
 
 COMBOS = [frozenset(c) for k in range(1, len(FEATURES) + 1) for c in combinations(FEATURES, k)]
 

@@ -7,14 +7,14 @@ import shutil
 
 import pytest
 
-from model_check import tlc_features
-from model_check.api import check
-from model_check.search import check as search
-from model_check.tlc import SPEC_DIR, TlcConfigError, TlcResult
-from spec.bugs import BUGS
-from spec.model import RaftModel
-from spec.params import Params
-from spec.state import State
+from electorate.app import tlc_features
+from electorate.app.api import check
+from electorate.app.tlc import SPEC_DIR, TlcConfigError, TlcResult
+from electorate.model_check.search import check as search
+from electorate.spec.bugs import BUGS
+from electorate.spec.model import RaftModel
+from electorate.spec.params import Params
+from electorate.spec.state import State
 
 NEEDS_JAVA = pytest.mark.skipif(
     shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"

@@ -13,11 +13,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec.ext_props import LeaseBacked, LeaseSafety
-from spec.invariants import ElectionSafety
-from spec.next import Init
-from spec.params import Params
-from spec.state import Role, State
+from electorate.spec.ext_props import LeaseBacked, LeaseSafety
+from electorate.spec.invariants import ElectionSafety
+from electorate.spec.next import Init
+from electorate.spec.params import Params
+from electorate.spec.state import Role, State
 
 
 @st.composite

@@ -9,10 +9,10 @@ is `UpdateTerm` and the rest of the schedule ends with s1 and s3 both holding a 
 
 from __future__ import annotations
 
-from spec import ext_props
-from spec.next import Init, Next
-from spec.params import Params
-from spec.state import Role, State
+from electorate.spec import ext_props
+from electorate.spec.next import Init, Next
+from electorate.spec.params import Params
+from electorate.spec.state import Role, State
 
 P = Params(servers=3, features=frozenset({"lease"}), max_term=3, max_msgs=2)
 
@@ -70,8 +70,8 @@ def test_a_leader_still_adopts_a_newer_term_from_a_response() -> None:
 
 
 def _would_ignore(s: State, i: int) -> bool:
-    from spec.ext_actions import _keeps_lease_promise
-    from spec.messages import Message, MType
+    from electorate.spec.ext_actions import _keeps_lease_promise
+    from electorate.spec.messages import Message, MType
 
     m = Message(MType.RequestVoteResponse, s.current_term[i] + 1, (i + 1) % 3, i)
     return _keeps_lease_promise(P, s, i, m)

@@ -13,13 +13,13 @@ from itertools import combinations
 
 import pytest
 
-from model_check import cli
-from spec import ext_reduce, ext_time, symmetry
-from spec.invariants import invariants_for, sometimes_for
-from spec.messages import Message, MType
-from spec.next import Init, Next, constraint
-from spec.params import Params, ParamsError
-from spec.state import Role, State
+from electorate.app import check as check_cli
+from electorate.spec import ext_reduce, ext_time, symmetry
+from electorate.spec.invariants import invariants_for, sometimes_for
+from electorate.spec.messages import Message, MType
+from electorate.spec.next import Init, Next, constraint
+from electorate.spec.params import Params, ParamsError
+from electorate.spec.state import Role, State
 
 Reach = Callable[[Params], set[State]]
 ALL = frozenset({"prevote", "check_quorum", "lease"})
@@ -121,20 +121,23 @@ def test_the_abstraction_needs_the_relative_lease_model(kwargs: dict[str, object
 
 
 def test_cli_refuses_it_without_the_lease(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--features", "prevote", "--reduce"]) == 2
+    assert check_cli.main(["--features", "prevote", "--reduce"]) == 2
     err = capsys.readouterr().err
     assert "--reduce" in err and "Traceback" not in err
 
 
 def test_cli_points_big_exact_lease_models_to_reduce(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--servers", "3", "--features", "lease", "--max-depth", "2"]) == 0
+    assert check_cli.main(["--servers", "3", "--features", "lease", "--max-depth", "2"]) == 0
     assert "--reduce checks a sound over-approximation" in capsys.readouterr().err
-    assert cli.main(["--servers", "3", "--features", "lease", "--max-depth", "2", "--reduce"]) == 0
+    assert (
+        check_cli.main(["--servers", "3", "--features", "lease", "--max-depth", "2", "--reduce"])
+        == 0
+    )
     assert "--reduce checks" not in capsys.readouterr().err
 
 
 def test_tlc_is_not_asked_to_mirror_the_reduction(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--servers", "2", "--features", "lease", "--reduce", "--tlc"]) == 0
+    assert check_cli.main(["--servers", "2", "--features", "lease", "--reduce", "--tlc"]) == 0
     assert "TLC mirrors the exact model only: drop --reduce" in capsys.readouterr().err
 
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from spec import ext_time
-from spec.messages import Message, MType
-from spec.next import Init
-from spec.params import Params
-from spec.state import Role, State
+from electorate.spec import ext_time
+from electorate.spec.messages import Message, MType
+from electorate.spec.next import Init
+from electorate.spec.params import Params
+from electorate.spec.state import Role, State
 
 # Two servers, one term: 61,663 relative states (lease alone). Clocks up to 4 ticks already
 # reach every relative state, so the absolute model's image must be all of them.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from spec import actions as act
-from spec.messages import Message, MType, WithMessage, WithoutMessage, copies
-from spec.next import Action, Init, Next, constraint
-from spec.params import Params, ParamsError
-from spec.state import NIL, Role, State
+from electorate.spec import actions as act
+from electorate.spec.messages import Message, MType, WithMessage, WithoutMessage, copies
+from electorate.spec.next import Action, Init, Next, constraint
+from electorate.spec.params import Params, ParamsError
+from electorate.spec.state import NIL, Role, State
 
 P3 = Params()
 

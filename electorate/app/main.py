@@ -1,0 +1,61 @@
+"""The `electorate` command: one entry point, a subcommand per part of the project."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from electorate import __version__
+
+# subcommand -> (module with main(argv), whether argv keeps the subcommand name, summary)
+COMMANDS: dict[str, tuple[str, bool, str]] = {
+    "check": ("electorate.app.check", False, "model-check the spec (default: 3 servers, election)"),
+    "prove": ("electorate.proofs.cli", False, "run the Z3 proofs (all cluster sizes)"),
+    "node": ("electorate.impl.cli", True, "run one production node"),
+    "status": ("electorate.impl.cli", True, "show a node's role, term, leader and lease"),
+    "cluster": (
+        "electorate.impl.cli",
+        True,
+        "run a local cluster of real processes with a live table",
+    ),
+    "sim": (
+        "electorate.impl.sim",
+        False,
+        "simulate a cluster of the production core (seeded, replayable)",
+    ),
+    "conform": ("electorate.conformance.cli", True, "run the conformance suite against an adapter"),
+    "adapter": ("electorate.conformance.cli", True, "run a conformance adapter over stdin/stdout"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: electorate [--version] COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<9} {summary}" for name, (_, _, summary) in COMMANDS.items()]
+    lines.append("\n`electorate COMMAND --help` for a command's options.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(f"electorate {__version__}")
+        return 0
+    name = args[0]
+    if name not in COMMANDS:
+        print(f"electorate: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, keep_name, _ = COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        print(f"electorate: {name} is not available in this build ({e})", file=sys.stderr)
+        return 2
+    code: int = module.main(args if keep_name else args[1:])
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

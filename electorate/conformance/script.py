@@ -1,0 +1,218 @@
+"""Run configurations and steps: what a replayable script is made of (JSONL on disk)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from electorate.conformance.canonical import (
+    JSON,
+    from_canonical,
+    node_id,
+    node_index,
+    static_log,
+    to_canonical,
+)
+from electorate.conformance.protocol import PROTOCOL
+from electorate.spec.messages import Message, show_message
+from electorate.spec.next import Init
+from electorate.spec.params import Params
+from electorate.spec.state import State
+
+OPS: Final = (
+    "timeout",
+    "heartbeat",
+    "deliver",
+    "drop",
+    "duplicate",
+    "partition",
+    "heal",
+    "crash",
+    "restart",
+    "transfer",
+    "period",  # an election period elapses at a node (feature level only)
+)
+
+
+class ScriptError(ValueError):
+    """A script file or step is malformed; the text says where."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One example's cluster: size, each node's static log (last index, last term), the seed
+    handed to the adapter, planted implementation bugs and a spec bug (negative control)."""
+
+    servers: int
+    logs: tuple[tuple[int, int], ...]
+    seed: int = 0
+    mutations: tuple[str, ...] = ()
+    spec_bug: str | None = None
+    features: tuple[str, ...] = ()  # spec features on both sides (conformance.feature_level)
+
+    def params(self) -> Params:
+        return Params(
+            servers=self.servers,
+            profile="heartbeat",
+            bug=self.spec_bug,
+            features=frozenset(self.features),
+        )
+
+    def initial_term(self) -> int:
+        """Every node starts in the term of the newest log entry (at least 1, as raft.tla)."""
+        return max([1, *(t for _, t in self.logs)])
+
+    def initial_state(self) -> State:
+        s = Init(self.params())
+        logs = tuple(static_log(i, t) for i, t in self.logs)
+        return s._replace(current_term=(self.initial_term(),) * self.servers, log=logs)
+
+    def init_body(self) -> JSON:
+        initial = {
+            node_id(i): {
+                "term": self.initial_term(),
+                "voted_for": None,
+                "last_log_index": idx,
+                "last_log_term": t,
+            }
+            for i, (idx, t) in enumerate(self.logs)
+        }
+        body: JSON = {
+            "nodes": [node_id(i) for i in range(self.servers)],
+            "seed": self.seed,
+            "features": list(self.features),
+            "initial": initial,
+        }
+        if self.mutations:
+            body["mutations"] = list(self.mutations)
+        return body
+
+    def to_json(self) -> JSON:
+        return {
+            "servers": self.servers,
+            "logs": [list(x) for x in self.logs],
+            "seed": self.seed,
+            "mutations": list(self.mutations),
+            "spec_bug": self.spec_bug,
+            **({"features": list(self.features)} if self.features else {}),
+        }
+
+    @staticmethod
+    def from_json(d: JSON) -> RunConfig:
+        try:
+            n = int(d["servers"])
+            logs = tuple((int(a), int(b)) for a, b in d["logs"])
+            if len(logs) != n or not 1 <= n <= 7:
+                raise ScriptError(f"config: {n} servers but {len(logs)} logs")
+            return RunConfig(
+                n,
+                logs,
+                int(d.get("seed", 0)),
+                tuple(d.get("mutations", ())),
+                d.get("spec_bug"),
+                tuple(str(f) for f in d.get("features", ())),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise ScriptError(f"config: malformed ({e})") from e
+
+    def with_faults(self, mutations: tuple[str, ...], spec_bug: str | None) -> RunConfig:
+        return RunConfig(self.servers, self.logs, self.seed, mutations, spec_bug, self.features)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One harness step. ``node``/``peer`` are spec indexes, ``msg`` a spec message, ``group``
+    one side of a partition."""
+
+    op: str
+    node: int = -1
+    peer: int = -1
+    msg: Message | None = None
+    group: tuple[int, ...] = field(default=())
+
+    def __str__(self) -> str:
+        if self.msg is not None:
+            return f"{self.op}({show_message(self.msg)})"
+        if self.op == "transfer":
+            return f"transfer({node_id(self.node)} -> {node_id(self.peer)})"
+        if self.op == "partition":
+            return "partition({" + ", ".join(node_id(i) for i in self.group) + "} | rest)"
+        if self.node >= 0:
+            return f"{self.op}({node_id(self.node)})"
+        return f"{self.op}()"
+
+    def to_json(self) -> JSON:
+        out: JSON = {"op": self.op}
+        if self.node >= 0:
+            out["node"] = node_id(self.node)
+        if self.peer >= 0:
+            out["peer"] = node_id(self.peer)
+        if self.msg is not None:
+            out["message"] = to_canonical(self.msg)
+        if self.group:
+            out["group"] = [node_id(i) for i in self.group]
+        return out
+
+    @staticmethod
+    def from_json(d: JSON, n: int) -> Step:
+        try:
+            op = d["op"]
+            if op not in OPS:
+                raise ScriptError(f"unknown step op {op!r}")
+            return Step(
+                op,
+                node_index(d["node"], n) if "node" in d else -1,
+                node_index(d["peer"], n) if "peer" in d else -1,
+                from_canonical(d["message"], n) if "message" in d else None,
+                tuple(node_index(x, n) for x in d.get("group", [])),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise ScriptError(f"step {d!r:.120}: {e}") from e
+
+
+@dataclass(frozen=True)
+class Script:
+    config: RunConfig
+    steps: tuple[Step, ...]
+    name: str = ""
+    expect: JSON = field(default_factory=dict)
+
+
+def header(script: Script) -> JSON:
+    return {
+        "kind": "header",
+        "protocol": PROTOCOL,
+        "name": script.name,
+        "config": script.config.to_json(),
+        "expect": script.expect,
+    }
+
+
+def write_script(path: Path, script: Script, records: list[JSON] | None = None) -> None:
+    """Header, then one line per step (``records`` adds responses and spec states)."""
+    lines = [header(script)]
+    if records is not None:
+        lines += records
+    else:
+        lines += [{"kind": "step", "step": s.to_json()} for s in script.steps]
+    path.write_text("".join(json.dumps(x, sort_keys=True) + "\n" for x in lines), "utf-8")
+
+
+def read_script(path: Path) -> Script:
+    try:
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    except (OSError, json.JSONDecodeError) as e:
+        raise ScriptError(f"{path}: cannot read a JSONL script ({e})") from e
+    if not rows or not isinstance(rows[0], dict) or rows[0].get("kind") != "header":
+        raise ScriptError(f"{path}: the first line must be a header object")
+    if rows[0].get("protocol") != PROTOCOL:
+        raise ScriptError(f"{path}: protocol {rows[0].get('protocol')!r}, expected {PROTOCOL}")
+    cfg = RunConfig.from_json(rows[0].get("config", {}))
+    steps = tuple(
+        Step.from_json(r["step"], cfg.servers)
+        for r in rows[1:]
+        if isinstance(r, dict) and r.get("kind") == "step"
+    )
+    return Script(cfg, steps, str(rows[0].get("name", "")), dict(rows[0].get("expect") or {}))

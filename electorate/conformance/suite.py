@@ -1,0 +1,249 @@
+"""The suite: corpus replay, then the Hypothesis search; the kill matrix of the mutants."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from electorate.conformance import feature_level, observe_level
+from electorate.conformance.bundle import write_bundle
+from electorate.conformance.harness import EVENTS, Failure, Session
+from electorate.conformance.machine import Budget, search
+from electorate.conformance.minimize import minimize, replay
+from electorate.conformance.protocol import Adapter, Client, Hello
+from electorate.conformance.script import Script, read_script, write_script
+from electorate.impl.core import MUTATIONS
+from electorate.spec.bugs import BUGS
+
+SPEC_PREFIX = "spec:"  # a negative control: the spec mutated, the implementation not
+LEVELS = (
+    ("observe", ("observe",)),
+    ("step", ("step",)),
+    ("crash_restart", ("crash_restart",)),
+    ("prevote_check_quorum", ("prevote", "check_quorum")),
+)
+MINIMIZE_SECONDS = 20.0
+FEATURE_LEVEL = "prevote_check_quorum"
+FEATURE_STEPS = 40  # the level's examples are a third of the budget's, 40 steps each
+# Mutants the canonical level cannot reach, and why (they need a conformance level not run).
+NOT_APPLICABLE: dict[str, str] = {}
+
+
+@dataclass
+class Outcome:
+    """The result of one suite run (one mutant, or none)."""
+
+    passed: bool
+    examples: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    events: Counter[str] = field(default_factory=Counter)
+    failure: Failure | None = None
+    script: Script | None = None  # minimized failing script
+    found_by: str = ""  # "corpus:<name>" or "search"
+    bundle: Path | None = None
+    seed: int = 0
+    observe_steps: int | None = None  # steps of an observe-level failure (not replayable)
+    feature_events: Counter[str] | None = None  # the PreVote/CheckQuorum level's, if it ran
+
+    @property
+    def missing_events(self) -> list[str]:
+        missing = [e for e in EVENTS if not self.events[e]]
+        if self.feature_events is not None:
+            missing += [
+                f"{FEATURE_LEVEL}:{e}"
+                for e in feature_level.FEATURE_EVENTS
+                if not self.feature_events[e]
+            ]
+        return missing
+
+
+def corpus_dir() -> Path:
+    return Path(str(resources.files("electorate.conformance").joinpath("scenarios")))
+
+
+def load_corpus() -> list[Script]:
+    return [read_script(p) for p in sorted(corpus_dir().glob("*.jsonl"))]
+
+
+def canonical_spec_bugs() -> list[str]:
+    """Spec bugs of the canonical spec: those of issue 3's features change featured actions
+    only, which the canonical level never runs."""
+    return sorted(b.name for b in BUGS.values() if "features" not in b.overrides)
+
+
+def feature_spec_bugs() -> list[str]:
+    """Spec bugs of the features the PreVote/CheckQuorum level runs (not the lease's)."""
+    ours = frozenset(feature_level.FEATURES)
+
+    def fits(wanted: object) -> bool:
+        return isinstance(wanted, frozenset) and wanted <= ours
+
+    return sorted(b.name for b in BUGS.values() if fits(b.overrides.get("features")))
+
+
+def mutant_names(hello: Hello) -> list[str]:
+    """Every implementation mutant (if the adapter takes mutations) and every spec bug of the
+    canonical spec (negative controls), plus the featured spec's bugs when the adapter runs
+    the PreVote/CheckQuorum level."""
+    names = sorted(MUTATIONS) if "mutations" in hello.capabilities else []
+    bugs = canonical_spec_bugs()
+    if runs_feature_level(hello):
+        bugs += feature_spec_bugs()
+    return names + [SPEC_PREFIX + b for b in bugs]
+
+
+def runs_feature_level(hello: Hello) -> bool:
+    return set(feature_level.FEATURES) <= hello.capabilities
+
+
+def faults(mutant: str | None) -> tuple[tuple[str, ...], str | None]:
+    if mutant is None:
+        return (), None
+    if mutant.startswith(SPEC_PREFIX):
+        return (), mutant[len(SPEC_PREFIX) :]
+    return (mutant,), None
+
+
+def run(
+    client: Client,
+    hello: Hello,
+    budget: Budget,
+    mutant: str | None = None,
+    corpus: bool = True,
+    bundle_dir: Path | None = None,
+) -> Outcome:
+    """Corpus, then the PreVote level, then the search; minimize and bundle the first failure."""
+    t0 = time.perf_counter()
+    mutations, bug = faults(mutant)
+    out = Outcome(passed=True, seed=budget.seed)
+    for scenario in load_corpus() if corpus else []:
+        cfg = scenario.config.with_faults(mutations, bug)
+        r = replay(client, hello, Script(cfg, scenario.steps, scenario.name))
+        out.examples += 1
+        out.steps += len(scenario.steps)
+        if r.failure is not None:
+            out.passed, out.failure, out.found_by = False, r.failure, f"corpus:{scenario.name}"
+            out.script = Script(cfg, scenario.steps, scenario.name)
+            break
+    if out.passed and runs_feature_level(hello):  # cheaper than the canonical search
+        _feature_level(client, hello, budget, mutations, bug, out)
+    elif out.passed and "prevote" in hello.capabilities:
+        _prevote_level(client, budget, mutations, out)
+    if out.passed:
+        res = search(client, hello, budget, mutations, bug)
+        out.examples += res.examples
+        out.steps += res.steps
+        out.events = res.events
+        if res.failure is not None and res.script is not None:
+            out.passed, out.failure, out.found_by = False, res.failure, "search"
+            out.script = res.script
+    out.seconds = time.perf_counter() - t0
+    if out.failure is not None and out.script is not None:
+        _minimize_and_bundle(client, hello, out, mutant, bundle_dir)
+    return out
+
+
+def _feature_level(
+    client: Client,
+    hello: Hello,
+    budget: Budget,
+    mutations: tuple[str, ...],
+    bug: str | None,
+    out: Outcome,
+) -> None:
+    """The PreVote/CheckQuorum level (conformance.feature_level): the three checks against
+    the featured spec, a third of the budget's examples."""
+    small = Budget(max(1, budget.examples // 3), FEATURE_STEPS, budget.seed)
+    res = search(client, hello, small, mutations, bug, feature_level.FEATURES)
+    out.examples += res.examples
+    out.steps += res.steps
+    out.feature_events = res.events
+    if res.failure is not None and res.script is not None:
+        out.passed, out.failure, out.found_by = False, res.failure, FEATURE_LEVEL
+        out.script = res.script
+
+
+def _prevote_level(
+    client: Client, budget: Budget, mutations: tuple[str, ...], out: Outcome
+) -> None:
+    """The observe-only PreVote level (conformance.observe_level): invariants only."""
+    obs = observe_level.run(client, ("prevote",), mutations, budget.seed)
+    out.examples += obs.examples
+    out.steps += obs.steps
+    if not obs.passed:
+        out.passed, out.found_by = False, "prevote-observe"
+        out.failure = Failure([obs.check], len(obs.trace), obs.trace[-1], text=obs.text)
+        out.failure.rows = [("trace", "", " ; ".join(obs.trace))]
+        out.observe_steps = len(obs.trace)
+
+
+def _minimize_and_bundle(
+    client: Client, hello: Hello, out: Outcome, mutant: str | None, bundle_dir: Path | None
+) -> None:
+    assert out.script is not None and out.failure is not None
+    name = mutant or "implementation"
+    expect = {"mutant": mutant, "check": out.failure.check}
+    small = minimize(client, hello, out.script, out.failure.check, MINIMIZE_SECONDS)
+    r = replay(client, hello, small)
+    if r.failure is None:  # cannot happen with a deterministic adapter; keep the original
+        small, r = out.script, replay(client, hello, out.script)
+    out.script = Script(small.config, small.steps, _slug(name), expect)
+    if r.failure is not None:
+        out.failure = r.failure
+    if bundle_dir is not None and r.failure is not None:
+        out.bundle = write_bundle(bundle_dir / _slug(name), out.script, r.session, r.failure)
+
+
+def _slug(name: str) -> str:
+    return name.replace(":", "-").replace("/", "-")
+
+
+def save_scenario(script: Script) -> Path:
+    """Add a minimized counterexample to the corpus (its faults are recorded in ``expect``,
+    the stored config carries none: the corpus replays against whatever is under test)."""
+    clean = Script(script.config.with_faults((), None), script.steps, script.name, script.expect)
+    path = corpus_dir() / f"{script.name}.jsonl"
+    write_script(path, clean)
+    return path
+
+
+def determinism(client: Client, hello: Hello, script: Script) -> bool:
+    """The same script run twice must give identical responses (reply ids aside)."""
+
+    def responses(session: Session) -> list[object]:
+        return [_strip(resp) for _, _, resp, _, _ in session.raw]
+
+    a = replay(client, hello, script)
+    b = replay(client, hello, script)
+    return responses(a.session) == responses(b.session)
+
+
+def _strip(resp: dict[str, object] | None) -> object:
+    if resp is None:
+        return None
+    return {k: v for k, v in resp.items() if k not in ("msg_id", "in_reply_to")}
+
+
+def levels(hello: Hello, passed: bool) -> dict[str, str]:
+    """Conformance levels: passed, failed, or unsupported (what the adapter did not declare)."""
+    caps = hello.capabilities | {"observe"}
+    out: dict[str, str] = {}
+    for name, needs in LEVELS:
+        missing = [c for c in needs if c not in caps]
+        if missing:
+            out[name] = "unsupported (" + ", ".join(missing) + ")"
+        elif name == FEATURE_LEVEL:
+            state = "pass" if passed else "fail"
+            out[name] = f"{state} (refined against the featured spec; no crash/restart/transfer)"
+        else:
+            out[name] = "pass" if passed else "fail"
+    return out
+
+
+def connect(adapter: Adapter, strict: bool) -> tuple[Client, Hello]:
+    client = Client(adapter, strict=strict)
+    return client, client.hello()
