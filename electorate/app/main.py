@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
         "run a local cluster of real processes with a live table",
     ),
     "sim": (
-        "electorate.impl.sim",
+        "electorate.testing.sim",
         False,
         "simulate a cluster of the production core (seeded, replayable)",
     ),

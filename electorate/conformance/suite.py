@@ -15,8 +15,8 @@ from electorate.conformance.machine import Budget, search
 from electorate.conformance.minimize import minimize, replay
 from electorate.conformance.protocol import Adapter, Client, Hello
 from electorate.conformance.script import Script, read_script, write_script
-from electorate.impl.core import MUTATIONS
 from electorate.spec.bugs import BUGS
+from electorate.testing.mutants import Mutant
 
 SPEC_PREFIX = "spec:"  # a negative control: the spec mutated, the implementation not
 LEVELS = (
@@ -89,7 +89,7 @@ def mutant_names(hello: Hello) -> list[str]:
     """Every implementation mutant (if the adapter takes mutations) and every spec bug of the
     canonical spec (negative controls), plus the featured spec's bugs when the adapter runs
     the PreVote/CheckQuorum level."""
-    names = sorted(MUTATIONS) if "mutations" in hello.capabilities else []
+    names = sorted(m.value for m in Mutant) if "mutations" in hello.capabilities else []
     bugs = canonical_spec_bugs()
     if runs_feature_level(hello):
         bugs += feature_spec_bugs()

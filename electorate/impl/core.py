@@ -23,27 +23,8 @@ from electorate.impl.messages import (
 )
 from electorate.impl.quorum import quorum_size, quorum_value
 
-# Planted bugs (TEST ONLY): each names one rule the machine then breaks; docs/impl-core.md.
-MUTATIONS: Final[frozenset[str]] = frozenset(
-    {
-        "vote-twice",
-        "keep-vote-on-new-term",
-        "no-stepdown-request",
-        "no-stepdown-response",
-        "no-stepdown-heartbeat",
-        "uptodate-gt",
-        "uptodate-index-first",
-        "quorum-half",
-        "count-duplicate-votes",
-        "count-stale-votes",
-        "no-term-increment",
-        "no-self-vote",
-        "stale-term-in-response",
-        "forget-state-on-restart",
-        "bump-term-on-stepdown",
-        "prevote-bumps-term",
-    }
-)
+# Terms and every other integer on the wire are uint64, as in etcd and hashicorp/raft.
+MAX_TERM: Final = 2**64 - 1
 
 
 class ConfigError(ValueError):
@@ -125,7 +106,7 @@ class CoreConfig:
     """Static configuration of one node. All durations are in ticks.
 
     The election timeout is drawn from [election_ticks, 2*election_ticks) at every timer reset
-    (§3.4: randomization makes split votes rare). ``mutations`` plants bugs: TEST ONLY.
+    (§3.4: randomization makes split votes rare).
     """
 
     node_id: str
@@ -136,7 +117,6 @@ class CoreConfig:
     lease_ticks: int = 8
     prevote: bool = True
     check_quorum: bool = True
-    mutations: frozenset[str] = frozenset()
 
     def validate(self) -> None:
         """Raise ConfigError naming the first problem found."""
@@ -165,14 +145,11 @@ class CoreConfig:
                 f"lease_ticks ({self.lease_ticks}) must be in [1, election_ticks="
                 f"{self.election_ticks}): a lease must end before any voter can vote again"
             )
-        unknown = sorted(self.mutations - MUTATIONS)
-        if unknown:
-            p.append(f"unknown mutation(s) {unknown}; known: {sorted(MUTATIONS)}")
         return p
 
     @property
     def quorum(self) -> int:
-        return quorum_size(len(self.voters), half="quorum-half" in self.mutations)
+        return quorum_size(len(self.voters))
 
 
 class RoleMachine:
@@ -188,7 +165,6 @@ class RoleMachine:
         config.validate()
         _check_hard_state(config, hard_state)
         self._cfg = config
-        self._mut = config.mutations
         self._rng = rng
         self._id = config.node_id
         self._peers = tuple(v for v in config.voters if v != config.node_id)
@@ -203,9 +179,9 @@ class RoleMachine:
         self._timeout = 0
         self._reset_timer()
         self._no_campaign_until = 0
-        self._votes: dict[str, bool] = {}
-        self._prevotes: dict[str, bool] = {}
-        self._dup_grants = 0
+        # The answers of the current (pre-)election, as (voter, granted), in arrival order.
+        self._votes: list[tuple[str, bool]] = []
+        self._prevotes: list[tuple[str, bool]] = []
         # Leader-only state, (re)set by _clear_leader_state.
         self._token: int | None = None
         self._round = 0
@@ -251,11 +227,11 @@ class RoleMachine:
 
     @property
     def votes_granted(self) -> frozenset[str]:
-        return frozenset(v for v, ok in self._votes.items() if ok)
+        return _granted(self._votes)
 
     @property
     def prevotes_granted(self) -> frozenset[str]:
-        return frozenset(v for v, ok in self._prevotes.items() if ok)
+        return _granted(self._prevotes)
 
     @property
     def now(self) -> int:
@@ -335,15 +311,15 @@ class RoleMachine:
             self._campaign(transfer)
 
     def _campaign(self, transfer: bool) -> None:
-        if "no-term-increment" not in self._mut:
-            self._set_term(self._term + 1)
-        if "no-self-vote" not in self._mut:
-            self._voted_for = self._id
+        term = self._campaign_term()
+        if term > MAX_TERM:
+            return  # terms are uint64; never reached by honest peers (a log line is the runtime's)
+        self._adopt_term(term)
+        self._vote_for_self()
         self._role = Role.CANDIDATE
         self._set_leader(None)
         self._reset_timer()
-        self._votes = {self._id: True}
-        self._dup_grants = 0
+        self._votes = [(self._id, True)]
         for peer in self._peers:
             self._send_vote_request(peer, self._term, pre_vote=False, transfer=transfer)
         self._tally(pre_vote=False)
@@ -403,9 +379,7 @@ class RoleMachine:
 
     def ready(self) -> Ready:
         """Return and clear everything pending since the last call (see :class:`Ready`)."""
-        hs: HardState | None = self.hard_state
-        if hs == self._told_hard or "forget-state-on-restart" in self._mut:
-            hs = None
+        hs = self._unsaved_hard_state()
         self._told_hard = self.hard_state
         ss: SoftState | None = self._soft_state()
         if ss == self._told_soft:
@@ -416,9 +390,17 @@ class RoleMachine:
         self._notes.clear()
         return out
 
+    def _unsaved_hard_state(self) -> HardState | None:
+        """§3.8: the hard state the runtime must persist before sending, if it changed."""
+        hs = self.hard_state
+        return None if hs == self._told_hard else hs
+
     # ------------------------------------------------------------------ term prelude
     def _term_prelude(self, m: Message) -> bool:
         """Apply the term rules common to every message (§3.3); False: message consumed."""
+        if m.term > MAX_TERM:
+            self._ignored += 1  # the codec refuses these; an embedding might not
+            return False
         if m.term > self._term:
             return self._higher_term(m)
         if m.term < self._term:
@@ -430,8 +412,8 @@ class RoleMachine:
             if self._lease_blocks(m):
                 self._ignored += 1
                 return False  # §6.2/§4.2.3: a live leader exists; do not even adopt the term
-            if not m.pre_vote and "no-stepdown-request" not in self._mut:
-                self._become_follower(m.term, None, "higher term in a vote request")
+            if not m.pre_vote:
+                self._on_newer_vote_request(m)
             return True  # a pre-vote request never changes the receiver's term (§9.6)
         if self._keeps_lease_promise(m):
             self._ignored += 1
@@ -439,30 +421,45 @@ class RoleMachine:
         if isinstance(m, RequestVoteResponse) and m.pre_vote and m.granted:
             return True  # a granted pre-vote carries the proposed term, not the voter's
         if isinstance(m, AppendEntries):
-            if "no-stepdown-heartbeat" not in self._mut:
-                self._become_follower(m.term, m.src, "heartbeat from a newer leader")
+            self._on_newer_heartbeat(m)
             return True
         if isinstance(m, TimeoutNow):
             self._become_follower(m.term, m.src, "transfer request from a newer leader")
             return True
-        if "no-stepdown-response" not in self._mut:
-            self._become_follower(m.term, None, "higher term in a response")
+        self._on_newer_response(m)
         return False
 
+    def _on_newer_vote_request(self, m: RequestVote) -> None:
+        """§3.3: a vote request of a newer term makes us its follower, vote free (§3.4)."""
+        self._become_follower(m.term, None, "higher term in a vote request")
+
+    def _on_newer_heartbeat(self, m: AppendEntries) -> None:
+        """§3.3/§3.4: a heartbeat of a newer term comes from that term's leader: follow it."""
+        self._become_follower(m.term, m.src, "heartbeat from a newer leader")
+
+    def _on_newer_response(self, m: Message) -> None:
+        """§3.3: a response of a newer term shows we are stale: step down to follower."""
+        self._become_follower(m.term, None, "higher term in a response")
+
     def _lower_term(self, m: Message) -> bool:
-        """Answer stale requests with our term so their senders catch up (§3.3)."""
+        """Answer stale requests with our term so their senders catch up (§3.3).
+
+        A stale vote response goes on to its handler, which counts only answers of the current
+        round (``_counts_in_round``); every other stale message is consumed here.
+        """
         if isinstance(m, RequestVote):
             self._send_vote_response(m, granted=False)
         elif isinstance(m, AppendEntries):
-            term = m.term if "stale-term-in-response" in self._mut else self._term
             self._send(
                 AppendEntriesResponse(
-                    self._cfg.cluster, self._id, m.src, term, success=False, round=m.round
+                    self._cfg.cluster, self._id, m.src, self._refusal_term(m), False, m.round
                 )
             )
-        elif isinstance(m, RequestVoteResponse) and "count-stale-votes" in self._mut:
-            return True
-        return False
+        return isinstance(m, RequestVoteResponse)
+
+    def _refusal_term(self, m: Message) -> int:
+        """§3.3: a refusal carries our term, so that a stale sender learns it."""
+        return self._term
 
     def _in_lease(self) -> bool:
         """Heard from a live leader within the minimum election timeout (§4.2.3, §6.2).
@@ -510,8 +507,11 @@ class RoleMachine:
 
     def _may_vote(self, m: RequestVote) -> bool:
         """§3.4: at most one vote per term, first come first served; §3.6: log up to date."""
-        free = self._voted_for in (None, m.src) or "vote-twice" in self._mut
-        return m.term >= self._term and free and self._log_ok(m)
+        return m.term >= self._term and self._vote_is_free(m) and self._log_ok(m)
+
+    def _vote_is_free(self, m: RequestVote) -> bool:
+        """§3.4: no vote cast in this term yet, or cast for this very candidate (a retry)."""
+        return self._voted_for in (None, m.src)
 
     def _may_prevote(self, m: RequestVote) -> bool:
         """§9.6: would we vote in term m.term? Same rules, plus no recent leader."""
@@ -525,46 +525,45 @@ class RoleMachine:
     def _log_ok(self, m: RequestVote) -> bool:
         """§3.6.1 up-to-date: later last term wins; same last term, longer (or equal) log wins."""
         index, term = self._last_log
-        if "uptodate-index-first" in self._mut:
-            return m.last_log_index > index or (
-                m.last_log_index == index and m.last_log_term >= term
-            )
         if m.last_log_term != term:
             return m.last_log_term > term
-        if "uptodate-gt" in self._mut:
-            return m.last_log_index > index
         return m.last_log_index >= index
 
     def _on_vote_response(self, m: RequestVoteResponse) -> None:
-        stale_ok = "count-stale-votes" in self._mut
-        if m.pre_vote:
-            wanted = self._term + 1
-            # A grant counts only for the term this round asks for (term + 1): a grant carrying
-            # the current term answered an earlier round and must not elect us (§9.6). A refusal
-            # carries the voter's term, which may be ours.
-            fresh = m.term == wanted or (m.term == self._term and not m.granted)
-            relevant = fresh or (stale_ok and m.term < wanted)
-            if self._role is Role.PRE_CANDIDATE and relevant:
-                self._record(self._prevotes, m)
-                self._tally(pre_vote=True)
-        elif self._role is Role.CANDIDATE and (
-            m.term == self._term or (stale_ok and m.term < self._term)
-        ):
+        if not self._counts_in_round(m):
+            return
+        if m.pre_vote and self._role is Role.PRE_CANDIDATE:
+            self._record(self._prevotes, m)
+            self._tally(pre_vote=True)
+        elif not m.pre_vote and self._role is Role.CANDIDATE:
             self._record(self._votes, m)
             self._tally(pre_vote=False)
 
-    def _record(self, box: dict[str, bool], m: RequestVoteResponse) -> None:
+    def _counts_in_round(self, m: RequestVoteResponse) -> bool:
+        """§3.3: only answers of the current round count; older ones are stale.
+
+        A pre-vote grant counts only for the term this round asks for (term + 1): a grant
+        carrying the current term answered an earlier round and must not elect us (§9.6). A
+        refusal carries the voter's term, which may be ours.
+        """
+        if m.pre_vote:
+            return m.term == self._term + 1 or (m.term == self._term and not m.granted)
+        return m.term == self._term
+
+    def _record(self, answers: list[tuple[str, bool]], m: RequestVoteResponse) -> None:
         """First answer per voter counts (§3.4: duplicates must not be counted twice)."""
-        if m.src not in box:
-            box[m.src] = m.granted
-        elif m.granted and "count-duplicate-votes" in self._mut:
-            self._dup_grants += 1
+        if all(voter != m.src for voter, _ in answers):
+            answers.append((m.src, m.granted))
+
+    def _quorum(self) -> int:
+        """§3.4: a majority of all voters (elections, CheckQuorum and the lease alike)."""
+        return self._cfg.quorum
 
     def _tally(self, pre_vote: bool) -> None:
-        box = self._prevotes if pre_vote else self._votes
-        granted = sum(box.values()) + self._dup_grants
-        rejected = len(box) - sum(box.values())
-        q = self._cfg.quorum
+        answers = self._prevotes if pre_vote else self._votes
+        granted = sum(ok for _, ok in answers)
+        rejected = len(answers) - granted
+        q = self._quorum()
         if granted >= q:
             if pre_vote:
                 self._campaign(transfer=False)
@@ -575,15 +574,26 @@ class RoleMachine:
 
     def _start_prevote(self) -> None:
         """§9.6: ask whether we could win term+1 before disturbing anyone with it."""
-        if "prevote-bumps-term" in self._mut:
-            self._set_term(self._term + 1)
-        self._role = Role.PRE_CANDIDATE
-        self._set_leader(None)
-        self._prevotes = {self._id: True}
-        self._dup_grants = 0
+        if self._term >= MAX_TERM:
+            return  # no term left to ask for (terms are uint64)
+        self._become_pre_candidate()
         for peer in self._peers:
             self._send_vote_request(peer, self._term + 1, pre_vote=True, transfer=False)
         self._tally(pre_vote=True)
+
+    def _become_pre_candidate(self) -> None:
+        """§9.6: a pre-candidate keeps its term and vote, and forgets its leader (etcd)."""
+        self._role = Role.PRE_CANDIDATE
+        self._set_leader(None)
+        self._prevotes = [(self._id, True)]
+
+    def _campaign_term(self) -> int:
+        """§3.4: a candidate increments its term."""
+        return self._term + 1
+
+    def _vote_for_self(self) -> None:
+        """§3.4: a candidate votes for itself (persisted with its new term)."""
+        self._voted_for = self._id
 
     # ------------------------------------------------------------------ leader
     def _become_leader(self) -> None:
@@ -630,7 +640,7 @@ class RoleMachine:
         Returns whether this node is still the leader.
         """
         self._election_elapsed = 0
-        if self._cfg.check_quorum and len(self._active) < self._cfg.quorum:
+        if self._cfg.check_quorum and len(self._active) < self._quorum():
             self._become_follower(self._term, None, "check quorum failed")
             return False
         self._active = {self._id}
@@ -661,7 +671,7 @@ class RoleMachine:
         if not self._cfg.check_quorum or self._lease_revoked:
             return
         rounds = [self._round] + [self._acked.get(p, 0) for p in self._peers]
-        r = quorum_value(rounds, self._cfg.quorum)
+        r = quorum_value(rounds, self._quorum())
         if r == 0:
             return
         expiry = self._round_sent[r] + self._cfg.lease_ticks
@@ -688,12 +698,17 @@ class RoleMachine:
             )
             return
         if self._role is not Role.FOLLOWER:
-            self._become_follower(self._term, m.src, "heartbeat from the leader")  # §3.4
+            self._follow_same_term_leader(m.src)
         self._set_leader(m.src)
         self._election_elapsed = 0
         self._send(
             AppendEntriesResponse(self._cfg.cluster, self._id, m.src, self._term, True, m.round)
         )
+
+    def _follow_same_term_leader(self, leader: str) -> None:
+        """§3.4: a (pre-)candidate that hears from the leader of its own term returns to
+        follower, keeping term and vote: it voted for itself and must not vote again."""
+        self._become_follower(self._term, leader, "heartbeat from the leader")
 
     def _on_timeout_now(self, m: TimeoutNow) -> None:
         if self._role is not Role.LEADER:
@@ -702,9 +717,7 @@ class RoleMachine:
     # ------------------------------------------------------------------ helpers
     def _become_follower(self, term: int, leader: str | None, reason: str) -> None:
         old_role, old_term = self._role, self._term
-        if "bump-term-on-stepdown" in self._mut and old_role is not Role.FOLLOWER:
-            term += 1
-        self._set_term(term)
+        self._adopt_term(self._stepdown_term(term))
         self._role = Role.FOLLOWER
         self._clear_leader_state()
         self._set_leader(leader)
@@ -712,12 +725,15 @@ class RoleMachine:
         if old_role is Role.LEADER:
             self._notes.append(LeadershipLost(old_term, reason))
 
-    def _set_term(self, term: int) -> None:
+    def _stepdown_term(self, term: int) -> int:
+        """§3.3: stepping down moves to the term that caused it, never beyond."""
+        return term
+
+    def _adopt_term(self, term: int) -> None:
         """A new term voids the vote (§3.4); the caller re-votes if it campaigns."""
         if term > self._term:
             self._term = term
-            if "keep-vote-on-new-term" not in self._mut:
-                self._voted_for = None
+            self._voted_for = None
 
     def _set_leader(self, leader: str | None) -> None:
         if leader != self._leader:
@@ -746,15 +762,22 @@ class RoleMachine:
     def _send_vote_response(self, m: RequestVote, *, granted: bool) -> None:
         # A grant speaks for m.term (a pre-vote's proposed term); a refusal carries our term
         # so a stale candidate learns it (§3.3).
-        echo = granted or "stale-term-in-response" in self._mut
-        term = m.term if echo else self._term
+        term = m.term if granted else self._refusal_term(m)
         self._send(
             RequestVoteResponse(self._cfg.cluster, self._id, m.src, term, granted, m.pre_vote)
         )
 
 
+def _granted(answers: list[tuple[str, bool]]) -> frozenset[str]:
+    """The voters whose first answer was a grant."""
+    first: dict[str, bool] = {}
+    for voter, ok in answers:
+        first.setdefault(voter, ok)
+    return frozenset(v for v, ok in first.items() if ok)
+
+
 def _check_hard_state(config: CoreConfig, hs: HardState) -> None:
-    if hs.term < 0:
-        raise ConfigError(f"hard state term must be >= 0, got {hs.term}")
+    if not 0 <= hs.term <= MAX_TERM:
+        raise ConfigError(f"hard state term must be in [0, 2**64 - 1], got {hs.term}")
     if hs.voted_for is not None and hs.voted_for not in config.voters:
         raise ConfigError(f"hard state votes for {hs.voted_for!r}, not a voter")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
-def quorum_size(voters: int, *, half: bool = False) -> int:
-    """Smallest majority of ``voters`` (§3.4); ``half`` plants the bug n//2 (test only)."""
-    return voters // 2 if half else voters // 2 + 1
+def quorum_size(voters: int) -> int:
+    """Smallest majority of ``voters`` (§3.4)."""
+    return voters // 2 + 1
 
 
 def quorum_value(values: Iterable[int], quorum: int) -> int:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from electorate.impl.config import NodeConfig
 from electorate.impl.core import (
     CoreConfig,
-    HardState,
     LeaderChanged,
     LeadershipAcquired,
     LeadershipLost,
@@ -39,7 +38,7 @@ from electorate.impl.core import (
     RoleMachine,
 )
 from electorate.impl.messages import Message
-from electorate.impl.storage import FileStorage, StorageFatalError, StoredState
+from electorate.impl.storage import FileStorage, StorageFatalError
 from electorate.impl.transport import Transport
 
 log = logging.getLogger("electorate.runtime")
@@ -94,7 +93,7 @@ class NodeRuntime:
         rng = random.Random(config.seed)
         cc = core_config(config)
         cc.validate()
-        self.core = RoleMachine(cc, HardState(stored.term, stored.voted_for), rng)
+        self.core = RoleMachine(cc, stored, rng)
         self.transport = Transport(config, self._on_message)
         self.listeners: list[Listener] = []
         self.max_lag_s = 0.0
@@ -276,7 +275,7 @@ class NodeRuntime:
     def _handle(self, rd: Ready) -> None:
         if rd.hard_state is not None:
             # Durable before any message of this batch leaves (a vote or a RequestVote).
-            self.storage.save(StoredState(rd.hard_state.term, rd.hard_state.voted_for))
+            self.storage.save(rd.hard_state)
         trace = log.isEnabledFor(logging.DEBUG)
         for m in rd.messages:
             if trace:

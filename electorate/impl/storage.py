@@ -15,8 +15,9 @@ import fcntl
 import json
 import os
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
+
+from electorate.impl.core import MAX_TERM, HardState
 
 STATE_FILE = "state.json"
 LOCK_FILE = "LOCK"
@@ -31,20 +32,12 @@ class StorageFatalError(Exception):
     """A write or fsync failed: the node must stop (its durability promise is broken)."""
 
 
-@dataclass(frozen=True)
-class StoredState:
-    """What is persisted: the current term and the vote cast in it (None = no vote)."""
-
-    term: int
-    voted_for: str | None
-
-
 def _payload(term: int, voted_for: str | None) -> bytes:
     # Canonical encoding: the checksum is computed over exactly these bytes.
     return json.dumps({"term": term, "voted_for": voted_for}, sort_keys=True).encode()
 
 
-def encode_record(state: StoredState) -> bytes:
+def encode_record(state: HardState) -> bytes:
     """Serialise ``state`` into the on-disk record (versioned, checksummed)."""
     crc = zlib.crc32(_payload(state.term, state.voted_for))
     record = {
@@ -56,7 +49,7 @@ def encode_record(state: StoredState) -> bytes:
     return (json.dumps(record, sort_keys=True) + "\n").encode()
 
 
-def decode_record(raw: bytes, where: str) -> StoredState:
+def decode_record(raw: bytes, where: str) -> HardState:
     """Parse and verify a record; raise StorageError naming ``where`` on any defect."""
     advice = (
         f"refusing to start: state file {where} is {{}}. Restore it from a backup or, only if "
@@ -75,13 +68,13 @@ def decode_record(raw: bytes, where: str) -> StoredState:
     if set(obj) != {"version", "term", "voted_for", "crc32"}:
         raise StorageError(advice.format(f"missing or extra fields {sorted(obj)} (corrupt)"))
     term, voted_for, crc = obj["term"], obj["voted_for"], obj["crc32"]
-    if type(term) is not int or term < 0:
+    if type(term) is not int or not 0 <= term <= MAX_TERM:
         raise StorageError(advice.format(f"holding an invalid term {term!r} (corrupt)"))
     if voted_for is not None and not isinstance(voted_for, str):
         raise StorageError(advice.format(f"holding an invalid vote {voted_for!r} (corrupt)"))
     if type(crc) is not int or crc != zlib.crc32(_payload(term, voted_for)):
         raise StorageError(advice.format("failing its checksum (corrupt)"))
-    return StoredState(term, voted_for)
+    return HardState(term, voted_for)
 
 
 class FileStorage:
@@ -93,7 +86,7 @@ class FileStorage:
         self.writes = 0
         self._lock_fd: int | None = None
 
-    def load(self, lock: bool = True) -> StoredState:
+    def load(self, lock: bool = True) -> HardState:
         """Return the stored state, ``(0, None)`` for a fresh node; StorageError if unusable.
 
         ``lock`` (the default for a node) also takes the data directory for this process until
@@ -114,11 +107,11 @@ class FileStorage:
             self.close()  # a node that may not start must not keep the directory
             raise
 
-    def _read(self) -> StoredState:
+    def _read(self) -> HardState:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return StoredState(0, None)
+            return HardState(0, None)
         except OSError as e:
             raise StorageError(
                 f"refusing to start: cannot read state file {self.path}: {e.strerror}; "
@@ -126,7 +119,7 @@ class FileStorage:
             ) from e
         return decode_record(raw, str(self.path))
 
-    def save(self, state: StoredState) -> None:
+    def save(self, state: HardState) -> None:
         """Atomically and durably replace the record. Raise StorageFatalError on any I/O error."""
         tmp = self.path.with_name(STATE_FILE + ".tmp")
         try:

@@ -2,7 +2,8 @@
 
 Each rule is written once as a *check* returning the list of broken expectations, so the same
 scenario serves twice: it must pass on the real machine and must fail with the planted bug
-(``CoreConfig.mutations``) that breaks that rule. A check that cannot fail is caught that way.
+(``electorate.testing.mutants``) that breaks that rule. A check that cannot fail is caught
+that way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from electorate.impl.core import (
-    MUTATIONS,
+    MAX_TERM,
     ConfigError,
     CoreConfig,
     HardState,
@@ -33,11 +34,12 @@ from electorate.impl.messages import (
     RequestVoteResponse,
     TimeoutNow,
 )
+from electorate.testing.mutants import MUTANTS, Mutant, machine_class, mutant_machine
 
 CL = "electorate"
 V3 = ("a", "b", "c")
 V5 = ("a", "b", "c", "d", "e")
-Muts = frozenset[str]
+Muts = frozenset[Mutant]
 Check = Callable[[Muts], list[str]]
 
 
@@ -65,8 +67,8 @@ def node(
     check_quorum: bool = True,
 ) -> RoleMachine:
     """A follower; ``warm`` ticks it past the restart guard (one election_ticks)."""
-    c = CoreConfig(nid, voters, mutations=mut, prevote=prevote, check_quorum=check_quorum)
-    m = RoleMachine(c, HardState(term, voted), FixedRng(), last_log=last_log)
+    c = CoreConfig(nid, voters, prevote=prevote, check_quorum=check_quorum)
+    m = mutant_machine(mut, c, HardState(term, voted), FixedRng(), last_log=last_log)
     for _ in range(c.election_ticks if warm else 0):
         m.tick()
     m.ready()
@@ -256,7 +258,7 @@ def c_persist(mut: Muts) -> list[str]:
     rd = a.ready()
     ex(rd.hard_state == HardState(1, "b"), f"hard state {rd.hard_state}, want HardState(1, 'b')")
     disk = rd.hard_state or HardState(0, None)
-    again = RoleMachine(a.config, disk, FixedRng())
+    again = mutant_machine(mut, a.config, disk, FixedRng())
     for _ in range(10):
         again.tick()
     again.step(rv("c", "a", 1))
@@ -285,26 +287,31 @@ def c_stepdown_same_term(mut: Muts) -> list[str]:
     a = candidate(mut=mut)
     a.step(ae("b", "a", 1))
     ex((a.role, a.term, a.leader) == (Role.FOLLOWER, 1, "b"), f"{a.role} {a.term} {a.leader}")
+    ex(a.voted_for == "a", f"voted_for {a.voted_for} after stepping down in term 1, want a")
+    a.ready()
+    a.step(rv("c", "a", 1))
+    ex(out(a) == (rvr("a", "c", 1, False),), "voted twice in term 1 after stepping down")
     return ex.problems
 
 
-MUTATION_CHECKS: dict[str, Check] = {
-    "vote-twice": c_one_vote_per_term,
-    "keep-vote-on-new-term": c_higher_term_request,
-    "no-stepdown-request": c_higher_term_request,
-    "no-stepdown-response": c_higher_term_response,
-    "no-stepdown-heartbeat": c_higher_term_heartbeat,
-    "uptodate-gt": c_up_to_date,
-    "uptodate-index-first": c_up_to_date,
-    "quorum-half": c_majority,
-    "count-duplicate-votes": c_duplicate_votes,
-    "count-stale-votes": c_stale_votes,
-    "no-term-increment": c_candidate_term_and_self_vote,
-    "no-self-vote": c_candidate_term_and_self_vote,
-    "stale-term-in-response": c_response_term,
-    "forget-state-on-restart": c_persist,
-    "bump-term-on-stepdown": c_stepdown_same_term,
-    "prevote-bumps-term": c_prevote_keeps_terms,
+MUTANT_CHECKS: dict[Mutant, Check] = {
+    Mutant.VOTE_TWICE: c_one_vote_per_term,
+    Mutant.KEEP_VOTE_ON_NEW_TERM: c_higher_term_request,
+    Mutant.NO_STEPDOWN_REQUEST: c_higher_term_request,
+    Mutant.NO_STEPDOWN_RESPONSE: c_higher_term_response,
+    Mutant.NO_STEPDOWN_HEARTBEAT: c_higher_term_heartbeat,
+    Mutant.UPTODATE_GT: c_up_to_date,
+    Mutant.UPTODATE_INDEX_FIRST: c_up_to_date,
+    Mutant.QUORUM_HALF: c_majority,
+    Mutant.COUNT_DUPLICATE_VOTES: c_duplicate_votes,
+    Mutant.COUNT_STALE_VOTES: c_stale_votes,
+    Mutant.NO_TERM_INCREMENT: c_candidate_term_and_self_vote,
+    Mutant.NO_SELF_VOTE: c_candidate_term_and_self_vote,
+    Mutant.STALE_TERM_IN_RESPONSE: c_response_term,
+    Mutant.FORGET_STATE_ON_RESTART: c_persist,
+    Mutant.BUMP_TERM_ON_STEPDOWN: c_stepdown_same_term,
+    Mutant.PREVOTE_BUMPS_TERM: c_prevote_keeps_terms,
+    Mutant.CLEAR_VOTE_ON_SAME_TERM_STEPDOWN: c_stepdown_same_term,
 }
 
 
@@ -327,7 +334,7 @@ def test_3_4_heartbeat_of_newer_term_makes_candidate_follow_its_sender() -> None
 
 def test_3_4_candidate_steps_down_on_heartbeat_of_same_term() -> None:
     """§3.4: a candidate that hears from the leader of its own term returns to follower,
-    keeping the term."""
+    keeping the term and its vote (it voted for itself and must not vote again)."""
     assert c_stepdown_same_term(frozenset()) == []
 
 
@@ -379,15 +386,40 @@ def test_9_6_prevote_changes_no_term_or_vote() -> None:
     assert c_prevote_keeps_terms(frozenset()) == []
 
 
-@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-def test_each_planted_bug_is_caught_by_its_rule(mutation: str) -> None:
-    """Every mutation breaks the rule mapped to it (a rule test that cannot fail is no test)."""
-    problems = MUTATION_CHECKS[mutation](frozenset({mutation}))
-    assert problems, f"mutation {mutation} went unnoticed by {MUTATION_CHECKS[mutation].__name__}"
+@pytest.mark.parametrize("mutant", list(Mutant), ids=[m.value for m in Mutant])
+def test_each_planted_bug_is_caught_by_its_rule(mutant: Mutant) -> None:
+    """Every mutant breaks the rule mapped to it (a rule test that cannot fail is no test)."""
+    problems = MUTANT_CHECKS[mutant](frozenset({mutant}))
+    assert problems, f"mutant {mutant} went unnoticed by {MUTANT_CHECKS[mutant].__name__}"
 
 
-def test_every_mutation_has_a_rule() -> None:
-    assert set(MUTATION_CHECKS) == MUTATIONS
+def test_every_mutant_has_a_rule_and_a_class() -> None:
+    assert set(MUTANT_CHECKS) == set(Mutant) == set(MUTANTS)
+
+
+@pytest.mark.parametrize("mutant", list(Mutant), ids=[m.value for m in Mutant])
+def test_each_mutant_replaces_exactly_one_rule_method(mutant: Mutant) -> None:
+    """A mutant is a one-method subclass: it breaks one named rule of the machine."""
+    cls = MUTANTS[mutant]
+    replaced = [n for n in vars(cls) if callable(getattr(RoleMachine, n, None))]
+    assert len(replaced) == 1 and cls.__bases__ == (RoleMachine,), (mutant, replaced)
+
+
+def test_mutants_combine_unless_they_break_the_same_rule() -> None:
+    both = machine_class(frozenset({Mutant.VOTE_TWICE, Mutant.QUORUM_HALF}))
+    assert issubclass(both, MUTANTS[Mutant.VOTE_TWICE]) and issubclass(
+        both, MUTANTS[Mutant.QUORUM_HALF]
+    )
+    assert c_one_vote_per_term(frozenset({Mutant.VOTE_TWICE, Mutant.QUORUM_HALF}))
+    with pytest.raises(ValueError, match="both replace _log_ok"):
+        machine_class(frozenset({Mutant.UPTODATE_GT, Mutant.UPTODATE_INDEX_FIRST}))
+
+
+def test_core_has_no_mutation_switches() -> None:
+    """The production machine carries no test-only switches: the mutants are subclasses."""
+    src = (pathlib.Path(__file__).parents[2] / "electorate" / "impl" / "core.py").read_text()
+    assert not [m.value for m in Mutant if f'"{m.value}"' in src]
+    assert "mutation" not in src.lower()
 
 
 def test_9_6_prevote_quorum_starts_the_real_election() -> None:
@@ -693,7 +725,6 @@ def test_ready_reports_each_change_once() -> None:
         ({"lease_ticks": 10}, "lease_ticks"),
         ({"lease_ticks": 0}, "lease_ticks"),
         ({"cluster": ""}, "cluster"),
-        ({"mutations": frozenset({"nope"})}, "unknown mutation"),
     ],
 )
 def test_config_errors_say_what_to_fix(kwargs: dict[str, object], needle: str) -> None:
@@ -711,6 +742,23 @@ def test_bad_hard_state_is_rejected() -> None:
         RoleMachine(cfg, HardState(1, "zz"), FixedRng())
     with pytest.raises(ConfigError, match="term"):
         RoleMachine(cfg, HardState(-1, None), FixedRng())
+    with pytest.raises(ConfigError, match="term"):
+        RoleMachine(cfg, HardState(MAX_TERM + 1, None), FixedRng())
+
+
+def test_terms_stop_at_uint64_without_an_overflow() -> None:
+    """Terms are uint64 (etcd, hashicorp/raft): a node at the last term never campaigns into
+    an unencodable one, and a message beyond it is ignored and counted."""
+    m = node("a", term=MAX_TERM, prevote=False)
+    m.election_timeout()
+    m.campaign()
+    assert (role(m), m.term, m.ready().messages) == (Role.FOLLOWER, MAX_TERM, ())
+    p = node("a", term=MAX_TERM)
+    p.election_timeout()
+    assert (role(p), p.term, p.ready().messages) == (Role.FOLLOWER, MAX_TERM, ())
+    f = node("a")
+    f.step(ae("b", "a", MAX_TERM + 1))
+    assert (f.term, out(f), f.ignored_messages) == (0, (), 1)
 
 
 def test_core_is_pure() -> None:
@@ -730,3 +778,11 @@ def _root(module: str) -> str:
     """The top-level name of a module, or its subpackage for electorate's own modules."""
     parts = module.split(".")
     return parts[1] if parts[0] == "electorate" and len(parts) > 1 else parts[0]
+
+
+def test_production_modules_never_import_the_test_machinery() -> None:
+    impl = pathlib.Path(__file__).parents[2] / "electorate" / "impl"
+    for path in sorted(impl.glob("*.py")):
+        for n in ast.walk(ast.parse(path.read_text())):
+            if isinstance(n, ast.ImportFrom) and n.module:
+                assert _root(n.module) != "testing", f"{path.name} imports {n.module}"

@@ -10,10 +10,10 @@ import pytest
 
 from electorate.impl.cluster import free_ports
 from electorate.impl.config import NodeConfig
-from electorate.impl.core import Role
+from electorate.impl.core import HardState, Role
 from electorate.impl.messages import Message, RequestVote, RequestVoteResponse
 from electorate.impl.runtime import NodeRuntime
-from electorate.impl.storage import STATE_FILE, StorageError, StorageFatalError, StoredState
+from electorate.impl.storage import STATE_FILE, StorageError, StorageFatalError
 
 SECRET = b"runtime-test-secret-0123456789ab"
 LO = "127.0.0.1"
@@ -38,7 +38,7 @@ def recording(node: NodeRuntime) -> list[tuple[str, object]]:
     events: list[tuple[str, object]] = []
     save, send = node.storage.save, node.transport.send
 
-    def rec_save(s: StoredState) -> None:
+    def rec_save(s: HardState) -> None:
         save(s)
         events.append(("persist", s))
 
@@ -66,7 +66,7 @@ def test_rpc_request_vote_is_sent_only_after_the_vote_is_durable(tmp_path: Path)
     node.core.campaign()
     node._flush()
     kinds = [k for k, _ in events]
-    assert kinds[0] == "persist" and events[0][1] == StoredState(1, "n1")
+    assert kinds[0] == "persist" and events[0][1] == HardState(1, "n1")
     assert kinds[1:] == ["send", "send"]
     assert all(isinstance(m, RequestVote) and not m.pre_vote for _, m in events[1:])
 
@@ -77,10 +77,10 @@ def test_vote_grant_is_sent_only_after_the_vote_is_durable(tmp_path: Path) -> No
     age(node)
     events.clear()
     node._on_message(RequestVote("electorate", "n2", "n1", 5, 0, 0, False))
-    assert events[0] == ("persist", StoredState(5, "n2"))
+    assert events[0] == ("persist", HardState(5, "n2"))
     reply = events[1][1]
     assert isinstance(reply, RequestVoteResponse) and reply.granted and reply.term == 5
-    assert StoredState(5, "n2") == node.storage.load()
+    assert HardState(5, "n2") == node.storage.load()
 
 
 def test_fsync_failure_stops_the_node_and_nothing_is_sent(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_fsync_failure_stops_the_node_and_nothing_is_sent(tmp_path: Path) -> Non
     sent: list[Message] = []
     node.transport.send = sent.append  # type: ignore[method-assign,assignment]
 
-    def broken(_: StoredState) -> None:
+    def broken(_: HardState) -> None:
         raise StorageFatalError("cannot persist state: EIO")
 
     node.storage.save = broken  # type: ignore[method-assign,assignment]

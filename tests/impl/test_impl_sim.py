@@ -1,7 +1,7 @@
 """Seeded cluster simulations of the core: safety, leases, tokens and liveness under faults.
 
 Every run is identified by (seed, scenario, options); a failure message carries the exact
-``python -m impl.sim ...`` command that replays it.
+``electorate sim ...`` command that replays it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from electorate.impl.core import Role
-from electorate.impl.sim import SCENARIOS, SimResult, _Options, _Sim, main, simulate
+from electorate.testing.mutants import Mutant
+from electorate.testing.sim import SCENARIOS, SimResult, _Options, _Sim, main, simulate
 
 TICKS = 300
 
@@ -64,39 +65,45 @@ def test_the_same_seed_replays_exactly() -> None:
 
 
 SPLIT = ("two leaders", "overlapping leases")
-# (mutation, scenarios to search, option overrides, any of these in the first violation)
-SIM_CATCHES: list[tuple[str, tuple[str, ...], dict[str, bool], tuple[str, ...]]] = [
-    ("vote-twice", ("calm", "lossy"), {}, ("voted for",)),
-    ("no-term-increment", ("calm", "lossy"), {}, ("voted for",)),
-    ("no-self-vote", ("crashes", "chaos", "transfer"), {}, SPLIT),
-    ("quorum-half", ("chaos", "halves"), {"prevote": False}, SPLIT),
-    ("count-duplicate-votes", ("chaos", "slow"), {}, SPLIT),
-    ("count-stale-votes", ("slow",), {}, SPLIT),
+# (mutant, scenarios to search, option overrides, any of these in the first violation)
+SIM_CATCHES: list[tuple[Mutant, tuple[str, ...], dict[str, bool], tuple[str, ...]]] = [
+    (Mutant.VOTE_TWICE, ("calm", "lossy"), {}, ("voted for",)),
+    (Mutant.NO_TERM_INCREMENT, ("calm", "lossy"), {}, ("voted for",)),
+    (Mutant.NO_SELF_VOTE, ("crashes", "chaos", "transfer"), {}, SPLIT),
+    (Mutant.QUORUM_HALF, ("chaos", "halves"), {"prevote": False}, SPLIT),
+    (Mutant.COUNT_DUPLICATE_VOTES, ("chaos", "slow"), {}, SPLIT),
+    (Mutant.COUNT_STALE_VOTES, ("slow",), {}, SPLIT),
     # PreVote off: with it, a restarted node rarely gets a vote request of the term it forgot
     # (about 1 run in 25 of crashes/chaos); without it, about 1 in 2.
-    ("forget-state-on-restart", ("crashes", "chaos"), {"prevote": False}, ("voted for",)),
-    ("keep-vote-on-new-term", ("halves", "lossy"), {}, ("no leader",)),
-    ("uptodate-gt", ("calm",), {}, ("no leader",)),
+    (Mutant.FORGET_STATE_ON_RESTART, ("crashes", "chaos"), {"prevote": False}, ("voted for",)),
+    (Mutant.KEEP_VOTE_ON_NEW_TERM, ("halves", "lossy"), {}, ("no leader",)),
+    (Mutant.UPTODATE_GT, ("calm",), {}, ("no leader",)),
+    (
+        Mutant.CLEAR_VOTE_ON_SAME_TERM_STEPDOWN,
+        ("lossy", "slow", "calm"),
+        {"prevote": False},
+        ("voted for", *SPLIT),
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("mutation", "scenarios", "opts", "words"), SIM_CATCHES, ids=[c[0] for c in SIM_CATCHES]
+    ("mutant", "scenarios", "opts", "words"), SIM_CATCHES, ids=[c[0].value for c in SIM_CATCHES]
 )
 def test_simulation_catches_planted_bug(
-    mutation: str, scenarios: tuple[str, ...], opts: dict[str, bool], words: tuple[str, ...]
+    mutant: Mutant, scenarios: tuple[str, ...], opts: dict[str, bool], words: tuple[str, ...]
 ) -> None:
     """The simulation's checks are strong enough to notice each safety-relevant bug."""
     tried: list[str] = []
     for seed in range(12):
         for scenario in scenarios:
-            r = simulate(seed, scenario, ticks=TICKS, mutations=frozenset({mutation}), **opts)
+            r = simulate(seed, scenario, ticks=TICKS, mutants=frozenset({mutant}), **opts)
             tried.append(f"{scenario}/{seed}")
             if not r.ok:
                 assert any(w in r.violations[0] for w in words), explain(r)
-                assert f"--mutation {mutation}" in r.replay_command()
+                assert f"--mutant {mutant}" in r.replay_command()
                 return
-    pytest.fail(f"{mutation} went unnoticed in {tried}")
+    pytest.fail(f"{mutant} went unnoticed in {tried}")
 
 
 def test_leases_hold_within_the_drift_margin_and_break_far_beyond_it() -> None:
@@ -156,17 +163,17 @@ def test_cli_ok_run(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_reports_violation_with_replay(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["--scenario", "calm", "--mutation", "vote-twice", "--ticks", "200"])
+    rc = main(["--scenario", "calm", "--mutant", "vote-twice", "--ticks", "200"])
     text = capsys.readouterr().out
     assert rc == 1 and "violation:" in text
-    assert "replay: python -m impl.sim --seed 0 --scenario calm" in text
+    assert "replay: electorate sim --seed 0 --scenario calm" in text
 
 
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
         (["--scenario", "nope"], "unknown scenario"),
-        (["--mutation", "nope"], "unknown mutation"),
+        (["--mutant", "nope"], "unknown mutant"),
         (["--ticks", "50"], "heal_at"),
         (["--drift", "1.5"], "drift"),
         (["--seed", "x"], "invalid int value"),

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from electorate.impl.messages import Message
-from electorate.impl.sim import _Network, _Options, _Sim
+from electorate.testing.sim import _Network, _Options, _Sim
 
 # Deliveries dominate so that elections complete; a few of everything else.
 KINDS = ["tick"] * 3 + ["deliver"] * 16 + ["drop", "dup", "crash", "restart", "timeout"] * 1

@@ -8,37 +8,35 @@ from pathlib import Path
 
 import pytest
 
+from electorate.impl.core import HardState
 from electorate.impl.storage import (
     STATE_FILE,
     FileStorage,
     StorageError,
     StorageFatalError,
-    StoredState,
     encode_record,
 )
 
 
 def test_fresh_directory_loads_term_zero_no_vote(tmp_path: Path) -> None:
     store = FileStorage(tmp_path / "new")
-    assert store.load() == StoredState(0, None)
+    assert store.load() == HardState(0, None)
     assert (tmp_path / "new").is_dir()
     store.close()
 
 
-@pytest.mark.parametrize(
-    "state", [StoredState(0, None), StoredState(7, "n2"), StoredState(2**40, "x")]
-)
-def test_save_then_load_round_trips(tmp_path: Path, state: StoredState) -> None:
+@pytest.mark.parametrize("state", [HardState(0, None), HardState(7, "n2"), HardState(2**40, "x")])
+def test_save_then_load_round_trips(tmp_path: Path, state: HardState) -> None:
     FileStorage(tmp_path).save(state)
     assert FileStorage(tmp_path).load(lock=False) == state  # a new instance: from disk
 
 
 def test_save_replaces_atomically_and_leaves_no_temp_file(tmp_path: Path) -> None:
     store = FileStorage(tmp_path)
-    store.save(StoredState(1, "n1"))
-    store.save(StoredState(2, None))
+    store.save(HardState(1, "n1"))
+    store.save(HardState(2, None))
     assert sorted(p.name for p in tmp_path.iterdir()) == [STATE_FILE]  # no temp file left
-    assert store.load(lock=False) == StoredState(2, None)
+    assert store.load(lock=False) == HardState(2, None)
     assert store.writes == 2
 
 
@@ -57,9 +55,9 @@ def _corrupt_variants(good: bytes) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("kind", list(_corrupt_variants(encode_record(StoredState(3, "n2")))))
+@pytest.mark.parametrize("kind", list(_corrupt_variants(encode_record(HardState(3, "n2")))))
 def test_corrupt_state_file_is_refused_naming_the_file(tmp_path: Path, kind: str) -> None:
-    raw = _corrupt_variants(encode_record(StoredState(3, "n2")))[kind]
+    raw = _corrupt_variants(encode_record(HardState(3, "n2")))[kind]
     (tmp_path / STATE_FILE).write_bytes(raw)
     with pytest.raises(StorageError) as err:
         FileStorage(tmp_path).load()
@@ -86,16 +84,16 @@ def test_fsync_failure_is_fatal_and_keeps_old_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = FileStorage(tmp_path)
-    store.save(StoredState(4, "n3"))
+    store.save(HardState(4, "n3"))
 
     def broken_fsync(fd: int) -> None:
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(StorageFatalError, match="cannot persist"):
-        store.save(StoredState(5, "n1"))
+        store.save(HardState(5, "n1"))
     monkeypatch.undo()
-    assert FileStorage(tmp_path).load(lock=False) == StoredState(4, "n3")
+    assert FileStorage(tmp_path).load(lock=False) == HardState(4, "n3")
 
 
 def test_one_data_directory_serves_one_node_at_a_time(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import random
 
 from electorate.conformance.adapters.host import CommandError, Host
 from electorate.conformance.canonical import JSON
-from electorate.impl.core import MUTATIONS, ConfigError, CoreConfig, HardState, RoleMachine
+from electorate.impl.core import ConfigError, CoreConfig, HardState, RoleMachine
 from electorate.impl.messages import (
     AppendEntries,
     AppendEntriesResponse,
@@ -21,6 +21,7 @@ from electorate.impl.messages import (
     RequestVoteResponse,
     TimeoutNow,
 )
+from electorate.testing.mutants import Mutant, machine_class, parse_mutants
 
 CLUSTER = "conformance"
 
@@ -37,6 +38,7 @@ class ImplHost(Host):
         self._logs: dict[str, tuple[int, int]] = {}
         self._durable: dict[str, HardState] = {}
         self._nodes: dict[str, RoleMachine | None] = {}
+        self._mutants: frozenset[Mutant] = frozenset()
         self._seed = 0
         self._starts = 0
 
@@ -44,10 +46,11 @@ class ImplHost(Host):
     def cmd_init(self, req: JSON) -> JSON:
         ids = tuple(req["nodes"])
         features = set(req.get("features", []))
-        mutations = frozenset(req.get("mutations", []))
-        unknown = sorted(mutations - MUTATIONS)
-        if unknown:
-            raise CommandError("bad_request", f"unknown mutation(s) {unknown}")
+        try:
+            self._mutants = parse_mutants(req.get("mutations", []))
+            machine_class(self._mutants)
+        except ValueError as e:
+            raise CommandError("bad_request", str(e)) from None
         self._ids, self._seed, self._starts = ids, int(req.get("seed", 0)), 0
         initial = req.get("initial", {})
         self._configs, self._logs, self._durable, self._nodes = {}, {}, {}, {}
@@ -59,7 +62,6 @@ class ImplHost(Host):
                 cluster=CLUSTER,
                 prevote="prevote" in features,
                 check_quorum="check_quorum" in features,
-                mutations=mutations,
             )
             self._logs[nid] = (
                 int(init.get("last_log_index", 0)),
@@ -126,7 +128,7 @@ class ImplHost(Host):
         self._starts += 1
         rng = random.Random(f"{self._seed}:{nid}:{self._starts}")
         try:
-            self._nodes[nid] = RoleMachine(
+            self._nodes[nid] = machine_class(self._mutants)(
                 self._configs[nid], self._durable[nid], rng, last_log=self._logs[nid]
             )
         except ConfigError as e:

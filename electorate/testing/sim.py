@@ -12,7 +12,8 @@ last *persisted* hard state), heals everything at ``heal_at`` and checks, after 
   within ``liveness_ticks``.
 
 Everything random derives from the seed, so a failing run replays exactly:
-``python -m impl.sim --seed N --scenario NAME``.
+``electorate sim --seed N --scenario NAME``. Known bugs can be planted (``--mutant``,
+:mod:`electorate.testing.mutants`) to show that the checks notice them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from electorate.impl.core import (
-    MUTATIONS,
     CoreConfig,
     HardState,
     LeadershipAcquired,
@@ -35,6 +35,7 @@ from electorate.impl.core import (
     RoleMachine,
 )
 from electorate.impl.messages import Message
+from electorate.testing.mutants import Mutant, machine_class, parse_mutants
 
 SCENARIOS: tuple[str, ...] = (
     "calm",
@@ -58,7 +59,7 @@ class SimResult:
     scenario: str
     nodes: int
     ticks: int
-    mutations: frozenset[str]
+    mutants: frozenset[Mutant]
     prevote: bool = True
     check_quorum: bool = True
     drift: float = 0.0
@@ -76,12 +77,12 @@ class SimResult:
         return not self.violations
 
     def replay_command(self) -> str:
-        extra = "".join(f" --mutation {m}" for m in sorted(self.mutations))
+        extra = "".join(f" --mutant {m}" for m in sorted(self.mutants))
         extra += "" if self.prevote else " --no-prevote"
         extra += "" if self.check_quorum else " --no-check-quorum"
         extra += f" --drift {self.drift}" if self.drift else ""
         return (
-            f"python -m impl.sim --seed {self.seed} --scenario {self.scenario} "
+            f"electorate sim --seed {self.seed} --scenario {self.scenario} "
             f"--nodes {self.nodes} --ticks {self.ticks}{extra}"
         )
 
@@ -145,7 +146,7 @@ class _Options:
     ticks: int
     heal_at: int
     liveness_ticks: int
-    mutations: frozenset[str]
+    mutants: frozenset[Mutant]
     prevote: bool
     check_quorum: bool
     stop_on_violation: bool
@@ -167,7 +168,7 @@ class _Sim:
             scenario,
             opts.nodes,
             opts.ticks,
-            opts.mutations,
+            opts.mutants,
             opts.prevote,
             opts.check_quorum,
             opts.drift,
@@ -191,10 +192,9 @@ class _Sim:
             voters=self.ids,
             prevote=self.opts.prevote,
             check_quorum=self.opts.check_quorum,
-            mutations=self.opts.mutations,
         )
         rng = random.Random(f"{self.rng.random()}-{node}-{self.boots[node]}")
-        return RoleMachine(cfg, self.disk[node], rng)
+        return machine_class(self.opts.mutants)(cfg, self.disk[node], rng)
 
     def live(self) -> list[tuple[str, RoleMachine]]:
         return [(i, m) for i, m in self.nodes.items() if m is not None]
@@ -463,14 +463,14 @@ def simulate(
     ticks: int = 400,
     heal_at: int | None = None,
     liveness_ticks: int = 100,
-    mutations: frozenset[str] = frozenset(),
+    mutants: frozenset[Mutant] = frozenset(),
     prevote: bool = True,
     check_quorum: bool = True,
     stop_on_violation: bool = True,
     drift: float = 0.0,
 ) -> SimResult:
     """Run one seeded scenario; see the module doc for the checks. Raises ValueError on bad
-    arguments (unknown scenario or mutation, too few ticks to check liveness).
+    arguments (unknown scenario, clashing mutants, too few ticks to check liveness).
 
     ``drift`` d gives every node a fixed clock rate drawn from [1-d, 1+d]. Leases assume
     (1-d)/(1+d) > lease_ticks/election_ticks (d < 1/9 with the defaults); beyond that the
@@ -482,7 +482,7 @@ def simulate(
         ticks,
         heal,
         liveness_ticks,
-        mutations,
+        mutants,
         prevote,
         check_quorum,
         stop_on_violation,
@@ -502,9 +502,7 @@ def _check_options(o: _Options) -> None:
         raise ValueError(f"drift must be in [0, 1), got {o.drift}")
     if o.nodes < 1:
         raise ValueError(f"nodes must be >= 1, got {o.nodes}")
-    unknown = sorted(o.mutations - MUTATIONS)
-    if unknown:
-        raise ValueError(f"unknown mutation(s) {unknown}")
+    machine_class(o.mutants)  # ValueError if two mutants break the same rule
     if not 1 <= o.heal_at <= o.ticks - o.liveness_ticks:
         raise ValueError(
             f"need 1 <= heal_at <= ticks - liveness_ticks; got heal_at={o.heal_at}, "
@@ -525,13 +523,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog="python -m impl.sim", description="Seeded simulation of the election core.")
+    p = _Parser(prog="electorate sim", description="Seeded simulation of the election core.")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--seeds", type=int, default=1, help="number of consecutive seeds")
     p.add_argument("--scenario", default="chaos", help=f"one of {', '.join(SCENARIOS)}, or all")
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--ticks", type=int, default=400)
-    p.add_argument("--mutation", action="append", default=[], help="plant a bug (test only)")
+    p.add_argument(
+        "--mutant",
+        action="append",
+        default=[],
+        help=f"plant a known bug (repeatable): {', '.join(m.value for m in Mutant)}",
+    )
     p.add_argument("--no-prevote", action="store_true")
     p.add_argument("--no-check-quorum", action="store_true")
     p.add_argument("--drift", type=float, default=0.0, help="clock rate spread d: [1-d, 1+d]")
@@ -544,7 +547,7 @@ def main(argv: list[str]) -> int:
     try:
         a = _parser().parse_args(argv)
     except _UsageError as e:
-        print(f"impl.sim: {e}", file=sys.stderr)
+        print(f"electorate sim: {e}", file=sys.stderr)
         return 2
     except SystemExit as e:  # --help
         return 0 if e.code is None else int(e.code)
@@ -557,7 +560,7 @@ def main(argv: list[str]) -> int:
             ticks=a.ticks,
             heal_at=a.ticks - 100,
             liveness_ticks=100,
-            mutations=frozenset(a.mutation),
+            mutants=parse_mutants(a.mutant),
             prevote=not a.no_prevote,
             check_quorum=not a.no_check_quorum,
             stop_on_violation=True,
@@ -565,7 +568,7 @@ def main(argv: list[str]) -> int:
         )
         _check_options(opts)
     except ValueError as e:
-        print(f"impl.sim: {e}", file=sys.stderr)
+        print(f"electorate sim: {e}", file=sys.stderr)
         return 2
     # Arguments are valid from here on: an exception now is a bug and keeps its traceback.
     failed = 0
