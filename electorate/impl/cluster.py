@@ -2,8 +2,10 @@
 
 It shows a live table (role, term, leader, lease) and takes single-key commands: press an action
 key then a node number — ``k`` kill -9, ``r`` restart, ``p`` pause/resume (SIGSTOP/SIGCONT),
-``i`` isolate/rejoin (drops all the node's traffic) — and ``q`` to quit. Without a terminal (or
-with ``--duration S``) it runs for a while, prints the final table and exits 0 if a leader with a
+``i`` isolate/rejoin (drops all the node's traffic) — and ``q`` to quit. Every key that has
+arrived is applied at once (typed or pasted together), and the event line says what was done
+(``paused n2``, ``resumed n2``, ``isolated n3``, ...). Without a terminal (or with
+``--duration S``) it runs for a while, prints the final table and exits 0 if a leader with a
 lease was seen, 1 otherwise.
 """
 
@@ -145,22 +147,36 @@ class LocalCluster:
         for m in self.members:
             self.start(m)
 
-    def kill(self, m: Member) -> None:
-        if m.proc is not None and m.proc.poll() is None:
-            m.proc.kill()
-            m.proc.wait()
+    def kill(self, m: Member) -> str:
+        """kill -9 ``m``; says what happened."""
+        if m.proc is None or m.proc.poll() is not None:
+            return f"{m.node_id} is not running"
+        m.proc.kill()  # SIGKILL ends a stopped process too
+        m.proc.wait()
         m.paused = False
+        return f"killed {m.node_id} (kill -9)"
 
-    def toggle_pause(self, m: Member) -> None:
+    def restart(self, m: Member) -> str:
+        if m.state != "killed":
+            return f"{m.node_id} is already running"
+        self.start(m)
+        return f"restarted {m.node_id}"
+
+    def toggle_pause(self, m: Member) -> str:
+        """SIGSTOP a running node, SIGCONT a paused one; says which."""
         if m.state == "killed" or m.proc is None:
-            return
+            return f"{m.node_id} is not running: nothing to pause or resume"
         m.proc.send_signal(signal.SIGCONT if m.paused else signal.SIGSTOP)
         m.paused = not m.paused
+        return f"{'paused' if m.paused else 'resumed'} {m.node_id}"
 
-    def toggle_isolation(self, m: Member) -> None:
-        if m.state == "running" and m.proc is not None:
-            m.proc.send_signal(signal.SIGUSR1)
-            m.isolated = not m.isolated
+    def toggle_isolation(self, m: Member) -> str:
+        """Cut a running node off from all traffic, or let it rejoin; says which."""
+        if m.state != "running" or m.proc is None:
+            return f"{m.node_id} is {m.state}: resume or restart it first"
+        m.proc.send_signal(signal.SIGUSR1)
+        m.isolated = not m.isolated
+        return f"{'isolated' if m.isolated else 'rejoined'} {m.node_id}"
 
     def stop_all(self) -> None:
         for m in self.members:
@@ -221,26 +237,55 @@ def _cbreak() -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-def _read_key(timeout: float) -> str | None:
-    ready, _, _ = select.select([sys.stdin], [], [], timeout)
-    return sys.stdin.read(1) if ready else None
+def read_keys(fd: int, timeout: float) -> str | None:
+    """Every key that has arrived on ``fd`` within ``timeout`` ("" if none, None at EOF).
+
+    Reads the descriptor itself: a buffered ``sys.stdin.read(1)`` would pull two keys typed
+    together into its buffer and return one, and ``select`` would not report the other until
+    the next key arrived.
+    """
+    ready, _, _ = select.select([fd], [], [], timeout)
+    if not ready:
+        return ""
+    data = os.read(fd, 1024)
+    return data.decode("utf-8", errors="replace") if data else None
 
 
 ACTIONS = {"k": "kill", "r": "restart", "p": "pause/resume", "i": "isolate/rejoin"}
 
 
-def _apply(cluster: LocalCluster, action: str, digit: str) -> str:
-    idx = int(digit) - 1 if digit.isdigit() else -1
+class KeyParser:
+    """Turns keys into commands: ``q``, or an action key followed by a node number."""
+
+    def __init__(self) -> None:
+        self.action: str | None = None
+
+    def feed(self, keys: str) -> list[tuple[str, str]]:
+        commands: list[tuple[str, str]] = []
+        for key in keys:
+            if key == "q":
+                commands.append(("q", ""))
+            elif key in ACTIONS:
+                self.action = key
+            elif self.action is not None and key.isdigit():
+                commands.append((self.action, key))
+                self.action = None
+        return commands
+
+
+def apply_command(cluster: LocalCluster, action: str, digit: str) -> str:
+    """Carry out one command; the event line says what was done."""
+    idx = int(digit) - 1
     if not 0 <= idx < len(cluster.members):
         return f"no node {digit!r}"
     m = cluster.members[idx]
-    {
+    do = {
         "k": cluster.kill,
-        "r": cluster.start,
+        "r": cluster.restart,
         "p": cluster.toggle_pause,
         "i": cluster.toggle_isolation,
-    }[action](m)
-    return f"{time.strftime('%H:%M:%S')} {ACTIONS[action]} {m.node_id}"
+    }[action]
+    return f"{time.strftime('%H:%M:%S')} {do(m)}"
 
 
 def run_cluster(args: argparse.Namespace) -> int:
@@ -272,7 +317,7 @@ def _drive(cluster: LocalCluster, interactive: bool, duration: float | None) -> 
     seen_leader = False
     cluster.start_all()
     end = None if duration is None else time.monotonic() + duration
-    pending: list[str] = []
+    keys = KeyParser()
     stop = threading.Event()
     ctx = _cbreak() if interactive else contextlib.nullcontext()
     with (
@@ -290,17 +335,15 @@ def _drive(cluster: LocalCluster, interactive: bool, duration: float | None) -> 
             if len(cluster.leaders()) > 1:
                 events.append("WARNING: two nodes report a valid lease")
             live.update(render(cluster, events, interactive), refresh=True)
-            key = _read_key(0.2) if interactive else None
-            if key is None:
-                if not interactive:
-                    time.sleep(0.2)
+            if not interactive:
+                time.sleep(0.2)
                 continue
-            if key == "q":
-                stop.set()
-            elif key in ACTIONS:
-                pending = [key]
-            elif pending and key.isdigit():
-                events.append(_apply(cluster, pending.pop(), key))
+            typed = read_keys(sys.stdin.fileno(), 0.2)
+            for action, digit in keys.feed("q" if typed is None else typed):
+                if action == "q":
+                    stop.set()
+                    break
+                events.append(apply_command(cluster, action, digit))
     if not interactive:  # the live view was transient: leave the final table on screen
         cluster.poll()
         console.print(render(cluster, events, False))

@@ -38,6 +38,7 @@ from electorate.impl.core import (
     RoleMachine,
 )
 from electorate.impl.messages import Message
+from electorate.impl.metrics import NodeMetrics
 from electorate.impl.storage import FileStorage, StorageFatalError
 from electorate.impl.transport import Transport
 
@@ -98,6 +99,8 @@ class NodeRuntime:
         self.listeners: list[Listener] = []
         self.max_lag_s = 0.0
         self.lag_stepdowns = 0
+        self.metrics = NodeMetrics(config, stored.term)
+        self.last_tick_at: float | None = None  # monotonic time of the newest tick (health)
         self._tick_time: dict[int, float] = {}
         self._snapshot = self._make_snapshot()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,6 +108,7 @@ class NodeRuntime:
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._started = threading.Event()
+        self.metrics.bind(self)  # reads the snapshot: last
 
     # -- thread-safe observers -----------------------------------------------------------------
 
@@ -212,6 +216,8 @@ class NodeRuntime:
             if delay > 0:
                 await asyncio.sleep(delay)
             now = time.monotonic()
+            self.last_tick_at = now
+            self.metrics.observe_tick(now - target)
             self._watchdog(now, now - target)
             due = int((now - start) / self.tick_s) - done
             for _ in range(max(1, due)):
@@ -232,8 +238,9 @@ class NodeRuntime:
         if snap.role is Role.LEADER and deadline is not None and now >= deadline:
             self.lag_stepdowns += 1
             log.warning("lease expired (this tick %.0f ms late): stepping down", lag * 1000)
-            self.core.resign()
-            self._flush()
+            with self.metrics.stepdown_cause("loop_stall"):
+                self.core.resign()
+                self._flush()
 
     def _forget_old_ticks(self) -> None:
         horizon = self.core.now - 4 * self.config.election_ticks - self.config.lease_ticks
@@ -243,6 +250,7 @@ class NodeRuntime:
     def _on_message(self, msg: Message) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("recv %s", msg)
+        self.metrics.on_message(msg, time.monotonic())
         if self._failure is None:
             self.core.step(msg)
             self._flush()
@@ -275,7 +283,10 @@ class NodeRuntime:
     def _handle(self, rd: Ready) -> None:
         if rd.hard_state is not None:
             # Durable before any message of this batch leaves (a vote or a RequestVote).
+            started = time.perf_counter()
             self.storage.save(rd.hard_state)
+            self.metrics.observe_state_write(time.perf_counter() - started)
+        self.metrics.on_ready(rd)
         trace = log.isEnabledFor(logging.DEBUG)
         for m in rd.messages:
             if trace:

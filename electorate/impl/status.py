@@ -1,8 +1,18 @@
-"""A tiny HTTP JSON status endpoint (``GET /status``) and its client.
+"""The node's small HTTP endpoint: status, Prometheus metrics, health probes; and a client.
 
-The JSON always has ``id``, ``role``, ``term``, ``leader``, ``is_leader`` and
-``lease_remaining_ms``; ``is_leader`` and the lease are computed from the monotonic clock when the
-request is answered, so a frozen-then-resumed leader never reports a lease it no longer holds.
+Served on the node's own event loop, so an answer proves that loop is running:
+
+- ``GET /status``: JSON with at least ``id``, ``role``, ``term``, ``leader``, ``is_leader`` and
+  ``lease_remaining_ms``; ``is_leader`` and the lease are computed from the monotonic clock when
+  the request is answered, so a frozen-then-resumed leader never reports a lease it no longer
+  holds.
+- ``GET /metrics``: the Prometheus exposition of the node's own registry (``impl.metrics``), in
+  the format the ``Accept`` header asks for (text or OpenMetrics).
+- ``GET /healthz`` (liveness): 200 while the node runs and its loop ticked within the last
+  election timeout, else 503.
+- ``GET /readyz`` (readiness): 200 while a leader is known and, if this node is the leader, it
+  holds its lease; else 503. Kubernetes probes count 200-399 as success and anything else as a
+  failure.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import time
 from typing import TYPE_CHECKING
 
 from electorate.impl.config import Addr
+from electorate.impl.core import Role
 
 if TYPE_CHECKING:
     from electorate.impl.runtime import NodeRuntime
@@ -51,19 +62,83 @@ def status_dict(node: NodeRuntime) -> dict[str, object]:
     }
 
 
+def health(node: NodeRuntime, now: float) -> tuple[bool, dict[str, object]]:
+    """Liveness: the node has not failed and its loop ticked within one election timeout."""
+    limit = node.config.election_timeout_ms / 1000.0
+    last = node.last_tick_at
+    since = None if last is None else now - last
+    if node.failure is not None:
+        return False, {"status": "failed", "error": str(node.failure)}
+    if since is None or since > limit:
+        return False, {
+            "status": "stalled",
+            "since_last_tick_ms": _ms(since),
+            "limit_ms": _ms(limit),
+        }
+    return True, {"status": "ok", "since_last_tick_ms": _ms(since)}
+
+
+def readiness(node: NodeRuntime, now: float) -> tuple[bool, dict[str, object]]:
+    """Readiness: a leader is known and, on the leader itself, the lease is held."""
+    snap = node.snapshot
+    doc: dict[str, object] = {"role": snap.role.value, "term": snap.term, "leader": snap.leader}
+    if snap.leader is None:
+        return False, {"status": "no leader known", **doc}
+    if snap.role is Role.LEADER and not snap.is_leader(now):
+        return False, {"status": "leader without a lease", **doc}
+    return True, {"status": "ok", **doc}
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+JSON = "application/json"
+
+
+def _route(node: NodeRuntime, path: bytes, accept: str) -> tuple[str, str, bytes]:
+    """(status line, content type, body) for one GET."""
+    path = path.split(b"?", 1)[0]
+    if path in (b"/", b"/status"):
+        return "200 OK", JSON, json.dumps(status_dict(node)).encode()
+    if path == b"/metrics":
+        body, content_type = node.metrics.render(accept)
+        return "200 OK", content_type, body
+    if path in (b"/healthz", b"/readyz"):
+        check = health if path == b"/healthz" else readiness
+        ok, doc = check(node, time.monotonic())
+        code = "200 OK" if ok else "503 Service Unavailable"
+        return code, JSON, json.dumps(doc).encode()
+    return "404 Not Found", JSON, b'{"error": "try /status, /metrics, /healthz or /readyz"}'
+
+
+def _request(head: bytes) -> tuple[bytes, bytes, str]:
+    """(method, path, Accept header) of a request head."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split()
+    accept = ""
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"accept":
+            accept = value.strip().decode("latin-1")
+    if len(parts) < 2:
+        return b"", b"", accept
+    return parts[0], parts[1], accept
+
+
 async def serve_status(node: NodeRuntime, addr: Addr) -> asyncio.Server:
     """Start the endpoint on the node's loop; the caller closes the returned server."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2.0)
-            parts = head.split(b"\r\n", 1)[0].split()
-            if len(parts) >= 2 and parts[0] == b"GET" and parts[1] in (b"/", b"/status"):
-                code, body = "200 OK", json.dumps(status_dict(node)).encode()
+            method, path, accept = _request(head)
+            if method == b"GET":
+                code, content_type, body = _route(node, path, accept)
             else:
-                code, body = "404 Not Found", b'{"error": "try GET /status"}'
+                code, content_type, body = "405 Method Not Allowed", JSON, b'{"error": "GET only"}'
             writer.write(
-                f"HTTP/1.0 {code}\r\nContent-Type: application/json\r\n"
+                f"HTTP/1.0 {code}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
                 + body
             )
