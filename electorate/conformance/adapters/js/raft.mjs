@@ -20,20 +20,27 @@ export const FOLLOWER = "follower";
 export const CANDIDATE = "candidate";
 export const LEADER = "leader";
 
-// name -> what the planted bug does (the server checks `this.bug(name)` where it acts).
+// name -> what the planted bug does (the server checks `this.bug(name)` where it acts). The names
+// and meanings are the suite's mutant catalogue (docs/conformance.md), so that
+// `electorate conform --all-mutants` runs them; PreVote's bug has no place in Figure 2.
 export const MUTATIONS = Object.freeze({
-  "vote-twice": "grant a vote to a second candidate of the same term",
-  "stepdown-clears-vote":
-    "a candidate that steps down on a same-term AppendEntries also clears votedFor",
-  "no-term-increment": "a timeout starts an election without incrementing the term",
-  "keep-vote-on-new-term": "adopting a newer term keeps the old votedFor",
-  "no-self-vote": "a candidate does not vote for itself",
-  "no-stepdown-request": "a newer term in a request does not make the receiver adopt it",
-  "no-stepdown-response": "a newer term in a response does not make the receiver adopt it",
-  "quorum-half": "half of the servers (n/2, rounded down) count as a majority",
-  "count-stale-votes": "grants answering an older term's request are counted",
-  "uptodate-gt": "a log is up to date only if strictly longer (> instead of >=) at equal last term",
-  "forget-state-on-restart": "currentTerm and votedFor are not saved (a restart starts afresh)",
+  "vote-twice": "a second vote in the same term is granted",
+  "keep-vote-on-new-term": "votedFor survives a term change",
+  "no-stepdown-request": "a newer term in a vote request is not adopted",
+  "no-stepdown-response": "a newer term in a response is not adopted",
+  "no-stepdown-heartbeat": "a newer term in a heartbeat (AppendEntries) is not adopted",
+  "uptodate-gt": "equal last terms need a strictly longer log",
+  "uptodate-index-first": "log length is compared before the last term",
+  "quorum-half": "a quorum is n / 2 (rounded down) instead of a majority",
+  "count-duplicate-votes": "a repeated grant from one voter counts again",
+  "count-stale-votes": "grants from older terms count",
+  "no-term-increment": "a candidate keeps its term",
+  "no-self-vote": "a candidate counts itself but does not record the vote (it can vote again)",
+  "stale-term-in-response": "refusals carry the request's term, not ours",
+  "forget-state-on-restart": "currentTerm and votedFor are never saved",
+  "bump-term-on-stepdown": "a candidate or leader stepping down adds 1 to the term",
+  "clear-vote-on-same-term-stepdown":
+    "a candidate that steps down on a same-term AppendEntries clears its vote (a double vote)",
 });
 
 export class Server {
@@ -54,6 +61,7 @@ export class Server {
     this.role = FOLLOWER;
     this.leader = null;
     this.votesGranted = new Set();
+    this.grants = 0; // grant messages counted: votesGranted.size unless a bug counts repeats
     // Volatile state on leaders (reinitialized after election).
     this.nextIndex = new Map();
     this.matchIndex = new Map();
@@ -75,8 +83,9 @@ export class Server {
     return this.peers.filter((p) => p !== this.id);
   }
 
-  isMajority(count) {
+  isMajority() {
     const n = this.peers.length;
+    const count = this.bug("count-duplicate-votes") ? this.grants : this.votesGranted.size;
     return this.bug("quorum-half") ? count >= Math.floor(n / 2) : count > n / 2;
   }
 
@@ -89,7 +98,7 @@ export class Server {
   // Rules for Servers, all servers: "If RPC request or response contains term T > currentTerm:
   // set currentTerm = T, convert to follower". votedFor belongs to the old term and is cleared.
   adoptTerm(term) {
-    this.currentTerm = term;
+    this.currentTerm = term + (this.bug("bump-term-on-stepdown") && this.role !== FOLLOWER ? 1 : 0);
     if (!this.bug("keep-vote-on-new-term")) this.votedFor = null;
     this.becomeFollower(null);
     this.persist();
@@ -99,6 +108,7 @@ export class Server {
     this.role = FOLLOWER;
     this.leader = leader;
     this.votesGranted = new Set();
+    this.grants = 0;
   }
 
   // Followers and candidates: "If election timeout elapses ... convert to candidate"; on
@@ -108,12 +118,9 @@ export class Server {
     if (!this.bug("no-term-increment")) this.currentTerm += 1;
     this.role = CANDIDATE;
     this.leader = null;
-    this.votesGranted = new Set();
-    this.votedFor = null;
-    if (!this.bug("no-self-vote")) {
-      this.votedFor = this.id;
-      this.votesGranted.add(this.id);
-    }
+    this.votesGranted = new Set([this.id]);
+    this.grants = 1;
+    this.votedFor = this.bug("no-self-vote") ? null : this.id;
     this.persist();
     const out = this.others().map((p) => ({
       type: "request_vote",
@@ -152,7 +159,7 @@ export class Server {
   // Candidates: "If votes received from majority of servers: become leader". Leaders: "Upon
   // election: send initial empty AppendEntries RPCs (heartbeat) to each server".
   maybeWin() {
-    if (this.role !== CANDIDATE || !this.isMajority(this.votesGranted.size)) return [];
+    if (this.role !== CANDIDATE || !this.isMajority()) return [];
     this.role = LEADER;
     this.leader = this.id;
     for (const p of this.others()) {
@@ -163,9 +170,11 @@ export class Server {
   }
 
   receive(m) {
-    const isRequest = m.type === "request_vote" || m.type === "append_entries";
-    const stepsDown = isRequest ? !this.bug("no-stepdown-request") : !this.bug("no-stepdown-response");
-    if (m.term > this.currentTerm && stepsDown) this.adoptTerm(m.term);
+    const ignored = {
+      request_vote: "no-stepdown-request",
+      append_entries: "no-stepdown-heartbeat",
+    }[m.type] ?? "no-stepdown-response";
+    if (m.term > this.currentTerm && !this.bug(ignored)) this.adoptTerm(m.term);
     switch (m.type) {
       case "request_vote":
         return [this.onRequestVote(m)];
@@ -184,6 +193,9 @@ export class Server {
   // Section 5.4.1: the candidate's log is at least as up to date as the voter's.
   logUpToDate(lastIndex, lastTerm) {
     const myTerm = this.termAt(this.lastLogIndex());
+    if (this.bug("uptodate-index-first") && lastIndex !== this.lastLogIndex()) {
+      return lastIndex > this.lastLogIndex();
+    }
     if (lastTerm !== myTerm) return lastTerm > myTerm;
     return this.bug("uptodate-gt") ? lastIndex > this.lastLogIndex() : lastIndex >= this.lastLogIndex();
   }
@@ -204,16 +216,21 @@ export class Server {
       type: "request_vote_res",
       src: this.id,
       dest: m.src,
-      term: this.currentTerm,
+      term: this.replyTerm(grant, m),
       vote_granted: grant,
       pre_vote: false,
     };
+  }
+
+  replyTerm(accepted, request) {
+    return !accepted && this.bug("stale-term-in-response") ? request.term : this.currentTerm;
   }
 
   onRequestVoteResponse(m) {
     const current = m.term === this.currentTerm || (this.bug("count-stale-votes") && m.term < this.currentTerm);
     if (this.role !== CANDIDATE || !current || !m.vote_granted) return [];
     this.votesGranted.add(m.src);
+    this.grants += 1;
     return this.maybeWin();
   }
 
@@ -225,18 +242,17 @@ export class Server {
   onAppendEntries(m) {
     if (m.term === this.currentTerm && this.role === LEADER) return []; // impossible in Raft
     if (m.term === this.currentTerm && this.role === CANDIDATE) {
-      if (this.bug("stepdown-clears-vote")) {
-        this.votedFor = null;
-        this.persist();
-      }
+      if (this.bug("clear-vote-on-same-term-stepdown")) this.votedFor = null;
+      if (this.bug("bump-term-on-stepdown")) this.currentTerm += 1;
       this.becomeFollower(null);
+      this.persist();
     }
     const reply = (success, matchIndex) => [
       {
         type: "append_entries_res",
         src: this.id,
         dest: m.src,
-        term: this.currentTerm,
+        term: this.replyTerm(success, m),
         success,
         match_index: matchIndex,
       },
