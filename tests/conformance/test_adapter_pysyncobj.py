@@ -117,6 +117,29 @@ def test_duplicated_grant_counted_twice_makes_two_leaders_in_one_term(client: Cl
     assert leaders == [("n1", 2), ("n3", 2)]
 
 
+def test_without_a_journal_a_restarted_voter_votes_twice_two_leaders() -> None:
+    """PySyncObj's default configuration (no journalFile): a voter restarted after granting a
+    vote has forgotten it, grants a second candidate of the same term, and both lead."""
+    adapter = InProcessAdapter(PySyncObjHost(durable=False))
+    try:
+        client = Client(adapter, strict=True)
+        client.hello()
+        client.request("init", **_init(3))
+        n1 = client.request("fire_timer", node="n1", timer="election")["emitted"]
+        grant = client.request("deliver", message=next(m for m in n1 if m["dest"] == "n2"))
+        client.request("crash", node="n2")
+        assert _node(client.request("restart", node="n2"), "n2") == ("follower", 0, None)
+        n3 = client.request("fire_timer", node="n3", timer="election")["emitted"]
+        again = client.request("deliver", message=next(m for m in n3 if m["dest"] == "n2"))
+        assert _node(again, "n2") == ("follower", 2, "n3")  # its second vote in term 2
+        client.request("deliver", message=grant["emitted"][0])
+        last = client.request("deliver", message=again["emitted"][0])
+        leaders = [(i, n["term"]) for i, n in last["nodes"].items() if n["role"] == "leader"]
+        assert leaders == [("n1", 2), ("n3", 2)]
+    finally:
+        adapter.close()
+
+
 @pytest.mark.parametrize(
     ("command", "body", "code"),
     [
@@ -136,8 +159,9 @@ def test_error_replies(client: Client, command: str, body: JSON, code: str) -> N
     assert e.value.code == code
 
 
-def _replay(name: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(["conform", "replay", str(SCRIPTS / f"{name}.jsonl"), "--adapter", COMMAND])
+def _replay(name: str, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str]:
+    adapter = " ".join([COMMAND, *flags])
+    code = main(["conform", "replay", str(SCRIPTS / f"{name}.jsonl"), "--adapter", adapter])
     return code, capsys.readouterr().out
 
 
@@ -145,6 +169,13 @@ def test_finding_duplicate_grant_counted_is_a_bug(capsys: pytest.CaptureFixture[
     code, out = _replay("duplicate-grant-counted", capsys)
     assert code == 1
     assert "first divergence (refinement" in out and "n4.role" in out
+
+
+def test_finding_restart_without_journal_breaks_persistence(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out = _replay("restart-without-journal", capsys, "--memory-journal")
+    assert code == 1 and "TermsNeverDecrease" in out
 
 
 @pytest.mark.xfail(

@@ -17,7 +17,9 @@ How it is driven (docs/conformance-matrix.md, *PySyncObj*, says why each choice 
   ``init.seed``.
 - **Durable state.** A ``journalFile`` per node in a private temporary directory: PySyncObj's own
   ``FileJournal`` keeps the log and, in its meta file, currentTerm and votedFor. ``crash`` drops
-  the node; ``restart`` builds a new ``SyncObj`` on the same journal.
+  the node; ``restart`` builds a new ``SyncObj`` on the same journal. With ``--memory-journal``
+  a restarted node gets no ``journalFile``, PySyncObj's default configuration: it comes back
+  with an empty log, term 0 and no vote.
 - **Mapping.** PySyncObj's log starts with a no-op entry at index 1 of term 0, so a canonical
   index is PySyncObj's minus one (the static ``initial`` log is written after that entry). Its
   messages map to canonical ones (``request_vote`` → ``request_vote``, ``response_vote`` →
@@ -27,13 +29,14 @@ How it is driven (docs/conformance-matrix.md, *PySyncObj*, says why each choice 
   term when it sent it. PySyncObj counts votes (``__votesCount``) without recording voters, so
   ``votes_granted`` is reported empty and not declared observable.
 
-Run as ``python -m electorate.conformance.adapters.pysyncobj_host`` (stdio).
+Run as ``python -m electorate.conformance.adapters.pysyncobj_host [--memory-journal]`` (stdio).
 """
 
 from __future__ import annotations
 
 import random
 import shutil
+import sys
 import tempfile
 from functools import cache
 from importlib import metadata
@@ -120,8 +123,11 @@ class PySyncObjHost(Host):
     implementation = f"PySyncObj {VERSION} (PyPI pysyncobj)"
     capabilities = ("step", "crash_restart")
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = True) -> None:
         super().__init__()
+        self.durable = durable  # False: restarts without a journal (PySyncObj's default)
+        if not durable:
+            self.implementation += ", restarts without journalFile"
         self._ids: list[str] = []
         self._live: dict[str, _Node] = {}
         self._clock: dict[str, float] = {}
@@ -150,7 +156,7 @@ class PySyncObjHost(Host):
             init = initial.get(nid, {})
             self._write_journal(so, nid, init)
             self._clock[nid] = 0.0
-            self._start(so, nid)
+            self._start(so, nid, self._journal(nid))
         self.initialized = True
         return self._answer([])
 
@@ -172,12 +178,12 @@ class PySyncObjHost(Host):
         journal.setCurrentTerm(int(init.get("term", 0)), init.get("voted_for"))
         journal._destroy()
 
-    def _start(self, so: Any, nid: str) -> None:
+    def _start(self, so: Any, nid: str, journal: str | None) -> None:
         from pysyncobj.node import Node
 
         conf = so.SyncObjConf(
             autoTick=False,
-            journalFile=self._journal(nid),
+            journalFile=journal,
             logCompactionMinEntries=FAR,
             logCompactionMinTime=FAR,
             useFork=False,
@@ -243,7 +249,7 @@ class PySyncObjHost(Host):
             raise CommandError("unknown_node", f"unknown node {nid}")
         if nid in self._live:
             raise CommandError("bad_request", f"{nid} is up")
-        self._start(_pysyncobj(), str(nid))
+        self._start(_pysyncobj(), str(nid), self._journal(str(nid)) if self.durable else None)
         return self._answer([])
 
     def cmd_observe(self, req: JSON) -> JSON:
@@ -357,4 +363,4 @@ def decode(message: JSON) -> dict[str, Any]:
 if __name__ == "__main__":
     from electorate.conformance.adapters.transport import serve
 
-    raise SystemExit(serve(PySyncObjHost()))
+    raise SystemExit(serve(PySyncObjHost(durable="--memory-journal" not in sys.argv[1:])))
