@@ -10,9 +10,25 @@ from electorate.conformance.harness import Failure, Session
 from electorate.conformance.script import Script, header
 
 
-def write_bundle(directory: Path, script: Script, session: Session, failure: Failure) -> Path:
-    """Write the bundle of a (minimized) failing run into ``directory``; returns it."""
-    directory.mkdir(parents=True, exist_ok=True)
+def fresh_dir(parent: Path, name: str) -> Path:
+    """A new directory ``parent/name`` (``name-2``, ``name-3``... if taken): a bundle is never
+    overwritten."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 10_000):
+        directory = parent / (name if k == 1 else f"{name}-{k}")
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        return directory
+    raise OSError(f"{parent}: no free bundle name for {name}")
+
+
+def write_bundle(
+    parent: Path, name: str, script: Script, session: Session, failure: Failure
+) -> Path:
+    """Write the bundle of a (minimized) failing run into a fresh directory under ``parent``."""
+    directory = fresh_dir(parent, name)
     records = session.records()
     rows = [header(script), *records, {"kind": "failure", **failure_json(failure)}]
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)

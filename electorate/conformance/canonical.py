@@ -7,6 +7,7 @@ once the adapter-private ``ext`` object is set aside.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from electorate.spec.messages import Entry, Message, MType
@@ -20,6 +21,15 @@ MESSAGE_TYPES: Final[dict[MType, str]] = {
     MType.AppendEntriesResponse: "append_entries_res",
 }
 _BY_NAME: Final[dict[str, MType]] = {v: k for k, v in MESSAGE_TYPES.items()}
+
+
+def show(value: object, limit: int = 200) -> str:
+    """A value as JSON text, for every report (never a Python repr); long values are cut."""
+    try:
+        text = json.dumps(value, sort_keys=True, default=str)
+    except ValueError:
+        text = json.dumps(str(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class CanonicalError(ValueError):
@@ -36,7 +46,7 @@ def node_index(name: object, n: int) -> int:
         i = int(name[1:]) - 1
         if 0 <= i < n:
             return i
-    raise CanonicalError(f"unknown node id {name!r} (expected n1..n{n})")
+    raise CanonicalError(f"unknown node id {show(name)} (expected n1..n{n})")
 
 
 def to_canonical(m: Message) -> JSON:
@@ -72,7 +82,7 @@ def from_canonical(d: JSON, n: int) -> Message:
     it is adapter-private data the spec knows nothing of."""
     kind = d.get("type")
     if kind not in _BY_NAME:
-        raise CanonicalError(f"unknown message type {kind!r}")
+        raise CanonicalError(f"unknown message type {show(kind)}")
     t = _BY_NAME[str(kind)]
     src, dst, term = node_index(d.get("src"), n), node_index(d.get("dest"), n), _int(d, "term")
     if t == MType.RequestVoteRequest:
@@ -107,14 +117,14 @@ def from_canonical(d: JSON, n: int) -> Message:
 def _int(d: JSON, key: str) -> int:
     v = d.get(key)
     if not isinstance(v, int) or isinstance(v, bool):
-        raise CanonicalError(f"{d.get('type')}: field {key!r} must be an integer")
+        raise CanonicalError(f"{d.get('type')}: field {show(key)} must be an integer")
     return v
 
 
 def _bool(d: JSON, key: str) -> bool:
     v = d.get(key)
     if not isinstance(v, bool):
-        raise CanonicalError(f"{d.get('type')}: field {key!r} must be a boolean")
+        raise CanonicalError(f"{d.get('type')}: field {show(key)} must be a boolean")
     return v
 
 
@@ -127,3 +137,28 @@ def static_log(last_index: int, last_term: int) -> tuple[Entry, ...]:
     if last_index == 0:
         return ()
     return (*(Entry(1, 1) for _ in range(last_index - 1)), Entry(last_term, 1))
+
+
+def show_wire(m: Message) -> str:
+    """``request_vote n1->n2 term 2 last 1@1``: a spec message in the protocol's own names."""
+    head = f"{MESSAGE_TYPES[m.mtype]} {node_id(m.msource)}->{node_id(m.mdest)} term {m.mterm}"
+    if m.mpre_vote:
+        head += " pre_vote"
+    if m.mtype == MType.RequestVoteRequest:
+        return head + f" last {m.mlast_log_index}@{m.mlast_log_term}"
+    if m.mtype == MType.RequestVoteResponse:
+        return head + (" granted" if m.mvote_granted else " refused")
+    if m.mtype == MType.AppendEntriesRequest:
+        extra = f" prev {m.mprev_log_index}@{m.mprev_log_term}"
+        if m.mentries:
+            extra += " entries " + ",".join(f"{e.value}@{e.term}" for e in m.mentries)
+        return head + extra + (f" commit {m.mcommit_index}" if m.mcommit_index else "")
+    return head + (" success" if m.msuccess else " failure") + f" match {m.mmatch_index}"
+
+
+def show_action(name: str, args: tuple[object, ...], detail: str = "") -> str:
+    """``Receive(request_vote n1->n2 term 2) [UpdateTerm]``, ``Timeout(n1)``: a spec action
+    with nodes named as on the wire."""
+    shown = [show_wire(a) if isinstance(a, Message) else node_id(int(str(a))) for a in args]
+    text = f"{name}({', '.join(shown)})"
+    return f"{text} [{detail}]" if detail else text

@@ -1,18 +1,22 @@
 """``electorate conform`` and ``electorate adapter``: the suite and the reference adapters.
 
-Exit status: 0 pass (with mutants: every mutant killed), 1 failure, 2 usage or adapter start-up
-error (one line on stderr, no traceback).
+Exit status: 0 pass (with mutants: every mutant killed), 1 failure (a divergence, a vacuous run,
+a mutant that survived or did not run), 2 usage error or an adapter that broke the protocol in a
+plain run (one line on stderr naming the adapter and the step, no traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
+from electorate.conformance.canonical import show
 from electorate.conformance.harness import Failure
 from electorate.conformance.machine import Budget
 from electorate.conformance.minimize import replay
@@ -20,7 +24,7 @@ from electorate.conformance.protocol import Adapter, Client, Hello, ProtocolViol
 from electorate.conformance.script import RunConfig, Script, ScriptError, Step, read_script
 from electorate.conformance.suite import Outcome
 
-STRICT_DEFAULT = True
+REPLY_TIMEOUT = 20.0
 
 
 class UsageError(Exception):
@@ -34,10 +38,18 @@ class _Parser(argparse.ArgumentParser):
 
 def _conform_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="electorate conform", description="Run the conformance suite.")
-    p.add_argument("--adapter", required=True, help='"impl", "spec[:BUG]" or a command line')
+    p.add_argument(
+        "--adapter",
+        help="a built-in adapter (--list-adapters) or a command line, split like a shell "
+        "(leading NAME=value words set environment variables)",
+    )
+    p.add_argument("--list-adapters", action="store_true", help="list the built-in adapters")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--mutant", help="plant one bug (impl mutation, or spec:BUG)")
-    g.add_argument("--all-mutants", action="store_true", help="the kill matrix")
+    g.add_argument("--mutant", help="plant one bug (a mutant the adapter offers, or spec:BUG)")
+    g.add_argument(
+        "--mutants", metavar="LIST", help="the kill matrix of these mutants: a,b,c or @FILE"
+    )
+    g.add_argument("--all-mutants", action="store_true", help="the kill matrix of every mutant")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--examples", type=int, default=300, help="examples (default 300)")
     p.add_argument("--steps", type=int, default=50, help="steps per example (default 50)")
@@ -46,14 +58,22 @@ def _conform_parser() -> argparse.ArgumentParser:
     p.add_argument("--update-corpus", action="store_true", help="save mutants' scripts")
     p.add_argument("--bundle-dir", type=Path, default=Path("conformance-failures"))
     p.add_argument("--no-schema", action="store_true", help="skip JSON Schema validation")
+    p.add_argument(
+        "--reply-timeout",
+        type=float,
+        default=REPLY_TIMEOUT,
+        metavar="S",
+        help=f"seconds an adapter may take per reply (default {REPLY_TIMEOUT:g})",
+    )
     return p
 
 
 def _replay_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="electorate conform replay", description="Replay a script or bundle.")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="a script (.jsonl) or a failure bundle directory")
     p.add_argument("--adapter", required=True)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--reply-timeout", type=float, default=REPLY_TIMEOUT, metavar="S")
     return p
 
 
@@ -65,6 +85,7 @@ def _adapter_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if not argv or argv[0] not in ("conform", "adapter"):
             raise UsageError("usage: electorate conform ... | electorate adapter impl|spec")
@@ -76,6 +97,15 @@ def main(argv: list[str]) -> int:
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("electorate conform: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -85,40 +115,45 @@ def _serve(args: argparse.Namespace) -> int:
     from electorate.spec.bugs import BUGS
 
     if args.bug and (args.which != "spec" or args.bug not in BUGS):
-        raise UsageError(f"--bug needs the spec adapter and one of {sorted(BUGS)}")
+        raise UsageError(f"--bug needs the spec adapter and one of {', '.join(sorted(BUGS))}")
     return serve(ImplHost() if args.which == "impl" else SpecHost(args.bug))
 
 
-def _open(spec: str, strict: bool) -> tuple[Adapter, Client, Hello]:
+def _open(spec: str, strict: bool, reply_timeout: float) -> tuple[Adapter, Client, Hello]:
     from electorate.conformance.adapters.transport import InProcessAdapter, open_adapter
     from electorate.conformance.suite import connect
 
+    if reply_timeout <= 0:
+        raise UsageError("electorate conform: --reply-timeout must be > 0")
     try:
-        adapter = open_adapter(spec)
+        adapter = open_adapter(spec, reply_timeout)
     except (ValueError, ProtocolViolationError) as e:
-        raise UsageError(f"electorate conform: adapter {spec!r}: {e}") from e
+        raise UsageError(f"electorate conform: adapter {show(spec)}: {e}") from e
     # The in-process fast path builds its replies itself: schema validation is for the wire.
     strict = strict and not isinstance(adapter, InProcessAdapter)
     try:
         client, hello = connect(adapter, strict)
     except Exception as e:
         adapter.close()
-        raise UsageError(f"electorate conform: adapter {spec!r} failed hello: {e}") from e
+        raise UsageError(f"electorate conform: adapter {show(spec)} failed hello: {e}") from e
     return adapter, client, hello
 
 
 def _conform(args: argparse.Namespace) -> int:
     from electorate.conformance import suite
 
+    if args.list_adapters:
+        return _list_adapters(args.json)
+    if not args.adapter:
+        raise UsageError("electorate conform: --adapter is required (see --list-adapters)")
     if args.examples < 1 or args.steps < 1:
         raise UsageError("electorate conform: --examples and --steps must be >= 1")
-    adapter, client, hello = _open(args.adapter, strict=not args.no_schema)
+    wanted = _wanted_mutants(args)
+    adapter, client, hello = _open(args.adapter, not args.no_schema, args.reply_timeout)
     budget = Budget(args.examples, args.steps, args.seed)
     try:
-        names = suite.mutant_names(hello) if args.all_mutants else []
-        if args.mutant:
-            names = [args.mutant]
-            _check_mutant(args.mutant, hello)
+        names = suite.mutant_names(hello) if args.all_mutants else wanted
+        _check_spec_controls(names)
         if names:
             return _matrix(client, hello, budget, names, args)
         return _plain(client, hello, budget, args)
@@ -126,18 +161,76 @@ def _conform(args: argparse.Namespace) -> int:
         adapter.close()
 
 
-def _check_mutant(name: str, hello: Hello) -> None:
-    from electorate.conformance import suite
+def _wanted_mutants(args: argparse.Namespace) -> list[str]:
+    """The names of --mutant / --mutants (a,b,c or @FILE: one name per line, # comments)."""
+    if args.mutant:
+        return [args.mutant]
+    if not args.mutants:
+        return []
+    text = args.mutants
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text("utf-8")
+        except OSError as e:
+            raise UsageError(f"electorate conform: --mutants {text}: {e.strerror}") from e
+        names = [line.split("#")[0].strip() for line in text.splitlines()]
+    else:
+        names = [x.strip() for x in text.split(",")]
+    names = [x for x in names if x]
+    if not names:
+        raise UsageError("electorate conform: --mutants names no mutant")
+    return names
 
-    known = suite.mutant_names(hello)
-    if name not in known:
-        raise UsageError(f"electorate conform: unknown mutant {name!r}; known: {known}")
+
+def _check_spec_controls(names: list[str]) -> None:
+    from electorate.conformance.suite import SPEC_PREFIX
+    from electorate.spec.bugs import BUGS
+
+    for name in names:
+        bug = name[len(SPEC_PREFIX) :] if name.startswith(SPEC_PREFIX) else None
+        if bug is not None and bug not in BUGS:
+            known = ", ".join(SPEC_PREFIX + b for b in sorted(BUGS))
+            raise UsageError(f"electorate conform: unknown spec bug {show(name)}; known: {known}")
+
+
+def _list_adapters(as_json: bool) -> int:
+    from electorate.conformance import registry
+
+    rows = []
+    for e in registry.ENTRIES:
+        reason = e.unavailable()
+        rows.append(
+            {
+                "name": e.name,
+                "implementation": e.implementation,
+                "install": e.install,
+                "available": reason is None,
+                **({"unavailable": reason} if reason else {}),
+            }
+        )
+    if as_json:
+        print(json.dumps({"adapters": rows}, sort_keys=True))
+        return 0
+    for r in rows:
+        state = "available" if r["available"] else f"NOT AVAILABLE: {r['unavailable']}"
+        print(f"{r['name']:<14} {r['implementation']}")
+        print(f"{'':<14} install: {r['install']}; {state}")
+    return 0
+
+
+def _protocol_exit(adapter: str, f: Failure) -> int:
+    """A plain run stopped by the adapter (protocol error, error reply, crash, timeout)."""
+    where = "at init" if f.step_index == 0 else f"at step {f.step_index} ({f.step})"
+    print(f"electorate conform: adapter {show(adapter)} {where}: {f.text}", file=sys.stderr)
+    return 2
 
 
 def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespace) -> int:
     from electorate.conformance import suite
 
     out = suite.run(client, hello, budget, None, not args.no_corpus, args.bundle_dir)
+    if out.not_run and out.failure is not None:
+        return _protocol_exit(args.adapter, out.failure)
     det = suite.determinism(client, hello, out.script or _any_script())
     missing = out.missing_events if out.passed else []
     passed = out.passed and det and not missing
@@ -147,10 +240,14 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
             json.dumps(
                 {
                     "result": "pass" if passed else "fail",
+                    "adapter": args.adapter,
+                    "implementation": hello.implementation,
+                    "options": sorted(hello.options),
                     "examples": out.examples,
                     "steps": out.steps,
                     "seconds": round(out.seconds, 3),
                     "seed": out.seed,
+                    "budget": {"examples": budget.examples, "steps": budget.steps},
                     "events": dict(out.events),
                     **_feature_events(out),
                     "missing_events": missing,
@@ -164,6 +261,8 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
         return 0 if passed else 1
     rate = out.steps / out.seconds if out.seconds else 0.0
     print(f"adapter: {args.adapter}  seed {out.seed}  budget {budget.examples}x{budget.steps}")
+    print(f"implementation: {hello.implementation}")
+    print("options: " + (", ".join(sorted(hello.options)) or "none"))
     print(f"{out.examples} examples, {out.steps} steps in {out.seconds:.1f} s ({rate:.0f} steps/s)")
     print("events: " + ", ".join(f"{k}={v}" for k, v in sorted(out.events.items())))
     if out.feature_events is not None:
@@ -201,11 +300,12 @@ def _failure_json(f: Failure, out: Outcome | None) -> dict[str, object]:
     from electorate.conformance.bundle import failure_json
 
     d = failure_json(f)
-    d["found_by"] = getattr(out, "found_by", "")
-    bundle = getattr(out, "bundle", None)
-    d["bundle"] = str(bundle) if bundle else None
-    script = getattr(out, "script", None)
-    d["minimal_steps"] = len(script.steps) if script else getattr(out, "observe_steps", None)
+    d["found_by"] = out.found_by if out else "replay"
+    d["bundle"] = str(out.bundle) if out and out.bundle else None
+    if out is not None and out.script is not None:
+        d["minimal_steps"] = len(out.script.steps)
+    elif out is not None and out.observe_steps is not None:
+        d["minimal_steps"] = out.observe_steps
     return d
 
 
@@ -214,14 +314,15 @@ def _print_failure(f: Failure, out: Outcome | None) -> None:
     if f.text:
         print(f"  {f.text}")
     for a, b, c in f.rows[:12]:
-        print(f"  {a:<22} spec: {b:<40} impl: {c}")
+        print(f"  {a:<22} spec: {b:<40} implementation: {c}")
+    if out is None:
+        return
     d = _failure_json(f, out)
-    print(f"minimal counterexample: {d['minimal_steps']} steps, found by {d['found_by']}")
+    if "minimal_steps" in d:
+        print(f"counterexample: {d['minimal_steps']} steps (minimized), found by {out.found_by}")
     if d["bundle"]:
-        print(
-            f"bundle: {d['bundle']}  (replay: electorate conform replay "
-            f"{d['bundle']}/script.jsonl --adapter ...)"
-        )
+        print(f"bundle: {d['bundle']}")
+        print(f"replay: electorate conform replay {d['bundle']} --adapter ...")
 
 
 def _matrix(
@@ -233,49 +334,75 @@ def _matrix(
     examples = steps_run = 0
     t0 = time.perf_counter()
     if not args.json:
-        print(f"{'mutant':<30} {'killed':<7} {'check':<34} {'steps':>5} {'seconds':>8}  found by")
+        print(f"{'mutant':<34} {'result':<9} {'check':<30} {'steps':>5} {'seconds':>8}  found by")
     for name in names:
         out = suite.run(client, hello, budget, name, not args.no_corpus, args.bundle_dir)
-        killed = not out.passed
         examples, steps_run = examples + out.examples, steps_run + out.steps
-        steps = len(out.script.steps) if out.script else out.observe_steps
-        row: dict[str, object] = {
-            "killed": killed,
-            "check": out.failure.check if out.failure else None,
-            "steps": steps,
-            "seconds": round(out.seconds, 3),
-            "found_by": out.found_by,
-        }
+        row = _matrix_row(out)
         rows[name] = row
-        if killed and args.update_corpus and out.script is not None:
+        if row["result"] == "killed" and args.update_corpus and out.script is not None:
             suite.save_scenario(out.script)
         if not args.json:
+            steps = "-" if row["steps"] is None else row["steps"]
+            detail = row["check"] or "-"
             print(
-                f"{name:<30} {'yes' if killed else 'NO':<7} {row['check'] or '-'!s:<34} "
-                f"{'-' if steps is None else steps:>5} {out.seconds:>8.2f}  {out.found_by or '-'}",
+                f"{name:<34} {row['result']:<9} {detail!s:<30} {steps:>5} "
+                f"{out.seconds:>8.2f}  {row['found_by'] or '-'}",
                 flush=True,
             )
+            if row["result"] == "not run":
+                print(f"{'':<34}   reason: {row['reason']}")
     total = time.perf_counter() - t0
-    all_killed = all(r["killed"] for r in rows.values())
+    killed = sum(r["result"] == "killed" for r in rows.values())
+    not_run = sum(r["result"] == "not run" for r in rows.values())
+    passed = killed == len(rows)
     if args.json:
         print(
             json.dumps(
                 {
-                    "result": "pass" if all_killed else "fail",
+                    "result": "pass" if passed else "fail",
+                    "adapter": args.adapter,
+                    "implementation": hello.implementation,
                     "examples": examples,
                     "steps": steps_run,
                     "budget": {"examples": budget.examples, "steps": budget.steps},
                     "seconds": round(total, 3),
                     "seed": budget.seed,
+                    "killed": killed,
+                    "not_run": not_run,
                     "mutants": rows,
                 },
                 sort_keys=True,
             )
         )
     else:
-        count = sum(bool(r["killed"]) for r in rows.values())
-        print(f"{count}/{len(rows)} mutants killed in {total:.1f} s (seed {budget.seed})")
-    return 0 if all_killed else 1
+        survived = len(rows) - killed - not_run
+        print(
+            f"{killed}/{len(rows)} mutants killed, {survived} survived, {not_run} not run "
+            f"in {total:.1f} s (seed {budget.seed})"
+        )
+    return 0 if passed else 1
+
+
+def _matrix_row(out: Outcome) -> dict[str, object]:
+    """killed (a behavioural check fired), survived (the suite passed), or not run (the adapter
+    could not run the mutant: a protocol error, an error reply, a crash, a timeout)."""
+    f = out.failure
+    if out.not_run and f is not None:
+        where = "init" if f.step_index == 0 else f"step {f.step_index} ({f.step})"
+        result, reason = "not run", f"{f.check} at {where}: {f.text}"
+    else:
+        result, reason = ("survived" if out.passed else "killed"), None
+    steps = len(out.script.steps) if out.script and result == "killed" else out.observe_steps
+    return {
+        "result": result,
+        "killed": result == "killed",
+        "check": f.check if f and result == "killed" else None,
+        "steps": steps if result == "killed" else None,
+        "seconds": round(out.seconds, 3),
+        "found_by": out.found_by if result == "killed" else None,
+        "reason": reason,
+    }
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -283,11 +410,13 @@ def _replay(args: argparse.Namespace) -> int:
         script = read_script(args.file)
     except ScriptError as e:
         raise UsageError(f"electorate conform replay: {e}") from e
-    adapter, client, hello = _open(args.adapter, strict=True)
+    adapter, client, hello = _open(args.adapter, True, args.reply_timeout)
     try:
         r = replay(client, hello, script)
     finally:
         adapter.close()
+    if r.failure is not None and r.failure.kind == "protocol":
+        return _protocol_exit(args.adapter, r.failure)
     ok = r.failure is None and r.feasible
     if args.json:
         print(

@@ -33,6 +33,9 @@ class Composite:
 
 Abandoned = frozenset[int]
 NONE: Abandoned = frozenset()
+# The adapter did not declare option abandon_lost_election: no candidacy is ever abandoned
+# (a value outside every server index, so no membership test ever succeeds).
+DISABLED: Abandoned = frozenset({-1})
 
 
 def quorum_size(p: Params) -> int:
@@ -57,6 +60,8 @@ def abandoned_after(p: Params, before: State, after: State, ab: Abandoned) -> Ab
     candidate, and the refinement mapping shows the candidate as a follower. A candidacy stays
     abandoned until the node's role or term changes.
     """
+    if ab == DISABLED:
+        return ab
     out = set()
     for i in range(p.servers):
         if after.role[i] != Role.Candidate:

@@ -289,8 +289,10 @@ def _finish(
     lost (compose.abandoned_after) plus pre-candidates whose box holds too many refusals."""
     boxes = tuple(b if after.role[k] == Role.PreCandidate else EMPTY for k, b in enumerate(boxes))
     limit = p.servers - quorum_size(p)
-    pre = {k for k, b in enumerate(boxes) if refusals(b) > limit}
     cand = compose.abandoned_after(p, before, after, ab)
+    if cand == compose.DISABLED:
+        return FComposite(after, tuple(acts), cand, boxes)
+    pre = {k for k, b in enumerate(boxes) if refusals(b) > limit}
     return FComposite(after, tuple(acts), cand | pre, boxes)
 
 

@@ -33,6 +33,16 @@ FEATURE_EVENTS: Final = (
     "leader_elected",  # every election on this level follows a PreVote round
     "prevote_abandoned",  # a pre-candidate gave up on a quorum of refusals
 )
+
+
+def required_events(hello: Hello) -> tuple[str, ...]:
+    """The level's anti-vacuity events for this adapter: an abandoned pre-candidacy only for
+    adapters that declare they abandon lost elections."""
+    if "abandon_lost_election" in hello.options:
+        return FEATURE_EVENTS
+    return tuple(e for e in FEATURE_EVENTS if e != "prevote_abandoned")
+
+
 OPS: Final = ("timeout", "heartbeat", "period", "deliver", "drop", "duplicate")
 NOT_DRAWN: Final = ("crash", "restart", "transfer")
 
@@ -42,7 +52,9 @@ class FeatureSession(Session):
 
     def __init__(self, client: Client, hello: Hello, cfg: RunConfig) -> None:
         super().__init__(client, hello, cfg)
-        self.s = fc.initial(self.s)
+        if "restart_guard" in hello.options:
+            self.s = fc.initial(self.s)
+        self.known_leader_refuses = "prevote_refused_with_known_leader" in hello.options
         self.boxes: tuple[fc.Box, ...] = (fc.EMPTY,) * self.p.servers
         self.knows: tuple[bool, ...] = (False,) * self.p.servers
 
@@ -74,7 +86,7 @@ class FeatureSession(Session):
     def _deliverable(self, m: Message) -> bool:
         if m.mdest in self.down or self._cut(m):
             return False
-        if fc.prevote_to_leader_follower(self.s, m, self.knows):
+        if self.known_leader_refuses and fc.prevote_to_leader_follower(self.s, m, self.knows):
             return False
         c = fc.deliver(self.p, self.s, m, self.ab, self.boxes, True)
         if c is None:

@@ -16,12 +16,20 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from electorate.conformance import compose
-from electorate.conformance.canonical import JSON, CanonicalError, from_canonical, node_id
+from electorate.conformance.canonical import (
+    JSON,
+    CanonicalError,
+    from_canonical,
+    node_id,
+    show,
+    show_action,
+    show_wire,
+)
 from electorate.conformance.compose import Composite
 from electorate.conformance.observe import NodeView, diff_views, observed_view, spec_view
 from electorate.conformance.protocol import AdapterError, Client, Hello, ProtocolViolationError
 from electorate.conformance.script import RunConfig, Step
-from electorate.spec.messages import Message, MType, show_message
+from electorate.spec.messages import Message, MType
 from electorate.spec.params import Params
 from electorate.spec.state import NIL, Role, State
 
@@ -106,7 +114,9 @@ class Session:
         self.client, self.hello, self.cfg = client, hello, cfg
         self.p: Params = cfg.params()
         self.s: State = cfg.initial_state()
-        self.ab: compose.Abandoned = compose.NONE  # auxiliary variable, see compose.abandoned_after
+        # auxiliary variable, see compose.abandoned_after; only for adapters declaring it
+        abandon = "abandon_lost_election" in hello.options
+        self.ab: compose.Abandoned = compose.NONE if abandon else compose.DISABLED
         self.network: list[JSON] = []  # concrete messages in flight, as the adapter emitted them
         self.down: set[int] = set()
         self.group: frozenset[int] | None = None
@@ -256,7 +266,7 @@ class Session:
         for d in self.network:
             if from_canonical(d, self.p.servers) == m:
                 return d
-        raise ProtocolViolationError(f"harness lost track of {show_message(m)}")  # a harness bug
+        raise ProtocolViolationError(f"harness lost track of {show_wire(m)}")  # a harness bug
 
     def _network_effect(self, step: Step, concrete: JSON | None) -> None:
         if step.op in ("deliver", "drop") and concrete is not None:
@@ -335,7 +345,8 @@ class Session:
                 if not isinstance(d, dict):
                     raise CanonicalError(f"response lacks node {node_id(i)}")
                 if bool(d.get("up")) != (i not in self.down):
-                    raise CanonicalError(f"{node_id(i)} reported up={d.get('up')!r}")
+                    want = "up" if i not in self.down else "down"
+                    raise CanonicalError(f"{node_id(i)} reported up={show(d.get('up'))}, is {want}")
                 if d.get("up"):
                     views[i] = observed_view(d, self.p.servers)
         except CanonicalError as e:
@@ -346,7 +357,7 @@ class Session:
     def _refinement(self, comp: Composite, views: dict[int, NodeView], failure: Failure) -> None:
         for i, got in sorted(views.items()):
             for f, want, have in diff_views(spec_view(self.p, comp.state, i, comp.abandoned), got):
-                failure.rows.append((f"{node_id(i)}.{f}", repr(want), repr(have)))
+                failure.rows.append((f"{node_id(i)}.{f}", show(want), show(have)))
         if failure.rows:
             failure.checks.append("refinement")
 
@@ -361,9 +372,9 @@ class Session:
             return
         failure.checks.append("messages")
         for m, k in sorted((sent - got).items()):
-            failure.rows.append(("message", f"{show_message(m)} x{k}", "not sent"))
+            failure.rows.append(("message", f"{show_wire(m)} x{k}", "not sent"))
         for m, k in sorted((got - sent).items()):
-            failure.rows.append(("message", "not sent", f"{show_message(m)} x{k}"))
+            failure.rows.append(("message", "not sent", f"{show_wire(m)} x{k}"))
 
     # ------------------------------------------------------------------ bookkeeping
     def _count_events(self, step: Step, before: State, comp: Composite) -> None:
@@ -410,14 +421,14 @@ class Session:
                     "kind": "step" if step else "init",
                     "index": k,
                     **({"step": step.to_json()} if step else {}),
-                    "spec_actions": [str(a) for a in c.actions],
+                    "spec_actions": [show_action(*a) for a in c.actions],
                     "command": command,
                     "response": resp,
                     "spec_state": {
                         node_id(i): spec_view(self.p, c.state, i, c.abandoned).fields()
                         for i in range(n)
                     },
-                    "in_flight": [f"{show_message(m)} x{x}" for m, x in c.state.messages],
+                    "in_flight": [f"{show_wire(m)} x{x}" for m, x in c.state.messages],
                     "down": [node_id(i) for i in sorted(down)],
                 }
             )

@@ -102,9 +102,7 @@ def search(
         try:
             session.apply(step)
         except DivergenceError as d:
-            result.failure = d.failure
-            result.script = Script(session.cfg, tuple(session.steps))
-            result.session = session
+            _first_failure(result, d.failure, Script(session.cfg, tuple(session.steps)), session)
             raise
 
     def _has(op: str) -> object:
@@ -121,8 +119,7 @@ def search(
             try:
                 session.start()
             except DivergenceError as d:
-                result.failure, result.script = d.failure, Script(cfg, ())
-                result.session = session
+                _first_failure(result, d.failure, Script(cfg, ()), session)
                 raise
 
         def teardown(self) -> None:
@@ -153,6 +150,13 @@ def search(
             raise  # not a divergence: a harness bug, let it surface
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _first_failure(result: SearchResult, f: Failure, script: Script, session: Session) -> None:
+    """Keep the first failure only: Hypothesis replays a failing example (to tell a flaky
+    test), and a replay through a dead adapter would overwrite the real failure."""
+    if result.failure is None:
+        result.failure, result.script, result.session = f, script, session
 
 
 Pick = Callable[[RuleBasedStateMachine, st.DataObject, str], None]

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final, Protocol
 
-from electorate.conformance.canonical import JSON
+from electorate.conformance.canonical import JSON, show
 
 PROTOCOL: Final = "electorate-conformance/1"
 MESSAGE_SCHEMAS: Final = (
@@ -24,8 +24,17 @@ MESSAGE_SCHEMAS: Final = (
     "append_entries_res",
 )
 # Capabilities an adapter may declare in hello_ok; each enables rules or conformance levels.
+# ("mutations" is the older spelling of a non-empty ``mutants`` list and is still accepted.)
 CAPABILITIES: Final = ("step", "crash_restart", "transfer", "mutations", "prevote", "check_quorum")
 OBSERVABLES: Final = ("role", "term", "voted_for", "votes_granted", "leader")
+REQUIRED_OBSERVABLES: Final = ("role", "term", "voted_for")
+# Implementation choices an adapter declares in hello_ok.options (docs/conformance.md,
+# "Options"): each one widens what the harness accepts in a documented way; none is assumed.
+OPTIONS: Final = (
+    "abandon_lost_election",  # a candidate refused by more than n - quorum voters gives up
+    "restart_guard",  # a (re)started node acts as inside a leader's lease for one period
+    "prevote_refused_with_known_leader",  # etcd's PreVote rule for a same-term request
+)
 ERROR_CODES: Final = (
     "bad_request",
     "unsupported",
@@ -44,7 +53,7 @@ class AdapterError(Exception):
     """The adapter answered a command with a well-formed error."""
 
     def __init__(self, code: str, text: str) -> None:
-        super().__init__(f"adapter error {code}: {text}")
+        super().__init__(f"error reply {code}: {text}")
         self.code = code
         self.text = text
 
@@ -61,9 +70,13 @@ class Adapter(Protocol):
 
 @dataclass(frozen=True)
 class Hello:
+    """What an adapter declared in ``hello_ok``."""
+
     implementation: str
     capabilities: frozenset[str]
     observables: frozenset[str]
+    options: frozenset[str] = frozenset()
+    mutants: tuple[str, ...] = ()  # the planted bugs it offers, in its order
 
 
 @cache
@@ -93,20 +106,21 @@ def schema_errors(name: str, instance: object) -> list[str]:
 def validate_response(resp: object, expect: str, msg_id: int, strict: bool) -> JSON:
     """Check one response envelope; raise ProtocolViolationError or AdapterError."""
     if not isinstance(resp, dict):
-        raise ProtocolViolationError(f"response to {expect} is not a JSON object: {resp!r:.200}")
+        raise ProtocolViolationError(f"the reply to {expect} is not a JSON object: {show(resp)}")
     if resp.get("in_reply_to") != msg_id:
         raise ProtocolViolationError(
-            f"response to {expect} (msg_id {msg_id}) has in_reply_to {resp.get('in_reply_to')!r}"
+            f"the reply to {expect} (msg_id {msg_id}) has in_reply_to "
+            f"{show(resp.get('in_reply_to'))}: replies must come one per command, in order"
         )
     if strict:
         _strict_checks(resp)
     if resp.get("type") == "error":
         code, text = resp.get("code"), resp.get("text")
         if code not in ERROR_CODES or not isinstance(text, str):
-            raise ProtocolViolationError(f"malformed error response: {resp!r:.200}")
+            raise ProtocolViolationError(f"malformed error reply: {show(resp)}")
         raise AdapterError(str(code), text)
     if resp.get("type") != expect + "_ok":
-        raise ProtocolViolationError(f"expected {expect}_ok, got type {resp.get('type')!r}")
+        raise ProtocolViolationError(f"expected {expect}_ok, got type {show(resp.get('type'))}")
     return resp
 
 
@@ -115,7 +129,7 @@ def _strict_checks(resp: JSON) -> None:
     for k, m in enumerate(resp.get("emitted") or []):
         kind = m.get("type") if isinstance(m, dict) else None
         if kind not in MESSAGE_SCHEMAS:
-            problems.append(f"emitted/{k}: unknown message type {kind!r}")
+            problems.append(f"emitted/{k}: unknown message type {show(kind)}")
             continue
         problems += [f"emitted/{k}/{p}" for p in schema_errors(str(kind), m)]
     for node, state in (resp.get("nodes") or {}).items():
@@ -149,10 +163,37 @@ class Client:
         resp = self.request("hello", protocol=PROTOCOL)
         if resp.get("protocol") != PROTOCOL:
             raise ProtocolViolationError(
-                f"adapter speaks {resp.get('protocol')!r}, the harness speaks {PROTOCOL!r}"
+                f"the adapter speaks {json.dumps(resp.get('protocol'))}, "
+                f"the harness speaks {json.dumps(PROTOCOL)}"
             )
-        return Hello(
-            str(resp.get("implementation", "?")),
-            frozenset(resp.get("capabilities", [])),
-            frozenset(resp.get("observables", [])),
-        )
+        return parse_hello(resp)
+
+
+def parse_hello(resp: JSON) -> Hello:
+    """The declarations of a ``hello_ok`` reply; unknown names are protocol violations."""
+    caps = _names(resp, "capabilities")
+    observables = _names(resp, "observables")
+    options = _names(resp, "options")
+    mutants = tuple(_names_in_order(resp, "mutants"))
+    problems = [f"unknown capability {json.dumps(c)}" for c in sorted(caps - set(CAPABILITIES))]
+    problems += [f"unknown option {json.dumps(o)}" for o in sorted(options - set(OPTIONS))]
+    problems += [
+        f"unknown observable {json.dumps(o)}" for o in sorted(observables - set(OBSERVABLES))
+    ]
+    missing = [o for o in REQUIRED_OBSERVABLES if o not in observables]
+    if missing:
+        problems.append("observables must include " + ", ".join(missing))
+    if problems:
+        raise ProtocolViolationError("hello_ok: " + "; ".join(problems))
+    return Hello(str(resp.get("implementation", "?")), caps, observables, options, mutants)
+
+
+def _names_in_order(resp: JSON, key: str) -> list[str]:
+    value = resp.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ProtocolViolationError(f"hello_ok: {key} must be a list of strings")
+    return list(value)
+
+
+def _names(resp: JSON, key: str) -> frozenset[str]:
+    return frozenset(_names_in_order(resp, key))

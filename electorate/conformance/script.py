@@ -12,11 +12,13 @@ from electorate.conformance.canonical import (
     from_canonical,
     node_id,
     node_index,
+    show,
+    show_wire,
     static_log,
     to_canonical,
 )
 from electorate.conformance.protocol import PROTOCOL
-from electorate.spec.messages import Message, show_message
+from electorate.spec.messages import Message
 from electorate.spec.next import Init
 from electorate.spec.params import Params
 from electorate.spec.state import State
@@ -134,7 +136,7 @@ class Step:
 
     def __str__(self) -> str:
         if self.msg is not None:
-            return f"{self.op}({show_message(self.msg)})"
+            return f"{self.op}({show_wire(self.msg)})"
         if self.op == "transfer":
             return f"transfer({node_id(self.node)} -> {node_id(self.peer)})"
         if self.op == "partition":
@@ -160,7 +162,7 @@ class Step:
         try:
             op = d["op"]
             if op not in OPS:
-                raise ScriptError(f"unknown step op {op!r}")
+                raise ScriptError(f"unknown step op {show(op)}")
             return Step(
                 op,
                 node_index(d["node"], n) if "node" in d else -1,
@@ -169,7 +171,7 @@ class Step:
                 tuple(node_index(x, n) for x in d.get("group", [])),
             )
         except (KeyError, TypeError, ValueError) as e:
-            raise ScriptError(f"step {d!r:.120}: {e}") from e
+            raise ScriptError(f"step {show(d, 120)}: {e}") from e
 
 
 @dataclass(frozen=True)
@@ -200,19 +202,38 @@ def write_script(path: Path, script: Script, records: list[JSON] | None = None) 
     path.write_text("".join(json.dumps(x, sort_keys=True) + "\n" for x in lines), "utf-8")
 
 
+BUNDLE_SCRIPT: Final = "script.jsonl"
+
+
 def read_script(path: Path) -> Script:
+    """A script from a JSONL file, or from a failure bundle's directory (its script.jsonl)."""
+    if path.is_dir():
+        if not (path / BUNDLE_SCRIPT).is_file():
+            raise ScriptError(f"{path}: a directory without {BUNDLE_SCRIPT} (not a bundle)")
+        path = path / BUNDLE_SCRIPT
     try:
-        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    except (OSError, json.JSONDecodeError) as e:
-        raise ScriptError(f"{path}: cannot read a JSONL script ({e})") from e
-    if not rows or not isinstance(rows[0], dict) or rows[0].get("kind") != "header":
+        text = path.read_text("utf-8")
+    except FileNotFoundError as e:
+        raise ScriptError(f"{path}: no such file") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScriptError(f"{path}: cannot read it ({getattr(e, 'strerror', None) or e})") from e
+    rows: list[object] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise ScriptError(f"{path}: line {number} is not JSON (a JSONL script)") from e
+    head = rows[0] if rows else None
+    if not isinstance(head, dict) or head.get("kind") != "header":
         raise ScriptError(f"{path}: the first line must be a header object")
-    if rows[0].get("protocol") != PROTOCOL:
-        raise ScriptError(f"{path}: protocol {rows[0].get('protocol')!r}, expected {PROTOCOL}")
-    cfg = RunConfig.from_json(rows[0].get("config", {}))
+    if head.get("protocol") != PROTOCOL:
+        raise ScriptError(f"{path}: protocol {show(head.get('protocol'))}, expected {PROTOCOL}")
+    cfg = RunConfig.from_json(head.get("config", {}))
     steps = tuple(
         Step.from_json(r["step"], cfg.servers)
         for r in rows[1:]
         if isinstance(r, dict) and r.get("kind") == "step"
     )
-    return Script(cfg, steps, str(rows[0].get("name", "")), dict(rows[0].get("expect") or {}))
+    return Script(cfg, steps, str(head.get("name", "")), dict(head.get("expect") or {}))

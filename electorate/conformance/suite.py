@@ -16,7 +16,6 @@ from electorate.conformance.minimize import minimize, replay
 from electorate.conformance.protocol import Adapter, Client, Hello
 from electorate.conformance.script import Script, read_script, write_script
 from electorate.spec.bugs import BUGS
-from electorate.testing.mutants import Mutant
 
 SPEC_PREFIX = "spec:"  # a negative control: the spec mutated, the implementation not
 LEVELS = (
@@ -28,8 +27,9 @@ LEVELS = (
 MINIMIZE_SECONDS = 20.0
 FEATURE_LEVEL = "prevote_check_quorum"
 FEATURE_STEPS = 40  # the level's examples are a third of the budget's, 40 steps each
-# Mutants the canonical level cannot reach, and why (they need a conformance level not run).
-NOT_APPLICABLE: dict[str, str] = {}
+# The checks whose firing kills a mutant; anything else (a protocol error, an "unsupported"
+# answer, a crash, a timeout) means the run did not happen.
+BEHAVIOURAL: frozenset[str] = frozenset({"refinement", "messages", "invariant", "observe"})
 
 
 @dataclass
@@ -48,15 +48,20 @@ class Outcome:
     seed: int = 0
     observe_steps: int | None = None  # steps of an observe-level failure (not replayable)
     feature_events: Counter[str] | None = None  # the PreVote/CheckQuorum level's, if it ran
+    feature_required: tuple[str, ...] = ()  # that level's required events for this adapter
+
+    @property
+    def not_run(self) -> bool:
+        """The run stopped on something that is not a behavioural check: a protocol error,
+        an error reply (``unsupported``...), a crash or a timeout of the adapter."""
+        return self.failure is not None and self.failure.kind not in BEHAVIOURAL
 
     @property
     def missing_events(self) -> list[str]:
         missing = [e for e in EVENTS if not self.events[e]]
         if self.feature_events is not None:
             missing += [
-                f"{FEATURE_LEVEL}:{e}"
-                for e in feature_level.FEATURE_EVENTS
-                if not self.feature_events[e]
+                f"{FEATURE_LEVEL}:{e}" for e in self.feature_required if not self.feature_events[e]
             ]
         return missing
 
@@ -86,14 +91,18 @@ def feature_spec_bugs() -> list[str]:
 
 
 def mutant_names(hello: Hello) -> list[str]:
-    """Every implementation mutant (if the adapter takes mutations) and every spec bug of the
-    canonical spec (negative controls), plus the featured spec's bugs when the adapter runs
-    the PreVote/CheckQuorum level."""
-    names = sorted(m.value for m in Mutant) if "mutations" in hello.capabilities else []
+    """The matrix of ``--all-mutants``: every mutant the adapter offers (``hello_ok.mutants``)
+    and every spec bug of the canonical spec (negative controls), plus the featured spec's bugs
+    when the adapter runs the PreVote/CheckQuorum level."""
+    return list(hello.mutants) + spec_controls(hello)
+
+
+def spec_controls(hello: Hello) -> list[str]:
+    """The negative controls that apply to this adapter, as ``spec:BUG`` names."""
     bugs = canonical_spec_bugs()
     if runs_feature_level(hello):
         bugs += feature_spec_bugs()
-    return names + [SPEC_PREFIX + b for b in bugs]
+    return [SPEC_PREFIX + b for b in bugs]
 
 
 def runs_feature_level(hello: Hello) -> bool:
@@ -126,7 +135,8 @@ def run(
         out.examples += 1
         out.steps += len(scenario.steps)
         if r.failure is not None:
-            out.passed, out.failure, out.found_by = False, r.failure, f"corpus:{scenario.name}"
+            out.passed, out.failure = False, r.failure
+            out.found_by = f"replayed scenario {scenario.name}"
             out.script = Script(cfg, scenario.steps, scenario.name)
             break
     if out.passed and runs_feature_level(hello):  # cheaper than the canonical search
@@ -142,7 +152,7 @@ def run(
             out.passed, out.failure, out.found_by = False, res.failure, "search"
             out.script = res.script
     out.seconds = time.perf_counter() - t0
-    if out.failure is not None and out.script is not None:
+    if out.failure is not None and out.script is not None and not out.not_run:
         _minimize_and_bundle(client, hello, out, mutant, bundle_dir)
     return out
 
@@ -162,6 +172,7 @@ def _feature_level(
     out.examples += res.examples
     out.steps += res.steps
     out.feature_events = res.events
+    out.feature_required = feature_level.required_events(hello)
     if res.failure is not None and res.script is not None:
         out.passed, out.failure, out.found_by = False, res.failure, FEATURE_LEVEL
         out.script = res.script
@@ -195,7 +206,8 @@ def _minimize_and_bundle(
     if r.failure is not None:
         out.failure = r.failure
     if bundle_dir is not None and r.failure is not None:
-        out.bundle = write_bundle(bundle_dir / _slug(name), out.script, r.session, r.failure)
+        slug = f"{_slug(name)}-seed{out.seed}"
+        out.bundle = write_bundle(bundle_dir, slug, out.script, r.session, r.failure)
 
 
 def _slug(name: str) -> str:

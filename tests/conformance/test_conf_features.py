@@ -133,7 +133,7 @@ def test_prevote_to_a_follower_that_knows_a_leader_is_not_delivered(
     r = replay(client, hello, script)
     assert r.failure is not None and r.failure.check == "messages", r.failure
     assert r.failure.step_index == len(script.steps)
-    assert ("message", "not sent", "PreRequestVoteResponse s4->s5 term 2 denied x1") in (
+    assert ("message", "not sent", "request_vote_res n4->n5 term 2 pre_vote refused x1") in (
         r.failure.rows
     )
 

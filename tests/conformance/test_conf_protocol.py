@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,8 @@ from electorate.conformance.adapters.transport import (
     InProcessAdapter,
     SubprocessAdapter,
     adapter_argv,
+    open_adapter,
+    parse_command,
 )
 from electorate.conformance.canonical import from_canonical, to_canonical
 from electorate.conformance.harness import Session
@@ -22,6 +26,7 @@ from electorate.conformance.protocol import (
     AdapterError,
     Client,
     ProtocolViolationError,
+    parse_hello,
     schema_errors,
 )
 from electorate.conformance.script import RunConfig, Step
@@ -122,5 +127,71 @@ def test_subprocess_impl_adapter_speaks_the_protocol() -> None:
         session.start()
         session.apply(Step("timeout", 2))
         assert session.s.current_term[2] == 2
+    finally:
+        adapter.close()
+
+
+def _documented_exchange() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The request/reply pairs of docs/conformance.md, "A complete exchange"."""
+    doc = Path(__file__).parents[2] / "docs" / "conformance.md"
+    text = doc.read_text("utf-8").split("### A complete exchange", 1)[1].split("```")[1]
+    lines = [x for x in text.splitlines() if x.startswith(("→ ", "← "))]
+    sent = [json.loads(x[2:]) for x in lines if x.startswith("→ ")]
+    got = [json.loads(x[2:]) for x in lines if x.startswith("← ")]
+    assert len(sent) == len(got) >= 10
+    return list(zip(sent, got, strict=True))
+
+
+def test_the_documented_exchange_is_what_the_impl_adapter_says() -> None:
+    host = ImplHost()
+    kinds = set()
+    for request, documented in _documented_exchange():
+        kinds.add(request["type"])
+        reply = host.call(request)
+        if reply["type"] == "hello_ok":  # the docs shorten the mutant list
+            assert set(documented["mutants"]) <= set(reply["mutants"]) | {
+                "clear-vote-on-same-term-stepdown"
+            }
+            reply["mutants"] = documented["mutants"]
+        assert reply == documented, request
+        assert schema_errors("response", reply) == []
+    assert kinds >= {"hello", "init", "fire_timer", "deliver", "crash", "restart", "observe"}
+
+
+def test_hello_declarations_are_checked() -> None:
+    ok = {"protocol": PROTOCOL, "capabilities": ["step"], "observables": ["role", "term"]}
+    with pytest.raises(ProtocolViolationError, match="must include voted_for"):
+        parse_hello(ok)
+    ok["observables"] = ["role", "term", "voted_for"]
+    assert parse_hello(ok).options == frozenset()
+    with pytest.raises(ProtocolViolationError, match='unknown option "fast"'):
+        parse_hello({**ok, "options": ["fast"]})
+    hello = parse_hello({**ok, "options": ["abandon_lost_election"], "mutants": ["b", "a"]})
+    assert hello.mutants == ("b", "a") and "abandon_lost_election" in hello.options
+
+
+def test_command_lines_are_split_like_a_shell() -> None:
+    argv, env = parse_command("RAFT_LOG=debug  X='a b' node 'my adapter.mjs' --n=3")
+    assert argv == ["node", "my adapter.mjs", "--n=3"]
+    assert env == {"RAFT_LOG": "debug", "X": "a b"}
+    with pytest.raises(ValueError, match="names no program"):
+        parse_command("A=1")
+    with pytest.raises(ValueError, match="cannot parse"):
+        parse_command("node 'unterminated")
+
+
+def test_environment_assignments_reach_the_adapter(tmp_path: Path) -> None:
+    script = tmp_path / "env.py"
+    script.write_text(
+        "import json, sys, os\n"
+        "for line in sys.stdin:\n"
+        "    req = json.loads(line)\n"
+        "    print(json.dumps({'type': 'hello_ok', 'in_reply_to': req['msg_id'],\n"
+        "        'protocol': req['protocol'], 'implementation': os.environ['WHO'],\n"
+        "        'capabilities': [], 'observables': ['role', 'term', 'voted_for']}), flush=True)\n"
+    )
+    adapter = open_adapter(f"WHO=figure2 {sys.executable} {script}")
+    try:
+        assert Client(adapter).hello().implementation == "figure2"
     finally:
         adapter.close()

@@ -87,9 +87,7 @@ def test_every_mutant_is_killed_by_the_search_alone() -> None:
     client, hello = _connect(ImplHost())
     survivors = []
     for name in suite.mutant_names(hello):
-        if name in suite.NOT_APPLICABLE:
-            continue
         out = suite.run(client, hello, Budget(300, 50, SEED), name, corpus=False)
-        if out.passed:
+        if not out.failure or out.not_run:
             survivors.append(name)
     assert survivors == [], f"seed {SEED}: mutants not killed: {survivors}"

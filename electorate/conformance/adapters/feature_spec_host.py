@@ -22,6 +22,9 @@ class FeatureSpecHost(SpecHost):
     name = "spec-features"
     implementation = "electorate spec/ with PreVote and CheckQuorum"
     capabilities = ("step", "prevote", "check_quorum")
+    # It runs the compositions of conformance.feature_compose: a pre-candidate whose box holds
+    # too many refusals is abandoned, and every node starts inside the restart guard.
+    options = ("abandon_lost_election", "restart_guard")
 
     def __init__(self, bug: str | None = None) -> None:
         super().__init__(bug)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from electorate.conformance.canonical import JSON, CanonicalError
+from electorate.conformance.canonical import JSON, CanonicalError, show
 from electorate.conformance.protocol import PROTOCOL
 
 
@@ -26,6 +26,8 @@ class Host:
     name = "host"
     implementation = "?"
     capabilities: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()  # implementation choices (protocol.OPTIONS)
+    mutants: tuple[str, ...] = ()  # planted bugs it can run (conformance.mutants)
 
     def __init__(self) -> None:
         self._reply_id = 0
@@ -39,7 +41,7 @@ class Host:
                 raise CommandError("bad_request", "a command needs a string type and int msg_id")
             handler = getattr(self, f"cmd_{kind}", None)
             if handler is None:
-                raise CommandError("unsupported", f"unknown command {kind!r}")
+                raise CommandError("unsupported", f"unknown command {show(kind)}")
             if kind not in ("hello", "init", "shutdown") and not self.initialized:
                 raise CommandError("not_initialized", f"{kind} before init")
             body: JSON = handler(request)
@@ -59,12 +61,14 @@ class Host:
     def cmd_hello(self, req: JSON) -> JSON:
         if req.get("protocol") != PROTOCOL:
             raise CommandError(
-                "unsupported", f"protocol {req.get('protocol')!r}; I speak {PROTOCOL}"
+                "unsupported", f"protocol {show(req.get('protocol'))}; I speak {PROTOCOL}"
             )
         return {
             "protocol": PROTOCOL,
             "implementation": self.implementation,
             "capabilities": list(self.capabilities),
+            "options": list(self.options),
+            "mutants": list(self.mutants),
             "observables": ["role", "term", "voted_for", "votes_granted", "leader"],
         }
 

@@ -29,7 +29,11 @@ CLUSTER = "conformance"
 class ImplHost(Host):
     name = "impl"
     implementation = "electorate impl/core.py RoleMachine"
-    capabilities = ("step", "crash_restart", "transfer", "mutations", "prevote", "check_quorum")
+    capabilities = ("step", "crash_restart", "transfer", "prevote", "check_quorum")
+    # _tally gives up a lost election; a started node assumes a leader's lease (_in_lease);
+    # _may_prevote refuses a same-term pre-vote while it knows a leader (etcd's rule).
+    options = ("abandon_lost_election", "restart_guard", "prevote_refused_with_known_leader")
+    mutants = tuple(sorted(m.value for m in Mutant))
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,8 +53,8 @@ class ImplHost(Host):
         try:
             self._mutants = parse_mutants(req.get("mutations", []))
             machine_class(self._mutants)
-        except ValueError as e:
-            raise CommandError("bad_request", str(e)) from None
+        except ValueError as e:  # a mutant this adapter cannot plant
+            raise CommandError("unsupported", str(e)) from None
         self._ids, self._seed, self._starts = ids, int(req.get("seed", 0)), 0
         initial = req.get("initial", {})
         self._configs, self._logs, self._durable, self._nodes = {}, {}, {}, {}

@@ -34,7 +34,7 @@ class SpecHost(Host):
         self._p = Params()
         self._s: State = Init(self._p)
         self._down: set[int] = set()
-        self._ab = compose.NONE
+        self._ab = self._no_abandoned()
 
     def cmd_init(self, req: JSON) -> JSON:
         if req.get("features"):
@@ -58,7 +58,7 @@ class SpecHost(Host):
             vote = init.get("voted_for")
             votes[i] = NIL if vote is None else node_index(vote, n)
         self._s = s._replace(current_term=tuple(terms), log=tuple(logs), voted_for=tuple(votes))
-        self._down, self._ab = set(), compose.NONE
+        self._down, self._ab = set(), self._no_abandoned()
         self.initialized = True
         return self._answer(None)
 
@@ -93,6 +93,11 @@ class SpecHost(Host):
 
     def cmd_observe(self, req: JSON) -> JSON:
         return self._answer(None)
+
+    def _no_abandoned(self) -> compose.Abandoned:
+        """The initial auxiliary variable: empty, or DISABLED without the option."""
+        abandon = "abandon_lost_election" in self.options
+        return compose.NONE if abandon else compose.DISABLED
 
     def _up(self, nid: object) -> int:
         return self._up_index(node_index(nid, self._p.servers))

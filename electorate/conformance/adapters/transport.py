@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import shlex
 import shutil
@@ -17,6 +18,7 @@ from electorate.conformance.canonical import JSON
 from electorate.conformance.protocol import Adapter, ProtocolViolationError
 
 REPLY_TIMEOUT = 20.0  # seconds: a loaded CI machine, but a hung adapter must not hang the suite
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 class InProcessAdapter:
@@ -36,18 +38,30 @@ class InProcessAdapter:
 class SubprocessAdapter:
     """An adapter program on the other end of a pipe: one JSON line each way per command."""
 
-    def __init__(self, argv: list[str], name: str) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        name: str,
+        env: dict[str, str] | None = None,
+        reply_timeout: float = REPLY_TIMEOUT,
+    ) -> None:
         self.name = name
+        self.reply_timeout = reply_timeout
         try:
             self.proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=None,  # free-form log: let it through to ours
+                env=None if env is None else {**os.environ, **env},
             )
+        except FileNotFoundError as e:
+            raise ProtocolViolationError(f"command not found: {argv[0]}") from e
         except OSError as e:
-            raise ProtocolViolationError(f"cannot start adapter {name!r}: {e}") from e
+            reason = e.strerror or type(e).__name__
+            raise ProtocolViolationError(f"cannot start {argv[0]}: {reason}") from e
         self._buf = b""
+        self.broken = False
 
     def call(self, request: JSON) -> JSON:
         line = json.dumps(request, separators=(",", ":")) + "\n"
@@ -57,45 +71,60 @@ class SubprocessAdapter:
             stdin.write(line.encode())
             stdin.flush()
         except (BrokenPipeError, OSError) as e:
-            raise ProtocolViolationError(f"adapter {self.name!r} closed its stdin: {e}") from e
+            raise self._violation(self._exit_text()) from e
         raw = self._readline()
         try:
             resp = json.loads(raw)
         except json.JSONDecodeError as e:
-            raise ProtocolViolationError(
-                f"adapter wrote a line that is not JSON: {raw[:200]!r}"
-            ) from e
+            shown = raw[:120].decode("utf-8", "replace")
+            raise self._violation(f"the reply is not JSON: {json.dumps(shown)}") from e
         if not isinstance(resp, dict):
-            raise ProtocolViolationError(f"adapter wrote a non-object: {raw[:200]!r}")
+            shown = raw[:120].decode("utf-8", "replace")
+            raise self._violation(f"the reply is not a JSON object: {shown}")
         return resp
 
     def _readline(self) -> bytes:
         out = self.proc.stdout
         assert out is not None
         fd = out.fileno()
-        deadline = time.monotonic() + REPLY_TIMEOUT
+        deadline = time.monotonic() + self.reply_timeout
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ProtocolViolationError(f"adapter sent no reply within {REPLY_TIMEOUT:.0f} s")
+                raise self._violation(f"no reply within {self.reply_timeout:g} s (--reply-timeout)")
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:
-                code = self.proc.poll()
-                raise ProtocolViolationError(f"adapter exited (status {code}) without replying")
+                raise self._violation(self._exit_text())
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
         return line
 
+    def _violation(self, text: str) -> ProtocolViolationError:
+        """The adapter broke the protocol: it gets no second chance (close() kills it)."""
+        self.broken = True
+        return ProtocolViolationError(text)
+
+    def _exit_text(self) -> str:
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the adapter closed its output without replying"
+        return f"the adapter exited (status {code}) without replying"
+
     def close(self) -> None:
+        if self.broken and self.proc.poll() is None:
+            self.proc.kill()
         if self.proc.poll() is None:
             with contextlib.suppress(ProtocolViolationError):
+                self.reply_timeout = min(self.reply_timeout, 5.0)
                 self.call({"type": "shutdown", "msg_id": 0})
-            if self.proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    self.proc.stdin.close()  # end of input: a well-behaved adapter exits
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # end of input: a well-behaved adapter exits
+        if self.proc.poll() is None:
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -104,30 +133,54 @@ class SubprocessAdapter:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+
+def parse_command(command: str) -> tuple[list[str], dict[str, str]]:
+    """argv and extra environment of an adapter command line, split like a POSIX shell:
+    quotes work and leading ``NAME=value`` words set environment variables
+    (``RAFT_DEBUG=1 node adapter.mjs``). ``electorate ...`` falls back to this interpreter's
+    ``-m electorate`` when the console script is not installed (tests, a bare checkout)."""
+    try:
+        words = shlex.split(command)
+    except ValueError as e:
+        raise ValueError(f"cannot parse the adapter command ({e})") from e
+    env: dict[str, str] = {}
+    while words and _ASSIGNMENT.match(words[0]):
+        key, _, value = words.pop(0).partition("=")
+        env[key] = value
+    if not words:
+        raise ValueError("the adapter command names no program")
+    if words[0] == "electorate" and shutil.which("electorate") is None:
+        words = [sys.executable, "-m", "electorate", *words[1:]]
+    elif words[0] in ("python", "python3") and shutil.which(words[0]) is None:
+        words = [sys.executable, *words[1:]]
+    return words, env
+
 
 def adapter_argv(command: str) -> list[str]:
-    """argv of an adapter command. ``electorate adapter ...`` falls back to this interpreter's
-    ``-m conformance.cli`` when the console script is not installed (tests, a bare checkout)."""
-    argv = shlex.split(command)
-    if not argv:
-        raise ValueError("empty adapter command")
-    if argv[0] == "electorate" and shutil.which("electorate") is None:
-        return [sys.executable, "-m", "electorate", *argv[1:]]
-    if argv[0] in ("python", "python3") and shutil.which(argv[0]) is None:
-        return [sys.executable, *argv[1:]]
-    return argv
+    """argv of an adapter command (see :func:`parse_command`; the environment is dropped)."""
+    return parse_command(command)[0]
 
 
-def open_adapter(spec: str) -> Adapter:
-    """``impl`` / ``spec`` / ``spec:BUG``: in process; anything else: a command line."""
-    from electorate.conformance.adapters.impl_host import ImplHost
-    from electorate.conformance.adapters.spec_host import SpecHost
+def open_adapter(spec: str, reply_timeout: float = REPLY_TIMEOUT) -> Adapter:
+    """A built-in adapter by name (conformance.registry: ``impl``, ``spec``, ``spec:BUG``, ...)
+    or any other string as a command line. Raises ValueError for an unusable name or command,
+    ProtocolViolationError when the program cannot start."""
+    from electorate.conformance import registry
 
-    if spec == "impl":
-        return InProcessAdapter(ImplHost())
-    if spec == "spec" or spec.startswith("spec:"):
-        return InProcessAdapter(SpecHost(spec.partition(":")[2] or None))
-    return SubprocessAdapter(adapter_argv(spec), spec)
+    entry = registry.lookup(spec)
+    if entry is not None:
+        reason = entry.unavailable()
+        if reason is not None:
+            raise ValueError(f"built-in adapter {entry.name!r} is not available here: {reason}")
+        if entry.host:
+            arg = spec.partition(":")[2] or None
+            return InProcessAdapter(entry.make_host(arg))
+        return SubprocessAdapter(entry.command(), entry.name, reply_timeout=reply_timeout)
+    argv, env = parse_command(spec)
+    return SubprocessAdapter(argv, spec, env or None, reply_timeout)
 
 
 def serve(host: Host) -> int:
