@@ -145,12 +145,6 @@ def test_a_line_that_is_not_json_gets_an_error_reply() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="suite defect: the mapping shows a candidate holding a majority of refusals as a "
-    "follower (the 'abandoned election' rule), so Figure 2's candidate, which stays a "
-    "candidate until its timer fires, fails by refinement in 3 steps",
-)
 def test_the_suite_passes_figure2_at_the_default_budget(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
