@@ -75,6 +75,13 @@ ENTRIES: tuple[Entry, ...] = (
         host="electorate.conformance.adapters.spec_host:SpecHost",
         arg="BUG",
     ),
+    Entry(
+        "etcd-raft",
+        "etcd's raft 3.4 (go.etcd.io/etcd/raft RawNode), Go; built on first use",
+        "apt-get install golang-go golang-etcd-server-dev",
+        argv="electorate.conformance.adapters.etcd_raft:command",
+        check="electorate.conformance.adapters.etcd_raft:unavailable",
+    ),
 )
 
 

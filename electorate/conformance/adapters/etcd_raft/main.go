@@ -151,6 +151,11 @@ func (s *server) hello(req *request) (jsonObj, error) {
 		"protocol":       protocol,
 		"implementation": "etcd raft " + version.Version + " (go.etcd.io/etcd/raft RawNode)",
 		"capabilities":   []string{"step", "crash_restart", "transfer", "prevote", "check_quorum"},
+		// etcd's choices among the suite's options (docs/conformance.md, "Options"): a
+		// (pre-)candidate refused by a quorum becomes a follower at once (stepCandidate,
+		// VoteLost), and a follower that knows its term's leader refuses a same-term
+		// (pre-)vote (Step's canVote). No restart guard: a started node knows no leader.
+		"options": []string{"abandon_lost_election", "prevote_refused_with_known_leader"},
 		"observables":    []string{"role", "term", "voted_for", "votes_granted", "leader"},
 	}, nil
 }
