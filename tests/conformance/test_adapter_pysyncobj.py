@@ -120,7 +120,7 @@ def test_duplicated_grant_counted_twice_makes_two_leaders_in_one_term(client: Cl
 def test_without_a_journal_a_restarted_voter_votes_twice_two_leaders() -> None:
     """PySyncObj's default configuration (no journalFile): a voter restarted after granting a
     vote has forgotten it, grants a second candidate of the same term, and both lead."""
-    adapter = InProcessAdapter(PySyncObjHost(durable=False))
+    adapter = InProcessAdapter(PySyncObjHost("memory"))
     try:
         client = Client(adapter, strict=True)
         client.hello()

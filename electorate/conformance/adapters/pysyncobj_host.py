@@ -123,10 +123,14 @@ class PySyncObjHost(Host):
     implementation = f"PySyncObj {VERSION} (PyPI pysyncobj)"
     capabilities = ("step", "crash_restart")
 
-    def __init__(self, durable: bool = True) -> None:
+    def __init__(self, journal: str | None = None) -> None:
+        """``journal="memory"``: restarts without a journal (PySyncObj's default configuration,
+        ``--adapter pysyncobj:memory``); None: PySyncObj's FileJournal."""
         super().__init__()
-        self.durable = durable  # False: restarts without a journal (PySyncObj's default)
-        if not durable:
+        if journal not in (None, "memory"):
+            raise ValueError(f"pysyncobj:{journal}: the only variant is pysyncobj:memory")
+        self.durable = journal is None
+        if not self.durable:
             self.implementation += ", restarts without journalFile"
         self._ids: list[str] = []
         self._live: dict[str, _Node] = {}
@@ -363,4 +367,4 @@ def decode(message: JSON) -> dict[str, Any]:
 if __name__ == "__main__":
     from electorate.conformance.adapters.transport import serve
 
-    raise SystemExit(serve(PySyncObjHost(durable="--memory-journal" not in sys.argv[1:])))
+    raise SystemExit(serve(PySyncObjHost("memory" if "--memory-journal" in sys.argv[1:] else None)))

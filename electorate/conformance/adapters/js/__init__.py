@@ -27,6 +27,11 @@ def available() -> str | None:
     return None
 
 
+def argv() -> list[str]:
+    """The adapter's command line as a list (the built-in registry's form)."""
+    return [NODE, str(script())]
+
+
 def command() -> str:
     """The adapter's command line, as ``electorate conform --adapter`` takes it."""
-    return shlex.join([NODE, str(script())])
+    return shlex.join(argv())
