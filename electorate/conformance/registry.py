@@ -82,6 +82,23 @@ ENTRIES: tuple[Entry, ...] = (
         argv="electorate.conformance.adapters.etcd_raft:command",
         check="electorate.conformance.adapters.etcd_raft:unavailable",
     ),
+    Entry(
+        "figure2-js",
+        "the Raft paper's Figure 2 in JavaScript, written for this suite from its docs "
+        "(electorate/conformance/adapters/js)",
+        "Node.js 18+ (Debian: apt-get install nodejs); no npm package",
+        argv="electorate.conformance.adapters.js:argv",
+        needs=("node",),
+    ),
+    Entry(
+        "pysyncobj",
+        "PySyncObj 0.3.17 (PyPI pysyncobj), driven in process; pysyncobj:memory restarts "
+        "without a journal (its default configuration)",
+        "pip install 'electorate[thirdparty]'",
+        host="electorate.conformance.adapters.pysyncobj_host:PySyncObjHost",
+        check="electorate.conformance.adapters.pysyncobj_host:available",
+        arg="memory",
+    ),
 )
 
 

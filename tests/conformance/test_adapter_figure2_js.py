@@ -14,6 +14,7 @@ from electorate.conformance.adapters import js
 from electorate.conformance.adapters.transport import SubprocessAdapter
 from electorate.conformance.cli import main
 from electorate.conformance.protocol import PROTOCOL, AdapterError, Client
+from electorate.conformance.mutants import CATALOGUE
 
 pytestmark = pytest.mark.skipif(js.available() is not None, reason=str(js.available()))
 
@@ -38,10 +39,13 @@ def client() -> Iterator[Client]:
         adapter.close()
 
 
-def test_hello_declares_steps_restarts_and_mutations(client: Client) -> None:
+def test_hello_declares_steps_restarts_no_options_and_the_catalogue(client: Client) -> None:
     hello = client.hello()
     assert hello.implementation == "figure2-js"
-    assert hello.capabilities == {"step", "crash_restart", "mutations"}
+    assert hello.capabilities == {"step", "crash_restart"}
+    assert hello.options == frozenset()  # Figure 2 as written: a refused candidate stays one
+    # every mutant of the suite's catalogue but PreVote's, under the catalogue's names
+    assert set(hello.mutants) == {m.name for m in CATALOGUE} - {"prevote-bumps-term"}
     assert {"role", "term", "voted_for", "votes_granted"} <= hello.observables
 
 
@@ -148,6 +152,6 @@ def test_a_line_that_is_not_json_gets_an_error_reply() -> None:
 def test_the_suite_passes_figure2_at_the_default_budget(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["conform", "--adapter", js.command(), "--json", "--bundle-dir", str(tmp_path)])
+    code = main(["conform", "--adapter", "figure2-js", "--json", "--bundle-dir", str(tmp_path)])
     out = json.loads(capsys.readouterr().out)
     assert (code, out["result"]) == (0, "pass"), out.get("failure")

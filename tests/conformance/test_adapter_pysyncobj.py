@@ -5,7 +5,6 @@ by step, its messages in canonical form, its journal across restarts, and the su
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +28,6 @@ pytestmark = [
 ]
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "docs" / "conformance-matrix" / "pysyncobj"
-COMMAND = f"{sys.executable} -m electorate.conformance.adapters.pysyncobj_host"
 
 
 def _init(n: int, term: int = 1, last: tuple[int, int] = (0, 0)) -> JSON:
@@ -159,8 +157,9 @@ def test_error_replies(client: Client, command: str, body: JSON, code: str) -> N
     assert e.value.code == code
 
 
-def _replay(name: str, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str]:
-    adapter = " ".join([COMMAND, *flags])
+def _replay(
+    name: str, capsys: pytest.CaptureFixture[str], adapter: str = "pysyncobj"
+) -> tuple[int, str]:
     code = main(["conform", "replay", str(SCRIPTS / f"{name}.jsonl"), "--adapter", adapter])
     return code, capsys.readouterr().out
 
@@ -174,7 +173,7 @@ def test_finding_duplicate_grant_counted_is_a_bug(capsys: pytest.CaptureFixture[
 def test_finding_restart_without_journal_breaks_persistence(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out = _replay("restart-without-journal", capsys, "--memory-journal")
+    code, out = _replay("restart-without-journal", capsys, "pysyncobj:memory")
     assert code == 1 and "TermsNeverDecrease" in out
 
 

@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import { MUTATIONS, Server } from "./raft.mjs";
 
 const PROTOCOL = "electorate-conformance/1";
-const CAPABILITIES = ["step", "crash_restart", "mutations"];
+const CAPABILITIES = ["step", "crash_restart"]; // planted bugs: hello_ok.mutants
 const OBSERVABLES = ["role", "term", "voted_for", "votes_granted", "leader"];
 const MESSAGE_TYPES = new Set(["request_vote", "request_vote_res", "append_entries", "append_entries_res"]);
 
@@ -128,7 +128,14 @@ function handle(cmd) {
       if (cmd.protocol !== PROTOCOL) {
         throw new CommandError("unsupported", `protocol ${JSON.stringify(cmd.protocol)}; I speak ${PROTOCOL}`);
       }
-      return { protocol: PROTOCOL, implementation: "figure2-js", capabilities: CAPABILITIES, observables: OBSERVABLES };
+      return {
+        protocol: PROTOCOL,
+        implementation: "figure2-js",
+        capabilities: CAPABILITIES,
+        observables: OBSERVABLES,
+        options: [], // Figure 2 as written: no optional behaviour of docs/conformance.md's table
+        mutants: Object.keys(MUTATIONS),
+      };
     case "init":
       return cluster.init(cmd);
     case "fire_timer":
