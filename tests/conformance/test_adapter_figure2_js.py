@@ -13,8 +13,8 @@ import pytest
 from electorate.conformance.adapters import js
 from electorate.conformance.adapters.transport import SubprocessAdapter
 from electorate.conformance.cli import main
-from electorate.conformance.protocol import PROTOCOL, AdapterError, Client
 from electorate.conformance.mutants import CATALOGUE
+from electorate.conformance.protocol import PROTOCOL, AdapterError, Client
 
 pytestmark = pytest.mark.skipif(js.available() is not None, reason=str(js.available()))
 
