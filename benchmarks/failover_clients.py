@@ -255,7 +255,8 @@ def main(argv: list[str]) -> int:
     seed = a.seed if a.seed is not None else random.randrange(2**31)
     t = a.election_timeout_ms
     print(f"failover with clients: 3 nodes, election timeout {t}-{2 * t} ms, heartbeat "
-          f"{a.heartbeat_ms} ms, {a.kills} kills, {a.clients} client threads, deadline "
+          f"{a.heartbeat_ms} ms, {a.kills} kills, {a.pauses} pauses, {a.clients} client threads, "
+          f"deadline "
           f"{a.deadline} s, seed {seed}", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="electorate-clients-") as tmp:
         db = Path(tmp) / "writes.db"

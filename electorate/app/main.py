@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
         True,
         "run a local cluster of real processes with a live table",
     ),
+    "alerts": ("electorate.impl.alerts", False, "print the Prometheus alert rules for nodes"),
     "sim": (
         "electorate.testing.sim",
         False,

@@ -14,6 +14,8 @@ configuration (election timeout, lease), so one file fits every cluster:
 
 from __future__ import annotations
 
+import argparse
+import sys
 from importlib import resources
 from importlib.abc import Traversable
 
@@ -33,3 +35,14 @@ def rules_file() -> Traversable:
 
 def rules_text() -> str:
     return rules_file().read_text(encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    """``electorate alerts``: print the rule file (save it where ``rule_files`` points)."""
+    p = argparse.ArgumentParser(prog="electorate alerts", description=main.__doc__)
+    try:
+        p.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    sys.stdout.write(rules_text())
+    return 0

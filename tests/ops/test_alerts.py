@@ -22,6 +22,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from electorate.app.main import main as electorate_main
 from electorate.impl.alerts import ALERT_NAMES, rules_file, rules_text
 from electorate.impl.runtime import NodeRuntime
 
@@ -53,6 +54,12 @@ def test_the_rule_file_loads_and_names_every_alert(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"SUCCESS: {len(ALERT_NAMES)} rules found" in out.stdout
     assert rules_file().is_file()
+
+
+def test_electorate_alerts_prints_the_rule_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert electorate_main(["alerts"]) == 0
+    assert capsys.readouterr().out == rules_text()
+    assert electorate_main(["alerts", "--bogus"]) == 2
 
 
 # -- scraping -----------------------------------------------------------------------------------
