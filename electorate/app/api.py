@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
+from electorate.model_check import engine
 from electorate.model_check.search import ProgressFn, SearchResult
-from electorate.model_check.search import check as search
 from electorate.spec.model import RaftModel
 from electorate.spec.params import Params
 
@@ -70,8 +72,11 @@ class CheckResult:
             "invariants": [inv.id for inv in self.model.invariants],
             "sometimes": self.search.sometimes,
             "bytes_per_state": round(self.search.bytes_per_state, 1),
+            "peak_rss_bytes": self.search.peak_rss,
             "unexplored": self.search.unexplored,
         }
+        if self.search.interrupted:
+            out["result"] = "interrupted"
         v = self.search.violation
         if v is not None:
             out["witness" if self.model.witness else "violation"] = {
@@ -82,6 +87,12 @@ class CheckResult:
         return out
 
 
+def model_id(params: Params, symmetry: bool, witness: str | None) -> str:
+    """What a checkpoint records of the model, to refuse resuming it with another one."""
+    sym = "symmetry" if symmetry else "no-symmetry"
+    return f"{params.describe()} {sym}" + (f" witness={witness}" if witness else "")
+
+
 def check(
     params: Params,
     symmetry: bool = True,
@@ -89,10 +100,49 @@ def check(
     progress: ProgressFn | None = None,
     witness: str | None = None,
     max_depth: int = 0,
+    options: engine.Options | None = None,
 ) -> CheckResult:
     """Check `params`; with `witness`, search for the shortest trace reaching that "sometimes"
-    property instead (its negation is the only invariant)."""
+    property instead (its negation is the only invariant). `options` (workers, depth bound,
+    stop flag, checkpoints) replaces `workers`, `progress` and `max_depth` when given."""
     model = RaftModel(params, witness)
-    result = search(model, symmetry, workers, progress, max_depth)
-    result.workers = workers
+    if options is None:
+        options = engine.Options(workers=workers, progress=progress, max_depth=max_depth)
+    options = replace(options, model_id=model_id(params, symmetry, witness))
+    result: SearchResult[Any, Any] = engine.check(model, symmetry, options)
     return CheckResult(params, symmetry, result, model)
+
+
+def export_tla(params: Params, symmetry: bool, folder: Path) -> list[Path]:
+    """Write the TLA+ modules and the TLC config of this model to `folder` (for TLC itself, e.g.
+    its distributed mode); the files written."""
+    from electorate.app import tlc, tlc_features
+
+    if params.reduce:
+        raise tlc.TlcError("the .tla mirrors the exact model only: drop --reduce to export")
+    if params.features:
+        modules: tuple[str, ...] = (tlc.TLA_MODULE, tlc_features.MODULE)
+        cfg = tlc_features.cfg_text(params)
+        if symmetry:
+            raise tlc.TlcError(
+                "the features module is exported without symmetry: add --no-symmetry"
+            )
+    else:
+        modules = (tlc.TLA_MODULE,)
+        cfg = tlc.TlcParams(
+            params.servers,
+            params.profile,
+            params.max_term,
+            params.max_msgs,
+            params.max_log if params.profile == "log" else 0,
+            params.values,
+            symmetry,
+            bug=params.bug,
+        ).cfg_text()
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for module in modules:
+        written.append(Path(shutil.copy(tlc.SPEC_DIR / f"{module}.tla", folder)))
+    cfg_path = folder / f"{modules[-1]}.cfg"
+    cfg_path.write_text(cfg)
+    return [*written, cfg_path]

@@ -1,19 +1,32 @@
-"""`electorate check`: model-check the Raft spec and print a table, a trace, or JSON."""
+"""`electorate check`: model-check the Raft spec and print a table, a trace, or JSON.
+
+Also the long-run conveniences: worker processes, Ctrl-C with partial figures (exit 130),
+checkpoints, random simulation, a TOML config file, and the model exported for TLC.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import os
+import random
+import signal
 import sys
-from typing import Any
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
 
-from electorate.app.api import CheckResult, check
+from electorate.app.api import CheckResult, check, export_tla
 from electorate.model_check import trace
+from electorate.model_check.engine import EngineError, Options, StopFlag
 from electorate.model_check.search import Progress, Violation
+from electorate.model_check.simulate import simulate
 from electorate.spec.bugs import BUGS
 from electorate.spec.confirm import confirm
 from electorate.spec.model import RaftModel
@@ -34,10 +47,30 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+class UsageError(Exception):
+    """A bad command line or config file; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block), raised rather than printed."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
+
+
+TRACE_FORMATS = ("text", "mermaid", "json", "itf")
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="electorate check",
         description="Exhaustively model-check the Raft election spec (BFS, TLC-compatible counts).",
+    )
+    ap.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML file of options, one key per flag (servers = 3, features = [...]); "
+        "flags on the command line win",
     )
     ap.add_argument("--servers", type=int, help="number of servers (default 3)")
     ap.add_argument("--profile", help=f"one of {', '.join(PROFILES)} (default election)")
@@ -62,7 +95,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--symmetry", action=argparse.BooleanOptionalAction, default=True, help="server symmetry"
     )
-    ap.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    ap.add_argument(
+        "--workers",
+        default="1",
+        help="worker processes, each owning a share of the states, or `auto` (one per CPU)",
+    )
     ap.add_argument(
         "--max-depth",
         type=int,
@@ -70,8 +107,50 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stop after N BFS levels: a bounded check of every behaviour of N-1 steps",
     )
+    ap.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="write the search's progress to DIR at the end of a level, every --checkpoint-every",
+    )
+    ap.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=10.0,
+        metavar="MINUTES",
+        help="minutes between checkpoints (default 10; 0: every level)",
+    )
+    ap.add_argument("--resume", metavar="DIR", help="continue the search checkpointed in DIR")
+    ap.add_argument(
+        "--simulate",
+        action="store_true",
+        help="random behaviours instead of an exhaustive search (as TLC's -simulate)",
+    )
+    ap.add_argument("--depth", type=int, help="--simulate: states per behaviour (default 100)")
+    ap.add_argument(
+        "--behaviours", type=int, default=0, help="--simulate: stop after N behaviours (0: none)"
+    )
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="--simulate: stop after this long (0: until a violation or Ctrl-C)",
+    )
+    ap.add_argument("--seed", type=int, help="--simulate: the random seed (default: random)")
+    ap.add_argument(
+        "--export-tla",
+        metavar="DIR",
+        help="write the .tla modules and .cfg of this model to DIR (for TLC, e.g. distributed)",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument("--trace", choices=["text", "mermaid", "json"], default="text")
+    ap.add_argument(
+        "--trace",
+        choices=TRACE_FORMATS,
+        help="the counterexample alone on stdout (or in --trace-out) in this format",
+    )
+    ap.add_argument(
+        "--trace-out", metavar="FILE", help="write the counterexample to FILE (--trace format)"
+    )
     ap.add_argument(
         "--witness",
         metavar="PROPERTY",
@@ -83,6 +162,68 @@ def parser() -> argparse.ArgumentParser:
         help="also run TLC on the .tla mirror of the model (spec/RaftElection*.tla)",
     )
     return ap
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line over the --config file's keys (flags given on the command line win)."""
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.config is None:
+        return args
+    return ap.parse_args([*config_argv(Path(args.config), ap), *argv])
+
+
+def config_argv(path: Path, ap: argparse.ArgumentParser) -> list[str]:
+    """A TOML config as command-line flags: `max_term = 2` is `--max-term 2`."""
+    try:
+        doc = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise UsageError(f"cannot read --config {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"--config {path} is not valid TOML: {e}") from None
+    flags = {a.dest: a for a in ap._actions if a.option_strings}
+    out: list[str] = []
+    for key, value in doc.items():
+        dest = key.replace("-", "_")
+        if dest not in flags or dest in ("config", "help"):
+            raise UsageError(f"--config {path}: unknown key {key!r} (keys are the flag names)")
+        flag = f"--{dest.replace('_', '-')}"
+        action = flags[dest]
+        if isinstance(value, bool):
+            if isinstance(action, argparse.BooleanOptionalAction):
+                out.append(flag if value else f"--no-{dest.replace('_', '-')}")
+            elif action.nargs == 0:
+                out += [flag] if value else []
+            else:
+                raise UsageError(f"--config {path}: {key} takes a value, not {value}")
+        elif isinstance(value, list):
+            out += [flag, ",".join(str(v) for v in value)]
+        elif isinstance(value, (int, float, str)):
+            if action.nargs == 0:
+                raise UsageError(f"--config {path}: {key} is true or false, not {value!r}")
+            out += [flag, str(value)]
+        else:
+            raise UsageError(f"--config {path}: {key} has a value of an unsupported type")
+    return out
+
+
+def workers_from(text: str) -> int:
+    """`auto` (one per CPU this process may use) or a number from 1 to the CPU count."""
+    cpus = len(os.sched_getaffinity(0))
+    if text == "auto":
+        return cpus
+    try:
+        n = int(text)
+    except ValueError:
+        raise ParamsError(f"--workers takes a number or auto, not {text!r}") from None
+    if n < 1:
+        raise ParamsError(f"--workers must be >= 1, got {n}")
+    if n > cpus:
+        raise ParamsError(
+            f"--workers {n} is more than the {cpus} CPUs this process may use; "
+            f"give at most {cpus} (or auto)"
+        )
+    return n
 
 
 def params_from(args: argparse.Namespace) -> Params:
@@ -103,16 +244,50 @@ def params_from(args: argparse.Namespace) -> Params:
     features = chosen.pop("features", frozenset())
     if args.features is not None:
         features = frozenset(f.strip() for f in args.features.split(",") if f.strip())
-    if args.workers < 1:
-        raise ParamsError(f"--workers must be >= 1, got {args.workers}")
     if args.max_depth < 0:
         raise ParamsError(f"--max-depth must be >= 0 (0: no bound), got {args.max_depth}")
+    _check_modes(args)
     return Params(
         bug=args.bug,
         features=frozenset(features),
         reduce=args.reduce,
         **chosen,
     )
+
+
+def _check_modes(args: argparse.Namespace) -> None:
+    """Options that only make sense together, or not at all together."""
+    if args.simulate:
+        if args.depth is not None and args.depth < 1:
+            raise ParamsError(
+                f"--simulate needs --depth >= 1 (states per behaviour), got {args.depth}"
+            )
+        for flag, given in (
+            ("--checkpoint", args.checkpoint),
+            ("--resume", args.resume),
+            ("--witness", args.witness),
+            ("--tlc", args.tlc),
+            ("--max-depth", args.max_depth),
+        ):
+            if given:
+                raise ParamsError(f"{flag} does not apply to --simulate (use --depth)")
+        if args.behaviours < 0 or args.time_limit < 0:
+            raise ParamsError("--behaviours and --time-limit must be >= 0 (0: no bound)")
+    else:
+        for flag, given in (
+            ("--depth", args.depth is not None),
+            ("--seed", args.seed is not None),
+            ("--behaviours", args.behaviours),
+            ("--time-limit", args.time_limit),
+        ):
+            if given:
+                raise ParamsError(f"{flag} only applies to --simulate")
+    if args.checkpoint and args.resume:
+        raise ParamsError("give --checkpoint DIR for a new search or --resume DIR, not both")
+    if args.checkpoint_every < 0:
+        raise ParamsError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
+    if args.trace_out and args.trace is None:
+        args.trace = "text"
 
 
 def list_bugs(out: Console) -> None:
@@ -126,52 +301,101 @@ def list_bugs(out: Console) -> None:
 
 
 def main(argv: list[str]) -> int:
-    ap = parser()
-    args = ap.parse_args(argv)
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    if args.list_bugs:
-        list_bugs(out)
-        return 0
     try:
+        args = parse(argv)
+        if args.list_bugs:
+            list_bugs(out)
+            return 0
         params = params_from(args)
-    except (ParamsError, TypeError) as e:
-        err.print(f"electorate check: error: {e}")
+        workers = workers_from(args.workers)
+    except (UsageError, ParamsError, TypeError) as e:
+        err.print(f"electorate check: error: {e}", markup=False)
         return 2
+    # With --trace and no --trace-out, the trace is the only thing on stdout.
+    report = err if args.trace and not args.trace_out and not args.json else out
+    stop = StopFlag()
+    with stop_on_signals(stop):
+        try:
+            return _run(args, params, workers, stop, report, err)
+        except (ParamsError, EngineError, OSError) as e:
+            err.print(f"electorate check: error: {e}", markup=False)
+            return 2
+        except KeyboardInterrupt:
+            err.print("electorate check: interrupted", markup=False)
+            return 130
+
+
+@contextmanager
+def stop_on_signals(stop: StopFlag) -> Iterator[None]:
+    """SIGINT and SIGTERM ask the search to stop (it ends its round and reports what it has);
+    a second one stops at once."""
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+        stop.signal_name = signal.Signals(signum).name
+
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+
+
+def _run(
+    args: argparse.Namespace,
+    params: Params,
+    workers: int,
+    stop: StopFlag,
+    report: Console,
+    err: Console,
+) -> int:
+    if args.export_tla:
+        for path in export_tla(params, args.symmetry, Path(args.export_tla)):
+            err.print(f"wrote {path}", markup=False)
+    if args.simulate:
+        return _simulate(args, params, stop, report, err)
     if not args.json:
         mode = "symmetry" if args.symmetry else "no symmetry"
-        out.print(f"Checking {params.describe()} ({mode}, {args.workers} worker(s))")
+        report.print(f"Checking {params.describe()} ({mode}, {workers} worker(s))")
         if params.has("lease") and params.servers >= 3 and not params.reduce:
             err.print(
                 "note: the exact lease model on 3+ servers runs for hours; --reduce checks a "
                 "sound over-approximation in minutes (docs/model-checking.md)"
             )
-    try:
-        result = check(
-            params,
-            args.symmetry,
-            args.workers,
-            _progress(err, args.json),
-            args.witness,
-            args.max_depth,
-        )
-    except ParamsError as e:
-        err.print(f"electorate check: error: {e}")
-        return 2
+    options = Options(
+        workers=workers,
+        max_depth=args.max_depth,
+        progress=_progress(err, args.json),
+        stop=stop,
+        checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        checkpoint_every=args.checkpoint_every * 60,
+        resume=Path(args.resume) if args.resume else None,
+    )
+    result = check(params, args.symmetry, witness=args.witness, options=options)
+    if result.search.interrupted:
+        return _interrupted(args, result, stop, report)
     exact = _confirm_exact(result, err, args.json)
+    rendered = _deliver_trace(args, result.model, result.search.violation)
     if args.json:
         doc = result.to_json()
+        if rendered is not None:
+            doc.update(rendered)
         if exact is not None:
             doc.update(_confirmation_json(*exact))
         if args.tlc:
             doc["tlc"] = _tlc_json(params, args.symmetry, err)
         print(json.dumps(doc, indent=2))
     else:
-        _report(out, result, args.trace)
+        _report(report, result, args.trace is None)
         if exact is not None:
-            _report_confirmation(out, *exact, args.trace)
+            _report_confirmation(report, *exact, args.trace or "text")
         if args.tlc:
-            _tlc_side_by_side(out, err, result, params, args.symmetry)
+            _tlc_side_by_side(report, err, result, params, args.symmetry)
     if args.witness is not None:
         return 0 if result.search.violation is not None else 1
     if result.search.violation is not None:
@@ -179,6 +403,96 @@ def main(argv: list[str]) -> int:
     if result.search.unexplored:
         return 0  # bounded: what was asked was checked; a "sometimes" goal may lie beyond
     return 1 if result.vacuous else 0
+
+
+def _deliver_trace(
+    args: argparse.Namespace, model: Any, v: Violation[Any, Any] | None
+) -> dict[str, Any] | None:
+    """Send the counterexample where --trace/--trace-out say: a file, or alone on stdout (or
+    into the JSON document); what the JSON document says about it."""
+    if args.trace is None or v is None:
+        return None
+    verb = "violates" if getattr(model, "witness", None) is None else "reaches"
+    text = trace.render(model, v, args.trace, verb)
+    if args.trace_out:
+        Path(args.trace_out).write_text(text + "\n")
+        return {"trace_format": args.trace, "trace_file": args.trace_out}
+    if args.json:
+        body: Any = json.loads(text) if args.trace in ("json", "itf") else text
+        return {"trace_format": args.trace, "trace_output": body}
+    sys.stdout.write(text + "\n")
+    return None
+
+
+def _interrupted(
+    args: argparse.Namespace, result: CheckResult, stop: StopFlag, report: Console
+) -> int:
+    s = result.search
+    if args.json:
+        print(json.dumps({**result.to_json(), "signal": stop.signal_name}, indent=2))
+        return 130
+    report.print(
+        f"Interrupted ({stop.signal_name or 'stop requested'}) at depth {s.depth}: "
+        f"{s.distinct:,} distinct states, {s.generated:,} generated, {s.unexplored:,} queued, "
+        f"{s.seconds:.1f} s. Nothing is proven.",
+        markup=False,
+    )
+    folder = args.checkpoint or args.resume
+    if folder:
+        report.print(f"Continue from the last checkpoint: --resume {folder}", markup=False)
+    return 130
+
+
+def _simulate(
+    args: argparse.Namespace, params: Params, stop: StopFlag, report: Console, err: Console
+) -> int:
+    seed = args.seed if args.seed is not None else random.randrange(1 << 32)
+    depth = args.depth if args.depth is not None else 100
+    model = RaftModel(params, args.witness)
+    if not args.json:
+        report.print(
+            f"Simulating {params.describe()}: behaviours of up to {depth} states, seed {seed}"
+        )
+    r = simulate(model, depth, seed, args.behaviours, args.time_limit, stop)
+    rendered = _deliver_trace(args, model, r.violation)
+    result = "violation" if r.violation else ("interrupted" if r.interrupted else "no violation")
+    if args.json:
+        doc: dict[str, Any] = {
+            "result": result,
+            "mode": "simulate",
+            "seed": r.seed,
+            "depth": r.depth,
+            "behaviours": r.behaviours,
+            "states_generated": r.states,
+            "seconds": round(r.seconds, 3),
+            "behaviours_per_second": round(r.behaviours_per_second, 1),
+        }
+        if r.violation is not None:
+            doc["violation"] = {
+                "invariant": r.violation.invariant,
+                "description": r.violation.description,
+                "trace": trace.as_json(model, r.violation),
+            }
+        if rendered is not None:
+            doc.update(rendered)
+        print(json.dumps(doc, indent=2))
+    else:
+        if r.violation is not None and args.trace is None:
+            report.print(trace.text(model, r.violation), markup=False)
+        report.print(
+            f"{result.capitalize()}: {r.behaviours:,} behaviours, {r.states:,} states generated "
+            f"in {r.seconds:.1f} s ({r.behaviours_per_second:,.0f} behaviours/s); seed {r.seed} "
+            f"(replay: --simulate --seed {r.seed} --depth {depth})",
+            markup=False,
+        )
+        if r.violation is not None:
+            report.print(
+                f"Invariant {r.violation.invariant} is violated "
+                f"({len(r.violation.trace)} states; not necessarily the shortest)."
+            )
+    if r.violation is not None:
+        return 1
+    return 130 if r.interrupted else 0
 
 
 def _progress(err: Console, quiet: bool) -> Any:
@@ -199,7 +513,7 @@ def _progress(err: Console, quiet: bool) -> Any:
     return show
 
 
-def _report(out: Console, r: CheckResult, trace_format: str) -> None:
+def _report(out: Console, r: CheckResult, with_trace: bool) -> None:
     s = r.search
     table = Table(title="Result")
     for col in ("result", "distinct states", "states generated", "depth", "seconds", "bytes/state"):
@@ -230,12 +544,7 @@ def _report(out: Console, r: CheckResult, trace_format: str) -> None:
     out.print(props)
     if s.violation is not None:
         v = s.violation
-        if trace_format == "mermaid":
-            verb = "violates" if r.model.witness is None else "reaches"
-            out.print(trace.mermaid(r.model, v, verb), markup=False)
-        elif trace_format == "json":
-            out.print(json.dumps(trace.as_json(r.model, v), indent=2), markup=False)
-        else:
+        if with_trace:
             out.print(trace.text(r.model, v), markup=False)
         if r.model.witness is not None:
             out.print(f"Witness: {v.invariant} is reached (shortest trace: {len(v.trace)} states).")
@@ -285,12 +594,7 @@ def _report_confirmation(
         f"Confirmed without --reduce: the exact model violates {v.invariant} too "
         f"({len(v.trace)} states):"
     )
-    if trace_format == "mermaid":
-        out.print(trace.mermaid(exact, v), markup=False)
-    elif trace_format == "json":
-        out.print(json.dumps(trace.as_json(exact, v), indent=2), markup=False)
-    else:
-        out.print(trace.text(exact, v), markup=False)
+    out.print(trace.render(exact, v, trace_format), markup=False)
 
 
 def _confirmation_json(exact: RaftModel, v: Violation[Any, Any] | None) -> dict[str, Any]:

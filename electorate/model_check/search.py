@@ -56,7 +56,9 @@ class SearchResult(Generic[S, A]):
     sometimes: dict[str, bool] = field(default_factory=dict)
     bytes_per_state: float = 0.0
     workers: int = 1
-    unexplored: int = 0  # states left queued when a max_depth bound stopped the search
+    unexplored: int = 0  # states left queued when a max_depth bound (or a stop) ended it
+    interrupted: bool = False  # stopped by a request (Ctrl-C, SIGTERM): partial figures
+    peak_rss: int = 0  # bytes: the peak resident memory of the search's processes
 
 
 ProgressFn = Callable[[Progress], None]
@@ -234,10 +236,12 @@ def check(
     progress: ProgressFn | None = None,
     max_depth: int = 0,
 ) -> SearchResult[S, A]:
-    """Exhaustively check `model` (only its first `max_depth` BFS levels when that is positive);
-    with workers > 1 successors are computed in processes."""
+    """Exhaustively check `model` (only its first `max_depth` BFS levels when that is positive)
+    with the reference search; with workers > 1, with the fast engine's worker processes."""
     if workers > 1:
-        from electorate.model_check.parallel import ParallelSearch
+        from electorate.model_check import engine
 
-        return ParallelSearch(model, symmetry, workers).run(progress, max_depth=max_depth)
+        options = engine.Options(workers=workers, progress=progress, max_depth=max_depth)
+        result: SearchResult[S, A] = engine.check(model, symmetry, options)
+        return result
     return Search(model, symmetry).run(progress, max_depth=max_depth)
