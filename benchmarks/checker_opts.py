@@ -5,7 +5,8 @@
 Each line is one variant on the same model (3 servers, election profile, max_term 2, max_msgs 1,
 BFS cut at --depth levels so a run takes seconds); the ratio is against the baseline of its group.
 CPU seconds (process time, children included for workers) are reported beside wall time because
-this machine is shared: CPU time is the fairer figure when other jobs run.
+this machine is shared: CPU time is the fairer figure when other jobs run. Workers and the
+fast engine against a plain BFS and TLC: benchmarks/engine.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from electorate.model_check.parallel import ParallelSearch
 from electorate.model_check.search import Search
 from electorate.spec import symmetry
 from electorate.spec.model import RaftModel
@@ -58,14 +58,6 @@ def main() -> None:
                 "symmetry: all N! renamings (baseline)", Search(BruteForceSymmetry(p)), args.depth
             ),
             measure("symmetry: renamings within signature ties", Search(RaftModel(p)), args.depth),
-        ],
-        [
-            measure("no symmetry, 1 process (baseline)", Search(RaftModel(p), False), args.depth),
-            measure(
-                "no symmetry, 2 worker processes",
-                ParallelSearch(RaftModel(p), False, 2),
-                args.depth,
-            ),
         ],
     ]
     for group in groups:

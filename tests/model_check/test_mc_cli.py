@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +174,176 @@ def test_max_depth_still_finds_a_violation_within_it(capsys: pytest.CaptureFixtu
     assert code == 1 and json.loads(out)["result"] == "violation"
     code, out, _err = run(["--bug", "quorum-half", "--max-depth", "10", "--json"], capsys)
     assert code == 0 and json.loads(out)["result"] == "bounded"
+
+
+# ---- workers, long runs, conventions -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "999"], "--workers 999 is more than the"),
+        (["--workers", "many"], "--workers takes a number or auto"),
+        (["--simulate", "--depth", "0"], "--simulate needs --depth >= 1"),
+        (["--depth", "5"], "--depth only applies to --simulate"),
+        (["--simulate", "--max-depth", "5"], "--max-depth does not apply to --simulate"),
+        (["--checkpoint", "a", "--resume", "b"], "not both"),
+        (["--trace", "svg"], "argument --trace: invalid choice"),
+        (["--nonsense"], "unrecognized arguments: --nonsense"),
+    ],
+)
+def test_bad_long_run_options_exit_2_with_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(args, capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_workers_auto_is_the_cpu_count(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--servers", "2", "--workers", "auto", "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["params"]["workers"] == len(os.sched_getaffinity(0))
+    assert (doc["distinct_states"], doc["states_generated"]) == (633, 4916)
+    assert doc["peak_rss_bytes"] > 0 and doc["bytes_per_state"] > 0
+
+
+def test_resume_of_another_models_checkpoint_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = str(tmp_path / "cp")
+    code, _out, _err = run(["--servers", "2", "--max-depth", "4", "--checkpoint", folder], capsys)
+    assert code == 0
+    code, _out, err = run(["--servers", "3", "--resume", folder], capsys)
+    assert code == 2 and "is of another model" in err and len(err.strip().splitlines()) == 1
+    code, out, _err = run(["--servers", "2", "--resume", folder, "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and (doc["distinct_states"], doc["states_generated"]) == (633, 4916)
+
+
+def test_config_file_gives_every_flag_as_a_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "model.toml"
+    cfg.write_text('servers = 2\nsymmetry = false\njson = true\nworkers = "1"\nmax-term = 2\n')
+    code, out, _ = run(["--config", str(cfg)], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["params"]["symmetry"] is False
+    assert (doc["distinct_states"], doc["states_generated"], doc["depth"]) == (1249, 9743, 18)
+    code, out, _ = run(["--config", str(cfg), "--symmetry"], capsys)  # the command line wins
+    assert json.loads(out)["distinct_states"] == 633
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("servers = [", "is not valid TOML"),
+        ("colour = 3", "unknown key 'colour'"),
+        ("json = 3", "json is true or false"),
+        ("servers = true", "servers takes a value"),
+    ],
+)
+def test_bad_config_file_exits_2_with_one_line(
+    text: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "model.toml"
+    cfg.write_text(text + "\n")
+    code, _out, err = run(["--config", str(cfg)], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    code, _out, err = run(["--config", str(tmp_path / "missing.toml")], capsys)
+    assert code == 2 and "cannot read --config" in err
+
+
+def test_trace_alone_on_stdout_in_itf(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["--bug", "vote-twice", "--trace", "itf"], capsys)
+    assert code == 1
+    doc = json.loads(out)  # nothing but the trace on stdout
+    assert doc["#meta"]["format"] == "ITF" and "currentTerm" in doc["vars"]
+    states = doc["states"]
+    assert len(states) == 8 and states[0]["mbt::actionTaken"] == "Init"
+    assert states[0]["currentTerm"] == [{"#bigint": "1"}] * 3
+    assert [s["#meta"]["index"] for s in states] == list(range(8))
+    assert "Invariant VotesGrantedAreVotes is violated" in err
+
+
+def test_trace_out_file_and_json_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "trace.mmd"
+    code, out, _ = run(
+        ["--bug", "vote-twice", "--json", "--trace", "mermaid", "--trace-out", str(path)], capsys
+    )
+    doc = json.loads(out)
+    assert code == 1 and doc["trace_file"] == str(path) and doc["trace_format"] == "mermaid"
+    assert path.read_text().startswith("sequenceDiagram")
+    code, out, _ = run(["--bug", "vote-twice", "--json", "--trace", "text"], capsys)
+    doc = json.loads(out)
+    assert code == 1 and doc["trace_output"].startswith("Counterexample to VotesGrantedAreVotes")
+    code, out, _ = run(["--bug", "vote-twice", "--trace-out", str(path)], capsys)
+    assert code == 1 and "Result" in out and "1. Init" not in out
+    assert path.read_text().startswith("Counterexample to")
+
+
+def test_simulate_finds_the_split_brain_and_prints_the_seed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--bug", "quorum-half", "--simulate", "--depth", "40", "--time-limit", "60"]
+    code, out, _ = run([*args, "--seed", "11", "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 1 and doc["result"] == "violation" and doc["seed"] == 11
+    assert doc["violation"]["invariant"] == "ElectionSafety"
+    code, out, _ = run([*args, "--seed", "11"], capsys)
+    assert code == 1 and "seed 11 (replay: --simulate --seed 11 --depth 40)" in out
+    code, out, _ = run(["--servers", "2", "--simulate", "--behaviours", "20", "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["result"] == "no violation" and doc["behaviours"] == 20
+
+
+def test_export_tla_writes_the_module_and_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(["--servers", "2", "--export-tla", str(tmp_path), "--json"], capsys)
+    assert code == 0
+    assert (tmp_path / "RaftElection.tla").is_file() and "wrote" in err
+    cfg = (tmp_path / "RaftElection.cfg").read_text()
+    assert "Server = {s1, s2}" in cfg and "SYMMETRY Perms" in cfg
+    code, _out, _err = run(
+        ["--servers", "2", "--features", "prevote", "--no-symmetry", "--export-tla", str(tmp_path)],
+        capsys,
+    )
+    assert code == 0 and (tmp_path / "RaftElectionFeatures.cfg").is_file()
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.parametrize(("workers", "sig"), [("1", signal.SIGINT), ("2", signal.SIGTERM)])
+def test_a_signal_stops_the_run_with_partial_figures(workers: str, sig: signal.Signals) -> None:
+    """A real signal to a real process: exit 130, the figures so far, no traceback, no worker
+    left behind."""
+    cmd = [sys.executable, "-m", "electorate", "check", "--no-symmetry", "--workers", workers]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the first progress line: the search is under way
+        assert "distinct" in first, first
+        kids = _children(proc.pid)
+        assert len(kids) == (2 if workers == "2" else 0)
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert f"Interrupted ({sig.name}) at depth" in out and "distinct states" in out
+    assert "Traceback" not in err + out
+    assert took < 3.0, f"{took:.2f} s from the signal to the exit"
+    time.sleep(0.2)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists()]
