@@ -26,7 +26,7 @@ from electorate.app.main import main as electorate_main
 from electorate.impl.alerts import ALERT_NAMES, rules_file, rules_text
 from electorate.impl.runtime import NodeRuntime
 
-from .conftest import Cluster, http_get, wait_for
+from .conftest import Cluster, configs, http_get, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -113,7 +113,9 @@ def _with_target(series: str) -> str:
     )
 
 
-def fires(tmp: Path, alert: str, samples: list[Scrape], minute: int) -> bool:
+def fires(
+    tmp: Path, alert: str, samples: list[Scrape], minute: int, labels: dict[str, str]
+) -> bool:
     """Whether Prometheus' rule engine (promtool) has ``alert`` firing at ``minute``."""
     rules = tmp / "alerts.yml"
     rules.write_text(rules_text())
@@ -127,7 +129,7 @@ def fires(tmp: Path, alert: str, samples: list[Scrape], minute: int) -> bool:
     ]
     rule = _rule(alert)
     expected = {
-        "exp_labels": {**rule["labels"], "instance": "n", "job": "electorate"},
+        "exp_labels": {**rule["labels"], **labels, "instance": "n", "job": "electorate"},
         "exp_annotations": rule["annotations"],
     }
     verdicts = []
@@ -163,14 +165,16 @@ def check(
     healthy: list[Scrape],
     trouble: list[Scrape],
     condition: Callable[[list[Scrape]], bool],
+    labels: dict[str, str] | None = None,
 ) -> None:
     """promtool agrees with ``condition`` on the healthy prefix and on the whole run, and the
-    whole run meets it."""
-    prom_healthy = fires(tmp, alert, healthy, len(healthy) - 1)
+    whole run meets it. ``labels``: those the alert's expression keeps from its series."""
+    labels = labels or {}
+    prom_healthy = fires(tmp, alert, healthy, len(healthy) - 1, labels)
     assert prom_healthy == condition(healthy), f"{alert} on the healthy samples"
     run = healthy + trouble
     assert condition(run), f"the cluster was not driven into {alert}'s condition"
-    assert fires(tmp, alert, run, len(run) - 1), f"{alert} did not fire"
+    assert fires(tmp, alert, run, len(run) - 1, labels), f"{alert} did not fire"
 
 
 def window(samples: list[Scrape], minutes: int) -> tuple[Scrape, Scrape]:
@@ -244,6 +248,29 @@ def test_zombie_risk(cluster: Cluster, tmp_path: Path) -> None:
         return late(last) - late(first) > 0
 
     check(tmp_path, "ElectorateZombieRisk", healthy, trouble, stalled)
+
+
+def test_leader_stalled(tmp_path: Path) -> None:
+    # One node: no rival can depose it while frozen, so it is the loop-lag watchdog that steps
+    # it down when it resumes past its lease.
+    lone = Cluster(configs(tmp_path, 1), {})
+    node = lone.start("n1")
+    try:
+        lone.leader()
+        healthy = scrape_n(node, 6)
+        lease = node.config.lease_ticks * node.config.heartbeat_ms / 1000
+        node.call(lambda: time.sleep(3 * lease))
+        name = "electorate_leader_stepdowns_total"
+        wait_for(lambda: value(scrape(node), name, reason="loop_stall") >= 1, 10, "the watchdog")
+        trouble = scrape_n(node, 2)
+    finally:
+        lone.stop("n1")
+
+    def stalled(samples: list[Scrape]) -> bool:
+        first, last = window(samples, 15)
+        return value(last, name, reason="loop_stall") - value(first, name, reason="loop_stall") > 0
+
+    check(tmp_path, "ElectorateLeaderStalled", healthy, trouble, stalled, {"reason": "loop_stall"})
 
 
 def _p99(first: Scrape, last: Scrape, name: str) -> float | None:
