@@ -155,3 +155,33 @@ def test_the_suite_passes_figure2_at_the_default_budget(
     code = main(["conform", "--adapter", "figure2-js", "--json", "--bundle-dir", str(tmp_path)])
     out = json.loads(capsys.readouterr().out)
     assert (code, out["result"]) == (0, "pass"), out.get("failure")
+
+
+def test_planted_bugs_are_killed_behaviourally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kill matrix on this second implementation: each planted bug dies by a behavioural
+    check (the stored scenarios find them within a few steps)."""
+    names = "vote-twice,no-term-increment,quorum-half,forget-state-on-restart"
+    argv = ["conform", "--adapter", "figure2-js", "--mutants", names, "--json"]
+    code = main([*argv, "--bundle-dir", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert (code, out["killed"], out["not_run"]) == (0, 4, 0)
+    for name, row in out["mutants"].items():
+        assert row["check"] in ("refinement", "messages") or row["check"].startswith("invariant")
+        assert row["killed"], name
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="suite defect (known, being fixed in the suite): at seed 0 and the default budget "
+    "the search does not reach the double-vote bug, which survives (40 s, no check fires)",
+)
+def test_the_double_vote_bug_is_killed_at_the_default_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["conform", "--adapter", "figure2-js", "--json", "--bundle-dir", str(tmp_path)]
+    code = main([*argv, "--mutant", "clear-vote-on-same-term-stepdown"])
+    out = json.loads(capsys.readouterr().out)
+    assert (code, out["killed"]) == (0, 1)
