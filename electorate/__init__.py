@@ -7,14 +7,21 @@ One import root for the whole distribution:
 - `electorate.app`: the `electorate` command (check, the TLC runner, the command router);
 - `electorate.proofs`: Z3 proofs for every cluster size;
 - `electorate.impl`: the production node (pure role machine, asyncio runtime);
-- `electorate.conformance`: conformance of any implementation to the spec.
+- `electorate.conformance`: conformance of any implementation to the spec;
+- `electorate.testing`: test machinery for the production node (planted bugs, a simulator).
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__: str = version("electorate")
-except PackageNotFoundError:  # a bare checkout on sys.path, not installed
-    __version__ = "0+unknown"
+def __getattr__(name: str) -> str:
+    # Read the version only when asked: importing the package stays cheap, which keeps the
+    # window in which a Ctrl-C at start-up can interrupt an import (and print a traceback) short.
+    if name != "__version__":
+        raise AttributeError(f"module 'electorate' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("electorate")
+    except PackageNotFoundError:  # a bare checkout on sys.path, not installed
+        return "0+unknown"

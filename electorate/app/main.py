@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-from electorate import __version__
-
 # subcommand -> (module with main(argv), whether argv keeps the subcommand name, summary)
 COMMANDS: dict[str, tuple[str, bool, str]] = {
     "check": ("electorate.app.check", False, "model-check the spec (default: 3 servers, election)"),
@@ -42,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0 if args else 2
     if args[0] in ("-V", "--version"):
+        from electorate import __version__
+
         print(f"electorate {__version__}")
         return 0
     name = args[0]
@@ -51,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     module_name, keep_name, _ = COMMANDS[name]
     try:
         module = importlib.import_module(module_name)
+        code: int = module.main(args if keep_name else args[1:])
     except ModuleNotFoundError as e:
         print(f"electorate: {name} is not available in this build ({e})", file=sys.stderr)
         return 2
-    code: int = module.main(args if keep_name else args[1:])
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: the shell's convention, and no traceback
     return code
 
 

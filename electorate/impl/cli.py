@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C before the node's own handlers are in place: no traceback
+
+
+def _main(argv: list[str]) -> int:
+    try:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
@@ -118,11 +125,31 @@ async def _serve(node: NodeRuntime) -> None:
         if not shutdown:
             shutdown.append(loop.create_task(_graceful_exit(node, stop)))
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, on_term)
     if node.config.demo_controls:
         loop.add_signal_handler(signal.SIGUSR1, lambda: _toggle_isolation(node))
-    await node.run(stop)
+    try:
+        await node.run(stop)
+    finally:
+        _release_signals(loop)
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _release_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """Hand SIGTERM/SIGINT back to the OS default (end the process, silently) while the loop
+    still runs. Left to asyncio.run, the loop closes its wakeup pipe before it removes its
+    handlers, and a signal in between prints "Exception ignored ... Bad file descriptor"."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        for sig in (*_STOP_SIGNALS, signal.SIGUSR1):
+            loop.remove_signal_handler(sig)
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 async def _graceful_exit(node: NodeRuntime, stop: asyncio.Event) -> None:

@@ -16,6 +16,7 @@ import argparse
 import math
 import os
 import re
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,8 @@ class NodeConfig:
     check_quorum: bool = True
     tls: TlsConfig | None = None
     max_frame_bytes: int = MAX_FRAME_BYTES
+    # Start even though the data directory was used before and lost its state file.
+    fresh_start: bool = False
     # Test/demo-only knobs: never set them in production.
     drop_rate: float = 0.0
     seed: int | None = None
@@ -108,6 +111,7 @@ class NodeConfig:
     def validate(self) -> list[str]:
         """Raise ConfigError on the first problem; return warnings (e.g. even cluster size)."""
         _check_ids(self.node_id, self.peers, self.cluster)
+        _check_not_self(self.listen, self.peers)
         _check_timing(self)
         if len(self.secret) < MIN_SECRET_BYTES:
             raise ConfigError(
@@ -141,6 +145,51 @@ def _check_ids(node_id: str, peers: dict[str, Addr], cluster: str) -> None:
     addrs = list(peers.values())
     if len(set(addrs)) != len(addrs):
         raise ConfigError("two peers share one address; every peer needs its own HOST:PORT")
+
+
+def _check_not_self(listen: Addr, peers: dict[str, Addr]) -> None:
+    """A peer at this node's own address would be a voter that can never answer."""
+    for name, addr in peers.items():
+        if _same_endpoint(addr, listen):
+            raise ConfigError(
+                f"peer {name} at {format_addr(addr)} is this node's own listen address "
+                f"{format_addr(listen)}; remove it from peers or give it its own address"
+            )
+
+
+_WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def _same_endpoint(peer: Addr, listen: Addr) -> bool:
+    """Whether dialing ``peer`` reaches this node's listener (names resolved, e.g. localhost)."""
+    if peer[1] != listen[1]:
+        return False
+    if peer[0] == listen[0]:
+        return True
+    peer_ips = _resolve(peer[0])
+    if listen[0] in _WILDCARDS:
+        return any(_is_local(ip) for ip in peer_ips)
+    return bool(peer_ips & _resolve(listen[0]))
+
+
+def _resolve(host: str) -> set[str]:
+    """The addresses ``host`` resolves to (empty if it does not resolve now)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return set()
+    return {str(info[4][0]) for info in infos}
+
+
+def _is_local(ip: str) -> bool:
+    """An address of this host: one a socket can be bound to."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((ip, 0))
+    except OSError:
+        return False
+    return True
 
 
 def _check_timing(c: NodeConfig) -> None:
@@ -278,6 +327,12 @@ def add_node_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--tls-ca")
+    p.add_argument(
+        "--fresh-start",
+        action="store_true",
+        help="start with term 0 and no vote although this data directory was used before and "
+        "lost its state file (only if no vote of this node can matter any more)",
+    )
     # Test/demo only (loss injection, seeded randomness, SIGUSR1 isolation toggle).
     p.add_argument("--drop-rate", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
@@ -342,6 +397,7 @@ def _override(c: NodeConfig, a: argparse.Namespace) -> NodeConfig:
         drop_rate=a.drop_rate,
         seed=a.seed,
         demo_controls=a.demo_controls,
+        fresh_start=a.fresh_start,
     )
 
 

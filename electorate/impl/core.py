@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, TypeAlias
 
 from electorate.impl.messages import (
+    MAX_UINT64,
     AppendEntries,
     AppendEntriesResponse,
     Message,
@@ -24,7 +25,7 @@ from electorate.impl.messages import (
 from electorate.impl.quorum import quorum_size, quorum_value
 
 # Terms and every other integer on the wire are uint64, as in etcd and hashicorp/raft.
-MAX_TERM: Final = 2**64 - 1
+MAX_TERM: Final = MAX_UINT64
 
 
 class ConfigError(ValueError):

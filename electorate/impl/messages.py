@@ -2,7 +2,9 @@
 
 Every message carries the envelope ``cluster, src, dst, term``. The codec is strict on purpose:
 a peer that sends a malformed message is either buggy or hostile, and silently defaulting a field
-(a missing ``term`` read as 0, say) could make a node grant a vote it must not grant.
+(a missing ``term`` read as 0, say) could make a node grant a vote it must not grant. Every
+integer is a uint64, as in etcd and hashicorp/raft: a term beyond that could be adopted and
+persisted, and then never incremented or encoded again.
 """
 
 from __future__ import annotations
@@ -11,9 +13,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
+MAX_UINT64: Final = 2**64 - 1
+# Identifiers are node and cluster ids (1-64 characters); anything longer is malformed.
+MAX_ID_CHARS: Final = 64
+
 
 class MessageError(ValueError):
     """A decoded message is malformed; the text says which field and why."""
+
+
+class MessageRangeError(MessageError):
+    """An integer field lies outside uint64."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +150,8 @@ def decode_message(d: object) -> Message:
 def _check_field(kind: str, name: str, type_name: str, value: object) -> object:
     """Validate one field against its annotation (str, int or bool, as a string annotation)."""
     if type_name == "str":
-        if not isinstance(value, str) or not value:
-            raise MessageError(f"{kind}: field {name!r} must be a non-empty string")
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:
+            raise MessageError(f"{kind}: field {name!r} must be a string of 1-64 characters")
         return value
     if type_name == "bool":
         if not isinstance(value, bool):
@@ -150,6 +160,6 @@ def _check_field(kind: str, name: str, type_name: str, value: object) -> object:
     # bool is a subclass of int in Python; a boolean term is a type error on the wire.
     if not isinstance(value, int) or isinstance(value, bool):
         raise MessageError(f"{kind}: field {name!r} must be an integer")
-    if value < 0:
-        raise MessageError(f"{kind}: field {name!r} must be >= 0, got {value}")
+    if not 0 <= value <= MAX_UINT64:
+        raise MessageRangeError(f"{kind}: field {name!r} is outside uint64 [0, 2**64 - 1]")
     return value

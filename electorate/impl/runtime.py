@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from electorate.impl.config import NodeConfig
 from electorate.impl.core import (
+    MAX_TERM,
     CoreConfig,
     LeaderChanged,
     LeadershipAcquired,
@@ -90,7 +91,8 @@ class NodeRuntime:
         self.config = config
         self.tick_s = config.heartbeat_ms / 1000.0
         self.storage = FileStorage(config.data_dir)
-        stored = self.storage.load()  # StorageError refuses start-up before anything runs
+        # StorageError refuses start-up before anything runs.
+        stored = self.storage.load(fresh_start=config.fresh_start)
         rng = random.Random(config.seed)
         cc = core_config(config)
         cc.validate()
@@ -281,6 +283,12 @@ class NodeRuntime:
         self._publish_snapshot()
 
     def _handle(self, rd: Ready) -> None:
+        if rd.hard_state is not None and rd.hard_state.term == MAX_TERM:
+            log.error(
+                "%s: term is now 2**64 - 1, the last uint64: this node can no longer campaign "
+                "(a peer sent that term: a bug, or a hostile node holding the secret)",
+                self.config.node_id,
+            )
         if rd.hard_state is not None:
             # Durable before any message of this batch leaves (a vote or a RequestVote).
             started = time.perf_counter()

@@ -6,7 +6,10 @@ crash leaves either the old or the new record, never a torn one.
 
 A record that cannot be read or fails its checksum refuses start-up: silently resetting it would
 forget a vote already granted in the current term, and a node that forgets its vote can vote
-twice (two leaders in one term).
+twice (two leaders in one term). For the same reason a missing record is only taken for a new
+node when the directory shows no sign of an earlier run: a new node writes its first record
+(term 0, no vote) at once, so a directory that holds a lock file or a half-written record but
+no state file has lost its state, and refuses start-up unless told ``fresh_start``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from electorate.impl.core import MAX_TERM, HardState
 
 STATE_FILE = "state.json"
+TMP_FILE = STATE_FILE + ".tmp"
 LOCK_FILE = "LOCK"
 FORMAT_VERSION = 1
 
@@ -86,11 +90,13 @@ class FileStorage:
         self.writes = 0
         self._lock_fd: int | None = None
 
-    def load(self, lock: bool = True) -> HardState:
-        """Return the stored state, ``(0, None)`` for a fresh node; StorageError if unusable.
+    def load(self, lock: bool = True, fresh_start: bool = False) -> HardState:
+        """Return the stored state, ``(0, None)`` for a new node; StorageError if unusable.
 
         ``lock`` (the default for a node) also takes the data directory for this process until
-        ``close()``; tools that only inspect the state pass ``lock=False``.
+        ``close()`` and writes a new node's first record; tools that only inspect the state pass
+        ``lock=False``. ``fresh_start`` accepts a directory that was used before but lost its
+        state file (an operator's deliberate decision: the node forgets its vote).
         """
         if not self.dir.exists():
             try:
@@ -99,19 +105,38 @@ class FileStorage:
                 raise StorageError(f"cannot create data directory {self.dir}: {e.strerror}") from e
         if not self.dir.is_dir():
             raise StorageError(f"data directory {self.dir} is not a directory")
+        used = (self.dir / LOCK_FILE).exists() or (self.dir / TMP_FILE).exists()
         if lock:
             self._lock()
         try:
-            return self._read()
-        except StorageError:
+            state = self._read()
+            if state is None:
+                state = self._first_record(used, fresh_start, write=lock)
+            return state
+        except (StorageError, StorageFatalError):
             self.close()  # a node that may not start must not keep the directory
             raise
 
-    def _read(self) -> HardState:
+    def _first_record(self, used: bool, fresh_start: bool, write: bool) -> HardState:
+        """The state of a node without a state file: new, or refused if it ran here before."""
+        if used and not fresh_start:
+            raise StorageError(
+                f"refusing to start: data directory {self.dir} was used by a node before (it "
+                f"holds {LOCK_FILE}) but its state file {STATE_FILE} is missing, so this node's "
+                "term and vote are lost. Restore the file from a backup; only if no vote of this "
+                "node can matter any more (e.g. it was removed from the cluster), start it once "
+                "with --fresh-start"
+            )
+        state = HardState(0, None)
+        if write:
+            self.save(state)  # from now on a missing file means lost state, not a new node
+        return state
+
+    def _read(self) -> HardState | None:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return HardState(0, None)
+            return None
         except OSError as e:
             raise StorageError(
                 f"refusing to start: cannot read state file {self.path}: {e.strerror}; "
@@ -121,7 +146,7 @@ class FileStorage:
 
     def save(self, state: HardState) -> None:
         """Atomically and durably replace the record. Raise StorageFatalError on any I/O error."""
-        tmp = self.path.with_name(STATE_FILE + ".tmp")
+        tmp = self.path.with_name(TMP_FILE)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:

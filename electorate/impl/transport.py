@@ -32,7 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from electorate.impl.config import NodeConfig, TlsConfig
-from electorate.impl.messages import Message, MessageError, decode_message, encode_message
+from electorate.impl.messages import (
+    Message,
+    MessageError,
+    MessageRangeError,
+    decode_message,
+    encode_message,
+)
 
 log = logging.getLogger("electorate.transport")
 
@@ -46,6 +52,7 @@ MAC_LEN = 32
 NONCE_LEN = 16
 HANDSHAKE_TIMEOUT_S = 2.0
 OUTBOX_LIMIT = 256
+STOP_TIMEOUT_S = 1.0
 
 
 class FrameError(Exception):
@@ -123,6 +130,8 @@ class TransportStats:
     received: int = 0
     dropped_outbox: int = 0
     dropped_injected: int = 0
+    dropped_unencodable: int = 0
+    send_task_restarts: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
 
@@ -148,6 +157,7 @@ class Transport:
         self._wakeups = {p: asyncio.Event() for p in config.peers}
         self._heard_from = {p: asyncio.Event() for p in config.peers}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
         self.handshake_timeout = HANDSHAKE_TIMEOUT_S
@@ -163,18 +173,27 @@ class Transport:
             self._tasks.append(asyncio.create_task(self._dial_loop(peer), name=f"dial-{peer}"))
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        """Close the listener and every connection, and end the sending tasks.
+
+        Waits at most ``STOP_TIMEOUT_S`` for the tasks (a task stuck in uncancellable code is
+        logged and left behind, never waited on forever), and never swallows the caller's own
+        cancellation: ``asyncio.wait`` re-raises it.
+        """
         if self._server is not None:
             self._server.close()
         for w in list(self._conns):
             w.close()
+        self._stopped = True
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+            for t in stuck:
+                log.warning("%s: task %s did not stop in time", self.config.node_id, t.get_name())
         if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), STOP_TIMEOUT_S)
 
     def send(self, msg: Message) -> None:
         box = self._outboxes.get(msg.dst)
@@ -218,13 +237,20 @@ class Transport:
                     raise FrameError("bad-kind", f"unexpected frame kind {kind}")
                 self._accept(self._parse(payload), src)
         except FrameError as e:
-            self.stats.rejected[e.reason] += 1
-            log.warning("closing connection from %s: %s", peer, e)
+            self._reject(e.reason, f"closing connection from {peer}: {e}")
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError):
             pass  # peer went away; nothing was delivered from a partial frame
+        except Exception as e:
+            # Every frame this node cannot handle is refused and counted, never a traceback
+            # in the log; the reason says it was not foreseen, the line says what it was.
+            self._reject("internal-error", f"closing connection from {peer}: {_describe(e)}")
         finally:
             self._conns.discard(writer)
             writer.close()
+
+    def _reject(self, reason: str, line: str) -> None:
+        self.stats.rejected[reason] += 1
+        log.warning("%s", line)
 
     async def _read_hello(self, reader: asyncio.StreamReader, nonce: bytes) -> str:
         """The first frame must be an authenticated hello naming a known peer, and soon."""
@@ -237,22 +263,23 @@ class Transport:
             raise FrameError("no-hello", "no authenticated hello in time") from None
         if kind != KIND_HELLO:
             raise FrameError("no-hello", f"first frame is of kind {kind}, not a hello")
-        try:
-            hello = json.loads(payload)
-            cluster, src = hello["cluster"], hello["node"]
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError):
-            raise FrameError("bad-payload", "malformed hello") from None
+        hello = _json(payload)
+        if not isinstance(hello, dict) or set(hello) != {"cluster", "node"}:
+            raise FrameError("bad-payload", "a hello is a JSON object with cluster and node")
+        cluster, src = hello["cluster"], hello["node"]
+        if not isinstance(cluster, str) or not isinstance(src, str):
+            raise FrameError("bad-payload", "hello: cluster and node must be strings")
         if cluster != self.config.cluster:
             raise FrameError("wrong-cluster", f"hello from cluster {cluster!r}")
         if src not in self.config.peers:
-            raise FrameError("unknown-peer", f"hello from unknown node {src!r}")
-        return str(src)
+            raise FrameError("unknown-peer", f"hello from unknown node {src[:64]!r}")
+        return src
 
     def _parse(self, payload: bytes) -> Message:
         try:
-            return decode_message(json.loads(payload))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise FrameError("bad-payload", f"payload is not JSON: {e}") from None
+            return decode_message(_json(payload))
+        except MessageRangeError as e:
+            raise FrameError("out-of-range", str(e)) from None
         except MessageError as e:
             raise FrameError("bad-message", str(e)) from None
 
@@ -275,7 +302,9 @@ class Transport:
 
     async def _dial_loop(self, peer: str) -> None:
         failures = 0
-        while True:
+        # Also checked, not only cancelled: asyncio.wait_for of Python 3.11 can swallow a
+        # cancellation that races with its inner future, and this loop would run on.
+        while not self._stopped:
             connected = False
             try:
                 connected = await self._connect_and_pump(peer)
@@ -285,6 +314,10 @@ class Transport:
                 log.warning("peer %s rejected: %s", peer, e)
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError):
                 pass  # down or restarting: retry below
+            except Exception as e:
+                # A sending task must never die silently: the peer would look down forever.
+                self.stats.send_task_restarts += 1
+                log.error("sending to %s failed (%s); reconnecting", peer, _describe(e))
             failures = 1 if connected else failures + 1
             heard = self._heard_from[peer]
             heard.clear()
@@ -343,12 +376,41 @@ class Transport:
                     if time.monotonic() - queued > self._max_age:
                         self.stats.dropped_outbox += 1
                         continue
+                    payload = _encode(msg)
+                    if payload is None:
+                        self.stats.dropped_unencodable += 1
+                        continue
                     seq += 1
-                    payload = json.dumps(encode_message(msg), separators=(",", ":"))
-                    writer.write(
-                        build_frame(self.config.secret, nonce, seq, KIND_MESSAGE, payload.encode())
-                    )
+                    writer.write(build_frame(self.config.secret, nonce, seq, KIND_MESSAGE, payload))
                     self.stats.sent += 1
                 await writer.drain()
         finally:
             eof.cancel()
+
+
+def _json(payload: bytes) -> object:
+    """Parse a frame's JSON payload; FrameError for bytes that are not JSON or hold a number
+    too long to parse (Python refuses integers of more than 4,300 digits)."""
+    try:
+        return json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FrameError("bad-payload", f"payload is not JSON: {e}") from None
+    except RecursionError:
+        raise FrameError("bad-payload", "payload is nested too deeply") from None
+    except ValueError as e:
+        raise FrameError("out-of-range", f"payload holds an unparsable number: {e}") from None
+
+
+def _encode(msg: Message) -> bytes | None:
+    """The frame payload of ``msg``, or None (logged) if it cannot be encoded."""
+    try:
+        return json.dumps(encode_message(msg), separators=(",", ":")).encode()
+    except (ValueError, TypeError) as e:
+        log.error("not sending %s to %s: cannot encode it (%s)", type(msg).__name__, msg.dst, e)
+        return None
+
+
+def _describe(e: BaseException) -> str:
+    """One line naming an unexpected error, for logs that must not carry a traceback."""
+    text = str(e).splitlines()[0][:200] if str(e) else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__

@@ -60,6 +60,13 @@ def test_defaults_are_valid_and_map_to_ticks() -> None:
         ({"cluster": ""}, "cluster id"),
         ({"peers": {"n2": ("h", 1), "n3": ("h", 1)}}, "share one address"),
         ({"drop_rate": 1.5}, "drop_rate"),
+        ({"peers": {"n2": ("127.0.0.1", 7001)}}, "is this node's own listen address"),
+        ({"peers": {"n2": ("localhost", 7001)}}, "is this node's own listen address"),
+        ({"listen": ("localhost", 7002)}, "is this node's own listen address"),
+        (
+            {"listen": ("0.0.0.0", 7002), "peers": {"n2": ("127.0.0.1", 7002)}},
+            "is this node's own listen address",
+        ),
     ],
 )
 def test_invalid_configs_are_refused_with_a_clear_reason(
@@ -68,6 +75,10 @@ def test_invalid_configs_are_refused_with_a_clear_reason(
     with pytest.raises(ConfigError) as err:
         cfg(**kw).validate()
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_peers_on_other_ports_or_addresses_are_not_self() -> None:
+    assert cfg(peers={"n2": ("127.0.0.2", 7001), "n3": ("localhost", 7003)}).validate() == []
 
 
 def test_even_cluster_size_warns() -> None:

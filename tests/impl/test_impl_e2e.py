@@ -22,7 +22,7 @@ from electorate.impl.cli import main as cli_main
 from electorate.impl.cluster import LOOPBACK, LocalCluster, Member, free_ports
 from electorate.impl.status import StatusError, fetch_status
 from electorate.impl.storage import STATE_FILE, FileStorage
-from electorate.impl.transport import NONCE_LEN, build_frame
+from electorate.impl.transport import KIND_HELLO, KIND_MESSAGE, NONCE_LEN, build_frame, read_frame
 
 ELECTION_S = 0.150
 
@@ -288,3 +288,42 @@ def test_node_runs_from_a_toml_config_and_exits_cleanly_on_sigterm(tmp_path: Pat
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+async def _send_as(port: int, secret: bytes, src: str, payload: bytes) -> None:
+    """Speak the protocol as peer ``src`` (the secret is known): hello, then one message."""
+    r, w = await asyncio.open_connection(LOOPBACK, port)
+    _, nonce = await read_frame(r, secret, b"challenge", 0, NONCE_LEN)
+    hello = json.dumps({"cluster": "electorate", "node": src}).encode()
+    w.write(build_frame(secret, nonce, 1, KIND_HELLO, hello))
+    w.write(build_frame(secret, nonce, 2, KIND_MESSAGE, payload))
+    await w.drain()
+    await asyncio.wait_for(r.read(), 5.0)  # closed by the node
+    w.close()
+
+
+def test_an_authenticated_message_with_a_4300_digit_term_is_refused_and_counted(
+    cluster: LocalCluster,
+) -> None:
+    """Such a term was adopted and persisted; term + 1 could then not be encoded, every
+    sending task died and the cluster stayed leaderless, also across restarts."""
+    leader = await_leader(cluster)
+    target = next(m for m in cluster.members if m is not leader)
+    term = status(leader)["term"]
+    payload = json.dumps(
+        {"type": "append_entries", "cluster": "electorate", "src": leader.node_id,
+         "dst": target.node_id, "term": 1, "leader_commit": 0, "round": 1}
+    ).encode().replace(b'"term": 1', b'"term": ' + b"9" * 4300)  # fmt: skip
+    secret = cluster.secret_file.read_text().strip().encode()
+    asyncio.run(_send_as(target.port, secret, leader.node_id, payload))
+
+    def counted() -> dict[str, object] | None:
+        s = status(target)
+        return s if s.get("frames_rejected") == {"out-of-range": 1} else None
+
+    wait_for(counted, 5.0, "the frame to be refused as out-of-range")
+    time.sleep(3 * ELECTION_S)  # long enough for a leaderless cluster to show
+    now = await_leader(cluster)
+    terms = [status(m).get("term") for m in cluster.members]
+    assert all(isinstance(t, int) and t < 2**64 for t in terms), terms
+    assert now is leader and status(now)["term"] == term

@@ -79,13 +79,16 @@ def test_defaulted_field_may_be_omitted() -> None:
         (GOOD | {"type": "vote"}, "unknown message type 'vote'"),
         ({k: v for k, v in GOOD.items() if k != "term"}, "missing field 'term'"),
         (GOOD | {"extra": 1}, "unexpected field"),
-        (GOOD | {"term": -1}, "'term' must be >= 0"),
+        (GOOD | {"term": -1}, "'term' is outside uint64"),
+        (GOOD | {"term": 2**64}, "'term' is outside uint64"),
+        (GOOD | {"last_log_index": 10**4299}, "'last_log_index' is outside uint64"),
         (GOOD | {"term": "3"}, "'term' must be an integer"),
         (GOOD | {"term": True}, "'term' must be an integer"),
         (GOOD | {"term": 1.0}, "'term' must be an integer"),
         (GOOD | {"pre_vote": 1}, "'pre_vote' must be a boolean"),
-        (GOOD | {"src": ""}, "'src' must be a non-empty string"),
-        (GOOD | {"dst": None}, "'dst' must be a non-empty string"),
+        (GOOD | {"src": ""}, "'src' must be a string of 1-64 characters"),
+        (GOOD | {"dst": None}, "'dst' must be a string of 1-64 characters"),
+        (GOOD | {"cluster": "x" * 65}, "'cluster' must be a string of 1-64 characters"),
     ],
 )
 def test_malformed_input_is_a_one_line_message_error(bad: object, needle: str) -> None:
@@ -93,3 +96,7 @@ def test_malformed_input_is_a_one_line_message_error(bad: object, needle: str) -
         decode_message(bad)
     assert needle in str(e.value) and "\n" not in str(e.value)
     assert isinstance(e.value, ValueError)
+
+
+def test_the_largest_uint64_term_still_decodes() -> None:
+    assert decode_message(GOOD | {"term": 2**64 - 1}).term == 2**64 - 1

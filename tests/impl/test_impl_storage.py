@@ -10,7 +10,9 @@ import pytest
 
 from electorate.impl.core import HardState
 from electorate.impl.storage import (
+    LOCK_FILE,
     STATE_FILE,
+    TMP_FILE,
     FileStorage,
     StorageError,
     StorageFatalError,
@@ -18,11 +20,50 @@ from electorate.impl.storage import (
 )
 
 
-def test_fresh_directory_loads_term_zero_no_vote(tmp_path: Path) -> None:
+def test_fresh_directory_loads_term_zero_no_vote_and_writes_its_first_record(
+    tmp_path: Path,
+) -> None:
     store = FileStorage(tmp_path / "new")
     assert store.load() == HardState(0, None)
-    assert (tmp_path / "new").is_dir()
+    assert (tmp_path / "new" / STATE_FILE).is_file()  # from now on, a missing file is a loss
     store.close()
+    assert FileStorage(tmp_path / "new").load(lock=False) == HardState(0, None)
+
+
+@pytest.mark.parametrize("leftover", [LOCK_FILE, TMP_FILE])
+def test_a_used_directory_that_lost_its_state_file_refuses_to_start(
+    tmp_path: Path, leftover: str
+) -> None:
+    """A node that forgets its vote can vote twice in one term: a data directory that shows
+    an earlier run (its lock file, a half-written record) but has no state file is refused."""
+    store = FileStorage(tmp_path)
+    store.save(HardState(4, "n2"))
+    (tmp_path / leftover).write_bytes(b"")
+    (tmp_path / STATE_FILE).unlink()
+    with pytest.raises(StorageError) as e:
+        FileStorage(tmp_path).load()
+    text = str(e.value)
+    assert "state file state.json is missing" in text and "--fresh-start" in text
+    assert "\n" not in text and str(tmp_path) in text
+    assert not (tmp_path / STATE_FILE).exists()  # nothing written on a refusal
+    again = FileStorage(tmp_path)  # the refusal released the directory
+    assert again.load(fresh_start=True) == HardState(0, None)
+    again.close()
+    assert FileStorage(tmp_path).load() == HardState(0, None)  # and the start is recorded
+
+
+def test_inspecting_a_directory_writes_nothing(tmp_path: Path) -> None:
+    assert FileStorage(tmp_path).load(lock=False) == HardState(0, None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_term_beyond_uint64_in_the_state_file_is_refused(tmp_path: Path) -> None:
+    raw = encode_record(HardState(2**64 - 1, None)).replace(
+        str(2**64 - 1).encode(), str(2**64).encode()
+    )
+    (tmp_path / STATE_FILE).write_bytes(raw)
+    with pytest.raises(StorageError, match="invalid term"):
+        FileStorage(tmp_path).load(lock=False)
 
 
 @pytest.mark.parametrize("state", [HardState(0, None), HardState(7, "n2"), HardState(2**40, "x")])

@@ -109,6 +109,11 @@ def msg_bytes(m: Message) -> bytes:
     return json.dumps(encode_message(m)).encode()
 
 
+def with_term(digits: str) -> bytes:
+    """A heartbeat whose term is the given decimal literal (too big for an int field)."""
+    return msg_bytes(hb()).replace(b'"term": 1', b'"term": ' + digits.encode())
+
+
 def test_messages_flow_both_ways() -> None:
     async def scenario(ta: Transport, tb: Transport, ga: list[Message], gb: list[Message]) -> None:
         ta.send(hb())
@@ -136,6 +141,12 @@ BAD_FRAMES: list[tuple[str, Callable[[bytes], bytes]]] = [
     ("wrong-cluster", lambda nonce: frame(nonce, msg_bytes(hb(cluster="x")))),
     ("spoofed-source", lambda nonce: frame(nonce, msg_bytes(hb(src="n3")))),
     ("wrong-destination", lambda nonce: frame(nonce, msg_bytes(hb(dst="n9")))),
+    # Integers are uint64: a 4,300-digit term (the most json parses), 2**64, and one digit
+    # more than json parses at all.
+    ("out-of-range", lambda nonce: frame(nonce, with_term("9" * 4300))),
+    ("out-of-range", lambda nonce: frame(nonce, with_term(str(2**64)))),
+    ("out-of-range", lambda nonce: frame(nonce, with_term("9" * 4301))),
+    ("bad-payload", lambda nonce: frame(nonce, b"[" * 30000 + b"]" * 30000)),
 ]
 
 
@@ -183,6 +194,10 @@ def test_a_frame_replayed_on_a_new_connection_is_rejected() -> None:
         ("unknown-peer", hello(node="evil")),
         ("wrong-cluster", hello(cluster="other")),
         ("bad-payload", b"[]"),
+        ("bad-payload", b'{"cluster": "electorate", "node": ["n1"]}'),
+        ("bad-payload", b'{"cluster": {"a": 1}, "node": "n1"}'),
+        ("bad-payload", b'{"cluster": "electorate", "node": "n1", "x": 1}'),
+        ("out-of-range", b'{"cluster": "electorate", "node": ' + b"9" * 5000 + b"}"),
     ],
 )
 def test_a_bad_hello_is_refused(reason: str, payload: bytes) -> None:
@@ -303,3 +318,73 @@ def test_mutual_tls(tmp_path: Path) -> None:
         assert gb == [hb()]
 
     run_pair(scenario, tls=tls)
+
+
+def test_a_sending_task_that_fails_logs_one_line_and_restarts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sending task must never die silently: its peer would look down for good."""
+
+    async def scenario(ta: Transport, tb: Transport, ga: list[Message], gb: list[Message]) -> None:
+        real = ta._connect_and_pump
+        failures = [RuntimeError("boom")]
+
+        async def flaky(peer: str) -> bool:
+            if failures:
+                raise failures.pop()
+            return await real(peer)
+
+        ta._connect_and_pump = flaky  # type: ignore[method-assign]
+        ta._heard_from["n2"].set()  # redial at once
+        for t in ta._tasks:
+            t.cancel()
+        ta._tasks = [asyncio.create_task(ta._dial_loop("n2"))]
+        ta.send(hb())
+        await until(lambda: gb == [hb()])
+        assert ta.stats.send_task_restarts == 1
+
+    with caplog.at_level("ERROR", logger="electorate.transport"):
+        run_pair(scenario)
+    lines = [r.getMessage() for r in caplog.records if r.name == "electorate.transport"]
+    assert lines == ["sending to n2 failed (RuntimeError: boom); reconnecting"]
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_stop_does_not_wait_forever_on_a_stuck_task_nor_swallow_cancellation() -> None:
+    """stop() gives up on a task that ignores cancellation, and a caller cancelled while
+    stopping stays cancelled."""
+
+    released = False
+
+    async def stubborn() -> None:
+        while not released:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                continue  # a task stuck in code that ignores cancellation
+
+    async def main() -> None:
+        nonlocal released
+        ca, _ = pair_configs()
+        t = Transport(ca, lambda m: None)
+        await t.start()
+        stuck = asyncio.create_task(stubborn())
+        t._tasks.append(stuck)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.wait_for(t.stop(), 5.0)
+        assert loop.time() - start < 3.0
+        t2 = Transport(ca, lambda m: None)
+        await t2.start()
+        t2._tasks.append(stuck)
+        stopper = asyncio.create_task(t2.stop())
+        await asyncio.sleep(0.05)
+        stopper.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stopper
+        released = True
+        stuck.cancel()
+        await asyncio.wait({stuck}, timeout=1.0)
+        assert stuck.done()
+
+    asyncio.run(main())
