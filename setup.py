@@ -24,14 +24,15 @@ HOT_MODULES = [
         "state",
         "actions",
         "next",
-        "invariants",
+        "properties",
         "symmetry",
-        "ext_state",
-        "ext_actions",
-        "ext_time",
-        "ext_reduce",
-        "extensions",
-        "ext_props",
+        "features/variables",
+        "features/relative_time",
+        "features/reduce",
+        "features/prevote",
+        "features/check_quorum",
+        "features/lease",
+        "features/restated",
     )
 ]
 

@@ -1,4 +1,4 @@
-"""`--reduce` (spec/ext_reduce.py) against the exact relative-time lease model, one run.
+"""`--reduce` (spec/features/reduce.py) against the exact relative-time lease model, one run.
 
     python benchmarks/reduce.py [--servers 2] [--three]
 

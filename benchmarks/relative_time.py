@@ -1,4 +1,4 @@
-"""Relative time (spec/ext_time.py) against absolute clocks, on the same lease models, one run.
+"""Relative time (spec/features/relative_time.py) against absolute clocks, same lease models.
 
     python benchmarks/relative_time.py [--servers 2] [--max-clock 4]
 

@@ -19,8 +19,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from electorate.spec.ids import FEATURES
 from electorate.spec.next import Init, Next, constraint
-from electorate.spec.params import FEATURES, Params
+from electorate.spec.params import Params
 from electorate.spec.state import State
 
 ORIGINAL: Callable[..., Any] = State._namedtuple_replace  # type: ignore[attr-defined]

@@ -80,8 +80,9 @@ fingerprints. `bytes/state` in the output is what that costs per visited state.
 
 The lease model on three servers with every feature (`--servers 3 --features
 prevote,check_quorum,lease`, the set impl/ runs by default) does not finish exactly: a 50-minute
-run stopped at depth 47 with 6.4 million states. `--reduce` (spec/ext_reduce.py) checks a smaller
-model that can do at least everything the exact one can, with the same value of every property:
+run stopped at depth 47 with 6.4 million states. `--reduce` (spec/features/reduce.py) checks a
+smaller model that can do at least everything the exact one can, with the same value of every
+property:
 
 - a follower's deadline that backs no lease (its leader holds none, and the follower's ack of
   the leader's current round is neither counted nor on its way) ends early: its timer may run

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from electorate.spec import actions, invariants, next  # noqa: E402
+from electorate.spec import actions, next, properties  # noqa: E402
 
 TLA = (ROOT / "electorate" / "spec" / "RaftElection.tla").read_text()
 
@@ -83,13 +83,13 @@ ACTIONS = [
 ]
 
 INVARIANTS = [
-    ("ElectionSafety", invariants.ElectionSafety),
-    ("LeaderHasQuorum", invariants.LeaderHasQuorum),
-    ("VotesGrantedAreVotes", invariants.VotesGrantedAreVotes),
-    ("VoteResponsesAreVotes", invariants.VoteResponsesAreVotes),
-    ("LogMatching", invariants.LogMatching),
-    ("LeaderLogCoversVoters", invariants.LeaderLogCoversVoters),
-    ("LeaderCompleteness", invariants.LeaderCompleteness),
+    ("ElectionSafety", properties.ElectionSafety),
+    ("LeaderHasQuorum", properties.LeaderHasQuorum),
+    ("VotesGrantedAreVotes", properties.VotesGrantedAreVotes),
+    ("VoteResponsesAreVotes", properties.VoteResponsesAreVotes),
+    ("LogMatching", properties.LogMatching),
+    ("LeaderLogCoversVoters", properties.LeaderLogCoversVoters),
+    ("LeaderCompleteness", properties.LeaderCompleteness),
 ]
 
 

@@ -29,8 +29,9 @@ from electorate.model_check.search import Progress, Violation
 from electorate.model_check.simulate import simulate
 from electorate.spec.bugs import BUGS
 from electorate.spec.confirm import confirm
+from electorate.spec.ids import FEATURES, PROFILES
 from electorate.spec.model import RaftModel
-from electorate.spec.params import FEATURES, PROFILES, Params, ParamsError
+from electorate.spec.params import Params, ParamsError
 
 DEFAULTS: dict[str, Any] = {
     "servers": 3,
@@ -39,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "max_msgs": 1,
     "max_log": 1,
     "values": None,  # 1 for the log profile, 0 otherwise
-    # lease feature knobs; 0 means "derived" (spec.params.lease_knobs)
+    # lease feature knobs; 0 means "derived" (Params.knobs)
     "election_ticks": 0,
     "drift": 0,
     "max_clock": 0,

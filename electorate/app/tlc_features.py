@@ -3,9 +3,9 @@
 Only the config and the module list differ from electorate.app.tlc: the features module EXTENDS
 RaftElection, so both files are copied to TLC's scratch directory.
 
-The lease in relative time (max_clock 0, spec/ext_time.py) is checked under `VIEW RelativeView`:
-TLC then counts distinct normalised states, like our checker, and reaches the same depth, but
-its generated count is not comparable (see RELATIVE_VIEW).
+The lease in relative time (max_clock 0, spec/features/relative_time.py) is checked under
+`VIEW RelativeView`: TLC then counts distinct normalised states, like our checker, and reaches the
+same depth, but its generated count is not comparable (see RELATIVE_VIEW).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from electorate.app import tlc
-from electorate.spec import ext_props
 from electorate.spec.bugs import BUGS
-from electorate.spec.ext_time import relative
-from electorate.spec.params import Params, lease_knobs
+from electorate.spec.features.relative_time import relative
+from electorate.spec.params import Params
+from electorate.spec.properties import invariants_for
 
 MODULE: Final = "RaftElectionFeatures"
 SAFETY: Final = (
@@ -69,7 +69,7 @@ def cfg_text(p: Params) -> str:
         raise tlc.TlcConfigError(
             f"the features module has no hook for bug {p.bug!r} (known: {known})"
         )
-    k = lease_knobs(p)
+    k = p.knobs
     servers = ", ".join(f"s{n}" for n in range(1, p.servers + 1))
     features = ", ".join(f'"{f}"' for f in sorted(p.features))
     lines = [
@@ -101,7 +101,7 @@ def cfg_text(p: Params) -> str:
 def _invariants(p: Params) -> list[str]:
     """SAFETY and each feature's invariants, less those our checker drops for p's bug (without
     the pre-vote phase, no-prevote-disruption has no pre-vote bookkeeping to check)."""
-    checked = {inv.id for inv in ext_props.invariants_for(p)}
+    checked = {inv.id for inv in invariants_for(p)}
     out = list(SAFETY)
     for f in sorted(p.features):
         out += [inv for inv in FEATURE_INVARIANTS[f] if inv in checked]

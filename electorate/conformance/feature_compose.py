@@ -2,7 +2,7 @@
 
 The feature level (conformance.feature_level, docs/conformance.md "The PreVote/CheckQuorum
 level") refines impl/ run with ``prevote=True, check_quorum=True`` against the spec run with
-``features={"prevote", "check_quorum"}`` (spec/ext_actions.py). Every rule of the mapping that
+``features={"prevote", "check_quorum"}`` (spec/features/). Every rule of the mapping that
 depends on the features' semantics lives in this module, so a change of the spec's feature
 semantics is an edit here.
 
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from electorate.conformance import compose
 from electorate.conformance.compose import Composite, quorum_size
-from electorate.spec import actions, ext_actions
+from electorate.spec import actions
+from electorate.spec.features import prevote, restated
 from electorate.spec.messages import Message, MType
 from electorate.spec.next import Action
 from electorate.spec.params import Params
@@ -115,15 +116,15 @@ def timeout(
     RequestPreVote(i, i); Receive of it and of its answer (the self pre-vote);
     RequestPreVote(i, j) for every j != i; then, if the self pre-vote is a quorum,
     StartElection(i) and the canonical election (RequestVote, self-vote, BecomeLeader)."""
-    t = ext_actions.Timeout(p, s, i)
+    t = restated.Timeout(p, s, i)
     if t is None:
         return None
     acts = [Action("Timeout", (i,))]
-    t = _send(t, acts, "RequestPreVote", (i, i), ext_actions.RequestPreVote(p, t, i, i))
+    t = _send(t, acts, "RequestPreVote", (i, i), prevote.RequestPreVote(p, t, i, i))
     t = _drain_self(p, t, i, acts)
     for j in range(p.servers):
         if j != i:
-            t = _send(t, acts, "RequestPreVote", (i, j), ext_actions.RequestPreVote(p, t, i, j))
+            t = _send(t, acts, "RequestPreVote", (i, j), prevote.RequestPreVote(p, t, i, j))
     new_boxes = _put(boxes, i, frozenset({(i, True)}))
     if grants(new_boxes[i]) >= quorum_size(p):
         t = _start_election(p, t, i, acts, lead)
@@ -156,7 +157,7 @@ def period(
         return _leader_period(p, s, i, ab, boxes)
     acts: list[Action] = []
     t = s
-    fired = ext_actions.ElectionTimer(p, s, i)
+    fired = restated.ElectionTimer(p, s, i)
     if fired is not None:
         acts.append(Action("ElectionTimer", (i,), fired[0]))
         t = fired[1]
@@ -179,7 +180,7 @@ def deliver(
         return None
     t, acts = s, list[Action]()
     for _ in range(MAX_RECEIVES):
-        r = ext_actions.Receive(p, t, m)
+        r = restated.Receive(p, t, m)
         if r is None:
             return None
         t = r[1]
@@ -219,7 +220,7 @@ def _leader_period(
     out: list[FComposite] = []
     t, acts = s, list[Action]()
     for _ in range(MAX_PERIOD_ROUNDS + 1):
-        fired = ext_actions.ElectionTimer(p, t, i)
+        fired = restated.ElectionTimer(p, t, i)
         if fired is None:
             return out
         done = [*acts, Action("ElectionTimer", (i,), fired[0])]
@@ -229,7 +230,7 @@ def _leader_period(
 
 
 def _start_election(p: Params, s: State, i: int, acts: list[Action], lead: bool) -> State:
-    t = ext_actions.StartElection(p, s, i)
+    t = prevote.StartElection(p, s, i)
     if t is None:  # the box is a subset of prevotes_granted: cannot happen
         return s
     acts.append(Action("StartElection", (i,)))
@@ -242,7 +243,7 @@ def _start_election(p: Params, s: State, i: int, acts: list[Action], lead: bool)
 
 
 def _maybe_lead(p: Params, s: State, i: int, acts: list[Action]) -> State:
-    t = ext_actions.BecomeLeader(p, s, i)
+    t = restated.BecomeLeader(p, s, i)
     if t is None:
         return s
     acts.append(Action("BecomeLeader", (i,)))
@@ -252,7 +253,7 @@ def _maybe_lead(p: Params, s: State, i: int, acts: list[Action]) -> State:
 def _broadcast(p: Params, s: State, i: int, acts: list[Action]) -> State:
     for j in range(p.servers):
         if j != i:
-            s = _send(s, acts, "AppendEntries", (i, j), ext_actions.AppendEntries(p, s, i, j))
+            s = _send(s, acts, "AppendEntries", (i, j), restated.AppendEntries(p, s, i, j))
     return s
 
 
@@ -269,7 +270,7 @@ def _drain_self(p: Params, s: State, i: int, acts: list[Action]) -> State:
         mine = [m for m, _ in s.messages if m.msource == i and m.mdest == i]
         if not mine:
             return s
-        r = ext_actions.Receive(p, s, mine[0])
+        r = restated.Receive(p, s, mine[0])
         if r is None:
             return s
         acts.append(Action("Receive", (mine[0],), r[0]))

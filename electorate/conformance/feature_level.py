@@ -1,7 +1,7 @@
 """The PreVote + CheckQuorum level: the three checks against the featured spec.
 
 The adapter runs its implementation with ``features: ["prevote", "check_quorum"]`` and the
-harness runs spec/ext_actions.py with the same features; every step is refined exactly as on
+harness runs spec/features/ with the same features; every step is refined exactly as on
 the canonical level (conformance.harness.Session), with the compositions of
 conformance.feature_compose and one more harness step, ``period(i)``: an election period
 elapses at node i (adapter command ``fire_timer`` with timer ``period``), mapped to the spec's
@@ -18,8 +18,8 @@ from electorate.conformance.compose import Composite
 from electorate.conformance.harness import NotEnabledError, Session
 from electorate.conformance.protocol import Client, Hello
 from electorate.conformance.script import RunConfig, Step
-from electorate.spec import ext_actions
 from electorate.spec.actions import IsQuorum
+from electorate.spec.features import restated
 from electorate.spec.messages import Message, MType
 from electorate.spec.state import Role, State
 
@@ -72,7 +72,7 @@ class FeatureSession(Session):
         if op in NOT_DRAWN:
             return []
         if op == "timeout":  # exactly the featured Timeout's guard
-            return [Step(op, i) for i in up if ext_actions.Timeout(self.p, s, i) is not None]
+            return [Step(op, i) for i in up if restated.Timeout(self.p, s, i) is not None]
         if op == "period":
             return [Step(op, i) for i in up if self._period_ok(s, i)]
         return super()._enabled(op)

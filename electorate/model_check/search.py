@@ -9,8 +9,8 @@
 Only 64-bit fingerprints (Python's hash of the canonical state) are kept for visited states, with
 a parent index per state, so a counterexample is rebuilt by replaying the spec from Init.
 A spec must keep its values apart under hash(): CPython hashes -1 and -2 to the same value, so
-two states differing only there would be one fingerprint (spec/ext_time.py keeps times positive
-for this reason; tests/model_check/test_mc_search.py pins the hazard).
+two states differing only there would be one fingerprint (spec/features/relative_time.py keeps
+times positive for this reason; tests/model_check/test_mc_search.py pins the hazard).
 """
 
 from __future__ import annotations

@@ -402,7 +402,7 @@ def _handle_ae_request(
     response = (AE_RESP, i, j, pre.ct(i), false)
     R = pre.roles
     follower = pre.role(i) == R.follower
-    # A pre-candidate (PreVote) steps down like a candidate (spec.ext_actions.Receive).
+    # A pre-candidate (PreVote) steps down like a candidate (spec.features.restated.Receive).
     candidate = z3.Or(*[pre.role(i) == r for r in (R.candidate, R.precandidate) if r is not None])
     reject = z3.Or(t < pre.ct(i), z3.And(t == pre.ct(i), follower, z3.Not(log_ok)))
     accept = z3.And(t == pre.ct(i), follower, log_ok)

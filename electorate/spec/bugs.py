@@ -1,13 +1,30 @@
-"""Named bug variants: each one a failure mode a design review can watch happen.
+"""The bug catalogue: each variant a failure mode a design review can watch happen.
 
-A variant changes one action (grep `p.bug ==` in spec/actions.py); `overrides` are the
-parameters it needs by default to be refuted quickly; `breaks` is the property the checker
-reports first (the shortest counterexample in BFS order).
+A variant changes one action (grep `p.bug ==` in spec/actions.py and spec/features/); its name is
+a `BugId` (spec/ids.py). `overrides` are the parameters it needs by default to be refuted
+quickly; `breaks` is the property the checker reports first (the shortest counterexample in BFS
+order).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final, TypedDict
+
+from electorate.spec.ids import Profile
+
+
+class Overrides(TypedDict, total=False):
+    """The Params a bug variant sets by default (`Params(bug=name, **overrides)` type-checks)."""
+
+    servers: int
+    profile: Profile
+    max_term: int
+    max_msgs: int
+    max_log: int
+    values: int
+    features: frozenset[str]
+    lease_ticks: int
 
 
 @dataclass(frozen=True)
@@ -16,10 +33,10 @@ class Bug:
     summary: str
     teaches: str
     breaks: str
-    overrides: dict[str, object] = field(default_factory=dict)
+    overrides: Overrides = field(default_factory=lambda: Overrides())
 
 
-BUGS: dict[str, Bug] = {
+BUGS: Final[dict[str, Bug]] = {
     b.name: b
     for b in (
         Bug(
@@ -63,7 +80,7 @@ BUGS: dict[str, Bug] = {
             "LeaderLogCoversVoters",
             {"profile": "log", "values": 1, "max_term": 3, "max_log": 1, "max_msgs": 1},
         ),
-        # Issue 3's features (spec/ext_actions.py; docs/failure-modes.md).
+        # The features' variants (spec/features/; docs/failure-modes.md).
         Bug(
             "no-prevote-disruption",
             "a timed-out server starts an election at once, skipping the pre-vote phase",

@@ -1,6 +1,6 @@
 """Confirm a `--reduce` counterexample in the exact lease model.
 
-`--reduce` (spec/ext_reduce.py) over-approximates: a violation it reports may in principle be
+`--reduce` (features/reduce.py) over-approximates: a violation it reports may in principle be
 spurious. `confirm` looks for a genuine behaviour of the exact model (the same Params with
 reduce=False) that follows the reduced trace and violates the same invariant.
 
@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import replace
 
-from electorate.spec import ext_reduce, symmetry
-from electorate.spec.invariants import Invariant, invariants_for
+from electorate.spec import symmetry
+from electorate.spec.features.reduce import Reduce
 from electorate.spec.messages import Bag, Message
 from electorate.spec.next import Action, Init, Next, constraint
 from electorate.spec.params import Params, ParamsError
+from electorate.spec.properties import Property, invariants_for
 from electorate.spec.state import State
 
 Step = tuple[Action | None, State]
@@ -37,7 +38,7 @@ DEFAULT_BUDGET = 2_000_000  # exact states the search may visit before it gives 
 def time_free_key(p: Params, s: State) -> State:
     """s reduced, with clocks, deadlines, rounds and heartbeat stamps blanked, and the smallest
     of its server renamings (a trace and its exact match may name the servers differently)."""
-    t = ext_reduce.Reduce(p, s)
+    t = Reduce(p, s)
     blank = t._replace(
         clock=(), lease_until=(), round_at=(), round_acked=(), messages=_unstamped(t.messages)
     )
@@ -55,7 +56,7 @@ def _unstamped(bag: Bag) -> Bag:
 class _Search:
     """Exact states found so far, each with the step that reached it and its parent's index."""
 
-    def __init__(self, p: Params, exact: Params, inv: Invariant, budget: int) -> None:
+    def __init__(self, p: Params, exact: Params, inv: Property, budget: int) -> None:
         self.p, self.exact, self.inv, self.budget = p, exact, inv, budget
         self.nodes: list[tuple[Action | None, State, int]] = []
         self.found: int | None = None  # the node of the first violating state

@@ -5,17 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
-from electorate.spec import invariants, next, symmetry
+from electorate.spec import next, properties, symmetry
 from electorate.spec.messages import Message, server_name, show_message
 from electorate.spec.next import Action
 from electorate.spec.params import Params, ParamsError
-from electorate.spec.state import EXT_MASK_FIELDS, EXT_SLOT_FIELDS, NIL, Role, State, members
+from electorate.spec.state import (
+    FEATURE_MASK_FIELDS,
+    FEATURE_SLOT_FIELDS,
+    NIL,
+    Role,
+    State,
+    members,
+)
 
 
-class Property:
-    """An invariant bound to one Params; `holds` is a C-level partial (it runs on every state)."""
+class BoundProperty:
+    """A property bound to one Params; `holds` is a C-level partial (it runs on every state)."""
 
-    def __init__(self, params: Params, inv: invariants.Invariant) -> None:
+    def __init__(self, params: Params, inv: properties.Property) -> None:
         self.id = inv.id
         self.description = inv.description
         self.holds: Callable[[State], bool] = partial(inv.holds, params)
@@ -36,12 +43,12 @@ class RaftModel:
     def __init__(self, params: Params, witness: str | None = None) -> None:
         self.params = params
         self.witness = witness
-        goals = invariants.sometimes_for(params)
+        goals = properties.sometimes_for(params)
         if witness is None:
-            self.invariants: Sequence[Property] = [
-                Property(params, i) for i in invariants.invariants_for(params)
+            self.invariants: Sequence[BoundProperty] = [
+                BoundProperty(params, i) for i in properties.invariants_for(params)
             ]
-            self.sometimes: Sequence[Property] = [Property(params, i) for i in goals]
+            self.sometimes: Sequence[BoundProperty] = [BoundProperty(params, i) for i in goals]
             return
         # A witness search: the goal's negation is the only invariant, so the BFS "violation"
         # is the shortest trace to a state where the goal holds.
@@ -50,8 +57,8 @@ class RaftModel:
             known = ", ".join(by_id) or "none for this model"
             raise ParamsError(f"unknown sometimes property {witness!r}; known: {known}")
         goal = by_id[witness]
-        never = invariants.Invariant(goal.id, f"witness: {goal.description}", _negate(goal.holds))
-        self.invariants = [Property(params, never)]
+        never = properties.Property(goal.id, f"witness: {goal.description}", _negate(goal.holds))
+        self.invariants = [BoundProperty(params, never)]
         self.sometimes = []
 
     def __reduce__(self) -> tuple[type[RaftModel], tuple[Params, str | None]]:
@@ -89,10 +96,10 @@ class RaftModel:
                     "<<" + ", ".join(f"{e.value}@{e.term}" for e in s.log[k]) + ">>"
                 )
                 out[f"commitIndex[{name}]"] = str(s.commit_index[k])
-            for field in EXT_MASK_FIELDS:
+            for field in FEATURE_MASK_FIELDS:
                 if getattr(s, field):
                     out[f"{field}[{name}]"] = _set(getattr(s, field)[k])
-            for field in EXT_SLOT_FIELDS:
+            for field in FEATURE_SLOT_FIELDS:
                 if getattr(s, field):
                     out[f"{field}[{name}]"] = str(getattr(s, field)[k])
         if self.params.has("prevote"):
@@ -112,7 +119,7 @@ class RaftModel:
             "commitIndex": list(s.commit_index),
             "messages": [{**_message_json(m), "copies": c} for m, c in s.messages],
         }
-        for field in EXT_MASK_FIELDS + EXT_SLOT_FIELDS:
+        for field in FEATURE_MASK_FIELDS + FEATURE_SLOT_FIELDS:
             if getattr(s, field):
                 d[field] = list(getattr(s, field))
         if self.params.has("prevote"):
@@ -174,7 +181,7 @@ def _message_json(m: Message) -> dict[str, object]:
 
 def _bag_delta(before: State, after: State) -> list[Message]:
     """Messages with more copies after the step than before (what the step sent). Heartbeat
-    stamps are ignored: relative time rewrites them on every step (spec/ext_time.py)."""
+    stamps are ignored: relative time rewrites them on every step (features/relative_time.py)."""
     old, new = _unstamped(before), _unstamped(after)
     sent: dict[Message, Message] = {}
     for m, _ in after.messages:

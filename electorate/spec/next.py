@@ -1,15 +1,24 @@
-"""Init, Next and the state constraint: how the actions compose into the model.
+"""Init, Next and the state constraint: one model, built from an action table per Params.
 
-`Next` enumerates every enabled action instance, in raft.tla's order, stuttering steps included,
-because TLC counts every generated successor and our figures must equal TLC's.
+As spec/RaftElectionFeatures.tla EXTENDS RaftElection.tla and restates only the actions the
+features change, `actions_for(p)` fills each slot of raft.tla's Next with the canonical action or
+its featured replacement (spec/features/restated.py) and adds the features' own actions where
+their feature is on. `Next` enumerates every enabled instance of the table's actions, in the
+order of FNext, stuttering steps included, because TLC counts every generated successor and our
+figures must equal TLC's. With the lease in relative time every successor is normalised
+(features/relative_time.py), and with `--reduce` reduced (features/reduce.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
 from typing import NamedTuple
 
-from electorate.spec import actions, extensions
+from electorate.spec import actions
+from electorate.spec.features import lease, prevote, reduce, restated, variables
+from electorate.spec.features.relative_time import Normalize, relative
 from electorate.spec.messages import EMPTY_BAG, Message, copies, server_name, show_message
 from electorate.spec.params import Params
 from electorate.spec.state import NIL, Role, State
@@ -30,8 +39,84 @@ class Action(NamedTuple):
         return f"{text} [{self.detail}]" if self.detail else text
 
 
+# What an action ranges over, by its arguments: a server i, a pair (i, j) or (i, value v), or a
+# message in the bag. A labelled action also names the branch it took (Receive's handler).
+ServerAction = Callable[[Params, State, int], State | None]
+PairAction = Callable[[Params, State, int, int], State | None]
+MessageAction = Callable[[Params, State, Message], State | None]
+LabelledServerAction = Callable[[Params, State, int], tuple[str, State] | None]
+LabelledMessageAction = Callable[[Params, State, Message], tuple[str, State] | None]
+
+
+@dataclass(frozen=True)
+class ActionTable:
+    """The actions of one model, slot by slot in FNext's order: the canonical action or the
+    featured replacement, and None for an action the model does not have."""
+
+    Restart: ServerAction
+    Timeout: ServerAction
+    RequestPreVote: PairAction | None  # prevote
+    StartElection: ServerAction | None  # prevote
+    RequestVote: PairAction
+    BecomeLeader: ServerAction
+    ClientRequest: PairAction | None  # heartbeat and log profiles
+    AdvanceCommitIndex: ServerAction | None  # heartbeat and log profiles
+    AppendEntries: PairAction | None  # heartbeat and log profiles; with features, every profile
+    HeartbeatRound: ServerAction | None  # lease
+    ElectionTimer: LabelledServerAction | None  # every feature
+    Tick: ServerAction | None  # lease
+    Receive: LabelledMessageAction
+    DuplicateMessage: MessageAction
+    DropMessage: MessageAction
+
+
+@cache
+def actions_for(p: Params) -> ActionTable:
+    """The action table of the model `p` (built once per Params)."""
+    logs = p.profile != "election"
+    if not p.features:
+        return ActionTable(
+            Restart=actions.Restart,
+            Timeout=actions.Timeout,
+            RequestPreVote=None,
+            StartElection=None,
+            RequestVote=actions.RequestVote,
+            BecomeLeader=actions.BecomeLeader,
+            ClientRequest=actions.ClientRequest if logs else None,
+            AdvanceCommitIndex=actions.AdvanceCommitIndex if logs else None,
+            AppendEntries=actions.AppendEntries if logs else None,
+            HeartbeatRound=None,
+            ElectionTimer=None,
+            Tick=None,
+            Receive=actions.Receive,
+            DuplicateMessage=actions.DuplicateMessage,
+            DropMessage=actions.DropMessage,
+        )
+    pre, timed = p.has("prevote"), p.has("lease")
+    return ActionTable(
+        Restart=restated.Restart,
+        Timeout=restated.Timeout,
+        RequestPreVote=prevote.RequestPreVote if pre else None,
+        StartElection=prevote.StartElection if pre else None,
+        RequestVote=actions.RequestVote,
+        BecomeLeader=restated.BecomeLeader,
+        ClientRequest=actions.ClientRequest if logs else None,
+        AdvanceCommitIndex=actions.AdvanceCommitIndex if logs else None,
+        AppendEntries=restated.AppendEntries,  # the features need a leader to be heard
+        HeartbeatRound=lease.HeartbeatRound if timed else None,
+        ElectionTimer=restated.ElectionTimer,
+        Tick=lease.Tick if timed else None,
+        Receive=restated.Receive,
+        DuplicateMessage=actions.DuplicateMessage,
+        DropMessage=actions.DropMessage,
+    )
+
+
 def Init(p: Params) -> State:
-    """Every server a follower in term 1 with no vote, empty logs, an empty network."""
+    """Every server a follower in term 1 with no vote, empty logs, an empty network.
+
+    TLA+: Init (with features, FInit: features/variables.py).
+    """
     n = p.servers
     s = State(
         current_term=(1,) * n,
@@ -45,71 +130,128 @@ def Init(p: Params) -> State:
         commit_index=(0,) * n,
         messages=EMPTY_BAG,
     )
-    if p.features:
-        return extensions.init_extension_vars(p, s)
-    return s
+    return variables.Init(p, s) if p.features else s
 
 
 def Next(p: Params, s: State) -> Iterator[tuple[Action, State]]:
-    """Every enabled action instance and its successor, in raft.tla's disjunct order."""
-    if p.features:
-        yield from extensions.NextWithFeatures(p, s)
-        return
+    """Every enabled action instance and its successor, in FNext's disjunct order.
+
+    TLA+: Next (with features, FNext).
+    """
+    table = actions_for(p)
+    if not relative(p):
+        return _instances(p, table, s)
+    if not p.reduce:
+        return ((a, Normalize(p, t)) for a, t in _instances(p, table, s))
+    return _reduced(p, table, s)
+
+
+def _instances(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, State]]:
     servers = range(p.servers)
     for i in servers:
-        yield Action("Restart", (i,)), actions.Restart(p, s, i)
+        t = a.Restart(p, s, i)
+        if t is not None:
+            yield Action("Restart", (i,)), t
     for i in servers:
-        t = actions.Timeout(p, s, i)
+        t = a.Timeout(p, s, i)
         if t is not None:
             yield Action("Timeout", (i,)), t
-    # Only candidates can RequestVote or BecomeLeader: skip the instances whose role guard
-    # fails (the actions check their guards anyway; this only saves calls in the hot path).
+    if a.RequestPreVote is not None:
+        for i in servers:
+            for j in servers:
+                t = a.RequestPreVote(p, s, i, j)
+                if t is not None:
+                    yield Action("RequestPreVote", (i, j)), t
+    if a.StartElection is not None:
+        for i in servers:
+            t = a.StartElection(p, s, i)
+            if t is not None:
+                yield Action("StartElection", (i,)), t
+    # Only candidates can RequestVote or BecomeLeader, only leaders act on logs and send
+    # heartbeats: skip the instances whose role guard fails (every action checks its guards
+    # anyway; this only saves calls in the hot path).
     candidates = [i for i in servers if s.role[i] == Role.Candidate]
     for i in candidates:
         for j in servers:
-            t = actions.RequestVote(p, s, i, j)
+            t = a.RequestVote(p, s, i, j)
             if t is not None:
                 yield Action("RequestVote", (i, j)), t
     for i in candidates:
-        t = actions.BecomeLeader(p, s, i)
+        t = a.BecomeLeader(p, s, i)
         if t is not None:
             yield Action("BecomeLeader", (i,)), t
-    if p.profile != "election":
-        yield from _log_actions(p, s)
+    leaders = [i for i in servers if s.role[i] == Role.Leader]
+    if a.ClientRequest is not None:
+        for i in leaders:
+            for v in range(1, p.values + 1):
+                t = a.ClientRequest(p, s, i, v)
+                if t is not None:
+                    yield Action("ClientRequest", (i, v)), t
+    if a.AdvanceCommitIndex is not None:
+        for i in leaders:
+            t = a.AdvanceCommitIndex(p, s, i)
+            if t is not None:
+                yield Action("AdvanceCommitIndex", (i,)), t
+    if a.AppendEntries is not None:
+        for i in leaders:
+            for j in servers:
+                t = a.AppendEntries(p, s, i, j)
+                if t is not None:
+                    yield Action("AppendEntries", (i, j)), t
+    if a.HeartbeatRound is not None:
+        for i in leaders:
+            t = a.HeartbeatRound(p, s, i)
+            if t is not None:
+                yield Action("HeartbeatRound", (i,)), t
+    if a.ElectionTimer is not None:
+        for i in servers:
+            fired = a.ElectionTimer(p, s, i)
+            if fired is not None:
+                yield Action("ElectionTimer", (i,), fired[0]), fired[1]
+    if a.Tick is not None:
+        for i in servers:
+            t = a.Tick(p, s, i)
+            if t is not None:
+                yield Action("Tick", (i,)), t
     for m, _ in s.messages:
-        received = actions.Receive(p, s, m)
+        received = a.Receive(p, s, m)
         if received is not None:
             yield Action("Receive", (m,), received[0]), received[1]
     for m, _ in s.messages:
-        yield Action("DuplicateMessage", (m,)), actions.DuplicateMessage(p, s, m)
-    for m, _ in s.messages:
-        yield Action("DropMessage", (m,)), actions.DropMessage(p, s, m)
-
-
-def _log_actions(p: Params, s: State) -> Iterator[tuple[Action, State]]:
-    """ClientRequest, AdvanceCommitIndex and AppendEntries (heartbeat and log profiles)."""
-    servers = range(p.servers)
-    leaders = [i for i in servers if s.role[i] == Role.Leader]  # the role guard, hoisted
-    for i in leaders:
-        for v in range(1, p.values + 1):
-            t = actions.ClientRequest(p, s, i, v)
-            if t is not None:
-                yield Action("ClientRequest", (i, v)), t
-    for i in leaders:
-        t = actions.AdvanceCommitIndex(p, s, i)
+        t = a.DuplicateMessage(p, s, m)
         if t is not None:
-            yield Action("AdvanceCommitIndex", (i,)), t
-    for i in leaders:
-        for j in servers:
-            t = actions.AppendEntries(p, s, i, j)
-            if t is not None:
-                yield Action("AppendEntries", (i, j)), t
+            yield Action("DuplicateMessage", (m,)), t
+    for m, _ in s.messages:
+        t = a.DropMessage(p, s, m)
+        if t is not None:
+            yield Action("DropMessage", (m,)), t
+
+
+def _reduced(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, State]]:
+    """--reduce: a cluster with no leader keeps no clocks, so its Ticks are not taken (they
+    would change nothing) and BecomeLeader takes every clock skew within the drift."""
+    idle = reduce.idle(s)
+    for action, t in _instances(p, a, s):
+        if idle and action.name == "Tick":
+            continue
+        if idle and action.name == "BecomeLeader":
+            i = action.args[0]
+            assert isinstance(i, int)
+            for clocks in reduce.skews(p):
+                elected = a.BecomeLeader(p, s._replace(clock=clocks), i)
+                assert elected is not None  # its guard does not read clocks
+                yield action, reduce.Reduce(p, Normalize(p, elected))
+            continue
+        yield action, reduce.Reduce(p, Normalize(p, t))
 
 
 def constraint(p: Params, s: State) -> bool:
-    """The TLC state constraint that keeps the model finite."""
+    """The TLC state constraint that keeps the model finite.
+
+    TLA+: Constraint (with PreVote, FConstraint: features/prevote.py).
+    """
     if max(s.current_term) > p.max_term or copies(s.messages) > p.max_msgs:
         return False
     if p.profile == "log" and max(len(log) for log in s.log) > p.max_log:
         return False
-    return not p.features or extensions.extension_constraint(p, s)
+    return not p.has("prevote") or prevote.constraint(p, s)

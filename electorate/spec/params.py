@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Literal, NamedTuple
+from typing import Final, NamedTuple
 
-Profile = Literal["election", "heartbeat", "log"]
-PROFILES: Final[tuple[str, ...]] = ("election", "heartbeat", "log")
-FEATURES: Final[tuple[str, ...]] = ("prevote", "check_quorum", "lease")
+from electorate.spec.ids import BUG_IDS, FEATURES, PROFILES, Profile
+
 MAX_SERVERS: Final = 7  # server sets are bitmasks and symmetry tries permutations: keep it small
 
 
@@ -25,13 +24,13 @@ class Params:
     max_msgs: int = 1  # TLC constraint: total copies in the message bag <= max_msgs
     max_log: int = 1  # TLC constraint (log profile): every log length <= max_log
     values: int = 0  # |Value|: client values (log profile only)
-    bug: str | None = None  # a named bug variant (spec.bugs), None for the correct spec
+    bug: str | None = None  # a named bug variant (spec.ids, spec.bugs), None: the correct spec
     features: frozenset[str] = field(default_factory=frozenset)
     max_clock: int = 0  # lease feature: bound on each clock (0: relative time, no bound)
     lease_ticks: int = 0  # lease feature: lease length in ticks (0: derived, see lease)
     election_ticks: int = 0  # lease feature: minimum election timeout in ticks
     drift: int = 0  # lease feature: max clock ticks one server may run ahead of another
-    reduce: bool = False  # lease, relative time: the over-approximation of spec/ext_reduce.py
+    reduce: bool = False  # lease, relative time: the over-approximation of features/reduce.py
     # Derived once: the spec reads the lease knobs on nearly every step.
     knobs: LeaseKnobs = field(init=False, repr=False, compare=False)
 
@@ -55,7 +54,7 @@ class Params:
         if self.features:
             parts.append("features=" + ",".join(sorted(self.features)))
         if self.has("lease"):
-            k = lease_knobs(self)
+            k = self.knobs
             parts += [f"max_clock={k.max_clock}", f"election_ticks={k.election_ticks}"]
             parts += [f"drift={k.drift}", f"lease_ticks={k.lease_ticks}"]
         if self.reduce:
@@ -76,11 +75,6 @@ class LeaseKnobs(NamedTuple):
 
 DEFAULT_ELECTION_TICKS: Final = 3
 DEFAULT_DRIFT: Final = 1
-
-
-def lease_knobs(p: Params) -> LeaseKnobs:
-    """The lease knobs with the defaults filled in (see _derive_knobs)."""
-    return p.knobs
 
 
 def _derive_knobs(p: Params) -> LeaseKnobs:
@@ -109,6 +103,8 @@ def validate(p: Params) -> None:
     unknown = sorted(set(p.features) - set(FEATURES))
     if unknown:
         raise ParamsError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
+    if p.bug is not None and p.bug not in BUG_IDS:
+        raise ParamsError(f"unknown bug {p.bug!r}; known: {', '.join(BUG_IDS)}")
     if "lease" in p.features:
         _validate_lease(p)
     if p.reduce and ("lease" not in p.features or p.max_clock):
@@ -123,7 +119,7 @@ def validate(p: Params) -> None:
 def _validate_lease(p: Params) -> None:
     if p.lease_ticks < 0 or p.election_ticks < 0:
         raise ParamsError("--lease-ticks and --election-ticks must be >= 0 (0: derived)")
-    k = lease_knobs(p)
+    k = p.knobs
     if k.lease_ticks < 1:
         raise ParamsError(
             f"lease of {k.lease_ticks} tick(s): --election-ticks ({k.election_ticks}) must "

@@ -36,23 +36,24 @@ class State(NamedTuple):
     log: tuple[tuple[Entry, ...], ...]
     commit_index: tuple[int, ...]
     messages: Bag
-    # Extension variables (issue 3); constant 0/() unless their feature is on.
+    # Feature variables (spec/features/): empty tuples, or 0/False, unless their feature is on.
     prevotes_granted: tuple[int, ...] = ()  # prevote: bitmask of pre-votes granted
-    heard_leader: tuple[bool, ...] = ()  # check_quorum: heard from a live leader this period
+    heard_leader: tuple[bool, ...] = ()  # every feature: heard from a live leader this period
     acked: tuple[int, ...] = ()  # check_quorum: bitmask of followers heard from this period
     clock: tuple[int, ...] = ()  # lease: each server's discrete clock
     lease_until: tuple[int, ...] = ()  # lease: leader: lease expiry; others: no timeout before
     round_at: tuple[int, ...] = ()  # lease: leader's clock when its current heartbeat round began
     round_acked: tuple[int, ...] = ()  # lease: bitmask of servers that acked the current round
-    quiet: tuple[bool, ...] = ()  # check_quorum ghost: ended a leader period without a quorum
-    earned_terms: int = 0  # prevote ghost: bit t set <=> a pre-vote quorum opened term t
-    unearned_deposition: bool = False  # prevote ghost: a leader adopted a term nobody earned
+    # Ghost variables: proof-only history, read by properties, never by a guard.
+    quiet: tuple[bool, ...] = ()  # check_quorum: ended a leader period without a quorum
+    earned_terms: int = 0  # prevote: bit t set <=> a pre-vote quorum opened term t
+    unearned_deposition: bool = False  # prevote: a leader adopted a term nobody earned
 
 
-# Extension fields by how a server renaming acts on them (spec.symmetry.permute):
-EXT_MASK_FIELDS = ("prevotes_granted", "acked", "round_acked")  # per server, server sets
-EXT_SLOT_FIELDS = ("heard_leader", "clock", "lease_until", "round_at", "quiet")  # per server
-EXT_GLOBAL_FIELDS = ("earned_terms", "unearned_deposition")  # no server names in them
+# Feature variables by how a server renaming acts on them (spec.symmetry.permute):
+FEATURE_MASK_FIELDS = ("prevotes_granted", "acked", "round_acked")  # per server, server sets
+FEATURE_SLOT_FIELDS = ("heard_leader", "clock", "lease_until", "round_at", "quiet")  # per server
+FEATURE_GLOBAL_FIELDS = ("earned_terms", "unearned_deposition")  # no server names in them
 
 
 T = TypeVar("T")
@@ -61,6 +62,12 @@ T = TypeVar("T")
 def Except(f: tuple[T, ...], i: int, v: T) -> tuple[T, ...]:
     """TLA+ [f EXCEPT ![i] = v] for a per-server tuple."""
     return (*f[:i], v, *f[i + 1 :])
+
+
+def ExceptOn(f: tuple[T, ...], i: int, v: T) -> tuple[T, ...]:
+    """[f EXCEPT ![i] = v] for a feature variable, which is () while its feature is off and
+    stays () (RaftElectionFeatures.tla keeps such a variable at its initial value instead)."""
+    return (*f[:i], v, *f[i + 1 :]) if f else f
 
 
 def members(mask: int) -> list[int]:

@@ -10,7 +10,13 @@ from functools import cache, lru_cache
 from itertools import permutations
 from typing import TypeVar
 
-from electorate.spec.state import EXT_GLOBAL_FIELDS, EXT_MASK_FIELDS, EXT_SLOT_FIELDS, NIL, State
+from electorate.spec.state import (
+    FEATURE_GLOBAL_FIELDS,
+    FEATURE_MASK_FIELDS,
+    FEATURE_SLOT_FIELDS,
+    NIL,
+    State,
+)
 
 T = TypeVar("T")
 
@@ -40,14 +46,14 @@ def permute(
         msgs = tuple(
             sorted([(m._replace(msource=pi[m.msource], mdest=pi[m.mdest]), c) for m, c in msgs])
         )
-    ext: dict[str, object] = {}
-    if s.heard_leader:  # every feature keeps heard_leader: the extension fields are in use
-        for name in EXT_MASK_FIELDS:
-            ext[name] = tuple([masks[x] for x in _slots(getattr(s, name), inverse)])
-        for name in EXT_SLOT_FIELDS:
-            ext[name] = _slots(getattr(s, name), inverse)
-        for name in EXT_GLOBAL_FIELDS:
-            ext[name] = getattr(s, name)
+    featured: dict[str, object] = {}
+    if s.heard_leader:  # every feature keeps heard_leader: the feature variables are in use
+        for name in FEATURE_MASK_FIELDS:
+            featured[name] = tuple([masks[x] for x in _slots(getattr(s, name), inverse)])
+        for name in FEATURE_SLOT_FIELDS:
+            featured[name] = _slots(getattr(s, name), inverse)
+        for name in FEATURE_GLOBAL_FIELDS:
+            featured[name] = getattr(s, name)
     ni, mi = s.next_index, s.match_index
     return State(
         tuple([s.current_term[x] for x in inverse]),
@@ -60,7 +66,7 @@ def permute(
         tuple([s.log[x] for x in inverse]),
         tuple([s.commit_index[x] for x in inverse]),
         msgs,
-        **ext,  # type: ignore[arg-type]
+        **featured,  # type: ignore[arg-type]
     )
 
 

@@ -1,4 +1,4 @@
-"""The lease hole the model checker found (spec/ext_actions.py, ``_keeps_lease_promise``).
+"""The lease hole the model checker found (spec/features/restated.py, ``keeps_lease_promise``).
 
 Three pure cores s1, s2, s3 (CheckQuorum and leases on) tick in lockstep; the test delivers,
 holds or drops each message:

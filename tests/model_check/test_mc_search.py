@@ -141,8 +141,8 @@ def test_trace_replays_through_the_spec() -> None:
 
 
 def test_fingerprints_are_hashes_so_minus_one_and_minus_two_merge() -> None:
-    """Why specs keep -1 and -2 apart (spec/ext_time.py keeps times positive): the checker
-    keeps hash() of states only, and CPython gives -1 and -2 the same hash."""
+    """Why specs keep -1 and -2 apart (spec/features/relative_time.py keeps times positive): the
+    checker keeps hash() of states only, and CPython gives -1 and -2 the same hash."""
     assert hash((0, -1)) == hash((0, -2))
     p = Params(servers=2, features=frozenset({"prevote", "lease"}), lease_ticks=2, election_ticks=5)
     start = Init(p)

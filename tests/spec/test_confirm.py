@@ -15,9 +15,9 @@ from electorate.model_check.search import Violation
 from electorate.spec import symmetry
 from electorate.spec.bugs import BUGS
 from electorate.spec.confirm import Step, confirm, time_free_key
-from electorate.spec.invariants import invariants_for
 from electorate.spec.next import Action, Init, Next
 from electorate.spec.params import Params, ParamsError
+from electorate.spec.properties import invariants_for
 from electorate.spec.state import State
 
 

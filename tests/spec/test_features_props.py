@@ -8,10 +8,11 @@ from itertools import combinations
 import pytest
 
 from electorate.app.api import check
-from electorate.spec import ext_props
 from electorate.spec.bugs import BUGS
+from electorate.spec.features.lease import is_leader
+from electorate.spec.ids import FEATURES
 from electorate.spec.next import Init, Next
-from electorate.spec.params import FEATURES, Params, ParamsError
+from electorate.spec.params import Params, ParamsError
 from electorate.spec.state import Role
 
 COMBOS = [frozenset(c) for k in range(1, len(FEATURES) + 1) for c in combinations(FEATURES, k)]
@@ -49,7 +50,7 @@ def test_untimed_features_hold_on_three_servers() -> None:
 @pytest.mark.slow  # about 100 s compiled with 2 workers (309,217 distinct states)
 def test_default_features_hold_on_three_servers_reduced() -> None:
     """The default feature set (all three, as impl/ runs it) on three servers, exhaustively,
-    under --reduce: an over-approximation of the exact model (spec/ext_reduce.py), so no
+    under --reduce: an over-approximation of the exact model (spec/features/reduce.py), so no
     violation here means none in the exact model, whose 3-server space is too big to finish."""
     r = check(Params(servers=3, features=frozenset(FEATURES), reduce=True), workers=2)
     assert r.search.violation is None
@@ -105,9 +106,9 @@ def test_prevote_keeps_term_and_vote() -> None:
 def test_lease_view_needs_role_and_clock() -> None:
     p = Params(servers=2, features=frozenset({"lease"}))
     s = Init(p)._replace(role=(Role.Leader, Role.Follower), clock=(2, 2), lease_until=(3, 0))
-    assert ext_props.is_leader(p, s, 0)
-    assert not ext_props.is_leader(p, s._replace(clock=(3, 2)), 0)
-    assert not ext_props.is_leader(p, s, 1)
+    assert is_leader(p, s, 0)
+    assert not is_leader(p, s._replace(clock=(3, 2)), 0)
+    assert not is_leader(p, s, 1)
 
 
 def test_impossible_lease_is_refused() -> None:

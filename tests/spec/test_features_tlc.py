@@ -36,7 +36,7 @@ ALL_RELATIVE = Params(servers=2, features=frozenset({"prevote", "check_quorum", 
 def exact_counts(p: Params) -> tuple[int, int]:
     """(distinct, depth) of p by a plain BFS keeping whole states, not 64-bit fingerprints as
     model_check.search does (that once hid 258 states here: CPython hashes -1 and -2 alike,
-    and relative times were negative before spec/ext_time.origin)."""
+    and relative times were negative before spec/features/relative_time.origin)."""
     model = RaftModel(p)
     frontier = model.init_states()
     seen: set[State] = set(frontier)
@@ -161,7 +161,7 @@ def test_tlc_and_checker_agree(feature: str) -> None:
     assert got == (theirs.distinct_states, theirs.states_generated, theirs.depth)
 
 
-# Relative time: TLC counts distinct views, and the view is ext_time.Normalize, so distinct
+# Relative time: TLC counts distinct views, and the view is relative_time.Normalize, so distinct
 # states and depth must agree. TLC's "generated" need not: it expands concrete states, whose
 # bag may hold two heartbeats that normalise to one entry of ours, and so tries more steps.
 # (With max_msgs 1 no two messages can merge, so here it happens to agree as well.)

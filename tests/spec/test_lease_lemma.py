@@ -13,10 +13,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from electorate.spec.ext_props import LeaseBacked, LeaseSafety
-from electorate.spec.invariants import ElectionSafety
+from electorate.spec.features.lease import LeaseBacked, LeaseSafety
 from electorate.spec.next import Init
 from electorate.spec.params import Params
+from electorate.spec.properties import ElectionSafety
 from electorate.spec.state import Role, State
 
 

@@ -9,7 +9,9 @@ is `UpdateTerm` and the rest of the schedule ends with s1 and s3 both holding a 
 
 from __future__ import annotations
 
-from electorate.spec import ext_props
+from electorate.spec.features.lease import LeaseBacked, is_leader
+from electorate.spec.features.restated import keeps_lease_promise
+from electorate.spec.messages import Message, MType
 from electorate.spec.next import Init, Next
 from electorate.spec.params import Params
 from electorate.spec.state import Role, State
@@ -47,12 +49,12 @@ def _replay(labels: list[str]) -> State:
 
 def test_follower_in_lease_ignores_a_newer_term_from_a_response() -> None:
     s = _replay(TO_THE_RESPONSE)
-    assert ext_props.is_leader(P, s, 0) and s.heard_leader[1]
+    assert is_leader(P, s, 0) and s.heard_leader[1]
     labels = [str(a) for a, _ in Next(P, s) if str(a).startswith(THE_RESPONSE)]
     assert labels == [f"{THE_RESPONSE} [IgnoreNewerTermInLease]"]
     t = _replay([*TO_THE_RESPONSE, labels[0]])
     assert (t.current_term[1], t.heard_leader[1]) == (2, True)
-    assert ext_props.LeaseBacked(P, t)
+    assert LeaseBacked(P, t)
 
 
 def test_the_rival_cannot_collect_the_follower_vote_inside_the_lease() -> None:
@@ -70,11 +72,8 @@ def test_a_leader_still_adopts_a_newer_term_from_a_response() -> None:
 
 
 def _would_ignore(s: State, i: int) -> bool:
-    from electorate.spec.ext_actions import _keeps_lease_promise
-    from electorate.spec.messages import Message, MType
-
     m = Message(MType.RequestVoteResponse, s.current_term[i] + 1, (i + 1) % 3, i)
-    return _keeps_lease_promise(P, s, i, m)
+    return keeps_lease_promise(P, s, i, m)
 
 
 def _replay_from(s: State, labels: list[str]) -> State:

@@ -1,4 +1,4 @@
-"""--reduce (spec/ext_reduce.py) is sound: for every state the exact relative-time model
+"""--reduce (spec/features/reduce.py) is sound: for every state the exact relative-time model
 reaches, the reduced model reaches its image or a state that differs from it only by follower
 deadlines it has dropped (so can do at least as much), and no property can tell a state from
 its image.
@@ -14,11 +14,12 @@ from itertools import combinations
 import pytest
 
 from electorate.app import check as check_cli
-from electorate.spec import ext_reduce, ext_time, symmetry
-from electorate.spec.invariants import invariants_for, sometimes_for
+from electorate.spec import symmetry
+from electorate.spec.features import reduce, relative_time
 from electorate.spec.messages import Message, MType
 from electorate.spec.next import Init, Next, constraint
 from electorate.spec.params import Params, ParamsError
+from electorate.spec.properties import invariants_for, sometimes_for
 from electorate.spec.state import Role, State
 
 Reach = Callable[[Params], set[State]]
@@ -47,7 +48,7 @@ def test_reduced_model_covers_every_exact_state(name: str, reachable: Reach) -> 
         assert _dominated(reduced_p, s, reduced, lambda t: t), s
     assert len(reduced) * 3 < len(exact)  # it is a real reduction
     for s in exact:
-        t = ext_reduce.Reduce(reduced_p, s)
+        t = reduce.Reduce(reduced_p, s)
         for inv in invariants_for(exact_p) + sometimes_for(exact_p):
             assert inv.holds(exact_p, s) == inv.holds(reduced_p, t), (inv.id, s)
 
@@ -55,7 +56,7 @@ def test_reduced_model_covers_every_exact_state(name: str, reachable: Reach) -> 
 @pytest.mark.slow
 def test_reduced_model_keeps_no_clock_while_idle(reachable: Reach) -> None:
     p = _reduced(CASES["all features"])
-    o = ext_time.origin(p)
+    o = relative_time.origin(p)
     for s in reachable(p):
         if Role.Leader not in s.role:
             assert s.clock == (o, o) and not any(s.lease_until), s
@@ -63,16 +64,16 @@ def test_reduced_model_keeps_no_clock_while_idle(reachable: Reach) -> None:
 
 def test_skews_are_the_relative_clock_vectors_within_the_drift() -> None:
     p3 = Params(servers=3, features=frozenset({"lease"}))
-    o = ext_time.origin(p3)
-    assert len(ext_reduce.skews(p3)) == 2**3 - 1  # each clock at o or o+1, not all at o+1
-    assert all(min(v) == o and max(v) <= o + 1 for v in ext_reduce.skews(p3))
+    o = relative_time.origin(p3)
+    assert len(reduce.skews(p3)) == 2**3 - 1  # each clock at o or o+1, not all at o+1
+    assert all(min(v) == o and max(v) <= o + 1 for v in reduce.skews(p3))
     p2 = Params(servers=3, features=frozenset({"lease"}), drift=2, election_ticks=5)
-    assert len(ext_reduce.skews(p2)) == 3**3 - 2**3
+    assert len(reduce.skews(p2)) == 3**3 - 2**3
 
 
 def _with_leader(p: Params, **changes: object) -> State:
     """s1 leads term 2 (round begun now, no lease yet); s2 follows it, s3 is left in term 1."""
-    o = ext_time.origin(p)
+    o = relative_time.origin(p)
     s = Init(p)._replace(
         current_term=(2, 2, 1),
         role=(Role.Leader, Role.Follower, Role.Follower),
@@ -87,7 +88,7 @@ def _with_leader(p: Params, **changes: object) -> State:
 
 def test_a_deadline_ends_unless_it_may_back_a_lease() -> None:
     p = _reduced(Params(servers=3, features=ALL))
-    o = ext_time.origin(p)
+    o = relative_time.origin(p)
     ack = Message(MType.AppendEntriesResponse, 2, 1, 0, msuccess=True, msent_at=o)
     old_ack = ack._replace(msent_at=o - 1)
     backing = {
@@ -96,7 +97,7 @@ def test_a_deadline_ends_unless_it_may_back_a_lease() -> None:
         "s1 holds a lease": _with_leader(p, lease_until=(o + 1, o + 2, o + 3)),
     }
     for why, s in backing.items():
-        t = ext_reduce.Reduce(p, ext_time.Normalize(p, s))
+        t = reduce.Reduce(p, relative_time.Normalize(p, s))
         assert t.lease_until[1:] == (o + 2, 0), why  # s3's term-1 leader is gone for good
         assert t.heard_leader == s.heard_leader  # its timer may run out; votes still refused
         assert t.clock == s.clock  # a leader exists: clocks are kept
@@ -105,7 +106,7 @@ def test_a_deadline_ends_unless_it_may_back_a_lease() -> None:
         "s2's ack is of an older round": _with_leader(p, messages=((old_ack, 1),)),
     }
     for why, s in idle_backing.items():
-        assert ext_reduce.Reduce(p, ext_time.Normalize(p, s)).lease_until == (0, 0, 0), why
+        assert reduce.Reduce(p, relative_time.Normalize(p, s)).lease_until == (0, 0, 0), why
 
 
 @pytest.mark.parametrize(
@@ -143,12 +144,12 @@ def test_tlc_is_not_asked_to_mirror_the_reduction(capsys: pytest.CaptureFixture[
 
 def _dominated(p: Params, s: State, reduced: set[State], key: Callable[[State], State]) -> bool:
     """Some reduced state is s's image with none, some or all of the follower deadlines that
-    rule 1 of spec/ext_reduce.py may have dropped earlier on the way dropped."""
+    rule 1 of spec/features/reduce.py may have dropped earlier on the way dropped."""
     live = [f for f, v in enumerate(s.lease_until) if v and s.role[f] != Role.Leader]
     for k in range(len(live) + 1):
         for dropped in combinations(live, k):
             lease = tuple(0 if f in dropped else v for f, v in enumerate(s.lease_until))
-            if key(ext_reduce.Reduce(p, s._replace(lease_until=lease))) in reduced:
+            if key(reduce.Reduce(p, s._replace(lease_until=lease))) in reduced:
                 return True
     return False
 
@@ -186,7 +187,7 @@ def test_three_server_exact_states_are_dominated_by_reduced_states() -> None:
     exact = _canonical_states(exact_p, depth)
     props = invariants_for(exact_p) + sometimes_for(exact_p)
     for s in exact:
-        t = ext_reduce.Reduce(reduced_p, s)
+        t = reduce.Reduce(reduced_p, s)
         assert _dominated(reduced_p, s, reduced, symmetry.canonical), s
         assert all(inv.holds(exact_p, s) == inv.holds(reduced_p, t) for inv in props), s
     inside = sum(constraint(exact_p, s) for s in exact)

@@ -1,4 +1,4 @@
-"""Relative time (spec/ext_time.py) is exact: it reaches the normalised states of the
+"""Relative time (spec/features/relative_time.py) is exact: it reaches the normalised states of the
 absolute-clock model (the one RaftElectionFeatures.tla mirrors), no more and no fewer."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from electorate.spec import ext_time
+from electorate.spec.features import relative_time
 from electorate.spec.messages import Message, MType
 from electorate.spec.next import Init
 from electorate.spec.params import Params
@@ -33,7 +33,7 @@ def test_relative_states_are_the_normalised_absolute_states(
     absolute = reachable(
         Params(servers=rel.servers, features=rel.features, bug=rel.bug, max_clock=4)
     )
-    image = {ext_time.Normalize(rel, s) for s in absolute}
+    image = {relative_time.Normalize(rel, s) for s in absolute}
     assert image - relative == set(), "the absolute model reaches a state relative time misses"
     assert relative - image == set(), "relative time reaches a state the absolute model cannot"
     assert len(absolute) > len(relative)  # the quotient is a real reduction
@@ -50,9 +50,9 @@ def _leader_state(**changes: object) -> State:
 
 
 def test_times_shift_to_the_slowest_clock() -> None:
-    assert ext_time.origin(LEASE) == 2  # lease_ticks 1 + 1
+    assert relative_time.origin(LEASE) == 2  # lease_ticks 1 + 1
     s = _leader_state(clock=(5, 4, 5), lease_until=(6, 7, 0), round_at=(5, 0, 0))
-    t = ext_time.Normalize(LEASE, s)
+    t = relative_time.Normalize(LEASE, s)
     assert t.clock == (3, 2, 3)
     assert t.lease_until == (4, 5, 0)
     assert t.round_at == (3, 0, 0)
@@ -73,13 +73,13 @@ def test_every_normalised_time_is_positive(reachable: Callable[[Params], set[Sta
 
 def test_expired_deadlines_become_zero() -> None:
     s = _leader_state(clock=(3, 3, 4), lease_until=(3, 1, 4))
-    assert ext_time.Normalize(LEASE, s).lease_until == (0, 0, 0)
+    assert relative_time.Normalize(LEASE, s).lease_until == (0, 0, 0)
 
 
 def test_dead_round_forgets_its_time_and_acks() -> None:
     s = _leader_state(clock=(5, 5, 5), round_at=(4, 0, 0), round_acked=(0b011, 0, 0))
-    t = ext_time.Normalize(LEASE, s)
-    assert t.round_at[0] == ext_time.dead_round(LEASE) == 1
+    t = relative_time.Normalize(LEASE, s)
+    assert t.round_at[0] == relative_time.dead_round(LEASE) == 1
     assert t.round_acked[0] == 0b001
 
 
@@ -91,7 +91,7 @@ def test_live_round_keeps_its_time_and_acks() -> None:
         round_at=(4, 0, 0),
         round_acked=(0b011, 0, 0),
     )
-    t = ext_time.Normalize(p, s)  # origin 3: shift by 2
+    t = relative_time.Normalize(p, s)  # origin 3: shift by 2
     assert (t.clock[0], t.round_at[0], t.round_acked[0]) == (3, 2, 0b011)
 
 
@@ -105,8 +105,8 @@ def test_stale_heartbeats_merge_into_one_message() -> None:
         round_at=(4, 0, 0),
         messages=((_heartbeat(2), 1), (_heartbeat(3), 1), (_heartbeat(4), 1)),
     )
-    t = ext_time.Normalize(LEASE, s)
-    stale = ext_time.stale_stamp(LEASE)
+    t = relative_time.Normalize(LEASE, s)
+    stale = relative_time.stale_stamp(LEASE)
     assert t.messages == ((_heartbeat(stale), 2), (_heartbeat(2), 1))
 
 
@@ -116,8 +116,8 @@ def test_heartbeat_of_a_deposed_leader_is_stale() -> None:
         clock=(3, 3, 3),
         messages=((_heartbeat(3), 1),),
     )
-    t = ext_time.Normalize(LEASE, s)
-    assert t.messages == ((_heartbeat(ext_time.stale_stamp(LEASE)), 1),)
+    t = relative_time.Normalize(LEASE, s)
+    assert t.messages == ((_heartbeat(relative_time.stale_stamp(LEASE)), 1),)
 
 
 def test_receive_time_bug_keeps_old_rounds_distinct_from_stale_stamps() -> None:
@@ -129,15 +129,15 @@ def test_receive_time_bug_keeps_old_rounds_distinct_from_stale_stamps() -> None:
         round_at=(1, 0, 0),
         messages=((_heartbeat(1), 1),),
     )
-    t = ext_time.Normalize(p, s)
-    old = ext_time.origin(p) - 1
+    t = relative_time.Normalize(p, s)
+    old = relative_time.origin(p) - 1
     assert t.round_at[0] == old
     assert t.messages == ((_heartbeat(old), 1),)
-    assert ext_time.stale_stamp(p) != old
+    assert relative_time.stale_stamp(p) != old
 
 
 def test_absolute_mode_is_left_alone() -> None:
     p = Params(servers=2, features=frozenset({"lease"}), max_clock=3)
-    assert not ext_time.relative(p)
-    assert ext_time.relative(Params(servers=2, features=frozenset({"lease"})))
-    assert not ext_time.relative(Params(servers=2, features=frozenset({"prevote"})))
+    assert not relative_time.relative(p)
+    assert relative_time.relative(Params(servers=2, features=frozenset({"lease"})))
+    assert not relative_time.relative(Params(servers=2, features=frozenset({"prevote"})))

@@ -22,31 +22,31 @@ Why each rule is exact:
 - A heartbeat stamp can only matter while it equals its leader's current round in the same term;
   any other stamp never matches again (rounds only move forward) and becomes STALE.
 
-`--reduce` shrinks the lease model further, soundly but not exactly: spec/ext_reduce.py.
+`--reduce` shrinks the lease model further, soundly but not exactly: features/reduce.py.
 """
 
 from __future__ import annotations
 
 from electorate.spec.messages import Bag, Message, MType
-from electorate.spec.params import Params, lease_knobs
+from electorate.spec.params import Params
 from electorate.spec.state import Role, State
 
 
 def relative(p: Params) -> bool:
     """The lease model runs on relative time (no max_clock bound)."""
-    return p.has("lease") and lease_knobs(p).max_clock == 0
+    return p.has("lease") and p.knobs.max_clock == 0
 
 
 def origin(p: Params) -> int:
     """Where the slowest clock stands after normalising: lease_ticks + 1, so that every stored
     time is positive. Negative values would be unsafe to fingerprint: CPython hashes -1 and -2
     alike, and the checker keeps only hashes of states."""
-    return lease_knobs(p).lease_ticks + 1
+    return p.knobs.lease_ticks + 1
 
 
 def dead_round(p: Params) -> int:
     """The one value of a round that can no longer grant a lease (its lease ends at origin)."""
-    return origin(p) - lease_knobs(p).lease_ticks
+    return origin(p) - p.knobs.lease_ticks
 
 
 def stale_stamp(p: Params) -> int:
@@ -74,12 +74,12 @@ def Normalize(p: Params, s: State) -> State:
 def _rounds(
     p: Params, s: State, d: int, clock: tuple[int, ...]
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    ticks = lease_knobs(p).lease_ticks
+    ticks = p.knobs.lease_ticks
     from_receive = p.bug == "lease-from-receive-time"
     rounds, acked = list(s.round_at), list(s.round_acked)
     for i, role in enumerate(s.role):
         if role != Role.Leader:
-            continue  # not a leader: its round fields are 0 already (clear_role_vars)
+            continue  # not a leader: its round fields are 0 already (variables.clear_role_vars)
         r = s.round_at[i] - d
         if from_receive:
             r = max(r, origin(p) - 1)

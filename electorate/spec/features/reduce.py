@@ -1,6 +1,6 @@
 """`--reduce`: a smaller lease model for clusters too big to check exactly (3 servers and up).
 
-`Reduce` maps each normalised state (spec/ext_time.py) to a representative that can do at
+`Reduce` maps each normalised state (features/relative_time.py) to a representative that can do at
 least everything it can, with the same value of every property. It is a sound
 over-approximation, not a quotient. For every state the exact model reaches, the reduced
 model reaches its image, or the image with some follower deadlines already dropped (rule 1
@@ -39,9 +39,9 @@ Why each rule is sound:
 from __future__ import annotations
 
 from electorate.spec.actions import IsQuorum
-from electorate.spec.ext_time import origin
+from electorate.spec.features.relative_time import origin
 from electorate.spec.messages import MType
-from electorate.spec.params import Params, lease_knobs
+from electorate.spec.params import Params
 from electorate.spec.state import Role, State
 
 
@@ -52,7 +52,7 @@ def idle(s: State) -> bool:
 
 def skews(p: Params) -> list[tuple[int, ...]]:
     """Every clock vector of relative time: slowest at origin, none more than drift ahead."""
-    o, drift = origin(p), lease_knobs(p).drift
+    o, drift = origin(p), p.knobs.drift
     vectors: list[tuple[int, ...]] = [()]
     for _ in range(p.servers):
         vectors = [(*v, o + k) for v in vectors for k in range(drift + 1)]

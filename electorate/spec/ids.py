@@ -1,0 +1,37 @@
+"""The typed names the whole project shares: model profiles, features and bug variants.
+
+Each is a `Literal` type, so mypy checks every place a name is written (`p.bug == "vote-twice"`,
+`Params(features=frozenset({"lease"}))`, a table keyed by bug): a misspelt name is a type error,
+not a silently different model. The tuples list every name once, for loops, parsers and help.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+# Which part of raft.tla's Next a model runs (spec/next.py).
+Profile = Literal["election", "heartbeat", "log"]
+PROFILES: Final[tuple[Profile, ...]] = get_args(Profile)
+
+# The opt-in features (spec/features/): PreVote, CheckQuorum, the leader lease.
+Feature = Literal["prevote", "check_quorum", "lease"]
+FEATURES: Final[tuple[Feature, ...]] = get_args(Feature)
+
+# Every bug variant the spec can run (the `p.bug == ...` branches). spec/bugs.py describes the
+# ones `electorate check --bug` offers; no-term-increment is a mutant of the Z3 proofs and the
+# conformance suite only (a candidate that keeps its term).
+BugId = Literal[
+    "quorum-half",
+    "vote-twice",
+    "forget-vote-on-restart",
+    "stale-votes-counted",
+    "leader-keeps-role",
+    "no-log-check",
+    "no-term-increment",
+    "no-prevote-disruption",
+    "prevote-bumps-term",
+    "no-check-quorum-zombie",
+    "lease-too-long",
+    "lease-from-receive-time",
+]
+BUG_IDS: Final[tuple[BugId, ...]] = get_args(BugId)
