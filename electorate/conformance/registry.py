@@ -99,6 +99,13 @@ ENTRIES: tuple[Entry, ...] = (
         check="electorate.conformance.adapters.pysyncobj_host:available",
         arg="memory",
     ),
+    Entry(
+        "liferaft",
+        "liferaft 1.4.0 (npm @markwylde/liferaft), JavaScript, driven step by step",
+        "Node.js with npm, then: python -m electorate.conformance.adapters.liferaft --install",
+        argv="electorate.conformance.adapters.liferaft:argv",
+        check="electorate.conformance.adapters.liferaft:available",
+    ),
 )
 
 
