@@ -12,14 +12,19 @@
 3. Elections per hour on a stable network and with 10% message loss (test-only ``--drop-rate``
    applied by every sender), from the number of terms started over the observation window.
 
-Prints p50/p99/max beside the Raft paper's figures. Exit 1 if the p99 target (below twice the
-maximum election timeout) is missed or any split brain is seen.
+Prints p50/p99/max beside the Raft paper's figures, and where the time goes: for each trial
+the moments a survivor was first seen campaigning (pre-candidate or candidate), leading, and
+holding a lease, how many terms the failover started (1: one clean election), and how many
+leases the loop-lag watchdog dropped (from the nodes' logs). The machine's load average is
+printed at the start and the end. Exit 1 if the p99 target (below twice the maximum election
+timeout) is missed or any split brain is seen.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import statistics
 import sys
@@ -91,6 +96,42 @@ def wait_leader(c: LocalCluster, log: LeaseLog, skip: Member | None, timeout: fl
     raise RuntimeError(f"no leader within {timeout}s")
 
 
+@dataclass
+class Phases:
+    """When (seconds after the kill) the survivors reached each step of one failover."""
+
+    campaign: float | None = None  # first survivor seen as pre-candidate or candidate
+    elected: float | None = None  # first survivor seen as leader (no lease yet)
+    lease: float = 0.0  # first survivor seen holding a lease: the failover time
+    terms: int = 0  # terms started by the failover (1: one clean election)
+
+
+def watch_failover(
+    c: LocalCluster, log: LeaseLog, killed: Member, old_term: int, t0: float
+) -> tuple[Member, Phases]:
+    """Poll the survivors until one holds a lease, noting when each phase began."""
+    ph = Phases()
+    end = t0 + 10
+    while time.monotonic() < end:
+        for m in c.members:
+            if m is killed or m.state != "running":
+                continue
+            s = status(m, log)
+            now = time.monotonic() - t0
+            role = s.get("role")
+            if ph.campaign is None and role in ("pre_candidate", "candidate", "leader"):
+                ph.campaign = now
+            if ph.elected is None and role == "leader":
+                ph.elected = now
+            if s.get("is_leader"):
+                ph.lease = now
+                term = s.get("term")
+                ph.terms = term - old_term if isinstance(term, int) else -1
+                return m, ph
+        time.sleep(0.002)
+    raise RuntimeError("no leader within 10s")
+
+
 def wait_rejoined(c: LocalCluster, log: LeaseLog, m: Member) -> Member:
     """Wait until the restarted ``m`` follows the current leader; return that leader."""
     end = time.monotonic() + 20
@@ -103,8 +144,8 @@ def wait_rejoined(c: LocalCluster, log: LeaseLog, m: Member) -> Member:
     raise RuntimeError(f"{m.node_id} did not rejoin")
 
 
-def failover_trials(c: LocalCluster, log: LeaseLog, trials: int) -> tuple[list[float], list[str]]:
-    times: list[float] = []
+def failover_trials(c: LocalCluster, log: LeaseLog, trials: int) -> tuple[list[Phases], list[str]]:
+    phases: list[Phases] = []
     problems: list[str] = []
     leader = wait_leader(c, log, None, 20)
     for i in range(trials):
@@ -113,17 +154,62 @@ def failover_trials(c: LocalCluster, log: LeaseLog, trials: int) -> tuple[list[f
         time.sleep(0.05 + (i % 7) * 0.003)  # vary the kill's phase within the heartbeat cycle
         t0 = time.monotonic()
         c.kill(leader)
-        new = wait_leader(c, log, leader, 10)
-        times.append(time.monotonic() - t0)
+        new, ph = watch_failover(c, log, leader, token, t0)
+        phases.append(ph)
         new_token = status(new, log).get("token")
         if not isinstance(new_token, int) or new_token <= token:
             problems.append(f"trial {i}: token {new_token} after {token}")
-        print(f"  trial {i + 1:2d}: {times[-1] * 1000:6.1f} ms  {leader.node_id} -> {new.node_id}",
+        print(f"  trial {i + 1:2d}: {ph.lease * 1000:6.1f} ms  {leader.node_id} -> {new.node_id}"
+              f"  campaign {_ms(ph.campaign)}  elected {_ms(ph.elected)}  terms +{ph.terms}",
               flush=True)  # fmt: skip
         c.start(leader)
         # Usually ``new``; another node if ``new`` lost its lease meanwhile (e.g. CPU starved).
         leader = wait_rejoined(c, log, leader)
-    return times, problems
+    return phases, problems
+
+
+def _ms(t: float | None) -> str:
+    return "-" if t is None else f"{t * 1000:.0f} ms"
+
+
+def watchdog_stepdowns(c: LocalCluster) -> int:
+    """Lease step-downs by the loop-lag watchdog, over every run of every node (their logs)."""
+    n = 0
+    for m in c.members:
+        path = c.root / f"{m.node_id}.log"
+        if path.exists():
+            n += path.read_text(errors="replace").count("lease expired (this tick")
+    return n
+
+
+def breakdown(phases: list[Phases]) -> list[str]:
+    """Where the time goes: p50/p99/max of each phase, and the trials that needed more."""
+    rows = [
+        ("kill -> a survivor campaigns", [p.campaign for p in phases]),
+        ("campaign -> elected", [_gap(p.campaign, p.elected) for p in phases]),
+        ("elected -> lease held", [_gap(p.elected, p.lease) for p in phases]),
+    ]
+    out = []
+    for name, raw in rows:
+        xs = [x * 1000 for x in raw if x is not None]
+        if xs:
+            out.append(f"  {name:<30} p50 {statistics.median(xs):4.0f} ms   "
+                       f"p99 {pct(xs, 99):4.0f} ms   max {max(xs):4.0f} ms")  # fmt: skip
+    extra = [p for p in phases if p.terms != 1]
+    slow = sorted(phases, key=lambda p: -p.lease)[: max(1, len(phases) // 50)]
+    out.append(f"  trials that needed more than one election: {len(extra)} of {len(phases)}")
+    out.append(
+        "  slowest: " + ", ".join(f"{p.lease * 1000:.0f} ms (+{p.terms} terms)" for p in slow)
+    )
+    return out
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" ({os.cpu_count()} cores)"
+
+
+def _gap(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else b - a
 
 
 def max_term(c: LocalCluster, log: LeaseLog) -> int:
@@ -178,13 +264,15 @@ def main(argv: list[str]) -> int:
         f"failover benchmark: {a.nodes} nodes, election timeout {t_min}-{2 * t_min} ms, "
         f"heartbeat {a.heartbeat_ms} ms, {a.trials} trials, loopback TCP, seed {seed}"
     )
-    log = LeaseLog()
+    print(f"load average at start: {_load()}")
+    # One lease log per cluster: node names and terms repeat from one cluster to the next.
+    log, lossy_log = LeaseLog(), LeaseLog()
     with tempfile.TemporaryDirectory(prefix="electorate-bench-") as tmp:
         (Path(tmp) / "a").mkdir()
         c = LocalCluster(a.nodes, Path(tmp) / "a", a.election_timeout_ms, a.heartbeat_ms, seed=seed)
         try:
             c.start_all()
-            times, problems = failover_trials(c, log, a.trials)
+            phases, problems = failover_trials(c, log, a.trials)
             stable_rate, stable_n = elections_per_hour(c, log, a.stable_s)
         except RuntimeError as e:
             print(f"benchmark aborted: {e}")
@@ -192,6 +280,7 @@ def main(argv: list[str]) -> int:
             return 1
         finally:
             c.stop_all()
+        stepdowns = watchdog_stepdowns(c)
         (Path(tmp) / "b").mkdir()
         extra = ("--drop-rate", str(a.loss))
         lossy = LocalCluster(
@@ -199,12 +288,12 @@ def main(argv: list[str]) -> int:
         )
         try:
             lossy.start_all()
-            lossy_rate, lossy_n = elections_per_hour(lossy, log, a.lossy_s)
+            lossy_rate, lossy_n = elections_per_hour(lossy, lossy_log, a.lossy_s)
         finally:
             lossy.stop_all()
-    ms = [t * 1000 for t in times]
+    ms = [p.lease * 1000 for p in phases]
     p50, p99, worst = statistics.median(ms), pct(ms, 99), max(ms)
-    split = log.overlaps() + problems
+    split = log.overlaps() + lossy_log.overlaps() + problems
     target = 2 * 2 * t_min
     print()
     print(f"kill -9 leader -> new leader holding a lease, {len(ms)} trials:")
@@ -215,11 +304,15 @@ def main(argv: list[str]) -> int:
     print(f"  split brain (overlapping leases or non-increasing tokens): {len(split)}")
     for s in split[:10]:
         print(f"    {s}")
-    print(f"  lease reports checked: {len(log.intervals)}")
+    print(f"  lease reports checked: {len(log.intervals) + len(lossy_log.intervals)}")
+    print("where the time goes:")
+    print("\n".join(breakdown(phases)))
+    print(f"  leases dropped by the loop-lag watchdog: {stepdowns}")
     print(f"elections per hour, stable network: {stable_rate:.0f} ({stable_n} terms started in "
           f"{a.stable_s:.0f} s after the first election)")  # fmt: skip
     print(f"elections per hour, {a.loss:.0%} message loss: {lossy_rate:.0f} ({lossy_n} terms "
           f"started in {a.lossy_s:.0f} s)")  # fmt: skip
+    print(f"load average at the end: {_load()}")
     print(PAPER)
     return 0 if p99 < target and not split else 1
 

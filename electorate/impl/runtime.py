@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from electorate.impl.config import NodeConfig
 from electorate.impl.core import (
@@ -40,8 +41,8 @@ from electorate.impl.core import (
 )
 from electorate.impl.messages import Message
 from electorate.impl.metrics import NodeMetrics
-from electorate.impl.storage import FileStorage, StorageFatalError
-from electorate.impl.transport import Transport
+from electorate.impl.storage import FileStorage, Storage, StorageFatalError
+from electorate.impl.transport import Network, Transport
 
 log = logging.getLogger("electorate.runtime")
 
@@ -68,6 +69,25 @@ class Snapshot:
 
 
 Listener = Callable[[Notification, Snapshot], None]
+NetworkFactory = Callable[[NodeConfig, Callable[[Message], None]], Network]
+
+
+class Clock(Protocol):
+    """The runtime's time: a monotonic reading in seconds, and a way to wait on it."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock: ``time.monotonic`` and ``asyncio.sleep``."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 def core_config(c: NodeConfig) -> CoreConfig:
@@ -85,19 +105,32 @@ def core_config(c: NodeConfig) -> CoreConfig:
 
 
 class NodeRuntime:
-    """One node: core + storage + transport on one event loop (its own thread if started so)."""
+    """One node: core + storage + transport on one event loop (its own thread if started so).
 
-    def __init__(self, config: NodeConfig) -> None:
+    The I/O seams default to the real thing (a data directory, TCP, the system clock); tests
+    pass in-memory doubles (``electorate.testing.fakes``) to run nodes without disks, sockets
+    or real time.
+    """
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        storage: Storage | None = None,
+        network: NetworkFactory | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.config = config
         self.tick_s = config.heartbeat_ms / 1000.0
-        self.storage = FileStorage(config.data_dir)
+        self.clock: Clock = clock or SystemClock()
+        self.storage: Storage = storage or FileStorage(config.data_dir)
         # StorageError refuses start-up before anything runs.
         stored = self.storage.load(fresh_start=config.fresh_start)
         rng = random.Random(config.seed)
         cc = core_config(config)
         cc.validate()
         self.core = RoleMachine(cc, stored, rng)
-        self.transport = Transport(config, self._on_message)
+        self.transport: Network = (network or Transport)(config, self._on_message)
         self.listeners: list[Listener] = []
         self.max_lag_s = 0.0
         self.lag_stepdowns = 0
@@ -119,7 +152,7 @@ class NodeRuntime:
         return self._snapshot
 
     def is_leader(self) -> bool:
-        return self._snapshot.is_leader()
+        return self._snapshot.is_leader(self.clock.monotonic())
 
     # -- running -------------------------------------------------------------------------------
 
@@ -137,7 +170,7 @@ class NodeRuntime:
                 )
 
                 status = await serve_status(self, self.config.status)
-            self._tick_time[self.core.now] = time.monotonic()
+            self._tick_time[self.core.now] = self.clock.monotonic()
             ticker = asyncio.create_task(self._tick_loop(), name="ticks")
             self._started.set()
             stopper = asyncio.create_task(self._stopping.wait())
@@ -211,13 +244,13 @@ class NodeRuntime:
     # -- the driver ----------------------------------------------------------------------------
 
     async def _tick_loop(self) -> None:
-        start, done = time.monotonic(), 0
+        start, done = self.clock.monotonic(), 0
         while True:
             target = start + (done + 1) * self.tick_s
-            delay = target - time.monotonic()
+            delay = target - self.clock.monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
-            now = time.monotonic()
+                await self.clock.sleep(delay)
+            now = self.clock.monotonic()
             self.last_tick_at = now
             self.metrics.observe_tick(now - target)
             self._watchdog(now, now - target)
@@ -252,7 +285,7 @@ class NodeRuntime:
     def _on_message(self, msg: Message) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("recv %s", msg)
-        self.metrics.on_message(msg, time.monotonic())
+        self.metrics.on_message(msg, self.clock.monotonic())
         if self._failure is None:
             self.core.step(msg)
             self._flush()

@@ -19,6 +19,7 @@ import json
 import os
 import zlib
 from pathlib import Path
+from typing import Protocol
 
 from electorate.impl.core import MAX_TERM, HardState
 
@@ -79,6 +80,21 @@ def decode_record(raw: bytes, where: str) -> HardState:
     if type(crc) is not int or crc != zlib.crc32(_payload(term, voted_for)):
         raise StorageError(advice.format("failing its checksum (corrupt)"))
     return HardState(term, voted_for)
+
+
+class Storage(Protocol):
+    """Where a node keeps its hard state; ``save`` returns only once the state is durable.
+
+    ``FileStorage`` is the real one; ``electorate.testing.fakes.MemoryStorage`` a test double.
+    """
+
+    writes: int
+
+    def load(self, lock: bool = True, fresh_start: bool = False) -> HardState: ...
+
+    def save(self, state: HardState) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class FileStorage:

@@ -30,6 +30,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from electorate.impl.config import NodeConfig, TlsConfig
 from electorate.impl.messages import (
@@ -133,6 +134,24 @@ class TransportStats:
     dropped_unencodable: int = 0
     send_task_restarts: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+
+
+class Network(Protocol):
+    """How a node reaches its peers: ``send`` never blocks; verified inbound messages go to the
+    ``deliver`` callback the network was built with.
+
+    ``Transport`` is the real one (TCP); ``electorate.testing.fakes.MemoryNetwork`` builds
+    in-process test doubles.
+    """
+
+    stats: TransportStats
+    isolated: bool
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def send(self, msg: Message) -> None: ...
 
 
 class Transport:
