@@ -45,23 +45,44 @@ every invariant on every state (as TLC does: also on successors outside the stat
 ```sh
 electorate check                                  # 3 servers, election profile, terms <= 2, 1 msg
 electorate check --servers 2 --profile log        # the full Raft Next with one client value
-electorate check --no-symmetry --workers 2        # plain state counts, two processes
-electorate check --bug vote-twice --trace mermaid # a failure mode, as a sequence diagram
+electorate check --no-symmetry --workers auto     # plain state counts, one process per CPU
+electorate check --bug vote-twice --trace mermaid # a failure mode, as a sequence diagram (alone)
+electorate check --bug vote-twice --trace itf --trace-out cex.itf.json  # for ITF trace viewers
 electorate check --json                           # one JSON object (result, counts, trace)
+electorate check --config model.toml              # the options saved in a file
 electorate check --tlc                            # TLC on spec/RaftElection.tla, side by side
+electorate check --servers 5 --bug quorum-half --simulate   # random behaviours, TLC's -simulate
 ```
 
 Options: `--servers N`, `--profile election|heartbeat|log`, `--max-term`, `--max-msgs`,
 `--max-log`, `--values`, `--features prevote,check_quorum,lease`, `--bug NAME`, `--list-bugs`,
-`--symmetry/--no-symmetry`, `--workers N`, `--json`, `--trace text|mermaid|json`, `--tlc`,
-`--election-ticks`, `--drift`, `--max-clock`, `--lease-ticks` (lease; `--max-clock 0`, the
-default, is relative time with no horizon), `--witness PROPERTY` (the shortest trace to a state
-where a "sometimes" property holds), `--max-depth N` (a bounded check of the first N BFS levels,
-reported as `bounded`, never as `ok`), `--reduce` (lease in relative time: a smaller model that
-over-approximates the exact one; see below).
+`--symmetry/--no-symmetry`, `--workers N|auto`, `--json`, `--trace text|mermaid|json|itf`,
+`--trace-out FILE`, `--tlc`, `--election-ticks`, `--drift`, `--max-clock`, `--lease-ticks`
+(lease; `--max-clock 0`, the default, is relative time with no horizon), `--witness PROPERTY`
+(the shortest trace to a state where a "sometimes" property holds), `--max-depth N` (a bounded
+check of the first N BFS levels, reported as `bounded`, never as `ok`), `--reduce` (lease in
+relative time: a smaller model that over-approximates the exact one; see below), and for long
+runs `--checkpoint DIR`, `--checkpoint-every MINUTES`, `--resume DIR`, `--simulate` with
+`--depth`, `--behaviours`, `--time-limit`, `--seed`, `--export-tla DIR`, `--config FILE`.
 Exit status: 0 every invariant holds and every "sometimes" property was reached (or the witness
 was found, or nothing was violated within `--max-depth`); 1 a violation (or a vacuous model, or
-an unreachable witness); 2 a usage or configuration error, with a one-line message.
+an unreachable witness); 2 a usage or configuration error, with a one-line message; 130 stopped
+by Ctrl-C or SIGTERM.
+
+## Output conventions
+
+- Without `--trace`, a counterexample is printed as numbered steps inside the report.
+- `--trace FORMAT` puts the counterexample alone on stdout (the report goes to stderr), so
+  `electorate check --bug vote-twice --trace json | jq` works; `--trace-out FILE` writes it to a
+  file instead and leaves the report on stdout. FORMAT is `text`, `mermaid` (a sequence
+  diagram), `json` (our steps: action, arguments, state) or `itf`, the Informal Trace Format of
+  Apalache and Quint (integers as `{"#bigint": "2"}`, the step's action under
+  `mbt::actionTaken`), which their trace viewers open.
+- `--json` combines with a trace format: the JSON object carries the rendered trace under
+  `trace_output` (or names `trace_file` with `--trace-out`), beside its own `violation.trace`.
+- `--config FILE` reads a TOML file whose keys are the flags (`max_term = 2` or `max-term = 2`,
+  `features = ["prevote", "lease"]`, `symmetry = false`, `workers = "auto"`); flags given on the
+  command line win, and an unknown key or a wrong type is a one-line error.
 
 ## How it counts (TLC's conventions)
 
@@ -72,9 +93,64 @@ an unreachable witness); 2 a usage or configuration error, with a one-line messa
 - *depth*: BFS levels, the initial state being level 1; a counterexample is a shortest path and its
   length in states is the depth at which it was found.
 
-Visited states are kept as 64-bit fingerprints (Python's hash of the canonical state) with a
-parent index each; a counterexample is rebuilt by replaying the spec from Init along the stored
-fingerprints. `bytes/state` in the output is what that costs per visited state.
+## The engine
+
+`electorate.model_check` is generic: it imports nothing of the spec and checks anything that
+implements its `Model` protocol (initial states, labelled successors, a constraint, invariants,
+a canonical form for symmetry). Two searches live there: `search.py`, the readable reference
+(one loop over a BFS level, a Python set of fingerprints), and `engine.py`, the one `electorate
+check` runs. Tests hold them to the same counts on every shipped model and, with one worker, to
+the same counterexample step for step.
+
+- Visited states are 64-bit fingerprints (Python's hash of the canonical state) in a flat
+  open-addressing table, a numpy buffer of 8 bytes a slot kept at most half full
+  (`model_check/fptable.py`); no Python object per visited state.
+- Each state's parent is a (fingerprint, parent fingerprint) record in a trace log on disk, as
+  TLC's trace file; a counterexample is rebuilt by replaying the spec from Init along it.
+- `--workers N` starts N processes once, for the whole run. Each owns the states whose
+  fingerprint falls in its share (hash-partitioned ownership, as in Stern and Dill's distributed
+  BFS and TLC's fingerprint servers). In a round every worker expands a slice of its states,
+  sends each successor's fingerprint to its owner, learns which were new, and hands the new
+  states to their owners for the next level. Counts are exactly the one-worker counts; a
+  counterexample is a shortest one, though with several workers not always the same one.
+  `--workers auto` is one per CPU this process may use; more than that is refused.
+- The garbage collector is off during the search (states are acyclic tuples; its passes over
+  millions of live states cost a tenth of the time).
+- `bytes/state` (`bytes_per_state` and `peak_rss_bytes` in the JSON) is the peak resident memory
+  of the checker's processes, workers included, over the distinct states: everything, the
+  interpreter and the states waiting in the BFS queue included.
+
+## Long runs
+
+- **Ctrl-C or SIGTERM** ends the run at the end of the current round (a fraction of a second):
+  the figures so far (distinct, generated, depth reached, states queued), exit 130, no
+  traceback, and no worker process left behind; a second Ctrl-C stops at once.
+- **`--checkpoint DIR`** writes the search to DIR at the end of a BFS level, every
+  `--checkpoint-every` minutes (10 by default; 0: every level): the trace logs, the level to
+  expand, the figures. **`--resume DIR`** continues from the last one, with the same model
+  options and `--workers`, to the same figures as an uninterrupted run. A checkpoint of another
+  model is refused with a one-line message.
+- **`--simulate`** (TLC's `-simulate`) walks random behaviours of at most `--depth` states
+  (default 100) from Init, each step to a successor chosen uniformly among those inside the
+  constraint, checking every invariant on every successor it generates, until a violation,
+  `--behaviours N`, `--time-limit SECONDS` or Ctrl-C. It prints behaviours per second and the
+  seed; `--seed N` replays a run exactly. Its traces are not the shortest, and finding nothing
+  proves nothing: it is for models too big to exhaust.
+- **Past one machine**: `--export-tla DIR` writes the `.tla` modules and the `.cfg` of the model
+  being checked (any profile, bug or feature set our `.tla` mirror covers), which TLC's own
+  distributed mode runs: a server and any number of workers, e.g.
+
+  ```sh
+  electorate check --servers 4 --max-msgs 2 --no-symmetry --export-tla big --max-depth 1
+  cd big && java -cp tla2tools.jar tlc2.tool.distributed.TLCServer -deadlock \\
+      -config RaftElection.cfg RaftElection.tla
+  java -cp tla2tools.jar tlc2.tool.distributed.TLCWorker SERVER-HOST   # on every worker machine
+  ```
+
+  (`-Djava.rmi.server.hostname=...` after `java` when the machines need to be told their
+  address.) tests/model_check/test_mc_export.py runs this on the loopback interface: distributed
+  TLC finds the same 1,249 distinct states on 2 servers; it counts generated states and depth
+  its own way (10,943 and 17 against 9,743 and 18).
 
 ## `--reduce`: lease models too big to check exactly
 

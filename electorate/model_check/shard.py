@@ -98,30 +98,35 @@ class Shard(Generic[S, A]):
     # ---- the four steps of a round ----------------------------------------------------------
 
     def expand(self, limit: int) -> Expanded:
-        model, key = self.model, self.key
-        invariants, in_constraint = model.invariants, model.in_constraint
+        # The hot loop: names bound to locals, the invariant loop inlined, fingerprints hashed
+        # in one map() over the candidates afterwards.
+        successors, in_constraint = self.model.successors, self.model.in_constraint
+        holds = [(inv.holds, inv.id) for inv in self.model.invariants]
         cands: list[S] = []
-        cand_fps: list[int] = []
         parents: list[int] = []
+        keep, keep_parent = cands.append, parents.append
         found: Found[S] | None = None
         generated = 0
         stop = min(len(self.level), self.cursor + limit)
         for s, sfp in self.level[self.cursor : stop]:
-            for _action, t in model.successors(s):
+            for _action, t in successors(s):
                 generated += 1
                 if t is s:
                     continue  # stuttering: counted, already seen and checked
-                if not in_constraint(t):
-                    bad = _first_violated(invariants, t)
-                    if bad is not None:
-                        found = Found(bad, t, sfp)
-                        break
+                if in_constraint(t):
+                    keep(t)
+                    keep_parent(sfp)
                     continue
-                cands.append(t)
-                cand_fps.append(hash(key(t)))
-                parents.append(sfp)
+                for ok, inv_id in holds:  # outside the constraint: checked, not explored
+                    if not ok(t):
+                        found = Found(inv_id, t, sfp)
+                        break
+                if found is not None:
+                    break
             if found is not None:
                 break
+        keys = cands if self.key is identity else map(self.key, cands)
+        cand_fps = list(map(hash, keys))
         self.cursor = stop
         self.generated += generated
         self._cands, self._cand_fps, self._parents = cands, cand_fps, parents
@@ -148,26 +153,30 @@ class Shard(Generic[S, A]):
         return list(np.split(new, bounds))
 
     def collect(self, masks: list[Mask]) -> Collected[S]:
-        invariants = self.model.invariants
+        holds = [(inv.holds, inv.id) for inv in self.model.invariants]
         positions = np.sort(
             np.concatenate([idx[m] for idx, m in zip(self._by_owner, masks, strict=True)])
         )
         handover: list[list[tuple[S, int, int]]] = [[] for _ in range(self.count)]
         found: Found[S] | None = None
         reached: list[str] = []
+        cands, cand_fps, parents = self._cands, self._cand_fps, self._parents
+        mine = self.count == 1
         for k in positions.tolist():
-            t, fp, parent = self._cands[k], self._cand_fps[k], self._parents[k]
-            bad = _first_violated(invariants, t)
-            if bad is not None:
-                found = Found(bad, t, parent)
+            t, fp, parent = cands[k], cand_fps[k], parents[k]
+            for ok, inv_id in holds:
+                if not ok(t):
+                    found = Found(inv_id, t, parent)
+                    break
+            if found is not None:
                 break
             if self.pending:
                 reached += self._note_sometimes(t)
-            o = 0 if self.count == 1 else self.owner(fp)
-            if o == self.index:
-                self._keep(t, fp, parent)
+            if mine or self.owner(fp) == self.index:
+                self.next.append((t, fp))
+                self._records += (fp, parent)
             else:
-                handover[o].append((t, fp, parent))
+                handover[self.owner(fp)].append((t, fp, parent))
         self._cands, self._cand_fps, self._parents = [], [], []
         self.flush()
         return Collected(handover, found, reached)
@@ -232,13 +241,6 @@ class Shard(Generic[S, A]):
 
     def close(self) -> None:
         self.log.close()
-
-
-def _first_violated(invariants: Any, t: Any) -> str | None:
-    for inv in invariants:
-        if not inv.holds(t):
-            return str(inv.id)
-    return None
 
 
 def trace_chain(paths: list[Path], fp: int) -> list[int]:
