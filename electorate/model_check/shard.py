@@ -22,6 +22,7 @@ the reference's too, so the first violation and its trace are the same.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,7 @@ class Expanded:
 
 @dataclass
 class Collected(Generic[S]):
-    handover: list[list[tuple[S, int, int]]]  # for each owner: (state, fp, parent fp)
+    handover: list[bytes]  # for each owner: its new states, pickled (state, fp, parent fp)
     found: Found[S] | None
     reached: list[str] = field(default_factory=list)
 
@@ -179,12 +180,15 @@ class Shard(Generic[S, A]):
                 handover[self.owner(fp)].append((t, fp, parent))
         self._cands, self._cand_fps, self._parents = [], [], []
         self.flush()
-        return Collected(handover, found, reached)
+        # Pickled here, once: the driver relays the bytes to the owner without unpickling.
+        packed = [pickle.dumps(h, pickle.HIGHEST_PROTOCOL) if h else b"" for h in handover]
+        return Collected(packed, found, reached)
 
-    def accept(self, handed: list[list[tuple[S, int, int]]]) -> None:
-        for batch in handed:
-            for t, fp, parent in batch:
-                self._keep(t, fp, parent)
+    def accept(self, handed: list[bytes]) -> None:
+        for packed in handed:
+            if packed:
+                for t, fp, parent in pickle.loads(packed):
+                    self._keep(t, fp, parent)
         self.flush()
 
     # ---- levels, initial states, bookkeeping --------------------------------------------------
