@@ -12,6 +12,7 @@ import json
 import signal
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -21,7 +22,7 @@ from electorate.conformance.harness import Failure
 from electorate.conformance.machine import Budget
 from electorate.conformance.minimize import replay
 from electorate.conformance.protocol import Adapter, Client, Hello, ProtocolViolationError
-from electorate.conformance.script import RunConfig, Script, ScriptError, Step, read_script
+from electorate.conformance.script import ScriptError, read_script
 from electorate.conformance.suite import Outcome
 
 REPLY_TIMEOUT = 20.0
@@ -231,8 +232,8 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
     out = suite.run(client, hello, budget, None, not args.no_corpus, args.bundle_dir)
     if out.not_run and out.failure is not None:
         return _protocol_exit(args.adapter, out.failure)
-    det = suite.determinism(client, hello, out.script or _any_script())
-    missing = out.missing_events if out.passed else []
+    det = suite.determinism(client, hello, out.script or suite.longest_scenario())
+    missing = out.missing if out.passed else []
     passed = out.passed and det and not missing
     lv = suite.levels(hello, out.passed)
     if args.json:
@@ -248,9 +249,11 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
                     "seconds": round(out.seconds, 3),
                     "seed": out.seed,
                     "budget": {"examples": budget.examples, "steps": budget.steps},
-                    "events": dict(out.events),
-                    **_feature_events(out),
-                    "missing_events": missing,
+                    "coverage": _coverage(out.coverage, out.required),
+                    **_feature_coverage(out),
+                    "missing_coverage": missing,
+                    "omitted_messages": out.omitted,
+                    "scenarios_skipped": out.scenarios_skipped,
                     "deterministic": det,
                     "levels": lv,
                     **({"failure": _failure_json(out.failure, out)} if out.failure else {}),
@@ -264,36 +267,47 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
     print(f"implementation: {hello.implementation}")
     print("options: " + (", ".join(sorted(hello.options)) or "none"))
     print(f"{out.examples} examples, {out.steps} steps in {out.seconds:.1f} s ({rate:.0f} steps/s)")
-    print("events: " + ", ".join(f"{k}={v}" for k, v in sorted(out.events.items())))
-    if out.feature_events is not None:
-        shown = sorted(out.feature_events.items())
-        print("prevote_check_quorum events: " + ", ".join(f"{k}={v}" for k, v in shown))
+    _print_coverage("coverage", out.coverage, out.required)
+    if out.feature_coverage is not None:
+        _print_coverage(
+            suite.FEATURE_LEVEL + " coverage", out.feature_coverage, out.feature_required
+        )
+    print(f"messages the spec sends that the implementation never emitted (lost): {out.omitted}")
+    if out.scenarios_skipped:
+        print("stored scenarios not applicable here: " + ", ".join(out.scenarios_skipped))
     for name, status in lv.items():
         print(f"level {name}: {status}")
     verdict = "ok" if det else "FAILED: the same script gave different responses"
     print(f"determinism self-check: {verdict}")
     if missing:
-        print(f"FAIL: the budget never reached: {', '.join(missing)} (vacuous run)")
+        print(f"FAIL: the run never reached {len(missing)} coverage target(s) (vacuous run):")
+        for t in missing:
+            print(f"  {t}")
     if out.failure is not None:
         _print_failure(out.failure, out)
     print("PASS" if passed else "FAIL")
     return 0 if passed else 1
 
 
-def _feature_events(out: Outcome) -> dict[str, object]:
-    """The PreVote/CheckQuorum level's events, when that level ran."""
-    if out.feature_events is None:
+def _coverage(hit: Counter[str], required: tuple[str, ...]) -> dict[str, int]:
+    """Every required target with its count, then whatever else was hit."""
+    out = {t: hit[t] for t in required}
+    out.update({t: k for t, k in sorted(hit.items()) if t not in out})
+    return out
+
+
+def _feature_coverage(out: Outcome) -> dict[str, object]:
+    """The PreVote/CheckQuorum level's coverage, when that level ran."""
+    if out.feature_coverage is None:
         return {}
-    return {"feature_events": dict(out.feature_events)}
+    return {"feature_coverage": _coverage(out.feature_coverage, out.feature_required)}
 
 
-def _any_script() -> Script:
-    from electorate.conformance import suite
-
-    corpus = suite.load_corpus()
-    if corpus:
-        return max(corpus, key=lambda s: len(s.steps))
-    return Script(RunConfig(3, ((0, 0),) * 3), (Step("timeout", 0),))
+def _print_coverage(title: str, hit: Counter[str], required: tuple[str, ...]) -> None:
+    print(f"{title} ({sum(1 for t in required if hit[t])}/{len(required)} targets):")
+    for t, k in _coverage(hit, required).items():
+        mark = "MISSING" if not k else ("" if t in required else "(not required)")
+        print(f"  {t:<46} {k:>7}  {mark}".rstrip())
 
 
 def _failure_json(f: Failure, out: Outcome | None) -> dict[str, object]:
@@ -350,8 +364,8 @@ def _matrix(
                 f"{out.seconds:>8.2f}  {row['found_by'] or '-'}",
                 flush=True,
             )
-            if row["result"] == "not run":
-                print(f"{'':<34}   reason: {row['reason']}")
+            if row["reason"]:
+                print(f"{'':<34}   {row['result']}: {row['reason']}")
     total = time.perf_counter() - t0
     killed = sum(r["result"] == "killed" for r in rows.values())
     not_run = sum(r["result"] == "not run" for r in rows.values())
@@ -388,11 +402,16 @@ def _matrix_row(out: Outcome) -> dict[str, object]:
     """killed (a behavioural check fired), survived (the suite passed), or not run (the adapter
     could not run the mutant: a protocol error, an error reply, a crash, a timeout)."""
     f = out.failure
+    reason: str | None
     if out.not_run and f is not None:
         where = "init" if f.step_index == 0 else f"step {f.step_index} ({f.step})"
         result, reason = "not run", f"{f.check} at {where}: {f.text}"
+    elif out.passed:
+        missing = out.missing
+        result = "survived"
+        reason = ("never reached: " + "; ".join(missing)) if missing else None
     else:
-        result, reason = ("survived" if out.passed else "killed"), None
+        result, reason = "killed", None
     steps = len(out.script.steps) if out.script and result == "killed" else out.observe_steps
     return {
         "result": result,

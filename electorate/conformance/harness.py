@@ -1,21 +1,25 @@
 """One conformance session: the spec, the network and the clocks, driving one adapter.
 
 After every step three checks run on the adapter's answer (docs/conformance.md):
-1. refinement: every live node's observation equals the spec state the step's composition
-   (conformance.compose) allows, through the mapping of conformance.observe;
-2. messages: the emitted messages equal, as a multiset, the messages the spec sent;
+1. refinement: every live node's observation equals the spec state of one of the step's allowed
+   compositions (conformance.compose), through the mapping of conformance.observe;
+2. messages: every emitted message is one the composition sends (a message the spec sends and
+   the implementation does not is a lost one, which raft.tla allows);
 3. safety on the observations alone (one leader per term, one vote per term, terms never
    decrease, across restarts), so a bug shared by spec and implementation is still caught.
+
+The same session runs the canonical level and the PreVote/CheckQuorum level (``cfg.features``):
+the spec's action table (conformance.model) and the steps drawn differ, nothing else.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from electorate.conformance import compose
+from electorate.conformance import coverage
 from electorate.conformance.canonical import (
     JSON,
     CanonicalError,
@@ -25,25 +29,32 @@ from electorate.conformance.canonical import (
     show_action,
     show_wire,
 )
-from electorate.conformance.compose import Composite
+from electorate.conformance.compose import Aux, Composite, Observation, compositions
+from electorate.conformance.model import Model, model
 from electorate.conformance.observe import NodeView, diff_views, observed_view, spec_view
 from electorate.conformance.protocol import AdapterError, Client, Hello, ProtocolViolationError
 from electorate.conformance.script import RunConfig, Step
 from electorate.spec.messages import Message, MType
-from electorate.spec.params import Params
-from electorate.spec.state import NIL, Role, State
+from electorate.spec.state import Role, State
 
 CHECK_ORDER: Final = ("protocol", "refinement", "messages", "invariant")
-EVENTS: Final = (
-    "leader_elected",
-    "split_vote",
-    "stale_term_reply",
-    "step_down_higher_term",
-    "vote_refused_stale_log",
-    "leader_after_heal",
-    "restart",
-)
 NEEDS: Final = {"crash": "crash_restart", "restart": "crash_restart", "transfer": "transfer"}
+CANONICAL_OPS: Final = (
+    "timeout",
+    "heartbeat",
+    "deliver",
+    "drop",
+    "duplicate",
+    "partition",
+    "heal",
+    "crash",
+    "restart",
+    "transfer",
+)
+# The PreVote/CheckQuorum level adds the election period and draws no crash, restart or
+# transfer (docs/conformance.md, "Divergences by design").
+FEATURED_OPS: Final = ("timeout", "heartbeat", "period", "deliver", "drop", "duplicate")
+FEATURES: Final = ("check_quorum", "prevote")
 
 
 @dataclass
@@ -107,36 +118,65 @@ class History:
         return bad
 
 
+@dataclass
+class Record:
+    """The raw material of one step, rendered only if a bundle is written."""
+
+    step: Step | None
+    command: JSON | None
+    response: JSON | None
+    comp: Composite
+    down: frozenset[int]
+
+
 class Session:
     """Spec state + network + adapter for one example; ``apply`` runs and checks one step."""
 
     def __init__(self, client: Client, hello: Hello, cfg: RunConfig) -> None:
         self.client, self.hello, self.cfg = client, hello, cfg
-        self.p: Params = cfg.params()
+        self.model: Model = model(cfg.params())
+        self.p = self.model.p
+        n = self.p.servers
+        self.featured = self.model.featured
         self.s: State = cfg.initial_state()
-        # auxiliary variable, see compose.abandoned_after; only for adapters declaring it
-        abandon = "abandon_lost_election" in hello.options
-        self.ab: compose.Abandoned = compose.NONE if abandon else compose.DISABLED
+        opts = hello.options
+        abandon = "abandon_lost_election" in opts
+        self.aux = Aux(abandon=abandon)
+        if self.featured:
+            if "restart_guard" in opts:  # every node starts inside a leader's lease
+                self.s = self.s._replace(heard_leader=(True,) * n)
+            known = "prevote_refused_with_known_leader" in opts
+            self.aux = Aux(abandon, knows=(False,) * n if known else ())
+        self.ops = FEATURED_OPS if self.featured else CANONICAL_OPS
+        self.votes_observed = "votes_granted" in hello.observables
         self.network: list[JSON] = []  # concrete messages in flight, as the adapter emitted them
         self.down: set[int] = set()
         self.group: frozenset[int] | None = None
         self.healed = False
         self.history = History()
-        self.events: Counter[str] = Counter()
+        self.coverage: Counter[str] = Counter()
+        self.omitted = 0  # messages the spec sent and the implementation did not (lost)
         self.steps: list[Step] = []
-        self.raw: list[tuple[Step | None, JSON | None, JSON | None, Composite, frozenset[int]]]
-        self.raw = []
+        self.raw: list[Record] = []
         self._choices: dict[str, list[Step]] | None = None
+        self._frontier: tuple[frozenset[str], list[Step]] | None = None
         self._caps = hello.capabilities | {"step"}
 
     # ------------------------------------------------------------------ driving
     def start(self) -> None:
-        resp = self._request("init", self.cfg.init_body(), "init")
-        self._check(0, "init", [Composite(self.s, ())], resp, self.s, None)
-        # the observe level: observing changes nothing and sends nothing
-        seen = self._request("observe", {}, "observe")
-        self._check(0, "observe", [Composite(self.s, ())], seen, self.s, None)
-        self._record(None, {"type": "init", **self.cfg.init_body()}, resp, Composite(self.s, ()))
+        body = self.cfg.init_body()
+        resp = self._request("init", body, "init")
+        init = Composite(self.s, (), self.aux)
+        self._check(0, "init", [self._nothing(resp, 0, "init")], resp)
+        seen = self._request("observe", {}, "observe")  # observing changes nothing
+        self._check(0, "observe", [self._nothing(seen, 0, "observe")], seen)
+        self.raw.append(Record(None, {"type": "init", **body}, resp, init, frozenset()))
+
+    def _nothing(self, resp: JSON, index: int, step: str) -> Composite:
+        """No spec action: whatever the adapter emitted is unexplained."""
+        emitted = self._emitted(resp, index, step)
+        extra = tuple(m for m, k in sorted(emitted.items()) for _ in range(k))
+        return Composite(self.s, (), self.aux, unexplained=extra)
 
     def choices(self, op: str) -> list[Step]:
         """The enabled instances of ``op``, computed from the spec state and the harness's own
@@ -144,45 +184,77 @@ class Session:
         if self._choices is None:
             self._choices = {}
         if op not in self._choices:
-            self._choices[op] = self._enabled(op) if NEEDS.get(op, "step") in self._caps else []
+            ok = op in self.ops and NEEDS.get(op, "step") in self._caps
+            self._choices[op] = self._enabled(op) if ok else []
         return self._choices[op]
 
+    def frontier(self, wanted: set[str]) -> list[Step]:
+        """The enabled steps that would hit one of the ``wanted`` coverage targets."""
+        key = frozenset(wanted)
+        if self._frontier is not None and self._frontier[0] == key and self._choices is not None:
+            return self._frontier[1]
+        shown = self._shown()
+        steps = [
+            step
+            for op in self.ops
+            for step in self.choices(op)
+            if wanted.intersection(coverage.predict(step, self.s, shown))
+        ]
+        self._frontier = (key, steps)
+        return steps
+
     def apply(self, step: Step) -> None:
-        comps, command, concrete = self._plan(step)
-        comp = comps[0]
-        self._choices = None
+        if step not in self.choices(step.op):
+            raise NotEnabledError(str(step))
+        command, concrete = self._command(step)
+        self._choices, self._frontier = None, None
         index = len(self.steps) + 1
         self.steps.append(step)
-        before = self.s
-        resp: JSON | None = None
-        if command is not None:
+        before, shown = self.s, self._shown()
+        if command is None:  # the harness's network only: no adapter, one composition
+            comp = next(compositions(self.model, self.s, self.aux, step, None))
+            self._network_effect(step, concrete)
+        else:
             resp = self._request(str(command["type"]), command, str(step), index)
-        self._network_effect(step, concrete)
-        if resp is not None:
-            delivered = step.msg if step.op == "deliver" else None
+            self._network_effect(step, concrete)
+            comps = self._compositions(step, resp, index)
             try:
-                comp = self._check(index, str(step), comps, resp, before, delivered)
+                comp = self._check(index, str(step), comps, resp)
             except DivergenceError:
-                self._record(step, command, resp, comp)  # the bundle shows the failing step
+                self.raw.append(Record(step, command, resp, comps[0], frozenset(self.down)))
                 raise
             self.network += resp["emitted"]
-        self._count_events(step, before, comp)
-        self._adopt(comp)
-        self._record(step, command, resp, comp)
+            self.omitted += comp.omitted
+            self.coverage.update(coverage.hits(step, before, shown, comp, self.healed))
+        self.s, self.aux = comp.state, comp.aux
+        self.raw.append(
+            Record(step, command, None if command is None else resp, comp, frozenset(self.down))
+        )
         self._isolate()
 
-    def _adopt(self, comp: Composite) -> None:
-        """Make the matched composition the current spec state (and auxiliary variables)."""
-        self.s, self.ab = comp.state, comp.abandoned
+    def _compositions(self, step: Step, resp: JSON, index: int) -> list[Composite]:
+        views = self._views(resp, index, str(step))
+        obs = Observation(views, self._emitted(resp, index, str(step)))
+        comps = list(compositions(self.model, self.s, self.aux, step, obs))
+        if not comps:
+            raise NotEnabledError(f"{step}: not enabled in the spec")  # a harness bug
+        return comps
+
+    def _shown(self) -> dict[int, str]:
+        return {
+            i: spec_view(self.p, self.s, i, self.aux.abandoned).role for i in range(self.p.servers)
+        }
 
     # ------------------------------------------------------------------ planning
     def _enabled(self, op: str) -> list[Step]:
-        s, n = self.s, self.p.servers
+        s, n, mdl = self.s, self.p.servers, self.model
         up = [i for i in range(n) if i not in self.down]
         if op == "timeout":  # exactly Timeout's guard
-            return [Step(op, i) for i in up if s.role[i] in (Role.Follower, Role.Candidate)]
+            return [Step(op, i) for i in up if mdl.timeout(self.p, s, i) is not None]
         if op == "heartbeat":
             return [Step(op, i) for i in up if s.role[i] == Role.Leader]
+        if op == "period":
+            return [Step(op, i) for i in up if self._period_ok(i)]
         if op == "deliver":
             return [Step(op, msg=m) for m, _ in s.messages if self._deliverable(m)]
         if op in ("drop", "duplicate"):
@@ -193,7 +265,7 @@ class Session:
             return [Step(op, i) for i in sorted(self.down)]
         if op == "heal":
             return [Step(op)] if self.group is not None else []
-        if op == "transfer":  # exactly compose.transfer's guard
+        if op == "transfer":  # a leader hands over to a live non-leader of its term
             return [
                 Step(op, i, j)
                 for i in up
@@ -209,58 +281,70 @@ class Session:
             ]
         return []
 
+    def _period_ok(self, i: int) -> bool:
+        """A leader's period is drawn only when it heard no quorum: an implementation's lease
+        (shorter than the period) runs out within a period in which no ack can arrive, so it
+        steps down where the spec (no lease feature) keeps a leader that heard a quorum."""
+        s = self.s
+        timer = self.model.election_timer
+        if timer is None:
+            return False
+        if s.role[i] == Role.Leader:
+            return not self.model.is_quorum(s.acked[i])
+        return True
+
     def _deliverable(self, m: Message) -> bool:
+        """m can be handled in full here. Log repair is not tested: a heartbeat raft.tla
+        rejects for a log mismatch (a failure reply in the request's own term), and a failure
+        reply that would move a leader's nextIndex back, are never delivered, only dropped
+        (adapters report a heartbeat's prev_log_index/term from the sender's static log)."""
         if m.mdest in self.down or self._cut(m):
             return False
-        c = compose.deliver(self.p, self.s, m, self.ab)
-        if c is None:
+        if self.aux.knows and _prevote_to_leader_follower(self.s, m, self.aux.knows):
             return False
-        # impl-style adapters carry no log: a heartbeat that raft.tla rejects for a log mismatch
-        # (a failure reply in the request's own term) is never delivered, only dropped.
+        step = Step("deliver", msg=m)
+        full = next(
+            (c for c in compositions(self.model, self.s, self.aux, step, None) if c.core == "full"),
+            None,
+        )
+        if full is None:
+            return False
         if m.mtype == MType.AppendEntriesRequest:
             return not any(
                 x.mtype == MType.AppendEntriesResponse and not x.msuccess and x.mterm == m.mterm
-                for x, _ in c.state.messages
+                for x, _ in full.state.messages
                 if x.msource == m.mdest and x.mdest == m.msource
             )
+        if m.mtype == MType.AppendEntriesResponse and not m.msuccess:
+            # it would move the leader's nextIndex back (a refusal of an older request of the
+            # same leader can carry its new term): log repair is not tested either
+            return m.mterm != self.s.current_term[m.mdest] or self.s.role[m.mdest] != Role.Leader
         return True
 
     def _cut(self, m: Message) -> bool:
         g = self.group
         return g is not None and (m.msource in g) != (m.mdest in g)
 
-    def _plan(self, step: Step) -> tuple[list[Composite], JSON | None, JSON | None]:
-        """The allowed spec compositions (eager first), the adapter command and the concrete
-        message it uses."""
-        allowed = self.choices(step.op)
-        if step not in allowed:
-            raise NotEnabledError(str(step))
-        p, s, ab = self.p, self.s, self.ab
+    def _command(self, step: Step) -> tuple[JSON | None, JSON | None]:
+        """The adapter command of a step (None: the harness's network only) and the concrete
+        message it delivers, drops or duplicates."""
         name = node_id(step.node) if step.node >= 0 else ""
         if step.op == "timeout":
-            comps = _both(lambda lead: compose.timeout(p, s, step.node, ab, lead))
-            return comps, _fire(name, "election"), None
+            return _fire(name, "election"), None
         if step.op == "heartbeat":
-            comp = _some(compose.heartbeat(p, s, step.node, ab))
-            return [comp], _fire(name, "heartbeat"), None
+            return _fire(name, "heartbeat"), None
+        if step.op == "period":
+            return _fire(name, "period"), None
         if step.op == "transfer":
-            comps = _both(lambda lead: compose.transfer(p, s, step.node, step.peer, ab, lead))
-            return comps, {"type": "transfer", "from": name, "to": node_id(step.peer)}, None
-        if step.op in ("deliver", "drop", "duplicate"):
-            msg = step.msg
-            assert msg is not None
-            concrete = self._concrete(msg)
+            return {"type": "transfer", "from": name, "to": node_id(step.peer)}, None
+        if step.op in ("crash", "restart"):
+            return {"type": step.op, "node": name}, None
+        if step.msg is not None:
+            concrete = self._concrete(step.msg)
             if step.op == "deliver":
-                comps = _both(lambda lead: compose.deliver(p, s, msg, ab, lead))
-                return comps, {"type": "deliver", "message": concrete}, concrete
-            fn = compose.drop if step.op == "drop" else compose.duplicate
-            return [fn(p, s, msg, ab)], None, concrete
-        if step.op == "crash":
-            return [Composite(s, (), ab)], {"type": "crash", "node": name}, None
-        if step.op == "restart":
-            comp = compose.restart(p, s, step.node, ab)
-            return [comp], {"type": "restart", "node": name}, None
-        return [Composite(s, (), ab)], None, None  # partition, heal: the harness's network only
+                return {"type": "deliver", "message": concrete}, concrete
+            return None, concrete
+        return None, None  # partition, heal
 
     def _concrete(self, m: Message) -> JSON:
         for d in self.network:
@@ -290,7 +374,7 @@ class Session:
         for d in self.network:
             m = from_canonical(d, self.p.servers)
             if self._cut(m):
-                self.s = compose.drop(self.p, self.s, m).state
+                self.s = self.s._replace(messages=_without(self.s, m))
             else:
                 keep.append(d)
         self.network = keep
@@ -303,157 +387,157 @@ class Session:
         except (ProtocolViolationError, AdapterError) as e:
             raise DivergenceError(Failure(["protocol"], index, step, text=str(e))) from e
 
-    def _check(
-        self,
-        index: int,
-        step: str,
-        comps: list[Composite],
-        resp: JSON,
-        before: State,
-        m: Message | None,
-    ) -> Composite:
-        """Check the answer against the allowed compositions; return the one it matches."""
+    def _check(self, index: int, step: str, comps: list[Composite], resp: JSON) -> Composite:
+        """Check the answer against the allowed compositions; return the first it matches."""
+        views = self._views(resp, index, step)
         failure = Failure([], index, step)
-        views = self._views(resp, failure)
         chosen = comps[0]
-        if not failure.checks:
-            for comp in comps:  # the first allowed successor the implementation matches
-                attempt = Failure([], index, step)
-                self._refinement(comp, views, attempt)
-                self._messages(resp, _sent(before, comp.state, m), attempt)
-                if not attempt.checks:
-                    chosen, failure = comp, attempt
-                    break
-                if comp is comps[0]:
-                    failure = attempt  # report against the eager composition
-            for inv, text in self.history.check(views):
-                failure.checks.append(f"invariant:{inv}")
-                failure.rows.append((inv, "holds", text))
+        for comp in comps:
+            attempt = Failure([], index, step)
+            self._refinement(comp, views, attempt)
+            self._messages(comp, attempt)
+            if not attempt.checks:
+                chosen, failure = comp, attempt
+                break
+            if comp is comps[0]:
+                failure = attempt  # report against the preferred composition
+        for inv, text in self.history.check(views):
+            failure.checks.append(f"invariant:{inv}")
+            failure.rows.append((inv, "holds", text))
         if failure.checks:
             failure.checks.sort(key=lambda c: CHECK_ORDER.index(c.split(":")[0]))
+            failure.text = failure.text or self._hint(comps[0], views)
             raise DivergenceError(failure)
         return chosen
 
-    def _views(self, resp: JSON, failure: Failure) -> dict[int, NodeView]:
+    def _views(self, resp: JSON, index: int, step: str) -> dict[int, NodeView]:
         nodes = resp.get("nodes")
         views: dict[int, NodeView] = {}
         try:
             if not isinstance(nodes, dict):
-                raise CanonicalError("response has no nodes object")
+                raise CanonicalError("the reply has no nodes object")
             for i in range(self.p.servers):
                 d = nodes.get(node_id(i))
                 if not isinstance(d, dict):
-                    raise CanonicalError(f"response lacks node {node_id(i)}")
+                    raise CanonicalError(f"the reply lacks node {node_id(i)}")
                 if bool(d.get("up")) != (i not in self.down):
                     want = "up" if i not in self.down else "down"
                     raise CanonicalError(f"{node_id(i)} reported up={show(d.get('up'))}, is {want}")
                 if d.get("up"):
-                    views[i] = observed_view(d, self.p.servers)
+                    views[i] = observed_view(d, self.p.servers, self.votes_observed)
         except CanonicalError as e:
-            failure.checks.append("protocol")
-            failure.text = str(e)
+            raise DivergenceError(Failure(["protocol"], index, step, text=str(e))) from e
         return views
 
-    def _refinement(self, comp: Composite, views: dict[int, NodeView], failure: Failure) -> None:
-        for i, got in sorted(views.items()):
-            for f, want, have in diff_views(spec_view(self.p, comp.state, i, comp.abandoned), got):
-                failure.rows.append((f"{node_id(i)}.{f}", show(want), show(have)))
-        if failure.rows:
-            failure.checks.append("refinement")
-
-    def _messages(self, resp: JSON, sent: Counter[Message], failure: Failure) -> None:
+    def _emitted(self, resp: JSON, index: int, step: str) -> Counter[Message]:
         try:
-            got = Counter(from_canonical(d, self.p.servers) for d in resp["emitted"])
+            return Counter(from_canonical(d, self.p.servers) for d in resp["emitted"])
         except (CanonicalError, KeyError, TypeError, ValueError) as e:
-            failure.checks.append("protocol")
-            failure.text = f"emitted message: {e}"
-            return
-        if got == sent:
-            return
-        failure.checks.append("messages")
-        for m, k in sorted((sent - got).items()):
-            failure.rows.append(("message", f"{show_wire(m)} x{k}", "not sent"))
-        for m, k in sorted((got - sent).items()):
-            failure.rows.append(("message", "not sent", f"{show_wire(m)} x{k}"))
+            text = f"emitted message: {e}"
+            raise DivergenceError(Failure(["protocol"], index, step, text=text)) from e
+
+    def _refinement(self, comp: Composite, views: dict[int, NodeView], failure: Failure) -> None:
+        rows = refinement_rows(self.model, comp, views)
+        if rows:
+            failure.checks.append("refinement")
+            failure.rows += rows
+
+    def _messages(self, comp: Composite, failure: Failure) -> None:
+        rows = message_rows(comp)
+        if rows:
+            failure.checks.append("messages")
+            failure.rows += rows
+
+    def _hint(self, comp: Composite, views: dict[int, NodeView]) -> str:
+        """Why the step failed when an option would have accepted it."""
+        if self.aux.abandon:
+            return ""
+        gave_up = [
+            node_id(i)
+            for i, v in sorted(views.items())
+            if v.role == "follower"
+            and comp.state.role[i] in (Role.Candidate, Role.PreCandidate)
+            and v.term == comp.state.current_term[i]
+        ]
+        if not gave_up:
+            return ""
+        return (
+            f"{', '.join(gave_up)} gave up its candidacy (raft.tla keeps a candidate until its "
+            "timer fires or a message moves it): an implementation that gives up a lost "
+            "election declares option abandon_lost_election"
+        )
 
     # ------------------------------------------------------------------ bookkeeping
-    def _count_events(self, step: Step, before: State, comp: Composite) -> None:
-        after = comp.state
-        for a in comp.actions:
-            if a.name == "BecomeLeader":
-                self.events["leader_elected"] += 1
-                if self.healed:
-                    self.events["leader_after_heal"] += 1
-            if a.detail == "UpdateTerm":
-                i = a.args[0].mdest if isinstance(a.args[0], Message) else -1
-                if before.role[i] in (Role.Leader, Role.Candidate):
-                    self.events["step_down_higher_term"] += 1
-        if step.op == "restart":
-            self.events["restart"] += 1
-        if step.op != "deliver" or step.msg is None:
-            return
-        m = step.msg
-        if m.mterm < before.current_term[m.mdest] and m.mtype in (
-            MType.RequestVoteRequest,
-            MType.AppendEntriesRequest,
-        ):
-            self.events["stale_term_reply"] += 1
-        if m.mtype == MType.RequestVoteRequest and m.mterm == after.current_term[m.mdest]:
-            vote = after.voted_for[m.mdest]
-            if vote not in (NIL, m.msource):
-                self.events["split_vote"] += 1
-            elif vote == NIL:
-                self.events["vote_refused_stale_log"] += 1
-
-    def _record(
-        self, step: Step | None, command: JSON | None, resp: JSON | None, c: Composite
-    ) -> None:
-        """Keep the raw material of the step; rendered only if a bundle is written."""
-        self.raw.append((step, command, resp, c, frozenset(self.down)))
-
     def records(self) -> list[JSON]:
         """One JSON object per step: command, response, spec actions and spec state."""
         out: list[JSON] = []
         n = self.p.servers
-        for k, (step, command, resp, c, down) in enumerate(self.raw):
+        for k, r in enumerate(self.raw):
+            c = r.comp
             out.append(
                 {
-                    "kind": "step" if step else "init",
+                    "kind": "step" if r.step else "init",
                     "index": k,
-                    **({"step": step.to_json()} if step else {}),
+                    **({"step": r.step.to_json()} if r.step else {}),
                     "spec_actions": [show_action(*a) for a in c.actions],
-                    "command": command,
-                    "response": resp,
+                    "command": r.command,
+                    "response": r.response,
                     "spec_state": {
-                        node_id(i): spec_view(self.p, c.state, i, c.abandoned).fields()
+                        node_id(i): spec_view(self.p, c.state, i, c.aux.abandoned).fields()
                         for i in range(n)
                     },
                     "in_flight": [f"{show_wire(m)} x{x}" for m, x in c.state.messages],
-                    "down": [node_id(i) for i in sorted(down)],
+                    "down": [node_id(i) for i in sorted(r.down)],
                 }
             )
         return out
 
 
-def _sent(before: State, after: State, delivered: Message | None) -> Counter[Message]:
-    base = Counter(dict(before.messages))
-    if delivered is not None:
-        base[delivered] -= 1
-    return Counter(dict(after.messages)) - base
+def refinement_rows(
+    mdl: Model, comp: Composite, views: Mapping[int, NodeView]
+) -> list[tuple[str, str, str]]:
+    """(field, spec, implementation) for every observed field that does not conform."""
+    rows = []
+    for i, got in sorted(views.items()):
+        want = spec_view(mdl.p, comp.state, i, comp.aux.abandoned)
+        for f, a, b in diff_views(want, got):
+            rows.append((f"{node_id(i)}.{f}", show(a), show(b)))
+    return rows
 
 
-def _both(make: Callable[[bool], Composite | None]) -> list[Composite]:
-    """The eager composition, then the one without BecomeLeader if it differs."""
-    eager = _some(make(True))
-    if not any(a.name == "BecomeLeader" for a in eager.actions):
-        return [eager]
-    return [eager, _some(make(False))]
+def message_rows(comp: Composite) -> list[tuple[str, str, str]]:
+    """One row per emitted message that no spec action sends in this composition."""
+    return [
+        ("message", "not sendable here", f"{show_wire(m)} x{k}")
+        for m, k in sorted(Counter(comp.unexplained).items())
+    ]
 
 
-def _some(c: Composite | None) -> Composite:
-    if c is None:
-        raise NotEnabledError("step not enabled in the spec")
-    return c
+def first_match(mdl: Model, s: State, aux: Aux, step: Step, obs: Observation) -> Composite | None:
+    """The first allowed composition of ``step`` that ``obs`` conforms to, if any."""
+    for comp in compositions(mdl, s, aux, step, obs):
+        if not refinement_rows(mdl, comp, obs.views) and not comp.unexplained:
+            return comp
+    return None
+
+
+def _prevote_to_leader_follower(s: State, m: Message, knows: tuple[bool, ...]) -> bool:
+    """A pre-vote request of the voter's own term, the voter's vote free, the voter knowing a
+    leader of that term (its lease over). Adapters declaring prevote_refused_with_known_leader
+    refuse it (etcd's rule) where the spec grants it: such a request is only ever dropped."""
+    d = m.mdest
+    return (
+        m.mtype == MType.RequestVoteRequest
+        and m.mpre_vote
+        and m.mterm == s.current_term[d]
+        and s.voted_for[d] == -1
+        and knows[d]
+    )
+
+
+def _without(s: State, m: Message) -> tuple[tuple[Message, int], ...]:
+    """The bag without every copy of m."""
+    return tuple((x, k) for x, k in s.messages if x != m)
 
 
 def _fire(node: str, timer: str) -> JSON:

@@ -3,13 +3,17 @@
 Every rule draws its argument from ``Session.choices(op)``, computed from the spec state and the
 harness's network only, never from what the implementation said. Shrinking is off: a failing
 script is minimized afterwards by delta debugging through the adapter (conformance.minimize).
+
+The search is steered towards coverage (conformance.coverage): besides one kind per step, a
+``steer`` kind is enabled whenever some enabled step would hit a target no example has hit
+yet, and draws among those steps. Coverage so far is a function of the earlier examples, so a
+seed still fixes the whole run.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
@@ -17,23 +21,27 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
-    precondition,
     rule,
     run_state_machine_as_test,
 )
 
-from electorate.conformance.feature_level import make_session
 from electorate.conformance.harness import DivergenceError, Failure, Session
 from electorate.conformance.protocol import Client, Hello
-from electorate.conformance.script import RunConfig, Script
+from electorate.conformance.script import RunConfig, Script, Step
 
+# Every draw has the same shape whatever the state (two integers per step): the harness, not
+# Hypothesis, turns them into a step, so steering by the coverage of earlier examples never
+# makes Hypothesis see an example behave differently on the same choices.
+CHOICE = st.integers(0, 2**16 - 1)
 SIZES = (3, 4, 3, 4, 5, 2, 1)  # mostly 3 and 4 (4 and 5: double counting needs q > 2)
-# Hypothesis picks uniformly among the enabled rules; a rule registered k times is k times as
-# likely. Delivery dominates so that elections complete between the faults.
+# The weight of each kind of step among the enabled ones. Delivery dominates so that elections
+# complete between the faults; ``steer`` (enabled only while an uncovered target is one step
+# away) then takes about a quarter of the steps.
 RULE_WEIGHTS = {
     "deliver": 10,
     "timeout": 2,
     "heartbeat": 2,
+    "period": 2,
     "drop": 1,
     "duplicate": 1,
     "partition": 1,
@@ -41,10 +49,8 @@ RULE_WEIGHTS = {
     "crash": 1,
     "restart": 1,
     "transfer": 1,
+    "steer": 8,
 }
-# The PreVote/CheckQuorum level (conformance.feature_level) adds the election period; crash,
-# restart and transfer are never enabled there.
-FEATURE_WEIGHTS = {**RULE_WEIGHTS, "period": 2}
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ class SearchResult:
     examples: int = 0
     steps: int = 0
     seconds: float = 0.0
-    events: Counter[str] = field(default_factory=Counter)
+    coverage: Counter[str] = field(default_factory=Counter)
+    omitted: int = 0
     failure: Failure | None = None
     script: Script | None = None
     session: Session | None = None
@@ -89,15 +96,18 @@ def search(
     mutations: tuple[str, ...] = (),
     spec_bug: str | None = None,
     features: tuple[str, ...] = (),
+    targets: tuple[str, ...] = (),
 ) -> SearchResult:
-    """Run the state machine for the budget; stop at the first failing example. With
-    ``features``, the featured level (conformance.feature_level) and its rules."""
+    """Run the state machine for the budget; stop at the first failing example. ``targets``:
+    the coverage targets to steer towards; ``features``: the featured level."""
     result = SearchResult()
     current: list[Session] = []
+    wanted = set(targets)
 
-    def _pick(machine: RuleBasedStateMachine, data: st.DataObject, op: str) -> None:
-        session = current[-1]
-        step = data.draw(st.sampled_from(session.choices(op)), label=op)
+    def _uncovered(session: Session) -> set[str]:
+        return {t for t in wanted if not result.coverage[t] and not session.coverage[t]}
+
+    def _apply(session: Session, step: Step) -> None:
         result.steps += 1
         try:
             session.apply(step)
@@ -105,13 +115,18 @@ def search(
             _first_failure(result, d.failure, Script(session.cfg, tuple(session.steps)), session)
             raise
 
-    def _has(op: str) -> object:
-        return precondition(lambda self: bool(current) and bool(current[-1].choices(op)))
+    def _step(machine: RuleBasedStateMachine, data: st.DataObject) -> None:
+        session = current[-1]
+        k = data.draw(CHOICE, label="step kind")
+        j = data.draw(CHOICE, label="step")
+        step = _choose(session, _uncovered(session), k, j)
+        if step is not None:
+            _apply(session, step)
 
     class Conformance(RuleBasedStateMachine):
         @initialize(cfg=run_configs(budget.seed, mutations, spec_bug, features))
         def init(self, cfg: RunConfig) -> None:
-            session = make_session(client, hello, cfg)
+            session = Session(client, hello, cfg)
             current.append(session)
             if len(current) > 1:
                 current.pop(0)
@@ -124,11 +139,10 @@ def search(
 
         def teardown(self) -> None:
             if current:
-                result.events.update(current[-1].events)
+                result.coverage.update(current[-1].coverage)
+                result.omitted += current[-1].omitted
 
-    for op, weight in (FEATURE_WEIGHTS if features else RULE_WEIGHTS).items():
-        for k in range(weight):
-            setattr(Conformance, f"{op}_{k}", _make_rule(op, _pick, _has))
+    Conformance.step = rule(data=st.data())(_step)
 
     factory = seed(budget.seed)(Conformance)
     conf = settings(
@@ -159,15 +173,22 @@ def _first_failure(result: SearchResult, f: Failure, script: Script, session: Se
         result.failure, result.script, result.session = f, script, session
 
 
-Pick = Callable[[RuleBasedStateMachine, st.DataObject, str], None]
+def _choose(session: Session, uncovered: set[str], k: int, j: int) -> Step | None:
+    """The step of choice (k, j): k picks a kind of step among the enabled ones by weight
+    (``steer``: the steps that would hit an uncovered target), j one step of that kind."""
+    kinds: list[tuple[str, list[Step]]] = []
+    frontier = session.frontier(uncovered) if uncovered else []
+    if frontier:
+        kinds.append(("steer", frontier))
+    kinds += [(op, session.choices(op)) for op in session.ops]
+    weighted = [(op, steps) for op, steps in kinds if steps for _ in range(RULE_WEIGHTS[op])]
+    if not weighted:
+        return None
+    steps = weighted[_mix(k) % len(weighted)][1]
+    return steps[_mix(j) % len(steps)]
 
 
-def _make_rule(op: str, pick: Pick, has: Callable[[str], object]) -> object:
-    def body(self: RuleBasedStateMachine, data: st.DataObject) -> None:
-        pick(self, data, op)
-
-    # One name for every rule: Hypothesis's swarm testing switches rules off per example by
-    # name, which would leave whole examples without deliveries; RULE_WEIGHTS decides instead.
-    body.__name__ = "step"
-    guarded = rule(data=st.data())(body)
-    return has(op)(guarded)  # type: ignore[operator]
+def _mix(x: int) -> int:
+    """Spread a drawn integer: Hypothesis favours small and boundary values, which taken
+    modulo a list's length would favour its first entries."""
+    return ((x + 1) * 0x9E3779B1 & 0xFFFFFFFF) >> 8

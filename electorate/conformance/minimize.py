@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from electorate.conformance.feature_level import make_session
 from electorate.conformance.harness import DivergenceError, Failure, NotEnabledError, Session
 from electorate.conformance.protocol import Client, Hello
 from electorate.conformance.script import Script, Step
@@ -24,7 +23,7 @@ class Replay:
 
 def replay(client: Client, hello: Hello, script: Script) -> Replay:
     """Run ``script`` from init on a fresh session; stop at the first divergence."""
-    session = make_session(client, hello, script.config)
+    session = Session(client, hello, script.config)
     try:
         session.start()
         for step in script.steps:

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from electorate.conformance import feature_level, observe_level
+from electorate.conformance import coverage, observe_level
 from electorate.conformance.bundle import write_bundle
-from electorate.conformance.harness import EVENTS, Failure, Session
+from electorate.conformance.harness import FEATURES, Failure, Session
 from electorate.conformance.machine import Budget, search
 from electorate.conformance.minimize import minimize, replay
+from electorate.conformance.mutants import SPEC_ADMITTED
 from electorate.conformance.protocol import Adapter, Client, Hello
 from electorate.conformance.script import Script, read_script, write_script
 from electorate.spec.bugs import BUGS
@@ -29,7 +30,7 @@ FEATURE_LEVEL = "prevote_check_quorum"
 FEATURE_STEPS = 40  # the level's examples are a third of the budget's, 40 steps each
 # The checks whose firing kills a mutant; anything else (a protocol error, an "unsupported"
 # answer, a crash, a timeout) means the run did not happen.
-BEHAVIOURAL: frozenset[str] = frozenset({"refinement", "messages", "invariant", "observe"})
+BEHAVIOURAL: frozenset[str] = frozenset({"refinement", "messages", "invariant"})
 
 
 @dataclass
@@ -40,15 +41,18 @@ class Outcome:
     examples: int = 0
     steps: int = 0
     seconds: float = 0.0
-    events: Counter[str] = field(default_factory=Counter)
+    coverage: Counter[str] = field(default_factory=Counter)  # targets hit (canonical level)
+    required: tuple[str, ...] = ()  # the targets the canonical level must hit
     failure: Failure | None = None
     script: Script | None = None  # minimized failing script
-    found_by: str = ""  # "corpus:<name>" or "search"
+    found_by: str = ""  # "replayed scenario NAME", "search" or the feature level
     bundle: Path | None = None
     seed: int = 0
     observe_steps: int | None = None  # steps of an observe-level failure (not replayable)
-    feature_events: Counter[str] | None = None  # the PreVote/CheckQuorum level's, if it ran
-    feature_required: tuple[str, ...] = ()  # that level's required events for this adapter
+    feature_coverage: Counter[str] | None = None  # the PreVote/CheckQuorum level's, if it ran
+    feature_required: tuple[str, ...] = ()  # the targets that level must hit
+    omitted: int = 0  # messages the spec sent and the implementation never emitted
+    scenarios_skipped: list[str] = field(default_factory=list)  # not feasible on this adapter
 
     @property
     def not_run(self) -> bool:
@@ -57,13 +61,13 @@ class Outcome:
         return self.failure is not None and self.failure.kind not in BEHAVIOURAL
 
     @property
-    def missing_events(self) -> list[str]:
-        missing = [e for e in EVENTS if not self.events[e]]
-        if self.feature_events is not None:
-            missing += [
-                f"{FEATURE_LEVEL}:{e}" for e in self.feature_required if not self.feature_events[e]
-            ]
-        return missing
+    def missing(self) -> list[str]:
+        """The coverage targets the run never hit (a run that misses one is vacuous)."""
+        out = [t for t in self.required if not self.coverage[t]]
+        if self.feature_coverage is not None:
+            cov = self.feature_coverage
+            out += [f"{FEATURE_LEVEL}: {t}" for t in self.feature_required if not cov[t]]
+        return out
 
 
 def corpus_dir() -> Path:
@@ -71,18 +75,33 @@ def corpus_dir() -> Path:
 
 
 def load_corpus() -> list[Script]:
+    """The minimized counterexamples of the mutants."""
     return [read_script(p) for p in sorted(corpus_dir().glob("*.jsonl"))]
 
 
+def longest_scenario() -> Script:
+    """The longest stored scenario: the determinism self-check's script when a run passed."""
+    return max(load_corpus() + load_coverage_scenarios(), key=lambda s: len(s.steps))
+
+
+def load_coverage_scenarios() -> list[Script]:
+    """Seeded scenarios: each reaches one coverage target the search rarely reaches alone."""
+    return [read_script(p) for p in sorted((corpus_dir() / "coverage").glob("*.jsonl"))]
+
+
 def canonical_spec_bugs() -> list[str]:
-    """Spec bugs of the canonical spec: those of issue 3's features change featured actions
-    only, which the canonical level never runs."""
-    return sorted(b.name for b in BUGS.values() if "features" not in b.overrides)
+    """Spec bugs of the canonical spec that a negative control can show (those of the
+    features change featured actions only; those of SPEC_ADMITTED only widen the spec)."""
+    return sorted(
+        b.name
+        for b in BUGS.values()
+        if "features" not in b.overrides and b.name not in SPEC_ADMITTED
+    )
 
 
 def feature_spec_bugs() -> list[str]:
     """Spec bugs of the features the PreVote/CheckQuorum level runs (not the lease's)."""
-    ours = frozenset(feature_level.FEATURES)
+    ours = frozenset(FEATURES)
 
     def fits(wanted: object) -> bool:
         return isinstance(wanted, frozenset) and wanted <= ours
@@ -106,7 +125,7 @@ def spec_controls(hello: Hello) -> list[str]:
 
 
 def runs_feature_level(hello: Hello) -> bool:
-    return set(feature_level.FEATURES) <= hello.capabilities
+    return set(FEATURES) <= hello.capabilities
 
 
 def faults(mutant: str | None) -> tuple[tuple[str, ...], str | None]:
@@ -129,25 +148,19 @@ def run(
     t0 = time.perf_counter()
     mutations, bug = faults(mutant)
     out = Outcome(passed=True, seed=budget.seed)
-    for scenario in load_corpus() if corpus else []:
-        cfg = scenario.config.with_faults(mutations, bug)
-        r = replay(client, hello, Script(cfg, scenario.steps, scenario.name))
-        out.examples += 1
-        out.steps += len(scenario.steps)
-        if r.failure is not None:
-            out.passed, out.failure = False, r.failure
-            out.found_by = f"replayed scenario {scenario.name}"
-            out.script = Script(cfg, scenario.steps, scenario.name)
-            break
+    out.required = coverage.required(False, hello.capabilities, hello.options)
+    if corpus:
+        _replay_corpus(client, hello, mutations, bug, out)
     if out.passed and runs_feature_level(hello):  # cheaper than the canonical search
         _feature_level(client, hello, budget, mutations, bug, out)
     elif out.passed and "prevote" in hello.capabilities:
         _prevote_level(client, budget, mutations, out)
     if out.passed:
-        res = search(client, hello, budget, mutations, bug)
+        res = search(client, hello, budget, mutations, bug, targets=out.required)
         out.examples += res.examples
         out.steps += res.steps
-        out.events = res.events
+        out.coverage.update(res.coverage)
+        out.omitted += res.omitted
         if res.failure is not None and res.script is not None:
             out.passed, out.failure, out.found_by = False, res.failure, "search"
             out.script = res.script
@@ -155,6 +168,30 @@ def run(
     if out.failure is not None and out.script is not None and not out.not_run:
         _minimize_and_bundle(client, hello, out, mutant, bundle_dir)
     return out
+
+
+def _replay_corpus(
+    client: Client, hello: Hello, mutations: tuple[str, ...], bug: str | None, out: Outcome
+) -> None:
+    """Replay the stored scenarios (the mutants' counterexamples, then the coverage seeds); a
+    failure is credited to the check that fired, the scenario only named as the steps that
+    were replayed."""
+    for scenario in load_corpus() + load_coverage_scenarios():
+        cfg = scenario.config.with_faults(mutations, bug)
+        if cfg.features and not runs_feature_level(hello):
+            continue
+        r = replay(client, hello, Script(cfg, scenario.steps, scenario.name))
+        out.examples += 1
+        out.steps += len(r.session.steps)
+        if r.failure is not None:
+            out.passed, out.failure = False, r.failure
+            out.found_by = f"replayed scenario {scenario.name}"
+            out.script = Script(cfg, scenario.steps, scenario.name)
+            return
+        if not r.feasible:  # this implementation's choices took the spec elsewhere
+            out.scenarios_skipped.append(scenario.name)
+        elif not cfg.features:
+            out.coverage.update(r.session.coverage)
 
 
 def _feature_level(
@@ -165,14 +202,15 @@ def _feature_level(
     bug: str | None,
     out: Outcome,
 ) -> None:
-    """The PreVote/CheckQuorum level (conformance.feature_level): the three checks against
-    the featured spec, a third of the budget's examples."""
+    """The PreVote/CheckQuorum level: the three checks against the featured spec, a third of
+    the budget's examples."""
     small = Budget(max(1, budget.examples // 3), FEATURE_STEPS, budget.seed)
-    res = search(client, hello, small, mutations, bug, feature_level.FEATURES)
+    out.feature_required = coverage.required(True, hello.capabilities, hello.options)
+    res = search(client, hello, small, mutations, bug, FEATURES, out.feature_required)
     out.examples += res.examples
     out.steps += res.steps
-    out.feature_events = res.events
-    out.feature_required = feature_level.required_events(hello)
+    out.omitted += res.omitted
+    out.feature_coverage = res.coverage
     if res.failure is not None and res.script is not None:
         out.passed, out.failure, out.found_by = False, res.failure, FEATURE_LEVEL
         out.script = res.script
@@ -227,7 +265,7 @@ def determinism(client: Client, hello: Hello, script: Script) -> bool:
     """The same script run twice must give identical responses (reply ids aside)."""
 
     def responses(session: Session) -> list[object]:
-        return [_strip(resp) for _, _, resp, _, _ in session.raw]
+        return [_strip(r.response) for r in session.raw]
 
     a = replay(client, hello, script)
     b = replay(client, hello, script)

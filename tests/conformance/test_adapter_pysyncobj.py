@@ -177,19 +177,9 @@ def test_finding_restart_without_journal_breaks_persistence(
     assert code == 1 and "TermsNeverDecrease" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suite defect: raft.tla admits a leader's ClientRequest right after BecomeLeader "
-    "(PySyncObj's no-op entry), the suite's compositions do not",
-)
 def test_finding_noop_entry_on_election_is_admitted(capsys: pytest.CaptureFixture[str]) -> None:
     assert _replay("noop-entry-on-election", capsys)[0] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suite defect: raft.tla admits a refusal that never arrives (Receive, then "
-    "DropMessage of the reply); the suite requires the reply to be sent",
-)
 def test_finding_refusal_not_sent_is_admitted(capsys: pytest.CaptureFixture[str]) -> None:
     assert _replay("refusal-not-sent", capsys)[0] == 0

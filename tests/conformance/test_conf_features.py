@@ -5,16 +5,17 @@ Every randomized run uses SEED and names it in its failure message.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from electorate.conformance import feature_compose as fc
-from electorate.conformance import feature_level, suite
-from electorate.conformance.adapters.feature_spec_host import FeatureSpecHost
+from electorate.conformance import coverage, suite
 from electorate.conformance.adapters.impl_host import ImplHost
+from electorate.conformance.adapters.spec_host import SpecHost
 from electorate.conformance.adapters.transport import InProcessAdapter
 from electorate.conformance.cli import main
+from electorate.conformance.harness import FEATURES, Session
 from electorate.conformance.machine import Budget, search
 from electorate.conformance.minimize import replay
 from electorate.conformance.protocol import Client, Hello
@@ -23,36 +24,40 @@ from electorate.spec.messages import Message, MType
 from electorate.spec.state import Role
 
 SEED = 20260
-FEATURES = feature_level.FEATURES
 
 
-def _connect(host: ImplHost | FeatureSpecHost | None = None) -> tuple[Client, Hello]:
+def _connect(host: ImplHost | SpecHost | None = None) -> tuple[Client, Hello]:
     client = Client(InProcessAdapter(host or ImplHost()), strict=False)
     return client, client.hello()
+
+
+def _targets(hello: Hello) -> tuple[str, ...]:
+    return coverage.required(True, hello.capabilities, hello.options)
 
 
 def _cfg(n: int = 3) -> RunConfig:
     return RunConfig(n, ((0, 0),) * n, SEED, (), None, FEATURES)
 
 
-def test_impl_refines_the_featured_spec_and_reaches_every_feature_event() -> None:
+def test_impl_refines_the_featured_spec_and_reaches_every_feature_target() -> None:
     client, hello = _connect()
-    res = search(client, hello, Budget(100, 40, SEED), (), None, FEATURES)
+    targets = _targets(hello)
+    res = search(client, hello, Budget(100, 40, SEED), (), None, FEATURES, targets)
     assert res.failure is None, f"seed {SEED}: {res.failure}"
-    missing = [e for e in feature_level.FEATURE_EVENTS if not res.events[e]]
-    assert missing == [], f"seed {SEED}: never reached {missing} in {dict(res.events)}"
+    missing = [t for t in targets if not res.coverage[t]]
+    assert missing == [], f"seed {SEED}: never reached {missing} in {dict(res.coverage)}"
 
 
 def test_the_featured_spec_as_implementation_passes_the_level() -> None:
     """Positive control: the spec running the level's own compositions must conform."""
-    client, hello = _connect(FeatureSpecHost())
-    res = search(client, hello, Budget(60, 40, SEED), (), None, FEATURES)
+    client, hello = _connect(SpecHost())
+    res = search(client, hello, Budget(60, 40, SEED), (), None, FEATURES, _targets(hello))
     assert res.failure is None, f"seed {SEED}: {res.failure}"
-    assert res.events["prevote_won"] and res.events["check_quorum_step_down"], res.events
+    assert res.coverage["prevote won"] and res.coverage["check quorum step down"], res.coverage
 
 
 def test_a_mutated_featured_spec_as_implementation_is_caught() -> None:
-    client, hello = _connect(FeatureSpecHost("prevote-bumps-term"))
+    client, hello = _connect(SpecHost("prevote-bumps-term"))
     res = search(client, hello, Budget(60, 40, SEED), (), None, FEATURES)
     assert res.failure is not None, f"seed {SEED}: the mutated spec adapter passed"
     assert res.failure.check == "refinement"
@@ -122,30 +127,32 @@ def _known_leader_script() -> tuple[Step, ...]:
     )
 
 
-def test_prevote_to_a_follower_that_knows_a_leader_is_not_delivered(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_prevote_to_a_follower_that_knows_a_leader_is_not_delivered() -> None:
+    """With option prevote_refused_with_known_leader the request is only dropped; an adapter
+    that refuses it without declaring the option fails by messages."""
     client, hello = _connect()
     script = Script(_cfg(5), _known_leader_script())
     r = replay(client, hello, script)
     assert r.failure is None and not r.feasible, "the last delivery must not be enabled"
-    monkeypatch.setattr(fc, "prevote_to_leader_follower", lambda s, m, k: False)
-    r = replay(client, hello, script)
+    options = hello.options - {"prevote_refused_with_known_leader"}
+    r = replay(client, dataclasses.replace(hello, options=options), script)
     assert r.failure is not None and r.failure.check == "messages", r.failure
     assert r.failure.step_index == len(script.steps)
-    assert ("message", "not sent", "request_vote_res n4->n5 term 2 pre_vote refused x1") in (
-        r.failure.rows
-    )
+    assert (
+        "message",
+        "not sendable here",
+        "request_vote_res n4->n5 term 2 pre_vote refused x1",
+    ) in (r.failure.rows)
 
 
 def test_a_leader_that_heard_a_quorum_has_no_period_step() -> None:
     client, hello = _connect()
-    session = feature_level.FeatureSession(client, hello, _cfg(1))
+    session = Session(client, hello, _cfg(1))
     session.start()
     session.apply(Step("period", 0))
     session.apply(Step("timeout", 0))  # a single node: its own pre-vote and vote suffice
     assert session.s.role[0] == Role.Leader
-    assert [str(a).split("(")[0] for a in session.raw[-1][3].actions][:2] == [
+    assert [str(a).split("(")[0] for a in session.raw[-1].comp.actions][:2] == [
         "Timeout",
         "RequestPreVote",
     ]
@@ -154,11 +161,11 @@ def test_a_leader_that_heard_a_quorum_has_no_period_step() -> None:
 
 def test_period_maps_to_the_election_timer_and_lifts_the_restart_guard() -> None:
     client, hello = _connect()
-    session = feature_level.FeatureSession(client, hello, _cfg(3))
+    session = Session(client, hello, _cfg(3))
     session.start()
     assert session.choices("timeout") == [], "inside the restart guard nobody times out"
     session.apply(Step("period", 1))
-    assert session.raw[-1][3].actions[0].name == "ElectionTimer"
+    assert session.raw[-1].comp.actions[0].name == "ElectionTimer"
     assert session.choices("timeout") == [Step("timeout", 1)]
 
 
@@ -174,5 +181,5 @@ def test_cli_reports_the_feature_level(capsys: pytest.CaptureFixture[str]) -> No
     argv += ["--seed", str(SEED)]
     code = main(argv)
     d = json.loads(capsys.readouterr().out)
-    assert code in (0, 1) and "feature_events" in d, f"seed {SEED}: {d}"
+    assert code in (0, 1) and "feature_coverage" in d, f"seed {SEED}: {d}"
     assert d["levels"][suite.FEATURE_LEVEL].startswith("pass (refined"), f"seed {SEED}: {d}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from electorate.conformance import suite
+from electorate.conformance import coverage, suite
 from electorate.conformance.adapters.impl_host import ImplHost
 from electorate.conformance.adapters.spec_host import SpecHost
 from electorate.conformance.adapters.transport import (
@@ -16,8 +16,7 @@ from electorate.conformance.adapters.transport import (
     SubprocessAdapter,
     adapter_argv,
 )
-from electorate.conformance.harness import EVENTS
-from electorate.conformance.machine import Budget
+from electorate.conformance.machine import Budget, search
 from electorate.conformance.minimize import replay
 from electorate.conformance.protocol import Client, Hello
 from electorate.conformance.script import Script
@@ -30,12 +29,26 @@ def _connect(host: ImplHost | SpecHost) -> tuple[Client, Hello]:
     return client, client.hello()
 
 
-def test_impl_passes_the_standard_budget_and_reaches_every_event() -> None:
+def test_impl_passes_the_standard_budget_and_reaches_every_target() -> None:
     client, hello = _connect(ImplHost())
     out = suite.run(client, hello, Budget(300, 50, SEED), corpus=True)
     assert out.passed, f"seed {SEED}: {out.failure}"
-    assert out.missing_events == [], f"seed {SEED}: never reached {out.missing_events}"
-    assert set(out.events) >= set(EVENTS)
+    assert out.missing == [], f"seed {SEED}: never reached {out.missing}"
+    assert out.omitted == 0, "impl sends every message raft.tla sends"
+
+
+def test_the_double_vote_bug_is_caught_at_seed_0_with_the_default_budget() -> None:
+    """A candidate that steps down on a same-term AppendEntries and clears votedFor (it can
+    then vote twice in that term): the search must deliver such a heartbeat to a candidate."""
+    client, hello = _connect(ImplHost())
+    mutant = "clear-vote-on-same-term-stepdown"
+    out = suite.run(client, hello, Budget(), mutant, corpus=False)
+    assert not out.passed and not out.not_run, "seed 0: the double-vote bug survived"
+    assert out.failure is not None and out.failure.check == "refinement", out.failure
+    # the canonical search alone finds it too (the suite runs the PreVote level first)
+    targets = coverage.required(False, hello.capabilities, hello.options)
+    res = search(client, hello, Budget(), (mutant,), None, (), targets)
+    assert res.failure is not None and res.failure.check == "refinement", "seed 0: survived"
 
 
 def test_spec_adapter_passes() -> None:
