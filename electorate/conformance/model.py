@@ -21,7 +21,7 @@ from electorate.spec.next import (
     actions_for,
 )
 from electorate.spec.params import Params
-from electorate.spec.state import Role, State
+from electorate.spec.state import State
 
 
 @dataclass(frozen=True)
