@@ -121,11 +121,12 @@ def test_error_replies(client: Client) -> None:
     [
         ("empty-log-claims-current-term", "first divergence (messages)"),
         ("empty-log-voter-refuses", "first divergence (refinement, messages)"),
-        ("stale-request-answered-with-promise", "first divergence (messages)"),
+        # the reply never reaches the wire: to raft.tla a lost reply, which the suite accepts
+        ("stale-request-answered-with-promise", "PASS"),
         ("restart-forgets-term", "invariant:TermsNeverDecrease"),
     ],
 )
 def test_findings_replay(script: str, check: str, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["conform", "replay", str(SCRIPTS / f"{script}.jsonl"), "--adapter", "liferaft"])
     out = capsys.readouterr().out
-    assert code == 1 and check in out
+    assert code == (0 if check == "PASS" else 1) and check in out

@@ -38,7 +38,7 @@ class SpecHost(Host):
     def __init__(self, bug: str | None = None) -> None:
         super().__init__()
         self.bug = bug
-        self._model: Model = model(Params())
+        self._model: Model = model(Params(profile="heartbeat"))
         self._s: State = Init(self._model.p)
         self._down: set[int] = set()
         self._aux = Aux()
