@@ -201,11 +201,11 @@ def test_the_suite_runs_etcd_to_a_verdict(
     assert "Traceback" not in captured.err
 
 
-# Each finding's script (findings/*.jsonl) and where it diverges on today's suite; the findings
-# the suite now accepts (the leader's empty entry, an unanswered stale request, the commit index
-# not compared, the restart guard an option) pass, and most of the others stop at the first
-# heartbeat after an election (finding 2). The matrix (docs/conformance-matrix.md, "etcd raft")
-# gives each one's verdict.
+# Each finding's script (docs/conformance-matrix/etcd-raft/*.jsonl) and where it diverges on
+# today's suite; the findings the suite now accepts (the leader's empty entry, an unanswered
+# stale request, the commit index not compared, the restart guard an option) pass, and most of
+# the others stop at the first heartbeat after an election (finding 2). The matrix
+# (docs/conformance-matrix.md, "etcd raft") gives each one's verdict.
 DIVERGES_AT = {
     "stale-prevote-grant-counted": ("refinement", 14),
     "heartbeat-without-log-position": ("messages", 9),
