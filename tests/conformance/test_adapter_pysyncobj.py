@@ -170,6 +170,12 @@ def test_finding_duplicate_grant_counted_is_a_bug(capsys: pytest.CaptureFixture[
     assert "first divergence (refinement" in out and "n4.role" in out
 
 
+def test_finding_optimistic_next_index_is_a_deviation(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _replay("optimistic-next-index", capsys)
+    assert code == 1
+    assert "first divergence (messages) after step 4: heartbeat(n2)" in out and "prev 1@2" in out
+
+
 def test_finding_restart_without_journal_breaks_persistence(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
