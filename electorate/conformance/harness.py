@@ -29,11 +29,12 @@ from electorate.conformance.canonical import (
     show_action,
     show_wire,
 )
-from electorate.conformance.compose import Aux, Composite, Observation, compositions
+from electorate.conformance.compose import Aux, Composite, Observation, compositions, cores
 from electorate.conformance.model import Model, model
 from electorate.conformance.observe import NodeView, diff_views, observed_view, spec_view
 from electorate.conformance.protocol import AdapterError, Client, Hello, ProtocolViolationError
 from electorate.conformance.script import RunConfig, Step
+from electorate.spec.ids import Feature
 from electorate.spec.messages import Message, MType
 from electorate.spec.state import Role, State
 
@@ -54,7 +55,7 @@ CANONICAL_OPS: Final = (
 # The PreVote/CheckQuorum level adds the election period and draws no crash, restart or
 # transfer (docs/conformance.md, "Divergences by design").
 FEATURED_OPS: Final = ("timeout", "heartbeat", "period", "deliver", "drop", "duplicate")
-FEATURES: Final = ("check_quorum", "prevote")
+FEATURES: Final[tuple[Feature, ...]] = ("check_quorum", "prevote")
 
 
 @dataclass
@@ -303,10 +304,7 @@ class Session:
         if self.aux.knows and _prevote_to_leader_follower(self.s, m, self.aux.knows):
             return False
         step = Step("deliver", msg=m)
-        full = next(
-            (c for c in compositions(self.model, self.s, self.aux, step, None) if c.core == "full"),
-            None,
-        )
+        full = next((c for c in cores(self.model, self.s, step) if c.kind == "full"), None)
         if full is None:
             return False
         if m.mtype == MType.AppendEntriesRequest:

@@ -28,6 +28,7 @@ from hypothesis.stateful import (
 from electorate.conformance.harness import DivergenceError, Failure, Session
 from electorate.conformance.protocol import Client, Hello
 from electorate.conformance.script import RunConfig, Script, Step
+from electorate.spec.ids import BugId, Feature
 
 # Every draw has the same shape whatever the state (two integers per step): the harness, not
 # Hypothesis, turns them into a step, so steering by the coverage of earlier examples never
@@ -77,8 +78,8 @@ def run_configs(
     draw: st.DrawFn,
     seed_value: int,
     mutations: tuple[str, ...],
-    bug: str | None,
-    features: tuple[str, ...] = (),
+    bug: BugId | None,
+    features: tuple[Feature, ...] = (),
 ) -> RunConfig:
     n = draw(st.sampled_from(SIZES))
     if draw(st.booleans()):
@@ -94,8 +95,8 @@ def search(
     hello: Hello,
     budget: Budget,
     mutations: tuple[str, ...] = (),
-    spec_bug: str | None = None,
-    features: tuple[str, ...] = (),
+    spec_bug: BugId | None = None,
+    features: tuple[Feature, ...] = (),
     targets: tuple[str, ...] = (),
 ) -> SearchResult:
     """Run the state machine for the budget; stop at the first failing example. ``targets``:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from electorate.spec.ids import BugId
+
 
 @dataclass(frozen=True)
 class Mutant:
@@ -129,7 +131,7 @@ ADMITTED: Final[dict[str, str]] = {
     "no-stepdown-response": "a response of a newer term ignored altogether is, to raft.tla, a "
     "lost message (DropMessage): the node stays in its old term, which is safe",
 }
-SPEC_ADMITTED: Final[dict[str, str]] = {
+SPEC_ADMITTED: Final[dict[BugId, str]] = {
     "stale-votes-counted": "the mutated spec only adds behaviour (a stale grant counted); a "
     "correct implementation discards the stale response, which the mutated spec also allows "
     "(a lost message), so no check can tell the two apart",

@@ -18,6 +18,7 @@ from electorate.conformance.canonical import (
     to_canonical,
 )
 from electorate.conformance.protocol import PROTOCOL
+from electorate.spec.ids import BUG_IDS, FEATURES, BugId, Feature
 from electorate.spec.messages import Message
 from electorate.spec.next import Init
 from electorate.spec.params import Params
@@ -42,6 +43,22 @@ class ScriptError(ValueError):
     """A script file or step is malformed; the text says where."""
 
 
+def bug_id(name: object) -> BugId:
+    """A spec bug's typed id; ScriptError for a name the spec does not know."""
+    for b in BUG_IDS:
+        if b == name:
+            return b
+    raise ScriptError(f"unknown spec bug {show(name)}; known: {', '.join(BUG_IDS)}")
+
+
+def feature(name: object) -> Feature:
+    """A spec feature's typed id; ScriptError for a name the spec does not know."""
+    for f in FEATURES:
+        if f == name:
+            return f
+    raise ScriptError(f"unknown feature {show(name)}; known: {', '.join(FEATURES)}")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """One example's cluster: size, each node's static log (last index, last term), the seed
@@ -51,8 +68,8 @@ class RunConfig:
     logs: tuple[tuple[int, int], ...]
     seed: int = 0
     mutations: tuple[str, ...] = ()
-    spec_bug: str | None = None
-    features: tuple[str, ...] = ()  # spec features on both sides (conformance.feature_level)
+    spec_bug: BugId | None = None
+    features: tuple[Feature, ...] = ()  # spec features on both sides (the feature level)
 
     def params(self) -> Params:
         return Params(
@@ -113,13 +130,15 @@ class RunConfig:
                 logs,
                 int(d.get("seed", 0)),
                 tuple(d.get("mutations", ())),
-                d.get("spec_bug"),
-                tuple(str(f) for f in d.get("features", ())),
+                None if d.get("spec_bug") is None else bug_id(d["spec_bug"]),
+                tuple(feature(f) for f in d.get("features", ())),
             )
-        except (KeyError, TypeError, ValueError) as e:
+        except KeyError as e:
+            raise ScriptError(f"config: field {show(e.args[0])} missing") from e
+        except (TypeError, ValueError) as e:
             raise ScriptError(f"config: malformed ({e})") from e
 
-    def with_faults(self, mutations: tuple[str, ...], spec_bug: str | None) -> RunConfig:
+    def with_faults(self, mutations: tuple[str, ...], spec_bug: BugId | None) -> RunConfig:
         return RunConfig(self.servers, self.logs, self.seed, mutations, spec_bug, self.features)
 
 
@@ -170,7 +189,9 @@ class Step:
                 from_canonical(d["message"], n) if "message" in d else None,
                 tuple(node_index(x, n) for x in d.get("group", [])),
             )
-        except (KeyError, TypeError, ValueError) as e:
+        except KeyError as e:
+            raise ScriptError(f"step {show(d, 120)}: field {show(e.args[0])} missing") from e
+        except (TypeError, ValueError) as e:
             raise ScriptError(f"step {show(d, 120)}: {e}") from e
 
 

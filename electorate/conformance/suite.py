@@ -15,8 +15,9 @@ from electorate.conformance.machine import Budget, search
 from electorate.conformance.minimize import minimize, replay
 from electorate.conformance.mutants import SPEC_ADMITTED
 from electorate.conformance.protocol import Adapter, Client, Hello
-from electorate.conformance.script import Script, read_script, write_script
+from electorate.conformance.script import Script, bug_id, read_script, write_script
 from electorate.spec.bugs import BUGS
+from electorate.spec.ids import BugId
 
 SPEC_PREFIX = "spec:"  # a negative control: the spec mutated, the implementation not
 LEVELS = (
@@ -128,11 +129,12 @@ def runs_feature_level(hello: Hello) -> bool:
     return set(FEATURES) <= hello.capabilities
 
 
-def faults(mutant: str | None) -> tuple[tuple[str, ...], str | None]:
+def faults(mutant: str | None) -> tuple[tuple[str, ...], BugId | None]:
+    """The implementation mutants and the spec bug (``spec:NAME``) a run plants."""
     if mutant is None:
         return (), None
     if mutant.startswith(SPEC_PREFIX):
-        return (), mutant[len(SPEC_PREFIX) :]
+        return (), bug_id(mutant[len(SPEC_PREFIX) :])
     return (mutant,), None
 
 
@@ -171,7 +173,7 @@ def run(
 
 
 def _replay_corpus(
-    client: Client, hello: Hello, mutations: tuple[str, ...], bug: str | None, out: Outcome
+    client: Client, hello: Hello, mutations: tuple[str, ...], bug: BugId | None, out: Outcome
 ) -> None:
     """Replay the stored scenarios (the mutants' counterexamples, then the coverage seeds); a
     failure is credited to the check that fired, the scenario only named as the steps that
@@ -199,7 +201,7 @@ def _feature_level(
     hello: Hello,
     budget: Budget,
     mutations: tuple[str, ...],
-    bug: str | None,
+    bug: BugId | None,
     out: Outcome,
 ) -> None:
     """The PreVote/CheckQuorum level: the three checks against the featured spec, a third of

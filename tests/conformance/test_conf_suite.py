@@ -104,3 +104,15 @@ def test_every_mutant_is_killed_by_the_search_alone() -> None:
         if not out.failure or out.not_run:
             survivors.append(name)
     assert survivors == [], f"seed {SEED}: mutants not killed: {survivors}"
+
+
+def test_each_seeded_coverage_scenario_reaches_its_target() -> None:
+    client, hello = _connect(ImplHost())
+    scenarios = suite.load_coverage_scenarios()
+    assert len(scenarios) >= 6
+    for sc in scenarios:
+        r = replay(client, hello, sc)
+        assert r.feasible and r.failure is None, f"{sc.name}: {r.failure}"
+        target = sc.expect["target"]
+        assert target in coverage.RECEIVE_TARGETS, target
+        assert r.session.coverage[target], f"{sc.name} no longer reaches {target}"
