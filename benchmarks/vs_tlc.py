@@ -14,10 +14,10 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
-from typing import cast
 
 from electorate.app import api, tlc
-from electorate.spec.params import Params, Profile
+from electorate.spec.ids import PROFILES
+from electorate.spec.params import Params, ParamsError
 
 
 @dataclass(frozen=True)
@@ -41,25 +41,16 @@ class Figures:
         )
 
 
-def run_ours(params: tlc.TlcParams) -> Figures:
+def run_ours(model: tlc.TlcModel) -> Figures:
     """Our checker on the same model, through `electorate check`'s API."""
-
-    p = Params(
-        servers=params.servers,
-        profile=cast(Profile, params.profile),  # TlcParams.validate checked it
-        max_term=params.max_term,
-        max_msgs=params.max_msgs,
-        max_log=params.max_log,
-        values=params.values,
-    )
     start = time.perf_counter()
-    res = api.check(p, symmetry=params.symmetry, workers=1)
+    res = api.check(model.params, symmetry=model.symmetry, workers=1)
     counts = (res.distinct_states, res.states_generated, res.depth)
     return Figures("electorate", *counts, time.perf_counter() - start)
 
 
-def run_theirs(params: tlc.TlcParams, timeout_s: float) -> Figures:
-    res = tlc.run_tlc_params(params, timeout_s)
+def run_theirs(model: tlc.TlcModel, timeout_s: float) -> Figures:
+    res = tlc.run(model, timeout_s)
     if res.result == "timeout":
         raise tlc.TlcError(f"TLC timed out after {timeout_s:.0f} s")
     return Figures("TLC", res.distinct_states, res.states_generated, res.depth, res.wall_s)
@@ -68,7 +59,7 @@ def run_theirs(params: tlc.TlcParams, timeout_s: float) -> Figures:
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description="Our checker vs TLC on one model")
     ap.add_argument("--servers", type=int, default=3)
-    ap.add_argument("--profile", choices=tlc.PROFILES, default="election")
+    ap.add_argument("--profile", choices=PROFILES, default="election")
     ap.add_argument("--max-term", type=int, default=2)
     ap.add_argument("--max-msgs", type=int, default=1)
     ap.add_argument("--max-log", type=int, default=0)
@@ -80,23 +71,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    params = tlc.TlcParams(
-        args.servers,
-        args.profile,
-        args.max_term,
-        args.max_msgs,
-        args.max_log,
-        args.values,
-        args.symmetry,
-    )
     try:
-        params.validate()
-        theirs = run_theirs(params, args.timeout)
-    except tlc.TlcError as exc:
+        params = Params(
+            servers=args.servers,
+            profile=args.profile,
+            max_term=args.max_term,
+            max_msgs=args.max_msgs,
+            max_log=args.max_log,
+            values=args.values,
+        )
+        model = tlc.TlcModel(params, args.symmetry)
+        theirs = run_theirs(model, args.timeout)
+    except (tlc.TlcError, ParamsError) as exc:
         print(f"vs_tlc: error: {exc}", file=sys.stderr)
         return 2
-    ours = run_ours(params)
-    print(f"model: {params.describe()}; one worker each")
+    ours = run_ours(model)
+    print(f"model: {model.describe()}; one worker each")
     head = ("distinct", "generated", "depth", "wall s", "distinct/s")
     print(f"{'checker':<12}{head[0]:>12}{head[1]:>14}{head[2]:>7}{head[3]:>10}{head[4]:>14}")
     print(ours.row())

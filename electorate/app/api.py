@@ -10,7 +10,7 @@ from typing import Any
 from electorate.model_check import engine
 from electorate.model_check.search import ProgressFn, SearchResult
 from electorate.spec.model import RaftModel
-from electorate.spec.params import Params
+from electorate.spec.params import Params, ParamsError
 
 
 @dataclass
@@ -115,34 +115,18 @@ def check(
 
 def export_tla(params: Params, symmetry: bool, folder: Path) -> list[Path]:
     """Write the TLA+ modules and the TLC config of this model to `folder` (for TLC itself, e.g.
-    its distributed mode); the files written."""
-    from electorate.app import tlc, tlc_features
+    its distributed mode); the files written. ParamsError if no module mirrors the model."""
+    from electorate.app import tlc
 
-    if params.reduce:
-        raise tlc.TlcError("the .tla mirrors the exact model only: drop --reduce to export")
-    if params.features:
-        modules: tuple[str, ...] = (tlc.TLA_MODULE, tlc_features.MODULE)
-        cfg = tlc_features.cfg_text(params)
-        if symmetry:
-            raise tlc.TlcError(
-                "the features module is exported without symmetry: add --no-symmetry"
-            )
-    else:
-        modules = (tlc.TLA_MODULE,)
-        cfg = tlc.TlcParams(
-            params.servers,
-            params.profile,
-            params.max_term,
-            params.max_msgs,
-            params.max_log if params.profile == "log" else 0,
-            params.values,
-            symmetry,
-            bug=params.bug,
-        ).cfg_text()
+    model = tlc.TlcModel(params, symmetry)
+    try:
+        cfg = tlc.cfg_text(model)
+    except tlc.TlcConfigError as e:  # e.g. --reduce, or a bug the module has no hook for
+        raise ParamsError(f"--export-tla: {e}") from None
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for module in modules:
-        written.append(Path(shutil.copy(tlc.SPEC_DIR / f"{module}.tla", folder)))
-    cfg_path = folder / f"{modules[-1]}.cfg"
+    written = [
+        Path(shutil.copy(tlc.SPEC_DIR / f"{name}.tla", folder)) for name in model.module.files
+    ]
+    cfg_path = folder / f"{model.module.name}.cfg"
     cfg_path.write_text(cfg)
     return [*written, cfg_path]

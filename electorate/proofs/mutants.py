@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from electorate.proofs.core import Obligation
 from electorate.proofs.election import obligations
 from electorate.proofs.model import ACTION_BY_NAME, ACTIONS, FEATURE_ACTIONS
+from electorate.spec.ids import BugId
 
 
 @dataclass(frozen=True)
 class Mutant:
-    bug: str
+    bug: BugId
     actions: tuple[str, ...]  # encoding actions the bug changes
     breaks: tuple[str, ...]  # obligations that fail under the bug
     features: bool = False  # a bug of issue 3's features: proved with the feature actions

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, TypedDict
 
-from electorate.spec.ids import Profile
+from electorate.spec.ids import BugId, Feature, Profile
 
 
 class Overrides(TypedDict, total=False):
@@ -23,20 +23,20 @@ class Overrides(TypedDict, total=False):
     max_msgs: int
     max_log: int
     values: int
-    features: frozenset[str]
+    features: frozenset[Feature]
     lease_ticks: int
 
 
 @dataclass(frozen=True)
 class Bug:
-    name: str
+    name: BugId
     summary: str
     teaches: str
     breaks: str
     overrides: Overrides = field(default_factory=lambda: Overrides())
 
 
-BUGS: Final[dict[str, Bug]] = {
+BUGS: Final[dict[BugId, Bug]] = {
     b.name: b
     for b in (
         Bug(

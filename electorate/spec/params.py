@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
-from electorate.spec.ids import BUG_IDS, FEATURES, PROFILES, Profile
+from electorate.spec.ids import BUG_IDS, FEATURES, PROFILES, BugId, Feature, Profile
 
 MAX_SERVERS: Final = 7  # server sets are bitmasks and symmetry tries permutations: keep it small
 
 
 class ParamsError(ValueError):
     """An impossible model configuration; the message says what to fix."""
+
+
+def bug_named(name: str | None) -> BugId | None:
+    """A bug name from outside (a flag, a file) as a BugId; ParamsError if there is none such."""
+    if name is None:
+        return None
+    for bug in BUG_IDS:
+        if bug == name:
+            return bug
+    raise ParamsError(f"unknown bug {name!r}; known: {', '.join(BUG_IDS)}")
+
+
+def features_named(names: Iterable[str]) -> frozenset[Feature]:
+    """Feature names from outside as Features; ParamsError naming any unknown one."""
+    chosen = set(names)
+    unknown = sorted(chosen - set(FEATURES))
+    if unknown:
+        raise ParamsError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
+    return frozenset(f for f in FEATURES if f in chosen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +44,8 @@ class Params:
     max_msgs: int = 1  # TLC constraint: total copies in the message bag <= max_msgs
     max_log: int = 1  # TLC constraint (log profile): every log length <= max_log
     values: int = 0  # |Value|: client values (log profile only)
-    bug: str | None = None  # a named bug variant (spec.ids, spec.bugs), None: the correct spec
-    features: frozenset[str] = field(default_factory=frozenset)
+    bug: BugId | None = None  # a named bug variant (spec.ids, spec.bugs), None: the correct spec
+    features: frozenset[Feature] = field(default_factory=frozenset)
     max_clock: int = 0  # lease feature: bound on each clock (0: relative time, no bound)
     lease_ticks: int = 0  # lease feature: lease length in ticks (0: derived, see lease)
     election_ticks: int = 0  # lease feature: minimum election timeout in ticks
@@ -43,7 +63,7 @@ class Params:
         """The smallest strict majority, floor(N/2)+1: two such sets always intersect."""
         return self.servers // 2 + 1
 
-    def has(self, feature: str) -> bool:
+    def has(self, feature: Feature) -> bool:
         return feature in self.features
 
     def describe(self) -> str:

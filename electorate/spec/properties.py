@@ -17,7 +17,7 @@ from typing import Final, Literal
 
 from electorate.spec.actions import IsQuorum
 from electorate.spec.features import check_quorum, lease, prevote
-from electorate.spec.ids import Profile
+from electorate.spec.ids import BugId, Feature, Profile
 from electorate.spec.messages import Entry, MType
 from electorate.spec.params import Params
 from electorate.spec.state import LastTerm, Role, State, members
@@ -39,11 +39,11 @@ class Property:
     description: str
     holds: Callable[[Params, State], bool]
     kind: Kind = "always"
-    feature: str | None = None
+    feature: Feature | None = None
     profile: Profile | None = None
     ghost: bool = False
-    unless_bug: str | None = None
-    only_bug: str | None = None
+    unless_bug: BugId | None = None
+    only_bug: BugId | None = None
 
     def applies(self, p: Params) -> bool:
         """Whether the model `p` checks this property."""

@@ -18,6 +18,7 @@ from electorate.model_check.fptable import FpTable
 from electorate.model_check.search import Progress, Search
 from electorate.model_check.simulate import simulate
 from electorate.spec.bugs import BUGS
+from electorate.spec.ids import BugId
 from electorate.spec.model import RaftModel
 from electorate.spec.params import Params
 
@@ -28,7 +29,12 @@ MODELS = [
     (Params(servers=2, profile="log", values=1), False),
     (Params(servers=2, features=frozenset({"prevote", "check_quorum"})), False),
 ]
-BUG_NAMES = ["quorum-half", "vote-twice", "forget-vote-on-restart", "stale-votes-counted"]
+BUG_NAMES: list[BugId] = [
+    "quorum-half",
+    "vote-twice",
+    "forget-vote-on-restart",
+    "stale-votes-counted",
+]
 
 
 @pytest.mark.parametrize(("params", "sym"), MODELS)
@@ -41,8 +47,8 @@ def test_engine_counts_equal_the_reference(params: Params, sym: bool, workers: i
 
 
 @pytest.mark.parametrize("name", BUG_NAMES)
-def test_one_worker_finds_the_reference_trace(name: str) -> None:
-    p = Params(bug=name, **BUGS[name].overrides)  # type: ignore[arg-type]
+def test_one_worker_finds_the_reference_trace(name: BugId) -> None:
+    p = Params(bug=name, **BUGS[name].overrides)
     ref = Search(RaftModel(p)).run()
     fast = engine.check(RaftModel(p), True, Options(workers=1))
     assert ref.violation is not None and fast.violation is not None
@@ -51,8 +57,8 @@ def test_one_worker_finds_the_reference_trace(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", BUG_NAMES)
-def test_two_workers_find_a_shortest_trace(name: str) -> None:
-    p = Params(bug=name, **BUGS[name].overrides)  # type: ignore[arg-type]
+def test_two_workers_find_a_shortest_trace(name: BugId) -> None:
+    p = Params(bug=name, **BUGS[name].overrides)
     ref = Search(RaftModel(p)).run()
     fast = engine.check(RaftModel(p), True, Options(workers=2))
     assert ref.violation is not None and fast.violation is not None
@@ -124,7 +130,7 @@ def test_resume_refuses_another_model_or_worker_count(tmp_path: Path) -> None:
 
 
 def test_simulation_finds_the_quorum_half_split_brain_and_replays_by_seed() -> None:
-    p = Params(bug="quorum-half", **BUGS["quorum-half"].overrides)  # type: ignore[arg-type]
+    p = Params(bug="quorum-half", **BUGS["quorum-half"].overrides)
     seed = random.randrange(1 << 32)
     a = simulate(RaftModel(p), depth=40, seed=seed, seconds=60)
     assert a.violation is not None, f"seed {seed}"

@@ -15,6 +15,7 @@ from electorate.app.api import check
 from electorate.model_check.search import Search
 from electorate.spec import symmetry
 from electorate.spec.bugs import BUGS
+from electorate.spec.ids import BugId
 from electorate.spec.model import RaftModel
 from electorate.spec.next import Init, Next, constraint
 from electorate.spec.params import Params
@@ -97,7 +98,7 @@ def test_sometimes_property_reached() -> None:
 
 
 # Observed shortest counterexamples (length in states) for each bug variant, defaults only.
-BUG_TRACES = {
+BUG_TRACES: dict[BugId, tuple[str, int]] = {
     "quorum-half": ("ElectionSafety", 11),
     "vote-twice": ("VotesGrantedAreVotes", 8),
     "forget-vote-on-restart": ("VoteResponsesAreVotes", 5),
@@ -107,9 +108,9 @@ BUG_TRACES = {
 
 
 @pytest.mark.parametrize("name", sorted(BUG_TRACES))
-def test_bug_variant_is_refuted_with_a_shortest_trace(name: str) -> None:
+def test_bug_variant_is_refuted_with_a_shortest_trace(name: BugId) -> None:
     bug = BUGS[name]
-    p = Params(bug=name, **bug.overrides)  # type: ignore[arg-type]
+    p = Params(bug=name, **bug.overrides)
     r = check(p)
     assert r.search.violation is not None
     invariant, length = BUG_TRACES[name]
@@ -124,7 +125,7 @@ def test_bug_variant_is_refuted_with_a_shortest_trace(name: str) -> None:
 def test_no_log_check_is_refuted() -> None:
     """The log-profile variant: a voter with a newer log elects a leader without its entry."""
     bug = BUGS["no-log-check"]
-    r = check(Params(bug="no-log-check", **bug.overrides), workers=1)  # type: ignore[arg-type]
+    r = check(Params(bug="no-log-check", **bug.overrides), workers=1)
     assert r.search.violation is not None
     assert r.search.violation.invariant == bug.breaks == "LeaderLogCoversVoters"
     assert len(r.search.violation.trace) == 20

@@ -1,31 +1,35 @@
 """TLC and our checker explore the same state space: the shipped models, number for number.
 
-Three kinds of test per shipped model in spec/models/:
-- the .cfg on disk is what model_check/tlc.py generates for the recorded parameters;
+Three kinds of test per shipped model of RaftElection.tla in spec/models/ (the features
+module's are in tests/spec/test_features_cfgs.py):
+- the .cfg on disk is what app/tlc.py generates for the recorded model;
 - TLC, run on that .cfg, reproduces the figures recorded in expected.json;
 - our checker, run on the same parameters, reports the same distinct states, generated
   states and depth as TLC (expected.json holds TLC's own figures, written by
-  `python -m electorate.app.tlc --update-models spec/models`).
+  `python -m electorate.app.tlc --update-models`).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from electorate.app import tlc
+from electorate.app import api, tlc
+from electorate.spec.bugs import BUGS
+from electorate.spec.params import Params
 
-MODELS_DIR = tlc.SPEC_DIR / "models"
-EXPECTED: dict[str, dict[str, Any]] = json.loads((MODELS_DIR / tlc.EXPECTED_FILE).read_text())
+MODULE = tlc.CANONICAL
+MODELS_DIR = MODULE.models_dir
+EXPECTED: dict[str, dict[str, Any]] = json.loads((MODELS_DIR / MODULE.expected_file).read_text())
 NEEDS_JAVA = pytest.mark.skipif(
     shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"
 )
 # Models whose TLC run ends at a violation: the counts then depend on where TLC stopped,
 # so only the counterexample is comparable, not the totals.
-WITNESSES = sorted(n for n, e in EXPECTED.items() if "NoLeaderElected" in e["params"]["invariants"])
+WITNESSES = sorted(n for n, e in EXPECTED.items() if e["params"]["witness"])
 BUGGY = sorted(name for name, e in EXPECTED.items() if e["params"]["bug"])
 COMPLETE = sorted(name for name, e in EXPECTED.items() if e["result"] == "ok")
 # Our checker needs about a minute of CPU for these (TLC: about 20 s): marked slow.
@@ -38,23 +42,23 @@ def _slow_marked(names: list[str]) -> list[Any]:
 
 def test_every_shipped_model_is_recorded() -> None:
     on_disk = {p.stem for p in MODELS_DIR.glob("*.cfg")}
-    assert on_disk == set(EXPECTED) == set(tlc.SHIPPED_MODELS)
+    assert on_disk == set(EXPECTED) == set(tlc.shipped(MODULE))
     assert WITNESSES, "at least one model must fail, or a vacuous spec would pass"
     assert all(EXPECTED[name]["result"] == "violation" for name in WITNESSES + BUGGY)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_cfg_matches_generator(name: str) -> None:
-    params = tlc.params_from_json(EXPECTED[name]["params"])
-    assert params == tlc.SHIPPED_MODELS[name]
-    assert (MODELS_DIR / f"{name}.cfg").read_text() == params.cfg_text()
+    model = tlc.model_from_json(EXPECTED[name]["params"])
+    assert model == tlc.SHIPPED_MODELS[name]
+    assert (MODELS_DIR / f"{name}.cfg").read_text() == tlc.cfg_text(model)
 
 
 @NEEDS_JAVA
 @pytest.mark.tlc
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_tlc_reproduces_expected(name: str) -> None:
-    res = tlc.run_tlc_cfg((MODELS_DIR / f"{name}.cfg").read_text(), timeout_s=600)
+    res = tlc.run_cfg(MODULE, (MODELS_DIR / f"{name}.cfg").read_text(), timeout_s=600)
     # Through JSON, as expected.json was written (tuples become lists).
     got = json.loads(json.dumps(tlc.expected_entry(tlc.SHIPPED_MODELS[name], res)))
     want = dict(EXPECTED[name])
@@ -64,25 +68,9 @@ def test_tlc_reproduces_expected(name: str) -> None:
     assert got == want
 
 
-def _our_params(params: tlc.TlcParams) -> Any:
-    from electorate.spec.params import Params, Profile
-
-    return Params(
-        servers=params.servers,
-        profile=cast(Profile, params.profile),
-        max_term=params.max_term,
-        max_msgs=params.max_msgs,
-        max_log=params.max_log,
-        values=params.values,
-        bug=params.bug,
-    )
-
-
-def _our_check(params: tlc.TlcParams) -> Any:
+def _our_check(model: tlc.TlcModel) -> api.CheckResult:
     """Our checker's CheckResult for the same model."""
-    from electorate.app import api
-
-    return api.check(_our_params(params), symmetry=params.symmetry, workers=1)
+    return api.check(model.params, symmetry=model.symmetry, workers=1)
 
 
 @pytest.mark.parametrize("name", _slow_marked(COMPLETE))
@@ -97,13 +85,10 @@ def test_checker_agrees_with_tlc(name: str) -> None:
 
 @pytest.mark.parametrize("name", BUGGY)
 def test_bug_model_uses_the_bug_catalogue_parameters(name: str) -> None:
-    from electorate.spec.bugs import BUGS
-    from electorate.spec.params import Params
-
-    params = tlc.SHIPPED_MODELS[name]
+    params = tlc.SHIPPED_MODELS[name].params
     assert params.bug is not None
     bug = BUGS[params.bug]
-    assert _our_params(params) == Params(bug=params.bug, max_log=0, **bug.overrides)
+    assert params == Params(bug=params.bug, **bug.overrides)
     assert EXPECTED[name]["violated_invariant"] == bug.breaks
 
 

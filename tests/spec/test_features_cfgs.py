@@ -1,7 +1,7 @@
 """The shipped feature models (spec/models/features/): current, and TLC's recorded figures hold.
 
 expected_features.json holds TLC's own figures, written by
-`python -m electorate.app.tlc_features --update-models spec/models/features`.
+`python -m electorate.app.tlc --update-models`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from typing import Any
 
 import pytest
 
-from electorate.app import tlc_features
+from electorate.app import tlc
 from electorate.app.api import check
-from electorate.app.tlc import TlcConfigError
 
-MODELS_DIR = tlc_features.MODELS_DIR
-EXPECTED: dict[str, dict[str, Any]] = json.loads(
-    (MODELS_DIR / tlc_features.EXPECTED_FILE).read_text()
-)
+MODULE = tlc.FEATURED
+MODELS_DIR = MODULE.models_dir
+EXPECTED: dict[str, dict[str, Any]] = json.loads((MODELS_DIR / MODULE.expected_file).read_text())
 NEEDS_JAVA = pytest.mark.skipif(
     shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"
 )
@@ -27,7 +25,7 @@ NEEDS_JAVA = pytest.mark.skipif(
 
 def test_every_features_model_is_recorded() -> None:
     on_disk = {p.stem for p in MODELS_DIR.glob("*.cfg")}
-    assert on_disk == set(EXPECTED) == set(tlc_features.SHIPPED_MODELS)
+    assert on_disk == set(EXPECTED) == set(tlc.shipped(MODULE))
     # Every bug variant's model fails, every other one passes.
     assert all(
         e["result"] == ("violation" if e["params"]["bug"] else "ok") for e in EXPECTED.values()
@@ -41,26 +39,17 @@ def test_every_features_model_is_recorded() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_cfg_matches_generator(name: str) -> None:
-    params = tlc_features.params_from_json(EXPECTED[name]["params"])
-    assert params == tlc_features.SHIPPED_MODELS[name]
-    assert (MODELS_DIR / f"{name}.cfg").read_text() == tlc_features.cfg_text(params)
-
-
-def test_params_round_trip_and_refusal() -> None:
-    for p in tlc_features.SHIPPED_MODELS.values():
-        assert tlc_features.params_from_json(tlc_features.params_json(p)) == p
-    with pytest.raises(TlcConfigError, match="features list"):
-        tlc_features.params_from_json({"servers": 2})
-    with pytest.raises(TlcConfigError, match="malformed"):
-        tlc_features.params_from_json({"servers": 0, "features": ["lease"]})
+    model = tlc.model_from_json(EXPECTED[name]["params"])
+    assert model == tlc.SHIPPED_MODELS[name]
+    assert (MODELS_DIR / f"{name}.cfg").read_text() == tlc.cfg_text(model)
 
 
 @NEEDS_JAVA
 @pytest.mark.tlc
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_tlc_reproduces_expected(name: str) -> None:
-    res = tlc_features.run_cfg((MODELS_DIR / f"{name}.cfg").read_text(), timeout_s=300)
-    got = tlc_features.expected_entry(tlc_features.SHIPPED_MODELS[name], res)
+    res = tlc.run_cfg(MODULE, (MODELS_DIR / f"{name}.cfg").read_text(), timeout_s=300)
+    got = tlc.expected_entry(tlc.SHIPPED_MODELS[name], res)
     want = dict(EXPECTED[name])
     # The TLC build is recorded for the reader; a different build may count the same.
     got.pop("tlc")
@@ -71,7 +60,7 @@ def test_tlc_reproduces_expected(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_checker_agrees_with_recorded_tlc(name: str) -> None:
     want = EXPECTED[name]
-    res = check(tlc_features.SHIPPED_MODELS[name], symmetry=False)
+    res = check(tlc.SHIPPED_MODELS[name].params, symmetry=False)
     if want["result"] == "violation":
         # Both stop at the first violation in BFS order, so both report a shortest trace;
         # the counts depend on where in the last level each stopped (the order it enumerates
@@ -88,6 +77,6 @@ def test_checker_agrees_with_recorded_tlc(name: str) -> None:
         want["distinct"],
         want["depth"],
     )
-    if not want["view"]:  # under a VIEW TLC's generated count is not ours (see tlc_features)
+    if not want["view"]:  # under a VIEW TLC's generated count is not ours (see app/tlc.py)
         assert res.states_generated == want["generated"]
     assert res.vacuous == []

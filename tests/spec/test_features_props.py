@@ -3,6 +3,7 @@ none vacuously, and every feature bug variant is refuted with its shortest trace
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import combinations
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from electorate.app.api import check
 from electorate.spec.bugs import BUGS
 from electorate.spec.features.lease import is_leader
-from electorate.spec.ids import FEATURES
+from electorate.spec.ids import FEATURES, BugId, Feature
 from electorate.spec.next import Init, Next
 from electorate.spec.params import Params, ParamsError
 from electorate.spec.state import Role
@@ -18,12 +19,12 @@ from electorate.spec.state import Role
 COMBOS = [frozenset(c) for k in range(1, len(FEATURES) + 1) for c in combinations(FEATURES, k)]
 
 
-def _ids(combo: frozenset[str]) -> str:
+def _ids(combo: frozenset[Feature]) -> str:
     return "+".join(sorted(combo))
 
 
 @pytest.mark.parametrize("features", COMBOS, ids=_ids)
-def test_every_property_holds_on_two_servers(features: frozenset[str]) -> None:
+def test_every_property_holds_on_two_servers(features: frozenset[Feature]) -> None:
     # Relative time (no clock horizon): a lease is granted, expires and is undercut.
     r = check(Params(servers=2, features=features))
     ids = {inv.id for inv in r.model.invariants}
@@ -64,15 +65,14 @@ def test_default_features_hold_on_three_servers_reduced() -> None:
 # every deadline that backs a lease, so it does not blur the bugs away.
 @pytest.mark.slow  # about 20 s compiled each
 @pytest.mark.parametrize("name", ["lease-too-long", "lease-from-receive-time"])
-def test_lease_variants_are_refuted_on_three_servers_reduced(name: str) -> None:
-    overrides = dict(BUGS[name].overrides, servers=3, reduce=True)
-    r = check(Params(bug=name, **overrides))  # type: ignore[arg-type]
+def test_lease_variants_are_refuted_on_three_servers_reduced(name: BugId) -> None:
+    r = check(replace(Params(bug=name, **BUGS[name].overrides), servers=3, reduce=True))
     v = r.search.violation
     assert v is not None and v.invariant == "LeaseBacked"
 
 
 # name -> (servers, property, shortest trace length in states), as observed with BFS.
-REFUTED = {
+REFUTED: dict[BugId, tuple[int, str, int]] = {
     "no-prevote-disruption": (3, "NoUnearnedDeposition", 13),
     "prevote-bumps-term": (3, "PreVoteTermsEarned", 2),
     "no-check-quorum-zombie": (3, "CheckQuorumStepDown", 11),
@@ -82,13 +82,11 @@ REFUTED = {
 
 
 @pytest.mark.parametrize("name", sorted(REFUTED))
-def test_bug_variant_is_refuted(name: str) -> None:
+def test_bug_variant_is_refuted(name: BugId) -> None:
     servers, prop, length = REFUTED[name]
     bug = BUGS[name]
     assert bug.breaks == prop
-    overrides = dict(bug.overrides)
-    overrides["servers"] = servers
-    r = check(Params(bug=name, **overrides))  # type: ignore[arg-type]
+    r = check(replace(Params(bug=name, **bug.overrides), servers=servers))
     v = r.search.violation
     assert v is not None, f"{name} was not refuted"
     assert (v.invariant, len(v.trace)) == (prop, length)

@@ -7,11 +7,12 @@ import shutil
 
 import pytest
 
-from electorate.app import tlc_features
+from electorate.app import tlc
 from electorate.app.api import check
-from electorate.app.tlc import SPEC_DIR, TlcConfigError, TlcResult
+from electorate.app.tlc import SPEC_DIR, TlcConfigError, TlcModel, TlcResult
 from electorate.model_check.search import check as search
 from electorate.spec.bugs import BUGS
+from electorate.spec.ids import BugId
 from electorate.spec.model import RaftModel
 from electorate.spec.params import Params
 from electorate.spec.state import State
@@ -53,8 +54,16 @@ def exact_counts(p: Params) -> tuple[int, int]:
     return len(seen), depth
 
 
+def cfg_text(p: Params) -> str:
+    return tlc.cfg_text(TlcModel(p))
+
+
+def run(p: Params) -> TlcResult:
+    return tlc.run(TlcModel(p), timeout_s=300)
+
+
 def test_cfg_names_every_feature_invariant() -> None:
-    text = tlc_features.cfg_text(Params(servers=2, features=frozenset({"prevote", "lease"})))
+    text = cfg_text(Params(servers=2, features=frozenset({"prevote", "lease"})))
     assert 'Features = {"lease", "prevote"}' in text
     for inv in ("PreVoteTermsEarned", "NoUnearnedDeposition", "LeaseSafety", "LeaseBacked"):
         assert inv in text
@@ -62,23 +71,23 @@ def test_cfg_names_every_feature_invariant() -> None:
 
 
 def test_cfg_views_relative_time_only() -> None:
-    assert "MaxClock = 0" in tlc_features.cfg_text(RELATIVE)
-    assert tlc_features.cfg_text(RELATIVE).endswith("VIEW RelativeView\n")
-    assert "VIEW" not in tlc_features.cfg_text(CONFIGS["lease"])
-    assert "VIEW" not in tlc_features.cfg_text(CONFIGS["prevote"])  # max_clock 0, no lease
+    assert "MaxClock = 0" in cfg_text(RELATIVE)
+    assert cfg_text(RELATIVE).endswith("VIEW RelativeView\n")
+    assert "VIEW" not in cfg_text(CONFIGS["lease"])
+    assert "VIEW" not in cfg_text(CONFIGS["prevote"])  # max_clock 0, no lease
 
 
 def test_cfg_refuses_what_the_module_lacks() -> None:
     with pytest.raises(TlcConfigError, match="election profile"):
-        tlc_features.cfg_text(Params(profile="log", features=frozenset({"prevote"})))
+        cfg_text(Params(profile="log", features=frozenset({"prevote"})))
     # The canonical bug variants' hooks are RaftElection.tla's, not wired up here.
     with pytest.raises(TlcConfigError, match="no hook for bug 'vote-twice'"):
-        tlc_features.cfg_text(Params(servers=2, features=frozenset({"prevote"}), bug="vote-twice"))
+        cfg_text(Params(servers=2, features=frozenset({"prevote"}), bug="vote-twice"))
 
 
 # ---- Bug variants of the features (spec/bugs.py) ----------------------------------------------
 
-FEATURE_BUGS = sorted(tlc_features.BUG_OVERRIDES)
+FEATURE_BUGS = sorted(tlc.FEATURED.bug_hooks)
 
 
 def test_every_feature_bug_has_a_hook() -> None:
@@ -86,23 +95,23 @@ def test_every_feature_bug_has_a_hook() -> None:
 
 
 def test_bug_cfgs_name_hooks_the_module_defines() -> None:
-    tla = (SPEC_DIR / f"{tlc_features.MODULE}.tla").read_text()
-    for bug, overrides in tlc_features.BUG_OVERRIDES.items():
-        text = tlc_features.cfg_text(tlc_features.bug_params(bug))
+    tla = (SPEC_DIR / f"{tlc.FEATURED.name}.tla").read_text()
+    for bug, overrides in tlc.FEATURED.bug_hooks.items():
+        text = tlc.cfg_text(tlc.bug_model(bug))
         for hook, variant in overrides:
             assert f"    {hook} <- {variant}\n" in text
             for name in (hook, variant):  # defined, with or without arguments
                 assert f"\n{name} ==" in tla or f"\n{name}(" in tla, name
-    too_long = tlc_features.cfg_text(tlc_features.bug_params("lease-too-long"))
+    too_long = tlc.cfg_text(tlc.bug_model("lease-too-long"))
     assert "<-" not in too_long and "LeaseTicks = 3\n" in too_long
     # Without the pre-vote phase our checker drops PreVoteTermsEarned; so does the config.
-    skipped = tlc_features.cfg_text(tlc_features.bug_params("no-prevote-disruption"))
+    skipped = tlc.cfg_text(tlc.bug_model("no-prevote-disruption"))
     assert "PreVoteTermsEarned" not in skipped and "NoUnearnedDeposition" in skipped
 
 
 @functools.cache
-def bug_tlc(bug: str) -> TlcResult:
-    return tlc_features.run(tlc_features.bug_params(bug), timeout_s=300)
+def bug_tlc(bug: BugId) -> TlcResult:
+    return tlc.run(tlc.bug_model(bug), timeout_s=300)
 
 
 # Both search breadth-first with one worker and stop at the first violation, so both report a
@@ -114,8 +123,8 @@ def bug_tlc(bug: str) -> TlcResult:
 @NEEDS_JAVA
 @pytest.mark.tlc
 @pytest.mark.parametrize("bug", FEATURE_BUGS)
-def test_tlc_and_checker_find_the_same_feature_bug(bug: str) -> None:
-    ours, theirs = check(tlc_features.bug_params(bug), symmetry=False), bug_tlc(bug)
+def test_tlc_and_checker_find_the_same_feature_bug(bug: BugId) -> None:
+    ours, theirs = check(tlc.bug_model(bug).params, symmetry=False), bug_tlc(bug)
     violation = ours.search.violation
     assert theirs.result == ours.result == "violation" and violation is not None
     assert theirs.violated_invariant == violation.invariant == BUGS[bug].breaks
@@ -124,7 +133,7 @@ def test_tlc_and_checker_find_the_same_feature_bug(bug: str) -> None:
 
 def without_invariants(p: Params) -> tuple[str, RaftModel]:
     """p's TLC config and our model, both checking no invariant: the whole bounded space."""
-    cfg = tlc_features.cfg_text(p).splitlines(keepends=True)
+    cfg = cfg_text(p).splitlines(keepends=True)
     model = RaftModel(p)
     model.invariants = []
     return "".join(line for line in cfg if not line.startswith("INVARIANT")), model
@@ -138,12 +147,12 @@ def without_invariants(p: Params) -> tuple[str, RaftModel]:
 @NEEDS_JAVA
 @pytest.mark.tlc
 @pytest.mark.parametrize("bug", FEATURE_BUGS)
-def test_bug_hooks_mirror_the_python_branches(bug: str) -> None:
-    p = tlc_features.bug_params(bug)
+def test_bug_hooks_mirror_the_python_branches(bug: BugId) -> None:
+    p = tlc.bug_model(bug).params
     if bug == "prevote-bumps-term":
         p = Params(servers=2, features=p.features, max_term=3, bug=bug)
     cfg, model = without_invariants(p)
-    theirs, ours = tlc_features.run_cfg(cfg, timeout_s=300), search(model, False, 1, None, 0)
+    theirs, ours = tlc.run_cfg(tlc.FEATURED, cfg, timeout_s=300), search(model, False, 1, None, 0)
     assert theirs.result == "ok" and ours.violation is None
     got = (ours.distinct, ours.generated, ours.depth)
     assert got == (theirs.distinct_states, theirs.states_generated, theirs.depth)
@@ -155,7 +164,7 @@ def test_bug_hooks_mirror_the_python_branches(bug: str) -> None:
 def test_tlc_and_checker_agree(feature: str) -> None:
     p = CONFIGS[feature]
     ours = check(p, symmetry=False)
-    theirs = tlc_features.run(p, timeout_s=300)
+    theirs = run(p)
     assert theirs.result == ours.result == "ok"
     got = (ours.distinct_states, ours.states_generated, ours.depth)
     assert got == (theirs.distinct_states, theirs.states_generated, theirs.depth)
@@ -170,7 +179,7 @@ def test_tlc_and_checker_agree(feature: str) -> None:
 @functools.cache
 def relative_tlc(p: Params) -> TlcResult:
     """One TLC run per relative-time model, shared by the tests below."""
-    return tlc_features.run(p, timeout_s=300)
+    return run(p)
 
 
 @NEEDS_JAVA

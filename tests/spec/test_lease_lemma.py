@@ -10,6 +10,8 @@ follows. The test samples states freely, so a weaker lemma would be caught.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,13 +21,15 @@ from electorate.spec.params import Params
 from electorate.spec.properties import ElectionSafety
 from electorate.spec.state import Role, State
 
+T = TypeVar("T")
+
 
 @st.composite
 def lease_states(draw: st.DrawFn) -> tuple[Params, State]:
     n = draw(st.integers(1, 7))
     p = Params(servers=n, features=frozenset({"lease"}))
 
-    def vec(elements: st.SearchStrategy[object]) -> tuple[object, ...]:
+    def vec(elements: st.SearchStrategy[T]) -> tuple[T, ...]:
         return tuple(draw(st.lists(elements, min_size=n, max_size=n)))
 
     s = Init(p)._replace(

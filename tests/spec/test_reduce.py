@@ -16,6 +16,7 @@ import pytest
 from electorate.app import check as check_cli
 from electorate.spec import symmetry
 from electorate.spec.features import reduce, relative_time
+from electorate.spec.ids import FEATURES
 from electorate.spec.messages import Message, MType
 from electorate.spec.next import Init, Next, constraint
 from electorate.spec.params import Params, ParamsError
@@ -23,7 +24,7 @@ from electorate.spec.properties import invariants_for, sometimes_for
 from electorate.spec.state import Role, State
 
 Reach = Callable[[Params], set[State]]
-ALL = frozenset({"prevote", "check_quorum", "lease"})
+ALL = frozenset(FEATURES)
 CASES = {
     "all features": Params(servers=2, features=ALL),
     "lease": Params(servers=2, features=frozenset({"lease"})),

@@ -77,7 +77,11 @@ def test_one_vote_per_term() -> None:
 
 
 def test_restart_keeps_term_vote_and_log_but_not_the_role() -> None:
-    s = Init(P3)._replace(current_term=(3, 1, 1), role=(Role.Leader, 0, 0), voted_for=(0, -1, -1))
+    s = Init(P3)._replace(
+        current_term=(3, 1, 1),
+        role=(Role.Leader, Role.Follower, Role.Follower),
+        voted_for=(0, -1, -1),
+    )
     t = act.Restart(P3, s, 0)
     assert t.role[0] == Role.Follower and t.current_term[0] == 3 and t.voted_for[0] == 0
 
@@ -88,7 +92,9 @@ def test_restart_of_a_reset_follower_stutters() -> None:
 
 
 def test_become_leader_needs_a_strict_majority() -> None:
-    s = Init(P3)._replace(role=(Role.Candidate, 0, 0), current_term=(2, 1, 1))
+    s = Init(P3)._replace(
+        role=(Role.Candidate, Role.Follower, Role.Follower), current_term=(2, 1, 1)
+    )
     assert act.BecomeLeader(P3, s._replace(votes_granted=(0b001, 0, 0)), 0) is None
     t = act.BecomeLeader(P3, s._replace(votes_granted=(0b011, 0, 0)), 0)
     assert t is not None and t.role[0] == Role.Leader
@@ -131,7 +137,7 @@ def test_action_labels_read_like_tla() -> None:
 def test_heartbeat_returns_a_same_term_candidate_to_follower() -> None:
     p = Params(profile="heartbeat")
     ae = Message(MType.AppendEntriesRequest, 2, 1, 0)
-    s = Init(p)._replace(current_term=(2, 2, 1), role=(Role.Candidate, Role.Leader, 0))
+    s = Init(p)._replace(current_term=(2, 2, 1), role=(Role.Candidate, Role.Leader, Role.Follower))
     s = s._replace(messages=((ae, 1),))
     received = act.Receive(p, s, ae)
     assert received is not None and received[0] == "HandleAppendEntriesRequest"

@@ -24,7 +24,7 @@ from electorate.conformance.observe import spec_node_json
 from electorate.conformance.script import Step
 from electorate.spec.messages import EMPTY_BAG, WithMessage
 from electorate.spec.next import Init
-from electorate.spec.params import Params
+from electorate.spec.params import Params, bug_named, features_named
 from electorate.spec.state import NIL, State
 
 TIMERS = {"election": "timeout", "heartbeat": "heartbeat", "period": "period"}
@@ -51,7 +51,12 @@ class SpecHost(Host):
             raise CommandError("unsupported", f"features {show(features)}: only {show(FEATURES)}")
         ids = list(req["nodes"])
         n = len(ids)
-        p = Params(servers=n, profile="heartbeat", bug=self.bug, features=frozenset(features))
+        p = Params(
+            servers=n,
+            profile="heartbeat",
+            bug=bug_named(self.bug),
+            features=features_named(features),
+        )
         s = Init(p)
         initial = req.get("initial", {})
         terms, logs, votes = list(s.current_term), list(s.log), list(s.voted_for)
