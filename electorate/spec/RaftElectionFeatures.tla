@@ -1,12 +1,13 @@
 ------------------------- MODULE RaftElectionFeatures -------------------------
 (***************************************************************************)
-(* Issue 3's features -- PreVote, CheckQuorum, a leader lease -- on top of *)
-(* RaftElection (election profile only), the TLC twin of spec/extensions.py *)
-(* and spec/ext_actions.py. Every canonical action is RaftElection's own,  *)
-(* conjoined with UNCHANGED on the feature variables; the ones a feature   *)
-(* changes (Restart, Timeout, BecomeLeader, the heartbeat handlers,        *)
-(* UpdateTerm) are restated here. A feature that is off keeps its          *)
-(* variables at their initial values, as the Python mirror keeps them      *)
+(* The features -- PreVote, CheckQuorum, a leader lease -- on top of       *)
+(* RaftElection (election profile only), the TLC mirror of the featured    *)
+(* model of spec/next.py and spec/features/. Every canonical action is     *)
+(* RaftElection's own, conjoined with UNCHANGED on the feature variables;  *)
+(* the ones a feature changes (Restart, Timeout, BecomeLeader, the         *)
+(* heartbeat handlers, UpdateTerm) are restated here, as                   *)
+(* spec/features/restated.py restates them. A feature that is off keeps    *)
+(* its variables at their initial values, as the Python mirror keeps them  *)
 (* empty, so the two count the same states.                                *)
 (*                                                                         *)
 (* Message types: the Python `mpre_vote` flag becomes the types            *)
@@ -14,17 +15,17 @@
 (* the lease). Leader bookkeeping (nextIndex, matchIndex) never changes in *)
 (* the election profile, so the heartbeat handlers leave it alone.         *)
 (*                                                                         *)
-(* Time has two modes, as in spec/ext_time.py. MaxClock > 0: absolute      *)
-(* clocks bounded by MaxClock. MaxClock = 0: relative time, Tick has no    *)
-(* bound and the config names `VIEW RelativeView`, which maps a state to   *)
-(* its canonical form (ext_time.Normalize), so TLC counts distinct         *)
-(* normalised states, as our checker does.                                 *)
+(* Time has two modes, as in spec/features/relative_time.py. MaxClock > 0: *)
+(* absolute clocks bounded by MaxClock. MaxClock = 0: relative time, Tick  *)
+(* has no bound and the config names `VIEW RelativeView`, which maps a     *)
+(* state to its canonical form (relative_time.Normalize), so TLC counts    *)
+(* distinct normalised states, as our checker does.                        *)
 (*                                                                         *)
 (* Bug hooks, as in RaftElection: a few behaviours are named operators     *)
 (* that a config replaces with a bug variant of spec/bugs.py (`Hook <-     *)
-(* Variant`, written by model_check/tlc_features.py); the variants are     *)
-(* grouped at the end of this module. lease-too-long needs no hook: only   *)
-(* its LeaseTicks differs.                                                 *)
+(* Variant`, written by electorate/app/tlc.py); the variants are grouped   *)
+(* at the end of this module. lease-too-long needs no hook: only its       *)
+(* LeaseTicks differs.                                                     *)
 (***************************************************************************)
 EXTENDS RaftElection, Integers
 
@@ -335,7 +336,7 @@ FHandleAppendEntriesResponse(i, j, m) ==
 \* A follower inside a live leader's lease adopts a newer term only from that
 \* term's leader: its ack promised to vote for nobody until its deadline, and
 \* adopting a term from, say, a late refusal of its own old vote request would
-\* wipe that promise (spec/ext_actions.py, _keeps_lease_promise).
+\* wipe that promise (spec/features/restated.py, keeps_lease_promise).
 KeepsLeasePromise(i, m) ==
     /\ m.mterm > currentTerm[i]
     /\ m.mtype /= AppendEntriesRequest
@@ -392,7 +393,7 @@ FConstraint ==
 
 -----------------------------------------------------------------------------
 \* Relative time (MaxClock = 0): the VIEW under which TLC tells states apart.
-\* It is spec/ext_time.py's Normalize, rule for rule (its docstring says why
+\* It is relative_time.Normalize, rule for rule (its docstring says why
 \* each rule keeps every guard and property): times shifted so that the
 \* slowest clock is at Origin, expired deadlines 0, a leader's dead round
 \* DeadRound with only its own ack, and a heartbeat stamp that is not its
@@ -401,7 +402,7 @@ FConstraint ==
 \* lease-from-receive-time old rounds are clamped instead: NRoundAt and
 \* NRoundAcked are bug hooks, replaced by the variants at the end.)
 
-\* Every normalised time is positive (ext_time.origin); non-leaders' round
+\* Every normalised time is positive (relative_time.origin); non-leaders' round
 \* fields stay 0, as ClearLeader leaves them.
 Origin     == LeaseTicks + 1
 DeadRound  == Origin - LeaseTicks
@@ -447,7 +448,8 @@ RelativeView ==
       NClock, NLeaseUntil, NRoundAt, NRoundAcked>>
 
 -----------------------------------------------------------------------------
-\* The features' properties (spec/ext_props.py, same IDs).
+\* The features' properties (spec/features/*.py, listed in spec/properties.py,
+\* same IDs).
 
 PreVoteTermsEarned == \A i \in Server : currentTerm[i] = 1 \/ currentTerm[i] \in earnedTerms
 NoUnearnedDeposition == ~unearnedDeposition
@@ -462,7 +464,7 @@ LeaseBacked ==
 
 -----------------------------------------------------------------------------
 \* Bug variants of the features (spec/bugs.py; their Python twins are the
-\* `p.bug == ...` branches of spec/ext_actions.py), each a replacement for a
+\* `p.bug == ...` branches of spec/features/), each a replacement for a
 \* bug hook above. Never used by the correct spec.
 
 \* no-prevote-disruption: a timed-out server starts an election at once.
@@ -480,7 +482,7 @@ LeaderWithoutQuorumLeadsOn(i) ==
 LeaseStartAtReceive(i) == clock[i]
 \* ... so a round's acks grant a lease whatever its age: a leader's round is
 \* never dead; an old one is clamped to Origin - 1, which keeps every
-\* comparison it takes part in (spec/ext_time.py, _rounds).
+\* comparison it takes part in (spec/features/relative_time.py, _rounds).
 NRoundAtClamped ==
     [i \in Server |-> IF state[i] /= Leader THEN roundAt[i]
                       ELSE Max({Shift(roundAt[i]), Origin - 1})]

@@ -1,12 +1,15 @@
-"""One pure function per raft.tla action: guards first, then the one new state (or None).
+"""raft.tla's actions, one pure function each: guards first, then the one new state (or None).
 
 Each function's first line names the actor, as raft.tla's comments do; `TLA+:` gives the action.
-Bug variants (spec.bugs) change an action where it says `p.bug == ...`, nowhere else.
+Bug variants (spec.bugs) change an action where it says `p.bug == ...`, nowhere else. The
+features replace some of these actions by versions built on them (spec/features/restated.py);
+spec/next.py puts the right one in each slot of Next.
 """
 
 from __future__ import annotations
 
 from electorate.spec.messages import (
+    Bag,
     Entry,
     Message,
     MType,
@@ -25,15 +28,23 @@ def IsQuorum(p: Params, mask: int) -> bool:
 
 
 def Send(m: Message, s: State) -> State:
+    """s with m sent (TLA+ Send(m)); nothing else changes."""
     return s._replace(messages=WithMessage(m, s.messages))
 
 
 def Discard(m: Message, s: State) -> State:
+    """s with one copy of m consumed (TLA+ Discard(m)); nothing else changes."""
     return s._replace(messages=WithoutMessage(m, s.messages))
 
 
 def Reply(response: Message, request: Message, s: State) -> State:
-    return s._replace(messages=WithoutMessage(request, WithMessage(response, s.messages)))
+    """s with the request consumed and the response sent (TLA+ Reply(response, request))."""
+    return s._replace(messages=Replied(response, request, s.messages))
+
+
+def Replied(response: Message, request: Message, msgs: Bag) -> Bag:
+    """The bag after Reply: for an action that changes other variables in the same step."""
+    return WithoutMessage(request, WithMessage(response, msgs))
 
 
 # ---- Server actions -------------------------------------------------------------------------
@@ -210,9 +221,11 @@ def HandleRequestVoteRequest(p: Params, s: State, i: int, j: int, m: Message) ->
         return None
     vote_free = s.voted_for[i] in (NIL, j) or p.bug == "vote-twice"  # bug: votedFor ignored
     grant = m.mterm == s.current_term[i] and LogOk(p, s, i, m) and vote_free
-    voted_for = Except(s.voted_for, i, j) if grant else s.voted_for
     response = Message(MType.RequestVoteResponse, s.current_term[i], i, j, mvote_granted=grant)
-    return Reply(response, m, s._replace(voted_for=voted_for))
+    return s._replace(
+        voted_for=Except(s.voted_for, i, j) if grant else s.voted_for,
+        messages=Replied(response, m, s.messages),
+    )
 
 
 def HandleRequestVoteResponse(p: Params, s: State, i: int, j: int, m: Message) -> State | None:
@@ -228,12 +241,10 @@ def HandleRequestVoteResponse(p: Params, s: State, i: int, j: int, m: Message) -
     granted = s.votes_granted
     if m.mvote_granted:
         granted = Except(granted, i, granted[i] | 1 << j)
-    return Discard(
-        m,
-        s._replace(
-            votes_responded=Except(s.votes_responded, i, s.votes_responded[i] | 1 << j),
-            votes_granted=granted,
-        ),
+    return s._replace(
+        votes_responded=Except(s.votes_responded, i, s.votes_responded[i] | 1 << j),
+        votes_granted=granted,
+        messages=WithoutMessage(m, s.messages),
     )
 
 
@@ -269,7 +280,10 @@ def HandleAppendEntriesRequest(p: Params, s: State, i: int, j: int, m: Message) 
             msuccess=True,
             mmatch_index=m.mprev_log_index + len(m.mentries),
         )
-        return Reply(ok, m, s._replace(commit_index=Except(s.commit_index, i, m.mcommit_index)))
+        return s._replace(
+            commit_index=Except(s.commit_index, i, m.mcommit_index),
+            messages=Replied(ok, m, s.messages),
+        )
     if len(log) >= index:  # conflict: remove one entry
         return s._replace(log=Except(s.log, i, log[: len(log) - 1]))
     if len(log) == m.mprev_log_index:  # no conflict: append the entry
@@ -284,17 +298,17 @@ def HandleAppendEntriesResponse(p: Params, s: State, i: int, j: int, m: Message)
     """
     if m.mterm != s.current_term[i]:
         return None
+    next_index, match_index = s.next_index[i], s.match_index[i]
     if m.msuccess:
-        next_index = Except(s.next_index[i], j, m.mmatch_index + 1)
-        match_index = Except(s.match_index[i], j, m.mmatch_index)
-        s = s._replace(
-            next_index=Except(s.next_index, i, next_index),
-            match_index=Except(s.match_index, i, match_index),
-        )
+        next_index = Except(next_index, j, m.mmatch_index + 1)
+        match_index = Except(match_index, j, m.mmatch_index)
     else:
-        next_index = Except(s.next_index[i], j, max(s.next_index[i][j] - 1, 1))
-        s = s._replace(next_index=Except(s.next_index, i, next_index))
-    return Discard(m, s)
+        next_index = Except(next_index, j, max(next_index[j] - 1, 1))
+    return s._replace(
+        next_index=Except(s.next_index, i, next_index),
+        match_index=Except(s.match_index, i, match_index),
+        messages=WithoutMessage(m, s.messages),
+    )
 
 
 def UpdateTerm(p: Params, s: State, i: int, j: int, m: Message) -> State | None:

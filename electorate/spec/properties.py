@@ -134,8 +134,9 @@ def UpToDate(a: tuple[Entry, ...], b: tuple[Entry, ...]) -> bool:
 
 
 def LeaderLogCoversVoters(p: Params, s: State) -> bool:
-    """A leader's log is at least as up to date as the log of every server that voted for it
-    in its current term and is still in that term.
+    """A leader's log is at least as up to date as the log of each voter of its current term.
+
+    (A voter: a server that voted for it in its current term and is still in that term.)
 
     Why it holds: the vote was granted only to a log at least as up to date as the voter's
     (§5.4.1); since then the voter's log changed only by the AppendEntries of this term's one

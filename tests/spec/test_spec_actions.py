@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+import sys
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+
+import electorate.spec
 from electorate.spec import actions as act
+from electorate.spec.features import check_quorum, prevote, restated
+from electorate.spec.ids import FEATURES, PROFILES
 from electorate.spec.messages import Message, MType, WithMessage, WithoutMessage, copies
-from electorate.spec.next import Action, Init, Next, constraint
+from electorate.spec.next import Action, Init, Next, actions_for, constraint
 from electorate.spec.params import Params, ParamsError
 from electorate.spec.state import NIL, Role, State
 
 P3 = Params()
+SPEC_ROOT = Path(electorate.spec.__file__).resolve().parent  # the sources (not build/compiled)
 
 
 def step(s: State, name: str, *args: object) -> State:
@@ -157,3 +167,42 @@ def test_bad_params_are_refused_with_the_option_to_fix() -> None:
             assert text in str(e)
         else:
             raise AssertionError(f"{kwargs} accepted")
+
+
+def _every_action() -> set[Callable[..., object]]:
+    """Every action of every model's table, and the Receive handlers they dispatch to."""
+    found: set[Callable[..., object]] = set()
+    for features in (frozenset(), frozenset(FEATURES)):
+        for profile in PROFILES:
+            p = Params(servers=2, profile=profile, features=features)
+            table = actions_for(p)
+            found |= {getattr(table, f.name) for f in fields(table)} - {None}
+    handlers = ("UpdateTerm", "HandleAppendEntriesRequest", "HandleAppendEntriesResponse")
+    found |= {getattr(module, name) for module in (act, restated) for name in handlers}
+    found |= {act.HandleRequestVoteRequest, act.HandleRequestVoteResponse, act.DropStaleResponse}
+    found |= {prevote.HandlePreVoteRequest, prevote.HandlePreVoteResponse}
+    found |= {prevote.PreVoteTimeout, check_quorum.LeaderTimer}
+    return found
+
+
+def _docstring(fn: Callable[..., object]) -> str:
+    """fn's docstring, read from its source (a mypyc-compiled function has none at run time)."""
+    module = sys.modules[fn.__module__]
+    source = SPEC_ROOT.joinpath(*module.__name__.split(".")[2:]).with_suffix(".py")
+    if source.name == "__init__.py" or not source.is_file():
+        raise AssertionError(f"no source for {fn.__module__}")
+    for node in ast.parse(source.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
+            return ast.get_docstring(node) or ""
+    raise AssertionError(f"{fn.__name__} not defined in {source}")
+
+
+def test_every_action_says_who_acts_and_which_tla_action_it_is() -> None:
+    actions = _every_action()
+    assert len(actions) > 25
+    for fn in actions:
+        doc = _docstring(fn)
+        first = doc.splitlines()[0] if doc else ""
+        name = f"{fn.__module__}.{fn.__name__}"
+        assert first.endswith(".") and first.split()[0][0].isupper(), f"{name}: {first!r}"
+        assert "TLA+: " in doc, f"{name} does not name its TLA+ action"

@@ -16,8 +16,7 @@ from electorate.spec.state import Except, Role, State
 
 
 def LeaderTimer(p: Params, s: State, i: int) -> tuple[str, State] | None:
-    """Leader i's timer runs out: it ends a CheckQuorum period, and steps down unless it heard
-    from a quorum in it.
+    """Leader i's timer runs out: it ends a CheckQuorum period, stepping down without a quorum.
 
     TLA+: LeaderTimer(i); the Python label says which way it went.
     """

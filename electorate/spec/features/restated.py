@@ -30,11 +30,11 @@ from electorate.spec.state import Except, ExceptOn, Role, State
 
 
 def Restart(p: Params, s: State, i: int) -> State:
-    """Server i restarts. With a lease it behaves as inside one until its deadline (impl's
-    guard: it may have acknowledged a heartbeat just before crashing); without, its untimed
-    timer may run out at any later step.
+    """Server i restarts from stable storage, its feature bookkeeping cleared.
 
-    TLA+: FRestart(i).
+    With a lease it behaves as inside one until its deadline (impl's guard: it may have
+    acknowledged a heartbeat just before crashing); without, its untimed timer may run out at
+    any later step. TLA+: FRestart(i).
     """
     t = clear_role_vars(actions.Restart(p, s, i), i)
     if p.has("lease"):
@@ -84,10 +84,10 @@ def AppendEntries(p: Params, s: State, i: int, j: int) -> State | None:
 
 
 def ElectionTimer(p: Params, s: State, i: int) -> tuple[str, State] | None:
-    """Server i's timer runs out: a follower forgets its leader (its lease check ends, with a
-    lease no earlier than its deadline); a leader ends a CheckQuorum period.
+    """Server i's election timer runs out: a follower forgets its leader, a leader checks.
 
-    TLA+: FollowerTimer(i) \\/ LeaderTimer(i).
+    A follower's lease check ends (with a lease, no earlier than its deadline); a leader ends a
+    CheckQuorum period. TLA+: FollowerTimer(i) \\/ LeaderTimer(i).
     """
     if s.role[i] == Role.Leader:
         return check_quorum.LeaderTimer(p, s, i) if p.has("check_quorum") else None
@@ -115,9 +115,10 @@ def UpdateTerm(p: Params, s: State, i: int, j: int, m: Message) -> State | None:
 
 
 def HandleAppendEntriesRequest(p: Params, s: State, i: int, j: int, m: Message) -> State | None:
-    """Server i handles j's heartbeat; from the leader of its own term, as follower, it has
-    heard a live leader (and acks the heartbeat's round). A pre-candidate steps down first.
+    """Server i handles j's heartbeat, noting a live leader if it follows j in j's term.
 
+    From the leader of its own term, as follower, i has heard a live leader (and its ack names
+    the heartbeat's round); a pre-candidate steps down first, keeping m.
     TLA+: FHandleAppendEntriesRequest(i, j, m).
     """
     own_term = m.mterm == s.current_term[i]
@@ -157,10 +158,10 @@ def keeps_lease_promise(p: Params, s: State, i: int, m: Message) -> bool:
 
 
 def Receive(p: Params, s: State, m: Message) -> tuple[str, State] | None:
-    """Server m.mdest receives m: pre-vote traffic and the lease's promises first, then
-    raft.tla's handlers, restated where the features keep books.
+    """Server m.mdest receives m: pre-votes and lease promises first, then raft.tla's handlers.
 
-    TLA+: FReceive(m). At most one disjunct is enabled for a given m and state.
+    raft.tla's handlers are restated where the features keep books. TLA+: FReceive(m). At most
+    one disjunct is enabled for a given m and state.
     """
     i, j = m.mdest, m.msource
     if m.mpre_vote and m.mtype == MType.RequestVoteRequest:
