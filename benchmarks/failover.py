@@ -149,9 +149,8 @@ def failover_trials(c: LocalCluster, log: LeaseLog, trials: int) -> tuple[list[P
     problems: list[str] = []
     leader = wait_leader(c, log, None, 20)
     for i in range(trials):
-        token = status(leader, log).get("token")
-        assert isinstance(token, int)
         time.sleep(0.05 + (i % 7) * 0.003)  # vary the kill's phase within the heartbeat cycle
+        leader, token = current_leader(c, log, leader)
         t0 = time.monotonic()
         c.kill(leader)
         new, ph = watch_failover(c, log, leader, token, t0)
@@ -166,6 +165,17 @@ def failover_trials(c: LocalCluster, log: LeaseLog, trials: int) -> tuple[list[P
         # Usually ``new``; another node if ``new`` lost its lease meanwhile (e.g. CPU starved).
         leader = wait_rejoined(c, log, leader)
     return phases, problems
+
+
+def current_leader(c: LocalCluster, log: LeaseLog, leader: Member) -> tuple[Member, int]:
+    """The leader to kill and its token; on a loaded machine leadership may have moved (or a
+    status request timed out) since the last trial."""
+    for _ in range(50):
+        token = status(leader, log).get("token")
+        if isinstance(token, int):
+            return leader, token
+        leader = wait_leader(c, log, None, 10)
+    raise RuntimeError("no leader kept its lease long enough to be killed")
 
 
 def _ms(t: float | None) -> str:
