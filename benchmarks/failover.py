@@ -104,6 +104,7 @@ class Phases:
     elected: float | None = None  # first survivor seen as leader (no lease yet)
     lease: float = 0.0  # first survivor seen holding a lease: the failover time
     terms: int = 0  # terms started by the failover (1: one clean election)
+    lag: float = 0.0  # worst tick lag (ms) a survivor reported by then, since its last start
 
 
 def watch_failover(
@@ -119,6 +120,9 @@ def watch_failover(
             s = status(m, log)
             now = time.monotonic() - t0
             role = s.get("role")
+            lag = s.get("max_loop_lag_ms")
+            if isinstance(lag, int | float):
+                ph.lag = max(ph.lag, float(lag))
             if ph.campaign is None and role in ("pre_candidate", "candidate", "leader"):
                 ph.campaign = now
             if ph.elected is None and role == "leader":
@@ -208,6 +212,9 @@ def breakdown(phases: list[Phases]) -> list[str]:
     extra = [p for p in phases if p.terms != 1]
     slow = sorted(phases, key=lambda p: -p.lease)[: max(1, len(phases) // 50)]
     out.append(f"  trials that needed more than one election: {len(extra)} of {len(phases)}")
+    lags = [p.lag for p in phases]
+    out.append(f"  survivors' worst tick lag (ms): p50 {statistics.median(lags):.0f}   "
+               f"p99 {pct(lags, 99):.0f}   max {max(lags):.0f}")  # fmt: skip
     out.append(
         "  slowest: " + ", ".join(f"{p.lease * 1000:.0f} ms (+{p.terms} terms)" for p in slow)
     )
