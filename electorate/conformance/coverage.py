@@ -98,7 +98,7 @@ def hits(
 ) -> list[str]:
     """The targets one passed step hit. ``shown_before`` is each node's role as the mapping
     showed it before the step (an abandoned candidate is a follower)."""
-    out = [_action(a.name, a.detail, a.args, before, healed) for a in comp.actions]
+    out = [_action(a.name, a.detail, healed) for a in comp.actions]
     found = [t for t in out if t]
     for i in comp.aux.abandoned:
         if shown_before[i] == "pre_candidate":
@@ -120,7 +120,7 @@ def hits(
     return found
 
 
-def _action(name: str, detail: str, args: tuple[object, ...], s: State, healed: bool) -> str:
+def _action(name: str, detail: str, healed: bool) -> str:
     if name == "BecomeLeader":
         return "leader after heal" if healed else "become leader"
     if name == "StartElection":
