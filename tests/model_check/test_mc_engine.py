@@ -140,6 +140,26 @@ def test_simulation_finds_the_quorum_half_split_brain_and_replays_by_seed() -> N
     assert b.behaviours == a.behaviours
 
 
+@pytest.mark.parametrize(
+    ("bug", "servers"),
+    [
+        ("quorum-half", 4),  # on 5 servers "at least half" is a majority: nothing to find
+        ("no-prevote-disruption", 5),
+        ("prevote-bumps-term", 5),
+        ("no-check-quorum-zombie", 5),
+    ],
+)
+def test_simulation_finds_the_variants_on_big_clusters_within_a_minute(
+    bug: str, servers: int
+) -> None:
+    overrides = {**BUGS[bug].overrides, "servers": servers}
+    p = Params(bug=bug, **overrides)  # type: ignore[arg-type]
+    seed = random.randrange(1 << 32)
+    r = simulate(RaftModel(p), depth=100, seed=seed, seconds=60)
+    assert r.violation is not None, f"{bug}: nothing in {r.behaviours} behaviours, seed {seed}"
+    assert r.violation.invariant == BUGS[bug].breaks, f"seed {seed}"
+
+
 def test_simulation_of_a_correct_model_finds_nothing() -> None:
     r = simulate(RaftModel(Params(servers=3)), depth=30, seed=7, behaviours=50)
     assert r.violation is None and r.behaviours == 50 and r.states > 50
