@@ -66,8 +66,8 @@ runs `--checkpoint DIR`, `--checkpoint-every MINUTES`, `--resume DIR`, `--simula
 `--depth`, `--behaviours`, `--time-limit`, `--seed`, `--export-tla DIR`, `--config FILE`.
 Exit status: 0 every invariant holds and every "sometimes" property was reached (or the witness
 was found, or nothing was violated within `--max-depth`); 1 a violation (or a vacuous model, or
-an unreachable witness); 2 a usage or configuration error, with a one-line message; 130 stopped
-by Ctrl-C or SIGTERM.
+an unreachable witness); 2 a usage or configuration error, with a one-line message; 3 a worker
+process failed (no verdict); 130 stopped by Ctrl-C or SIGTERM.
 
 ## Output conventions
 

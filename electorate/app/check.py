@@ -24,7 +24,7 @@ from rich.table import Table
 
 from electorate.app.api import CheckResult, check, export_tla
 from electorate.model_check import trace
-from electorate.model_check.engine import EngineError, Options, StopFlag
+from electorate.model_check.engine import EngineError, Options, StopFlag, WorkerError
 from electorate.model_check.search import Progress, Violation
 from electorate.model_check.simulate import simulate
 from electorate.spec.bugs import BUGS
@@ -323,6 +323,9 @@ def main(argv: list[str]) -> int:
         except (ParamsError, EngineError, OSError) as e:
             err.print(f"electorate check: error: {e}", markup=False)
             return 2
+        except WorkerError as e:  # not the user's doing: no verdict, and not a usage error
+            err.print(f"electorate check: failed: {e}", markup=False)
+            return 3
         except KeyboardInterrupt:
             err.print("electorate check: interrupted", markup=False)
             return 130

@@ -57,7 +57,11 @@ ROUND_STATES = 2048  # states a shard expands per round: a round lasts a fractio
 
 
 class EngineError(Exception):
-    """A checkpoint that cannot be used, or a worker that failed; the message says why."""
+    """A checkpoint that cannot be used (bad input); the message says why."""
+
+
+class WorkerError(Exception):
+    """A worker process failed or died; the message says how."""
 
 
 @dataclass
@@ -435,20 +439,26 @@ class _WorkerShards(_Shards[S, A]):
 
     def call_all(self, method: str, args: Sequence[tuple[Any, ...]]) -> list[Any]:
         for conn, a in zip(self.conns, args, strict=True):
-            conn.send((method, a))
+            self._send(conn, (method, a))
         return [self._reply(conn) for conn in self.conns]
 
     def call_one(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
-        self.conns[index].send((method, args))
+        self._send(self.conns[index], (method, args))
         return self._reply(self.conns[index])
+
+    def _send(self, conn: Connection, request: tuple[str, tuple[Any, ...]]) -> None:
+        try:
+            conn.send(request)
+        except OSError:
+            raise WorkerError("a worker process died (see its message above)") from None
 
     def _reply(self, conn: Connection) -> Any:
         try:
             ok, value = conn.recv()
-        except EOFError:
-            raise EngineError("a worker process died (see its message above)") from None
+        except (EOFError, OSError):
+            raise WorkerError("a worker process died (see its message above)") from None
         if not ok:
-            raise EngineError(value)
+            raise (EngineError if value.startswith("the checkpoint") else WorkerError)(value)
         return value
 
     def peak_rss(self) -> int:
@@ -498,4 +508,4 @@ def _serve(
         os._exit(0)  # no atexit handlers or buffers of the driver's run in a forked child
 
 
-__all__ = ["EngineError", "Options", "StopFlag", "check"]
+__all__ = ["EngineError", "Options", "StopFlag", "WorkerError", "check"]

@@ -3,17 +3,21 @@ stop requests, checkpoints, simulation and the fingerprint table."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import os
 import random
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from electorate.model_check import engine
-from electorate.model_check.engine import EngineError, Options, StopFlag
+from electorate.model_check.engine import EngineError, Options, StopFlag, WorkerError
 from electorate.model_check.fptable import FpTable
 from electorate.model_check.search import Progress, Search
 from electorate.model_check.simulate import simulate
@@ -152,8 +156,7 @@ def test_simulation_finds_the_quorum_half_split_brain_and_replays_by_seed() -> N
 def test_simulation_finds_the_variants_on_big_clusters_within_a_minute(
     bug: str, servers: int
 ) -> None:
-    overrides = {**BUGS[bug].overrides, "servers": servers}
-    p = Params(bug=bug, **overrides)  # type: ignore[arg-type]
+    p = dataclasses.replace(Params(bug=bug, **BUGS[bug].overrides), servers=servers)
     seed = random.randrange(1 << 32)
     r = simulate(RaftModel(p), depth=100, seed=seed, seconds=60)
     assert r.violation is not None, f"{bug}: nothing in {r.behaviours} behaviours, seed {seed}"
@@ -199,3 +202,25 @@ def test_the_generic_checker_imports_nothing_of_the_spec() -> None:
     assert done.stdout.strip() == "[]"
     sources = Path(engine.__file__).parent.glob("*.py")
     assert not [f.name for f in sources if "electorate.spec" in f.read_text()]
+
+
+def test_a_dead_worker_fails_the_run_and_leaves_no_other_behind() -> None:
+    killed: list[int] = []
+
+    def progress(p: Progress) -> None:
+        if not killed and p.distinct > 1000:
+            kids = [
+                int(c)
+                for c in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+                .read_text()
+                .split()
+            ]
+            os.kill(kids[0], signal.SIGKILL)
+            killed.extend(kids)
+
+    opts = Options(workers=2, progress=progress, every=0.0)
+    with pytest.raises(WorkerError, match="a worker process died"):
+        engine.check(RaftModel(Params(servers=3)), False, opts)
+    assert len(killed) == 2
+    time.sleep(0.2)
+    assert not [k for k in killed if Path(f"/proc/{k}").exists()]
