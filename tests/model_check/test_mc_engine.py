@@ -104,18 +104,47 @@ def test_a_stop_request_ends_the_run_with_partial_figures(workers: int) -> None:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_resume_reaches_the_uninterrupted_figures(workers: int, tmp_path: Path) -> None:
-    p = Params(servers=3)
-    whole = engine.check(RaftModel(p), True, Options(workers=workers))
+    p = Params(servers=2, profile="heartbeat")
+    whole = engine.check(RaftModel(p), False, Options(workers=workers))
     first = Options(workers=workers, max_depth=8, checkpoint=tmp_path, checkpoint_every=0)
-    part = engine.check(RaftModel(p), True, first)
+    part = engine.check(RaftModel(p), False, first)
     assert part.depth == 8 and part.unexplored > 0
-    rest = engine.check(RaftModel(p), True, Options(workers=workers, resume=tmp_path))
+    rest = engine.check(RaftModel(p), False, Options(workers=workers, resume=tmp_path))
     assert (rest.distinct, rest.generated, rest.depth) == (
         whole.distinct,
         whole.generated,
         whole.depth,
     )
     assert rest.sometimes == whole.sometimes
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_interrupted_run_resumes_to_the_same_figures(workers: int, tmp_path: Path) -> None:
+    p = Params(servers=3)
+    whole = engine.check(RaftModel(p), True, Options(workers=workers, max_depth=14))
+    stop = StopFlag()
+
+    def progress(pr: Progress) -> None:
+        if pr.depth >= 9:
+            stop.requested = True  # mid-level: the checkpoint of a finished level stands
+
+    first = Options(
+        workers=workers,
+        progress=progress,
+        every=0.0,
+        stop=stop,
+        checkpoint=tmp_path,
+        checkpoint_every=0,
+    )
+    part = engine.check(RaftModel(p), True, first)
+    assert part.interrupted and part.depth >= 9
+    rest = engine.check(RaftModel(p), True, Options(workers=workers, max_depth=14, resume=tmp_path))
+    assert (rest.distinct, rest.generated, rest.depth, rest.unexplored) == (
+        whole.distinct,
+        whole.generated,
+        whole.depth,
+        whole.unexplored,
+    )
 
 
 def test_resume_refuses_another_model_or_worker_count(tmp_path: Path) -> None:
