@@ -183,7 +183,7 @@ def test_simulation_finds_the_quorum_half_split_brain_and_replays_by_seed() -> N
     ],
 )
 def test_simulation_finds_the_variants_on_big_clusters_within_a_minute(
-    bug: str, servers: int
+    bug: BugId, servers: int
 ) -> None:
     p = dataclasses.replace(Params(bug=bug, **BUGS[bug].overrides), servers=servers)
     seed = random.randrange(1 << 32)
