@@ -90,6 +90,7 @@ def Timeout(p: Params, s: State, i: int) -> State | None:
     """Server i times out and starts a new election.
 
     TLA+: Timeout(i). The self-vote is not set here: i sends itself a RequestVote later.
+    raft.tla also resets the history variable voterLog[i]; history is left out (spec/state.py).
     """
     if s.role[i] not in (Role.Follower, Role.Candidate):
         return None
@@ -150,7 +151,8 @@ def AppendEntries(p: Params, s: State, i: int, j: int) -> State | None:
 def BecomeLeader(p: Params, s: State, i: int) -> State | None:
     """Candidate i becomes leader once the votes granted to it form a quorum.
 
-    TLA+: BecomeLeader(i).
+    TLA+: BecomeLeader(i). raft.tla also records the election in the history variable
+    `elections`, left out here.
     """
     if s.role[i] != Role.Candidate or not IsQuorum(p, s.votes_granted[i]):
         return None
@@ -215,7 +217,8 @@ def LogOk(p: Params, s: State, i: int, m: Message) -> bool:
 def HandleRequestVoteRequest(p: Params, s: State, i: int, j: int, m: Message) -> State | None:
     """Server i answers j's RequestVote request of a term no newer than its own.
 
-    TLA+: HandleRequestVoteRequest(i, j, m).
+    TLA+: HandleRequestVoteRequest(i, j, m). raft.tla's response also carries i's log in the
+    history field mlog, left out here.
     """
     if m.mterm > s.current_term[i]:
         return None
@@ -231,7 +234,8 @@ def HandleRequestVoteRequest(p: Params, s: State, i: int, j: int, m: Message) ->
 def HandleRequestVoteResponse(p: Params, s: State, i: int, j: int, m: Message) -> State | None:
     """Server i tallies j's vote response of its current term (even when not a candidate).
 
-    TLA+: HandleRequestVoteResponse(i, j, m).
+    TLA+: HandleRequestVoteResponse(i, j, m). raft.tla also records j's log in the history
+    variable voterLog, left out here.
     """
     if p.bug == "stale-votes-counted":  # bug: responses from older terms are tallied too
         if m.mterm > s.current_term[i]:

@@ -6,7 +6,8 @@ its featured replacement (spec/features/restated.py) and adds the features' own 
 their feature is on. `Next` enumerates every enabled instance of the table's actions, in the
 order of FNext, stuttering steps included, because TLC counts every generated successor and our
 figures must equal TLC's. With the lease in relative time every successor is normalised
-(features/relative_time.py), and with `--reduce` reduced (features/reduce.py).
+(features/relative_time.py), and with `--reduce` reduced (features/reduce.py). raft.tla's Next
+also accumulates the history variable allLogs, left out here (spec/state.py).
 """
 
 from __future__ import annotations

@@ -75,10 +75,6 @@ def members(mask: int) -> list[int]:
     return [j for j in range(mask.bit_length()) if mask >> j & 1]
 
 
-def show_set(mask: int) -> str:
-    return "{" + ", ".join(f"s{j + 1}" for j in members(mask)) + "}"
-
-
 def LastTerm(xlog: tuple[Entry, ...]) -> int:
     """The term of the last entry in a log, or 0 if the log is empty."""
     return xlog[-1].term if xlog else 0

@@ -47,7 +47,9 @@ def Restart(p: Params, s: State, i: int) -> State:
 def Timeout(p: Params, s: State, i: int) -> State | None:
     """Server i's election timer has run out (no live leader heard): PreVote, or an election.
 
-    TLA+: FTimeout(i).
+    TLA+: FTimeout(i). Deviation from raft.tla, whose Timeout is enabled for any follower or
+    candidate at any step: with features the timer runs out only while i has heard no live
+    leader (heard_leader, set by heartbeats and cleared by ElectionTimer).
     """
     if s.heard_leader[i] or s.role[i] == Role.Leader:
         return None
