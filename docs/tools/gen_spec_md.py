@@ -8,7 +8,7 @@ checker runs the Python); the prose around them lives in this script.
 
 from __future__ import annotations
 
-import inspect
+import ast
 import re
 import sys
 from pathlib import Path
@@ -145,8 +145,26 @@ def tla_definition(name: str, tla: str = TLA) -> str:
     return f"(no definition named {name} in the module)"
 
 
+def _definition(fn: object) -> tuple[list[str], ast.FunctionDef]:
+    """The source lines of fn's module and fn's definition, read from the .py file: a function
+    compiled by mypyc (as an installed spec is) has neither source nor docstring at run time."""
+    module, name = getattr(fn, "__module__", ""), getattr(fn, "__name__", "")
+    text = ROOT.joinpath(*module.split(".")).with_suffix(".py").read_text()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return text.splitlines(), node
+    raise SystemExit(f"gen_spec_md: no function {name} in {module}")
+
+
+def source(fn: object) -> str:
+    """fn's source text with its decorators, as written."""
+    lines, node = _definition(fn)
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return "\n".join(lines[first - 1 : node.end_lineno]).rstrip()
+
+
 def section(name: str, fn: object, tla: str = TLA) -> str:
-    doc = (inspect.getdoc(fn) or "").splitlines()[0]
+    doc = (ast.get_docstring(_definition(fn)[1]) or "").splitlines()[0]
     return "\n".join(
         [
             f"### {name}",
@@ -158,7 +176,7 @@ def section(name: str, fn: object, tla: str = TLA) -> str:
             "```",
             "",
             "```python",
-            inspect.getsource(fn).rstrip(),  # type: ignore[arg-type]
+            source(fn),
             "```",
             "",
         ]
@@ -167,10 +185,10 @@ def section(name: str, fn: object, tla: str = TLA) -> str:
 
 def main() -> None:
     out = [INTRO, "## Init and Next", "", "```tla", tla_definition("Init"), "```", ""]
-    out += ["```python", inspect.getsource(next.Init).rstrip(), "```", ""]
+    out += ["```python", source(next.Init), "```", ""]
     out += ["```tla", tla_definition("Next"), tla_definition("ElectionNext"), "```", ""]
-    out += ["```python", inspect.getsource(next.actions_for).rstrip(), "```", ""]
-    out += ["```python", inspect.getsource(next.Next).rstrip(), "```", ""]
+    out += ["```python", source(next.actions_for), "```", ""]
+    out += ["```python", source(next.Next), "```", ""]
     out += ["## Actions", ""]
     out += [section(name, fn) for name, fn in ACTIONS]
     out += ["## Invariants", ""]
@@ -182,7 +200,7 @@ def main() -> None:
     ]
     out += [section(name, fn) for name, fn in INVARIANTS]
     out += ["## The state constraint", "", "```tla", tla_definition("Constraint"), "```", ""]
-    out += ["```python", inspect.getsource(next.constraint).rstrip(), "```", ""]
+    out += ["```python", source(next.constraint), "```", ""]
     out += [FEATURES_INTRO, "```tla", tla_definition("FNext", FEATURES_TLA), "```", ""]
     out += [section(name, fn, FEATURES_TLA) for name, fn in FEATURE_ACTIONS]
     print("\n".join(out))
