@@ -158,6 +158,12 @@ def goals(rows: list[Row], symmetry: bool) -> None:
     got = one.wall / two.wall
     verdict = "reached" if got >= TWO_WORKERS_GOAL else "NOT reached"
     print(f"goal: 2 workers >= {TWO_WORKERS_GOAL}x 1 worker (wall): {got:.2f}x, {verdict}")
+    # Wall time needs two idle cores; the CPU the partition costs does not: with it, two idle
+    # cores could give at most 2 * (one's CPU / two's CPU).
+    print(
+        f"2 workers spend {two.cpu / one.cpu:.2f}x one worker's CPU: on two idle cores at most "
+        f"{2 * one.cpu / two.cpu:.2f}x (an upper bound, not a measurement)"
+    )
     if "TLC, 1 worker" in by_name and symmetry:
         got = by_name["TLC, 1 worker"].wall / one.wall
         print(f"electorate 1 worker against TLC (wall): {got:.2f}x (goal on MaxMsgs 2: >= 4x)")
