@@ -116,9 +116,12 @@ the same counterexample step for step.
   `--workers auto` is one per CPU this process may use; more than that is refused.
 - The garbage collector is off during the search (states are acyclic tuples; its passes over
   millions of live states cost a tenth of the time).
-- `bytes/state` (`bytes_per_state` and `peak_rss_bytes` in the JSON) is the peak resident memory
-  of the checker's processes, workers included, over the distinct states: everything, the
-  interpreter and the states waiting in the BFS queue included.
+- `peak MB` (`peak_rss_bytes` in the JSON) is the peak resident memory of the checker's
+  processes, workers included, and `bytes/state` (`bytes_per_state`) that over the distinct
+  states: everything counts, the interpreter (about 60 MB, which dominates small models) and the
+  states waiting in the BFS queue as much as the fingerprints. With workers it is the sum of
+  every process's peak, so pages a forked worker still shares with the driver count twice: an
+  upper bound.
 
 ## Long runs
 
@@ -211,7 +214,7 @@ def results_table() -> list[str]:
         "generated and depth equal TLC's for every configuration TLC finished "
         "(`docs/tla-mapping.md`).",
         "",
-        "| configuration | symmetry | result | distinct | generated | depth | seconds | B/state |",
+        "| configuration | symmetry | result | distinct | generated | depth | seconds | peak MB |",
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for params, symmetry in CONFIGS:
@@ -220,7 +223,7 @@ def results_table() -> list[str]:
         rows.append(
             f"| {params.describe()} | {'on' if symmetry else 'off'} | {r.result} | "
             f"{s.distinct:,} | {s.generated:,} | {s.depth} | {s.seconds:.1f} | "
-            f"{s.bytes_per_state:.0f} |"
+            f"{s.peak_rss / 2**20:.0f} |"
         )
     return rows
 

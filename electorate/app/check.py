@@ -520,7 +520,8 @@ def _progress(err: Console, quiet: bool) -> Any:
 def _report(out: Console, r: CheckResult, with_trace: bool) -> None:
     s = r.search
     table = Table(title="Result")
-    for col in ("result", "distinct states", "states generated", "depth", "seconds", "bytes/state"):
+    columns = ("result", "distinct states", "states generated", "depth", "seconds", "peak MB")
+    for col in (*columns, "bytes/state"):
         table.add_column(col, justify="right")
     table.add_row(
         r.result,
@@ -528,6 +529,7 @@ def _report(out: Console, r: CheckResult, with_trace: bool) -> None:
         f"{s.generated:,}",
         str(s.depth),
         f"{s.seconds:.2f}",
+        f"{s.peak_rss / 2**20:.0f}",
         f"{s.bytes_per_state:.0f}",
     )
     out.print(table)
