@@ -79,6 +79,7 @@ class Shard(Generic[S, A]):
         self.key: Callable[[S], Hashable] = model.canonical if symmetry else identity
         self.index, self.count = index, count
         self.table = FpTable()
+        self.raw_table = FpTable()  # with symmetry: hashes of the states submitted (not orbits)
         self.level: list[tuple[S, int]] = []  # (state, fingerprint) of the level being expanded
         self.cursor = 0
         self.next: list[tuple[S, int]] = []
@@ -126,8 +127,11 @@ class Shard(Generic[S, A]):
                     break
             if found is not None:
                 break
-        keys = cands if self.key is identity else map(self.key, cands)
-        cand_fps = list(map(hash, keys))
+        if self.key is identity:
+            cand_fps = list(map(hash, cands))
+        else:
+            cands, parents = self._new_raw(cands, parents)
+            cand_fps = list(map(hash, map(self.key, cands)))
         self.cursor = stop
         self.generated += generated
         self._cands, self._cand_fps, self._parents = cands, cand_fps, parents
@@ -143,6 +147,18 @@ class Shard(Generic[S, A]):
             found,
             self.cursor >= len(self.level),
         )
+
+    def _new_raw(self, cands: list[S], parents: list[int]) -> tuple[list[S], list[int]]:
+        """With symmetry, the candidates whose state itself (not its orbit) this shard has not
+        submitted before, first occurrences only: a state submitted before had its orbit
+        added then, so only these need the costly canonical form. (In the 3-server election
+        model three candidates in four are such repeats.)"""
+        if not cands:
+            return cands, parents
+        raw = np.array(list(map(hash, cands)), dtype=np.int64)
+        unique, first = np.unique(raw, return_index=True)
+        fresh = np.sort(first[self.raw_table.add(unique)]).tolist()
+        return [cands[k] for k in fresh], [parents[k] for k in fresh]
 
     def insert(self, batches: list[Fps]) -> list[Mask]:
         """Add the fingerprints each shard sent (in shard order); True where new."""
