@@ -162,6 +162,26 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run TLC on the .tla mirror of the model (spec/RaftElection*.tla)",
     )
+    ap.add_argument(
+        "--liveness",
+        nargs="?",
+        const="all",
+        metavar="PROPERTY",
+        help="check liveness (fair cycles) instead of invariants: one property or, without "
+        "one, every liveness property (docs/liveness.md)",
+    )
+    ap.add_argument(
+        "--topology",
+        metavar="NAME",
+        help="--liveness: which links deliver: full, howard, star, bridge, chain, chained, or "
+        "an edge list such as 1-2,2-3 (default full)",
+    )
+    ap.add_argument(
+        "--randomized-timeouts",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="--liveness: assume randomized timeouts (SF Lull, SF LuckyTimeout; default on)",
+    )
     return ap
 
 
@@ -314,6 +334,10 @@ def main(argv: list[str]) -> int:
     except (UsageError, ParamsError, TypeError) as e:
         err.print(f"electorate check: error: {e}", markup=False)
         return 2
+    if args.liveness is not None or args.topology is not None:
+        from electorate.app import liveness
+
+        return liveness.main(args, params, out, err)
     # With --trace and no --trace-out, the trace is the only thing on stdout.
     report = err if args.trace and not args.trace_out and not args.json else out
     stop = StopFlag()

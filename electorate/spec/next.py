@@ -20,6 +20,7 @@ from typing import NamedTuple
 from electorate.spec import actions
 from electorate.spec.features import lease, prevote, reduce, restated, variables
 from electorate.spec.features.relative_time import Normalize, relative
+from electorate.spec.liveness import network, quotient, steps, timing
 from electorate.spec.messages import EMPTY_BAG, Message, copies, server_name, show_message
 from electorate.spec.params import Params
 from electorate.spec.state import NIL, Role, State
@@ -47,6 +48,7 @@ PairAction = Callable[[Params, State, int, int], State | None]
 MessageAction = Callable[[Params, State, Message], State | None]
 LabelledServerAction = Callable[[Params, State, int], tuple[str, State] | None]
 LabelledMessageAction = Callable[[Params, State, Message], tuple[str, State] | None]
+GlobalAction = Callable[[Params, State], State | None]
 
 
 @dataclass(frozen=True)
@@ -54,31 +56,38 @@ class ActionTable:
     """The actions of one model, slot by slot in FNext's order: the canonical action or the
     featured replacement, and None for an action the model does not have."""
 
-    Restart: ServerAction
+    Restart: ServerAction | None  # none in liveness models
     Timeout: ServerAction
+    LuckyTimeout: ServerAction | None  # liveness: assumption R (spec/liveness/timing.py)
     RequestPreVote: PairAction | None  # prevote
     StartElection: ServerAction | None  # prevote
-    RequestVote: PairAction
-    BecomeLeader: ServerAction
+    RequestVote: PairAction | None  # none in liveness models (steps.Timeout asks everyone)
+    BecomeLeader: ServerAction | None  # none in liveness models (steps.Deliver leads at once)
     ClientRequest: PairAction | None  # heartbeat and log profiles
     AdvanceCommitIndex: ServerAction | None  # heartbeat and log profiles
     AppendEntries: PairAction | None  # heartbeat and log profiles; with features, every profile
+    Heartbeat: ServerAction | None  # liveness: a leader's heartbeat to every other server
     HeartbeatRound: ServerAction | None  # lease
     ElectionTimer: LabelledServerAction | None  # every feature
     Tick: ServerAction | None  # lease
     Receive: LabelledMessageAction
-    DuplicateMessage: MessageAction
+    DuplicateMessage: MessageAction | None  # none in liveness models
     DropMessage: MessageAction
+    Stabilize: GlobalAction | None  # liveness: the network stabilizes
+    Lull: GlobalAction | None  # liveness: assumption R (spec/liveness/timing.py)
 
 
 @cache
 def actions_for(p: Params) -> ActionTable:
     """The action table of the model `p` (built once per Params)."""
     logs = p.profile != "election"
+    if p.topology is not None:
+        return _liveness_table(p)
     if not p.features:
         return ActionTable(
             Restart=actions.Restart,
             Timeout=actions.Timeout,
+            LuckyTimeout=None,
             RequestPreVote=None,
             StartElection=None,
             RequestVote=actions.RequestVote,
@@ -86,17 +95,21 @@ def actions_for(p: Params) -> ActionTable:
             ClientRequest=actions.ClientRequest if logs else None,
             AdvanceCommitIndex=actions.AdvanceCommitIndex if logs else None,
             AppendEntries=actions.AppendEntries if logs else None,
+            Heartbeat=None,
             HeartbeatRound=None,
             ElectionTimer=None,
             Tick=None,
             Receive=actions.Receive,
             DuplicateMessage=actions.DuplicateMessage,
             DropMessage=actions.DropMessage,
+            Stabilize=None,
+            Lull=None,
         )
     pre, timed = p.has("prevote"), p.has("lease")
     return ActionTable(
         Restart=restated.Restart,
         Timeout=restated.Timeout,
+        LuckyTimeout=None,
         RequestPreVote=prevote.RequestPreVote if pre else None,
         StartElection=prevote.StartElection if pre else None,
         RequestVote=actions.RequestVote,
@@ -104,12 +117,44 @@ def actions_for(p: Params) -> ActionTable:
         ClientRequest=actions.ClientRequest if logs else None,
         AdvanceCommitIndex=actions.AdvanceCommitIndex if logs else None,
         AppendEntries=restated.AppendEntries,  # the features need a leader to be heard
+        Heartbeat=None,
         HeartbeatRound=lease.HeartbeatRound if timed else None,
         ElectionTimer=restated.ElectionTimer,
         Tick=lease.Tick if timed else None,
         Receive=restated.Receive,
         DuplicateMessage=actions.DuplicateMessage,
         DropMessage=actions.DropMessage,
+        Stabilize=None,
+        Lull=None,
+    )
+
+
+def _liveness_table(p: Params) -> ActionTable:
+    """A liveness model (spec/liveness/): the featured actions (their timers, with no feature
+    too) composed into whole reactions (spec/liveness/steps.py), the timing assumptions on
+    the timers, the environment's Stabilize and LuckyTimeout, a network that loses messages
+    only before it stabilizes, and no Restart or duplication. Each action's fairness is in
+    spec/liveness/fairness.py."""
+    return ActionTable(
+        Restart=None,
+        Timeout=steps.Timeout,
+        LuckyTimeout=steps.LuckyTimeout,
+        RequestPreVote=None,
+        StartElection=None,
+        RequestVote=None,
+        BecomeLeader=None,
+        ClientRequest=None,
+        AdvanceCommitIndex=None,
+        AppendEntries=None,
+        Heartbeat=steps.Heartbeat,
+        HeartbeatRound=None,
+        ElectionTimer=steps.ElectionTimer,
+        Tick=None,
+        Receive=steps.Deliver,
+        DuplicateMessage=None,
+        DropMessage=network.DropMessage,
+        Stabilize=steps.Stabilize,
+        Lull=steps.Lull,
     )
 
 
@@ -131,7 +176,7 @@ def Init(p: Params) -> State:
         commit_index=(0,) * n,
         messages=EMPTY_BAG,
     )
-    return variables.Init(p, s) if p.features else s
+    return variables.Init(p, s) if p.features or p.topology is not None else s
 
 
 def Next(p: Params, s: State) -> Iterator[tuple[Action, State]]:
@@ -140,6 +185,8 @@ def Next(p: Params, s: State) -> Iterator[tuple[Action, State]]:
     TLA+: Next (with features, FNext).
     """
     table = actions_for(p)
+    if p.topology is not None:
+        return _liveness(p, table, s, abstract=True)
     if not relative(p):
         return _instances(p, table, s)
     if not p.reduce:
@@ -149,14 +196,20 @@ def Next(p: Params, s: State) -> Iterator[tuple[Action, State]]:
 
 def _instances(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, State]]:
     servers = range(p.servers)
-    for i in servers:
-        t = a.Restart(p, s, i)
-        if t is not None:
-            yield Action("Restart", (i,)), t
+    if a.Restart is not None:
+        for i in servers:
+            t = a.Restart(p, s, i)
+            if t is not None:
+                yield Action("Restart", (i,)), t
     for i in servers:
         t = a.Timeout(p, s, i)
         if t is not None:
             yield Action("Timeout", (i,)), t
+    if a.LuckyTimeout is not None:
+        for i in servers:
+            t = a.LuckyTimeout(p, s, i)
+            if t is not None:
+                yield Action("LuckyTimeout", (i,)), t
     if a.RequestPreVote is not None:
         for i in servers:
             for j in servers:
@@ -172,15 +225,17 @@ def _instances(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, St
     # heartbeats: skip the instances whose role guard fails (every action checks its guards
     # anyway; this only saves calls in the hot path).
     candidates = [i for i in servers if s.role[i] == Role.Candidate]
-    for i in candidates:
-        for j in servers:
-            t = a.RequestVote(p, s, i, j)
+    if a.RequestVote is not None:
+        for i in candidates:
+            for j in servers:
+                t = a.RequestVote(p, s, i, j)
+                if t is not None:
+                    yield Action("RequestVote", (i, j)), t
+    if a.BecomeLeader is not None:
+        for i in candidates:
+            t = a.BecomeLeader(p, s, i)
             if t is not None:
-                yield Action("RequestVote", (i, j)), t
-    for i in candidates:
-        t = a.BecomeLeader(p, s, i)
-        if t is not None:
-            yield Action("BecomeLeader", (i,)), t
+                yield Action("BecomeLeader", (i,)), t
     leaders = [i for i in servers if s.role[i] == Role.Leader]
     if a.ClientRequest is not None:
         for i in leaders:
@@ -199,6 +254,11 @@ def _instances(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, St
                 t = a.AppendEntries(p, s, i, j)
                 if t is not None:
                     yield Action("AppendEntries", (i, j)), t
+    if a.Heartbeat is not None:
+        for i in leaders:
+            t = a.Heartbeat(p, s, i)
+            if t is not None:
+                yield Action("Heartbeat", (i,)), t
     if a.HeartbeatRound is not None:
         for i in leaders:
             t = a.HeartbeatRound(p, s, i)
@@ -218,14 +278,23 @@ def _instances(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, St
         received = a.Receive(p, s, m)
         if received is not None:
             yield Action("Receive", (m,), received[0]), received[1]
-    for m, _ in s.messages:
-        t = a.DuplicateMessage(p, s, m)
-        if t is not None:
-            yield Action("DuplicateMessage", (m,)), t
+    if a.DuplicateMessage is not None:
+        for m, _ in s.messages:
+            t = a.DuplicateMessage(p, s, m)
+            if t is not None:
+                yield Action("DuplicateMessage", (m,)), t
     for m, _ in s.messages:
         t = a.DropMessage(p, s, m)
         if t is not None:
             yield Action("DropMessage", (m,)), t
+    if a.Stabilize is not None:
+        t = a.Stabilize(p, s)
+        if t is not None:
+            yield Action("Stabilize", ()), t
+    if a.Lull is not None:
+        t = a.Lull(p, s)
+        if t is not None:
+            yield Action("Lull", ()), t
 
 
 def _reduced(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, State]]:
@@ -237,7 +306,7 @@ def _reduced(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, Stat
             continue
         if idle and action.name == "BecomeLeader":
             i = action.args[0]
-            assert isinstance(i, int)
+            assert isinstance(i, int) and a.BecomeLeader is not None
             for clocks in reduce.skews(p):
                 elected = a.BecomeLeader(p, s._replace(clock=clocks), i)
                 assert elected is not None  # its guard does not read clocks
@@ -246,11 +315,60 @@ def _reduced(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, Stat
         yield action, reduce.Reduce(p, Normalize(p, t))
 
 
+def _liveness(
+    p: Params, a: ActionTable, s: State, abstract: bool
+) -> Iterator[tuple[Action, State]]:
+    """A liveness model's steps: each action of the table, then the network settles, the lucky
+    window is kept (spec/liveness/timing.py) and dead variables are cleared; in the quotient
+    (`abstract`) terms are normalised and every representative of s is stepped
+    (spec/liveness/quotient.py). A step that changes nothing yields s itself (a stutter)."""
+    done: set[tuple[str, object, str, State]] = set()
+    reps = quotient.representatives(s) if abstract else [s]
+    for rep in reps:
+        for action, t in _instances(p, a, rep):
+            u = liveness_step(p, rep, action, t)
+            if u == rep:
+                if rep is s:
+                    yield action, s
+                continue
+            if abstract:
+                u = quotient.normalise(u)
+            key = (action.name, _instance(action), action.detail, u)
+            if key in done:
+                continue
+            done.add(key)
+            yield action, u
+
+
+def ConcreteNext(p: Params, s: State) -> Iterator[tuple[Action, State]]:
+    """A liveness model's steps without the term quotient (terms grow without bound): what a
+    lasso of the quotient is replayed in before it is reported."""
+    assert p.topology is not None, "ConcreteNext is the liveness models' Next"
+    return _liveness(p, actions_for(p), s, abstract=False)
+
+
+def liveness_step(p: Params, s: State, action: Action, t: State) -> State:
+    """What follows an action in a liveness model: the network settles, the lucky server's
+    round is recorded and its window closed when the round is over, dead variables cleared."""
+    if t is s:
+        return s
+    t = network.settle(p, s, t)
+    return quotient.clear_dead(timing.close_window(p, t))
+
+
+def _instance(action: Action) -> object:
+    """An action instance's arguments with a message named by its slot (one per slot)."""
+    return tuple(network.slot(x) if isinstance(x, Message) else x for x in action.args)
+
+
 def constraint(p: Params, s: State) -> bool:
     """The TLC state constraint that keeps the model finite.
 
-    TLA+: Constraint (with PreVote, FConstraint: features/prevote.py).
+    TLA+: Constraint (with PreVote, FConstraint: features/prevote.py). A liveness model has
+    none: its quotient is finite (spec/liveness/quotient.py).
     """
+    if p.topology is not None:
+        return True
     if max(s.current_term) > p.max_term or copies(s.messages) > p.max_msgs:
         return False
     if p.profile == "log" and max(len(log) for log in s.log) > p.max_log:

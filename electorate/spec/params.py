@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from electorate.spec.ids import BUG_IDS, FEATURES, PROFILES, BugId, Feature, Profile
+from electorate.spec.topology import Topology, TopologyError
+from electorate.spec.topology import validate as validate_topology
 
 MAX_SERVERS: Final = 7  # server sets are bitmasks and symmetry tries permutations: keep it small
 
@@ -51,6 +53,10 @@ class Params:
     election_ticks: int = 0  # lease feature: minimum election timeout in ticks
     drift: int = 0  # lease feature: max clock ticks one server may run ahead of another
     reduce: bool = False  # lease, relative time: the over-approximation of features/reduce.py
+    # Liveness models (spec/liveness/): the network's links, None for the safety models; and
+    # whether randomized timeouts are assumed (spec/liveness/timing.py, LuckyTimeout).
+    topology: Topology | None = None
+    randomized: bool = True
     # Derived once: the spec reads the lease knobs on nearly every step.
     knobs: LeaseKnobs = field(init=False, repr=False, compare=False)
 
@@ -81,6 +87,11 @@ class Params:
             parts.append("reduce")
         if self.bug:
             parts.append(f"bug={self.bug}")
+        if self.topology is not None:
+            parts = [p for p in parts if not p.startswith(("max_term=", "max_msgs="))]
+            parts.append(f"topology={self.topology.name}")
+            if not self.randomized:
+                parts.append("no-randomized-timeouts")
         return " ".join(parts)
 
 
@@ -134,6 +145,25 @@ def validate(p: Params) -> None:
         )
     if p.values and p.profile != "log":
         raise ParamsError("--values only applies to the log profile (use --profile log)")
+    if p.topology is not None:
+        _validate_liveness(p)
+
+
+def _validate_liveness(p: Params) -> None:
+    t = p.topology
+    assert t is not None
+    if t.servers != p.servers:
+        raise ParamsError(f"topology {t.name} has {t.servers} servers, --servers is {p.servers}")
+    if p.profile != "election":
+        raise ParamsError("liveness models cover the election profile only (drop --profile)")
+    if "lease" in p.features:
+        raise ParamsError("the lease feature has no liveness model: give prevote, check_quorum")
+    if p.reduce:
+        raise ParamsError("--reduce does not apply to liveness models")
+    try:
+        validate_topology(t)
+    except TopologyError as e:
+        raise ParamsError(str(e)) from None
 
 
 def _validate_lease(p: Params) -> None:

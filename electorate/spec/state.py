@@ -48,6 +48,9 @@ class State(NamedTuple):
     quiet: tuple[bool, ...] = ()  # check_quorum: ended a leader period without a quorum
     earned_terms: int = 0  # prevote: bit t set <=> a pre-vote quorum opened term t
     unearned_deposition: bool = False  # prevote: a leader adopted a term nobody earned
+    # Liveness models only (spec/liveness/): the environment's variables, read by guards.
+    stable: bool = False  # the network has stabilized: no more losses on its links
+    lucky: int = -1  # a server whose timer ran out first by a margin (NIL: none), see timing
 
 
 # Feature variables by how a server renaming acts on them (spec.symmetry.permute):

@@ -1,0 +1,543 @@
+"""Fair-cycle search: liveness properties checked on the reachable state graph.
+
+A liveness property is violated by an infinite fair behaviour, and in a finite graph such a
+behaviour ends in a cycle: a lasso (a stem from an initial state, then a cycle repeated
+forever). This module knows nothing of the protocol it checks (it imports no spec); a model
+gives it states, labelled successors, the fairness of each action instance, and each property
+as a `Query`: the cycles that violate it.
+
+The algorithm (the standard one for weak and strong fairness, as in TLC and SPIN):
+
+1. Explore the reachable graph breadth-first, keeping fingerprints, a BFS parent per state
+   (stems are shortest paths), edges in flat arrays, and one bit per state and per edge for
+   each predicate the queries ask about. A successor that is the state itself (`t is s`) is a
+   stuttering step: never an edge, and the action it belongs to is not enabled there (TLA+'s
+   <<A>>_vars). A successor outside the model's constraint is cut: its action still counts as
+   enabled, and the cut is reported (it can make fairness vacuous, TLC's tlaplus#839).
+2. For each query: the strongly connected components (scipy's csgraph) of the states it allows.
+   A component is a fair cycle unless some weakly fair instance is enabled in all its states
+   and taken on none of its edges (then every cycle in it is unfair: drop it). A strongly fair
+   instance enabled somewhere in it and taken nowhere: drop the states where it is enabled and
+   recompute the components of the rest. A component left must also visit each of the query's
+   state predicates and take each of its edge predicates.
+3. Every state may also stutter forever (TLA+'s [Next]_vars): that is a fair cycle exactly
+   where no fair instance is enabled.
+4. A violating component becomes a lasso: the BFS stem to it, then a cycle through it that
+   takes each fair instance taken in it (or visits a state where the instance is disabled) and
+   meets the query's predicates, rebuilt by replaying the model.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Generic, Protocol, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+S = TypeVar("S")
+A = TypeVar("A")
+S_contra = TypeVar("S_contra", contravariant=True)
+
+IntArray = NDArray[np.int64]
+
+
+class Fairness(Enum):
+    WEAK = "weak"  # WF: continuously enabled => eventually taken
+    STRONG = "strong"  # SF: enabled infinitely often => taken infinitely often
+
+
+class LivenessModel(Protocol[S, A]):
+    """What the fair-cycle search needs from a spec."""
+
+    def init_states(self) -> list[S]: ...
+
+    def successors(self, s: S) -> Iterable[tuple[A, S]]:
+        """Every enabled action instance; a successor that `is` s is a stuttering step."""
+        ...
+
+    def in_constraint(self, s: S) -> bool: ...
+
+    def fairness(self, a: A) -> tuple[Hashable, Fairness] | None:
+        """The fair instance an action belongs to and its fairness, or None (unfair)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Query(Generic[S, A]):
+    """The cycles that violate a property: every state satisfies `stay`, some state satisfies
+    each of `visit`, some edge satisfies each of `take`."""
+
+    name: str
+    stay: Callable[[S], bool] | None = None
+    visit: tuple[Callable[[S], bool], ...] = ()
+    take: tuple[Callable[[S, A, S], bool], ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveProperty(Generic[S, A]):
+    id: str
+    description: str
+    queries: tuple[Query[S, A], ...]
+
+
+@dataclass
+class Lasso(Generic[S, A]):
+    """A violating behaviour: `stem` from an initial state (its first action None) to the
+    cycle's first state, then `cycle`: steps back to that state, repeated forever (empty: the
+    behaviour stutters there forever)."""
+
+    property: str
+    description: str
+    query: str
+    stem: list[tuple[A | None, S]]
+    cycle: list[tuple[A, S]]
+
+
+@dataclass
+class Cut:
+    """A fair instance whose step the constraint cut, and in how many states."""
+
+    instance: Hashable
+    states: int
+
+
+@dataclass
+class LivenessResult(Generic[S, A]):
+    distinct: int
+    edges: int
+    fair_instances: int
+    explore_seconds: float
+    cycle_seconds: float
+    lassos: dict[str, Lasso[S, A] | None]
+    cuts: list[Cut] = field(default_factory=list)
+
+    @property
+    def vacuous(self) -> bool:
+        """A constraint cut fair steps: "no fair cycle found" proves nothing."""
+        return bool(self.cuts)
+
+
+class Graph:
+    """The reachable graph: states by discovery index, edges grouped by source (CSR)."""
+
+    def __init__(self) -> None:
+        self.fps: dict[int, int] = {}
+        self.fp_list = array("q")
+        self.parents = array("q")
+        self.offsets = array("q", [0])
+        self.targets = array("q")
+        self.instances = array("q")  # fair instance id, -1 for an unfair action
+        self.edge_bits = array("q")
+        self.state_bits = array("q")
+        self.cut_pairs: list[tuple[int, int]] = []  # (state, fair instance) cut by the constraint
+        self.instance_ids: dict[Hashable, int] = {}
+        self.kinds: list[Fairness] = []
+
+    def instance(self, key: Hashable, kind: Fairness) -> int:
+        k = self.instance_ids.get(key)
+        if k is None:
+            k = self.instance_ids[key] = len(self.kinds)
+            self.kinds.append(kind)
+        return k
+
+    @property
+    def size(self) -> int:
+        return len(self.fp_list)
+
+    def arrays(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """(sources, targets, instances, edge bits) as numpy arrays."""
+        offsets = np.frombuffer(self.offsets, dtype=np.int64)
+        counts = np.diff(offsets)
+        sources = np.repeat(np.arange(self.size, dtype=np.int64), counts)
+        return (
+            sources,
+            np.frombuffer(self.targets, dtype=np.int64),
+            np.frombuffer(self.instances, dtype=np.int64),
+            np.frombuffer(self.edge_bits, dtype=np.int64),
+        )
+
+
+def _predicates(
+    props: Sequence[LiveProperty[S, A]],
+) -> tuple[list[Callable[[S], bool]], list[Callable[[S, A, S], bool]]]:
+    states: list[Callable[[S], bool]] = []
+    edges: list[Callable[[S, A, S], bool]] = []
+    for prop in props:
+        for q in prop.queries:
+            if q.stay is not None:
+                states.append(q.stay)
+            states += q.visit
+            edges += q.take
+    if len(states) > 62 or len(edges) > 62:
+        raise ValueError("at most 62 state and 62 edge predicates per run")
+    return states, edges
+
+
+def explore(
+    model: LivenessModel[S, A],
+    key: Callable[[S], Hashable],
+    props: Sequence[LiveProperty[S, A]],
+    progress: Callable[[int, int, float], None] | None = None,
+) -> Graph:
+    """Step 1: the reachable graph with the predicates' bits."""
+    state_preds, edge_preds = _predicates(props)
+    g = Graph()
+    queue: deque[tuple[S, int]] = deque()
+
+    def add(s: S, parent: int) -> tuple[int, bool]:
+        fp = hash(key(s))
+        k = g.fps.get(fp)
+        if k is not None:
+            return k, False
+        k = g.fps[fp] = len(g.fp_list)
+        g.fp_list.append(fp)
+        g.parents.append(parent)
+        bits = 0
+        for b, pred in enumerate(state_preds):
+            if pred(s):
+                bits |= 1 << b
+        g.state_bits.append(bits)
+        return k, True
+
+    for s in model.init_states():
+        k, new = add(s, -1)
+        if new:
+            queue.append((s, k))
+    start = last = time.perf_counter()
+    while queue:
+        s, k = queue.popleft()
+        for a, t in model.successors(s):
+            if t is s:
+                continue
+            fair = model.fairness(a)
+            inst = -1 if fair is None else g.instance(*fair)
+            if not model.in_constraint(t):
+                if inst >= 0:
+                    g.cut_pairs.append((k, inst))
+                continue
+            j, new = add(t, k)
+            if new:
+                queue.append((t, j))
+            bits = 0
+            for b, pred in enumerate(edge_preds):
+                if pred(s, a, t):
+                    bits |= 1 << b
+            g.targets.append(j)
+            g.instances.append(inst)
+            g.edge_bits.append(bits)
+        g.offsets.append(len(g.targets))
+        now = time.perf_counter()
+        if progress is not None and now - last >= 1.0:
+            last = now
+            progress(g.size, len(queue), now - start)
+    return g
+
+
+@dataclass
+class _Bits:
+    """Where a query's predicates sit in the state and edge bit vectors."""
+
+    stay: int | None
+    visit: list[int]
+    take: list[int]
+
+
+def _layout(props: Sequence[LiveProperty[S, A]]) -> list[list[_Bits]]:
+    out: list[list[_Bits]] = []
+    sb = eb = 0
+    for prop in props:
+        per: list[_Bits] = []
+        for q in prop.queries:
+            stay = None
+            if q.stay is not None:
+                stay, sb = sb, sb + 1
+            visit = list(range(sb, sb + len(q.visit)))
+            sb += len(q.visit)
+            take = list(range(eb, eb + len(q.take)))
+            eb += len(q.take)
+            per.append(_Bits(stay, visit, take))
+        out.append(per)
+    return out
+
+
+class _Cycles:
+    """Step 2 and 3 for one graph: fair components meeting a query's predicates."""
+
+    def __init__(self, g: Graph) -> None:
+        self.g = g
+        self.src, self.dst, self.inst, self.ebits = g.arrays()
+        self.sbits = np.frombuffer(g.state_bits, dtype=np.int64)
+        self.strong = np.array([k == Fairness.STRONG for k in g.kinds], dtype=bool)
+        fair = self.inst >= 0
+        pairs = np.stack([self.src[fair], self.inst[fair]], axis=1)
+        if g.cut_pairs:
+            pairs = np.concatenate([pairs, np.array(g.cut_pairs, dtype=np.int64)])
+        # enabled: the distinct (state, fair instance) pairs
+        self.enabled = np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
+        self.any_enabled = np.zeros(g.size, dtype=bool)
+        self.any_enabled[self.enabled[:, 0]] = True
+
+    def find(self, bits: _Bits) -> tuple[IntArray, bool] | None:
+        """The states of a violating fair component and whether it is a stutter (one state
+        with no fair instance enabled); None if there is none."""
+        n = self.g.size
+        allowed = np.ones(n, dtype=bool)
+        if bits.stay is not None:
+            allowed &= (self.sbits >> bits.stay & 1).astype(bool)
+        # Step 3: stuttering forever in one state.
+        stutter = allowed & ~self.any_enabled
+        for b in bits.visit:
+            stutter &= (self.sbits >> b & 1).astype(bool)
+        if not bits.take and stutter.any():
+            return np.array([int(np.argmax(stutter))], dtype=np.int64), True
+        work = [np.flatnonzero(allowed)]
+        while work:
+            nodes = work.pop()
+            for comp in self._components(nodes):
+                verdict = self._check(comp, bits)
+                if verdict is True:
+                    return comp, False
+                if verdict is not False:
+                    work.append(verdict)
+        return None
+
+    def _components(self, nodes: IntArray) -> list[IntArray]:
+        """The strongly connected components of the subgraph on `nodes` that have an edge."""
+        if len(nodes) == 0:
+            return []
+        index = np.full(self.g.size, -1, dtype=np.int64)
+        index[nodes] = np.arange(len(nodes))
+        keep = (index[self.src] >= 0) & (index[self.dst] >= 0)
+        s, d = index[self.src[keep]], index[self.dst[keep]]
+        m = csr_matrix((np.ones(len(s), dtype=np.int8), (s, d)), shape=(len(nodes), len(nodes)))
+        count, labels = connected_components(m, directed=True, connection="strong")
+        has_edge = np.zeros(count, dtype=bool)
+        same = labels[s] == labels[d]
+        has_edge[labels[s[same]]] = True
+        order = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[order], np.arange(count + 1))
+        return [nodes[order[bounds[c] : bounds[c + 1]]] for c in range(count) if has_edge[c]]
+
+    def internal(self, comp: IntArray) -> NDArray[np.bool_]:
+        member = np.zeros(self.g.size, dtype=bool)
+        member[comp] = True
+        return member[self.src] & member[self.dst]
+
+    def _check(self, comp: IntArray, bits: _Bits) -> bool | IntArray:
+        """True: a fair violating component; False: none in it; an array: the states left once
+        a strongly fair instance's enabling states are dropped (search them again)."""
+        member = np.zeros(self.g.size, dtype=bool)
+        member[comp] = True
+        inside = member[self.src] & member[self.dst]
+        taken = np.zeros(len(self.g.kinds), dtype=bool)
+        taken[self.inst[inside & (self.inst >= 0)]] = True
+        rows = self.enabled[member[self.enabled[:, 0]]]
+        count = np.bincount(rows[:, 1], minlength=len(self.g.kinds))
+        untaken = (count > 0) & ~taken
+        if (untaken & ~self.strong & (count == len(comp))).any():
+            return False  # a weakly fair instance enabled throughout and never taken
+        bad_strong = untaken & self.strong
+        if bad_strong.any():
+            drop = np.unique(rows[bad_strong[rows[:, 1]], 0])
+            rest = np.setdiff1d(comp, drop)
+            return rest if len(rest) else False
+        visited = all((self.sbits[comp] >> b & 1).any() for b in bits.visit)
+        return visited and all((self.ebits[inside] >> b & 1).any() for b in bits.take)
+
+    def cycle(self, comp: IntArray, bits: _Bits, entry: int) -> list[int]:
+        """Edge indexes of a cycle from `entry` through `comp` that is fair and meets the
+        query: it takes each fair instance taken in comp (or visits a state where it is
+        disabled) and visits/takes each predicate."""
+        inside = np.flatnonzero(self.internal(comp))
+        by_src: dict[int, list[int]] = {}
+        for e in inside.tolist():
+            by_src.setdefault(int(self.src[e]), []).append(e)
+        member = set(comp.tolist())
+        enabled_at: dict[int, set[int]] = {}
+        for st, ins in self.enabled.tolist():
+            if st in member:
+                enabled_at.setdefault(st, set()).add(ins)
+        taken = {int(self.inst[e]) for e in inside.tolist() if self.inst[e] >= 0}
+        wanted_take = set(taken)  # instances to take
+        all_enabled = set().union(*enabled_at.values()) if enabled_at else set()
+        wanted_off = all_enabled - taken  # weakly fair, disabled somewhere: visit such a state
+        visits = list(bits.visit)
+        takes = list(bits.take)
+
+        def done_state(st: int) -> None:
+            nonlocal visits
+            here = enabled_at.get(st, set())
+            wanted_off.difference_update([x for x in list(wanted_off) if x not in here])
+            visits = [b for b in visits if not (int(self.sbits[st]) >> b & 1)]
+
+        def done_edge(e: int) -> None:
+            nonlocal takes
+            wanted_take.discard(int(self.inst[e]))
+            takes = [b for b in takes if not (int(self.ebits[e]) >> b & 1)]
+
+        def goal_edge(e: int) -> bool:
+            return int(self.inst[e]) in wanted_take or any(
+                int(self.ebits[e]) >> b & 1 for b in takes
+            )
+
+        def goal_state(st: int) -> bool:
+            if any(int(self.sbits[st]) >> b & 1 for b in visits):
+                return True
+            here = enabled_at.get(st, set())
+            return any(x not in here for x in wanted_off)
+
+        path: list[int] = []
+        here = entry
+        done_state(here)
+        while wanted_take or wanted_off or visits or takes:
+            step = self._bfs(here, by_src, goal_state, goal_edge)
+            if not step:
+                raise AssertionError("a fair component without a path to its obligations")
+            for e in step:
+                done_edge(e)
+                done_state(int(self.dst[e]))
+            path += step
+            here = int(self.dst[step[-1]])
+        if here != entry or not path:
+            back = self._bfs(here, by_src, lambda st: st == entry, lambda e: False)
+            path += back
+        return path
+
+    def _bfs(
+        self,
+        start: int,
+        by_src: dict[int, list[int]],
+        goal_state: Callable[[int], bool],
+        goal_edge: Callable[[int], bool],
+    ) -> list[int]:
+        """The shortest path (at least one edge) from start that takes a goal edge or ends in a
+        goal state."""
+        seen = {start}
+        prev: dict[int, int] = {}
+        queue = deque([start])
+        while queue:
+            st = queue.popleft()
+            for e in by_src.get(st, []):
+                t = int(self.dst[e])
+                if goal_edge(e) or goal_state(t):
+                    path = [e]
+                    while st != start:
+                        back = prev[st]
+                        path.append(back)
+                        st = int(self.src[back])
+                    return path[::-1]
+                if t not in seen:
+                    seen.add(t)
+                    prev[t] = e
+                    queue.append(t)
+        return []
+
+
+def check(
+    model: LivenessModel[S, A],
+    key: Callable[[S], Hashable],
+    props: Sequence[LiveProperty[S, A]],
+    progress: Callable[[int, int, float], None] | None = None,
+) -> LivenessResult[S, A]:
+    """Check every property of `props` on `model`; a lasso for each one violated."""
+    t0 = time.perf_counter()
+    g = explore(model, key, props, progress)
+    t1 = time.perf_counter()
+    cycles = _Cycles(g)
+    layout = _layout(props)
+    lassos: dict[str, Lasso[S, A] | None] = {}
+    for prop, per in zip(props, layout, strict=True):
+        lassos[prop.id] = None
+        for q, bits in zip(prop.queries, per, strict=True):
+            found = cycles.find(bits)
+            if found is None:
+                continue
+            comp, stutter = found
+            entry = int(comp.min())  # the first discovered: the shortest stem
+            edges = [] if stutter else cycles.cycle(comp, bits, entry)
+            lassos[prop.id] = _rebuild(model, key, g, cycles, prop, q, entry, edges)
+            break
+    cuts: dict[int, set[int]] = {}
+    for st, ins in g.cut_pairs:
+        cuts.setdefault(ins, set()).add(st)
+    names = {v: k for k, v in g.instance_ids.items()}
+    return LivenessResult(
+        distinct=g.size,
+        edges=len(g.targets),
+        fair_instances=len(g.kinds),
+        explore_seconds=t1 - t0,
+        cycle_seconds=time.perf_counter() - t1,
+        lassos=lassos,
+        cuts=[Cut(names[i], len(sts)) for i, sts in sorted(cuts.items())],
+    )
+
+
+def _rebuild(
+    model: LivenessModel[S, A],
+    key: Callable[[S], Hashable],
+    g: Graph,
+    cycles: _Cycles,
+    prop: LiveProperty[S, A],
+    q: Query[S, A],
+    entry: int,
+    edges: list[int],
+) -> Lasso[S, A]:
+    """Replay the model along the stored fingerprints: the stem, then the cycle's edges."""
+    chain: list[int] = []
+    k = entry
+    while k >= 0:
+        chain.append(k)
+        k = g.parents[k]
+    chain.reverse()
+    first = next(s for s in model.init_states() if hash(key(s)) == g.fp_list[chain[0]])
+    stem: list[tuple[A | None, S]] = [(None, first)]
+    for k in chain[1:]:
+        a, t = _step(model, key, stem[-1][1], g.fp_list[k])
+        stem.append((a, t))
+    cycle: list[tuple[A, S]] = []
+    here = stem[-1][1]
+    for e in edges:
+        step = _step(model, key, here, g.fp_list[int(cycles.dst[e])], int(cycles.inst[e]), g)
+        cycle.append(step)
+        here = step[1]
+    return Lasso(prop.id, prop.description, q.name, stem, cycle)
+
+
+def _step(
+    model: LivenessModel[S, A],
+    key: Callable[[S], Hashable],
+    s: S,
+    fp: int,
+    inst: int = -2,
+    g: Graph | None = None,
+) -> tuple[A, S]:
+    """The successor of s with fingerprint fp (by the action of fair instance `inst`, when
+    given, so that the replayed cycle takes the instances the search counted on)."""
+    fallback: tuple[A, S] | None = None
+    for a, t in model.successors(s):
+        if t is s or hash(key(t)) != fp:
+            continue
+        if inst == -2 or g is None:
+            return a, t
+        fair = model.fairness(a)
+        here = -1 if fair is None else g.instance_ids.get(fair[0], -1)
+        if here == inst:
+            return a, t
+        fallback = fallback or (a, t)
+    if fallback is None:
+        raise AssertionError("a stored edge the model no longer has (nondeterministic spec?)")
+    return fallback
+
+
+def describe_instance(key: Hashable) -> str:
+    if isinstance(key, tuple):
+        return f"{key[0]}({', '.join(str(x) for x in key[1:])})"
+    return str(key)

@@ -1,0 +1,95 @@
+"""A liveness model as the generic fair-cycle search sees it (model_check.liveness), and the
+replay of its lassos in the concrete model (terms not normalised).
+
+Symmetry is off: server symmetry maps a fair instance to another server's, and a search on
+orbits would have to carry each step's renaming to know which instance a cycle took (TLC's
+tlaplus#59 is this unsoundness); a topology other than `full` breaks most symmetries anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+
+from electorate.model_check.liveness import Fairness, Lasso
+from electorate.spec import next as spec_next
+from electorate.spec.liveness import fairness, quotient
+from electorate.spec.model import RaftModel
+from electorate.spec.next import Action
+from electorate.spec.params import Params
+from electorate.spec.state import State
+
+
+class LivenessRaftModel(RaftModel):
+    """The quotient of a liveness model (spec/liveness/quotient.py), with the rendering of
+    RaftModel for its lassos."""
+
+    def __init__(self, params: Params) -> None:
+        assert params.topology is not None, "a liveness model needs a topology"
+        super().__init__(params)
+
+    def __reduce__(self) -> tuple[type[RaftModel], tuple[Params, str | None]]:
+        return (LivenessRaftModel, (self.params, None))
+
+    def fairness(self, a: Action) -> tuple[Hashable, Fairness] | None:
+        return fairness.fairness(self.params, a)
+
+    def key(self, s: State) -> Hashable:
+        return s
+
+
+@dataclass
+class Confirmation:
+    """The lasso replayed in the concrete model: how many times its cycle was repeated and
+    whether the concrete state came back to the cycle's start with every term shifted by the
+    same amount (then the concrete behaviour repeats it for ever: shift is exact)."""
+
+    replayed: bool
+    repetitions: int
+    periodic: bool
+    shift: int
+    reason: str = ""
+
+
+def concrete_successors(p: Params, s: State) -> Iterator[tuple[Action, State]]:
+    return spec_next.ConcreteNext(p, s)
+
+
+def confirm(p: Params, lasso: Lasso[State, Action], repetitions: int = 3) -> Confirmation:
+    """Replay the lasso's actions in the concrete model: each step must be one of the concrete
+    successors whose quotient is the lasso's next state."""
+    here = spec_next.Init(p)
+    if quotient.normalise(here) != lasso.stem[0][1]:
+        return Confirmation(False, 0, False, 0, "initial states differ")
+    for action, want in lasso.stem[1:]:
+        assert action is not None
+        nxt = _follow(p, here, action, want)
+        if nxt is None:
+            return Confirmation(False, 0, False, 0, f"stem step {action} has no concrete twin")
+        here = nxt
+    if not lasso.cycle:
+        return Confirmation(True, 0, True, 0)
+    starts = [here]
+    for k in range(1, repetitions + 1):
+        for action, want in lasso.cycle:
+            nxt = _follow(p, here, action, want)
+            if nxt is None:
+                return Confirmation(False, k - 1, False, 0, f"cycle step {action} diverged")
+            here = nxt
+        for start in starts:
+            d = min(here.current_term) - min(start.current_term)
+            if quotient.shift(start, d) == here:
+                return Confirmation(True, k, True, d)
+        starts.append(here)
+    return Confirmation(True, repetitions, False, 0, "terms do not repeat by a uniform shift")
+
+
+def _follow(p: Params, s: State, action: Action, want: State) -> State | None:
+    for a, t in concrete_successors(p, s):
+        if t is s or a.name != action.name:
+            continue
+        if spec_next._instance(a) != spec_next._instance(action) or a.detail != action.detail:
+            continue
+        if quotient.normalise(t) == want:
+            return t
+    return None

@@ -1,0 +1,108 @@
+"""The generic fair-cycle search on toy models (no spec): weak and strong fairness, stuttering,
+the queries' predicates, lassos, and a constraint that cuts a fair step."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+
+from electorate.model_check.liveness import Fairness, LiveProperty, Query, check
+
+Edge = tuple[int, str, int]
+
+
+@dataclass
+class Toy:
+    """A graph over ints: edges (source, action, target), each action's fairness."""
+
+    edges: list[Edge]
+    fair: dict[str, Fairness] = field(default_factory=dict)
+    bound: int = 1_000
+
+    def init_states(self) -> list[int]:
+        return [0]
+
+    def successors(self, s: int) -> Iterable[tuple[str, int]]:
+        return [(a, t) for src, a, t in self.edges if src == s]
+
+    def in_constraint(self, s: int) -> bool:
+        return s <= self.bound
+
+    def fairness(self, a: str) -> tuple[Hashable, Fairness] | None:
+        kind = self.fair.get(a)
+        return None if kind is None else (a, kind)
+
+
+def key(s: int) -> Hashable:
+    return s
+
+
+def eventually_two(states: int = 3) -> LiveProperty[int, str]:
+    """<>(s == 2), violated by a fair cycle that never visits 2 (stay: s != 2)."""
+    return LiveProperty("EventuallyTwo", "reach 2", (Query("never 2", stay=lambda s: s != 2),))
+
+
+def test_weak_fairness_rules_out_a_loop_that_ignores_an_enabled_action() -> None:
+    # 0 <-> 1 forever, while `go` (0 -> 2 and 1 -> 2) is enabled in both: WF(go) forbids it
+    toy = Toy([(0, "a", 1), (1, "b", 0), (0, "go", 2), (1, "go", 2), (2, "stay", 2)])
+    toy.fair = {"a": Fairness.WEAK, "b": Fairness.WEAK, "go": Fairness.WEAK}
+    assert check(toy, key, [eventually_two()]).lassos["EventuallyTwo"] is None
+    toy.fair = {"a": Fairness.WEAK, "b": Fairness.WEAK}  # go unfair: the loop is fair
+    lasso = check(toy, key, [eventually_two()]).lassos["EventuallyTwo"]
+    assert lasso is not None
+    assert [s for _, s in lasso.stem] == [0]
+    assert sorted(a for a, _ in lasso.cycle) == ["a", "b"]
+
+
+def test_weak_fairness_allows_a_loop_where_the_action_is_disabled_somewhere() -> None:
+    # go is enabled only in state 1: WF(go) holds on 0 <-> 1; SF(go) does not
+    toy = Toy([(0, "a", 1), (1, "b", 0), (1, "go", 2), (2, "stay", 2)])
+    toy.fair = {"a": Fairness.WEAK, "b": Fairness.WEAK, "go": Fairness.WEAK}
+    assert check(toy, key, [eventually_two()]).lassos["EventuallyTwo"] is not None
+    toy.fair["go"] = Fairness.STRONG
+    assert check(toy, key, [eventually_two()]).lassos["EventuallyTwo"] is None
+
+
+def test_strong_fairness_refines_the_component_to_the_states_that_avoid_it() -> None:
+    # 0 <-> 1 <-> 3 and 0 <-> 3; go (SF) is enabled in 1 only: the cycle 0 <-> 3 is fair
+    toy = Toy([(0, "a", 1), (1, "b", 0), (0, "c", 3), (3, "d", 0), (1, "go", 2), (2, "stay", 2)])
+    toy.fair = {"go": Fairness.STRONG, "c": Fairness.WEAK, "d": Fairness.WEAK}
+    lasso = check(toy, key, [eventually_two()]).lassos["EventuallyTwo"]
+    assert lasso is not None
+    assert {s for _, s in lasso.cycle} == {0, 3}
+
+
+def test_stuttering_for_ever_is_fair_where_no_fair_action_is_enabled() -> None:
+    toy = Toy([(0, "u", 1), (1, "v", 2)])  # 0 may stutter for ever: u has no fairness
+    lasso = check(toy, key, [eventually_two()]).lassos["EventuallyTwo"]
+    assert lasso is not None and lasso.cycle == [] and lasso.stem[-1][1] == 0
+    toy.fair = {"u": Fairness.WEAK}  # now 1 stutters for ever: v has none
+    lasso = check(toy, key, [eventually_two()]).lassos["EventuallyTwo"]
+    assert lasso is not None and lasso.cycle == [] and lasso.stem[-1][1] == 1
+    toy.fair = {"u": Fairness.WEAK, "v": Fairness.WEAK}
+    assert check(toy, key, [eventually_two()]).lassos["EventuallyTwo"] is None
+
+
+def test_visit_and_take_predicates_shape_the_cycle() -> None:
+    # two loops from 0: via 1 (action "x") and via 2 (action "y"); a query that must take y
+    toy = Toy([(0, "x", 1), (1, "back", 0), (0, "y", 2), (2, "back", 0)])
+    toy.fair = {"back": Fairness.WEAK, "x": Fairness.WEAK}  # no stuttering for ever
+    prop: LiveProperty[int, str] = LiveProperty(
+        "NoY", "y only finitely often", (Query("y taken", take=(lambda s, a, t: a == "y",)),)
+    )
+    lasso = check(toy, key, [prop]).lassos["NoY"]
+    assert lasso is not None and "y" in [a for a, _ in lasso.cycle]
+    visit: LiveProperty[int, str] = LiveProperty(
+        "Never1", "", (Query("1 visited", visit=(lambda s: s == 1,)),)
+    )
+    lasso = check(toy, key, [visit]).lassos["Never1"]
+    assert lasso is not None and 1 in [s for _, s in lasso.cycle]
+    assert lasso.cycle[-1][1] == lasso.stem[-1][1]  # the cycle returns to its start
+
+
+def test_a_constraint_that_cuts_a_fair_step_is_reported() -> None:
+    toy = Toy([(0, "a", 1), (1, "b", 0), (1, "go", 5), (5, "stay", 5)], bound=3)
+    toy.fair = {"go": Fairness.WEAK, "a": Fairness.WEAK, "b": Fairness.WEAK}
+    result = check(toy, key, [eventually_two()])
+    assert result.vacuous
+    assert [(c.instance, c.states) for c in result.cuts] == [("go", 1)]
