@@ -337,7 +337,11 @@ def main(argv: list[str]) -> int:
     if args.liveness is not None or args.topology is not None:
         from electorate.app import liveness
 
-        return liveness.main(args, params, out, err)
+        try:
+            return liveness.main(args, params, out, err)
+        except KeyboardInterrupt:
+            err.print("electorate check: interrupted", markup=False)
+            return 130
     # With --trace and no --trace-out, the trace is the only thing on stdout.
     report = err if args.trace and not args.trace_out and not args.json else out
     stop = StopFlag()

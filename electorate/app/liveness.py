@@ -152,7 +152,10 @@ def lasso_mermaid(model: LivenessRaftModel, lasso: LassoT) -> str:
         if k == len(lasso.stem) + 1:
             lines.append("    loop for ever")
         pad = "        " if k > len(lasso.stem) else "    "
-        if action is not None and prev is not None:
+        if action is not None and not action.args:  # the environment: Stabilize, Lull
+            parts = model.participants()
+            lines.append(f"{pad}Note over {parts[0]},{parts[-1]}: {k}. {action}")
+        elif action is not None and prev is not None:
             for src, dst, label in model.arrows(action, prev, state):
                 safe = label.replace(";", ",").replace("#", "")
                 if src == dst or src == "network":
@@ -199,8 +202,16 @@ def _json(
     for pid, lasso in result.lassos.items():
         entry: dict[str, Any] = {"result": verdicts[pid]}
         if lasso is not None:
-            entry["lasso"] = lasso_json(model, lasso)
-            entry["confirmed"] = dataclasses.asdict(confirmations[pid])
+            c = confirmations[pid]
+            entry["lasso"] = lasso_json(model, shown(lasso, c))
+            entry["lasso"]["terms"] = "concrete" if c.concrete is not None else "normalised"
+            entry["confirmed"] = {
+                "replayed": c.replayed,
+                "repetitions": c.repetitions,
+                "periodic": c.periodic,
+                "term_shift_per_cycle": c.shift,
+                "reason": c.reason,
+            }
             first = first or entry["lasso"]
         props[pid] = entry
     overall = "holds" if all(v == "holds" for v in verdicts.values()) else "violated"
@@ -261,15 +272,21 @@ def _report(
             f"{cut.states} states: no fair cycle found proves nothing",
             markup=False,
         )
-    for lasso in result.lassos.values():
-        if lasso is None:
+    for pid, found in result.lassos.items():
+        if found is None:
             continue
+        lasso = shown(found, confirmations.get(pid))
         if trace_format == "mermaid":
             out.print(lasso_mermaid(model, lasso), markup=False)
         elif trace_format == "json":
             out.print(json.dumps(lasso_json(model, lasso), indent=2), markup=False)
         else:
             out.print(lasso_text(model, lasso), markup=False)
+
+
+def shown(lasso: LassoT, c: Confirmation | None) -> LassoT:
+    """The lasso to show: its concrete replay (terms as they grow) when it has one."""
+    return c.concrete if c is not None and c.concrete is not None else lasso
 
 
 def _confirmation_text(c: Confirmation) -> str:

@@ -9,7 +9,7 @@ tlaplus#59 is this unsoundness); a topology other than `full` breaks most symmet
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from electorate.model_check.liveness import Fairness, Lasso
 from electorate.spec import next as spec_next
@@ -49,6 +49,8 @@ class Confirmation:
     periodic: bool
     shift: int
     reason: str = ""
+    # The concrete lasso (terms as they really grow): stem, then the cycle's first round.
+    concrete: Lasso[State, Action] | None = field(default=None, compare=False, repr=False)
 
 
 def concrete_successors(p: Params, s: State) -> Iterator[tuple[Action, State]]:
@@ -61,35 +63,41 @@ def confirm(p: Params, lasso: Lasso[State, Action], repetitions: int = 3) -> Con
     here = spec_next.Init(p)
     if quotient.normalise(here) != lasso.stem[0][1]:
         return Confirmation(False, 0, False, 0, "initial states differ")
+    stem: list[tuple[Action | None, State]] = [(None, here)]
     for action, want in lasso.stem[1:]:
         assert action is not None
         nxt = _follow(p, here, action, want)
         if nxt is None:
             return Confirmation(False, 0, False, 0, f"stem step {action} has no concrete twin")
-        here = nxt
+        here = nxt[1]
+        stem.append(nxt)
+    concrete = Lasso(lasso.property, lasso.description, lasso.query, stem, [])
     if not lasso.cycle:
-        return Confirmation(True, 0, True, 0)
+        return Confirmation(True, 0, True, 0, concrete=concrete)
     starts = [here]
     for k in range(1, repetitions + 1):
         for action, want in lasso.cycle:
             nxt = _follow(p, here, action, want)
             if nxt is None:
                 return Confirmation(False, k - 1, False, 0, f"cycle step {action} diverged")
-            here = nxt
+            here = nxt[1]
+            if k == 1:
+                concrete.cycle.append(nxt)
         for start in starts:
             d = min(here.current_term) - min(start.current_term)
             if quotient.shift(start, d) == here:
-                return Confirmation(True, k, True, d)
+                return Confirmation(True, k, True, d, concrete=concrete)
         starts.append(here)
-    return Confirmation(True, repetitions, False, 0, "terms do not repeat by a uniform shift")
+    reason = "terms do not repeat by a uniform shift"
+    return Confirmation(True, repetitions, False, 0, reason, concrete)
 
 
-def _follow(p: Params, s: State, action: Action, want: State) -> State | None:
+def _follow(p: Params, s: State, action: Action, want: State) -> tuple[Action, State] | None:
     for a, t in concrete_successors(p, s):
         if t is s or a.name != action.name:
             continue
         if spec_next._instance(a) != spec_next._instance(action) or a.detail != action.detail:
             continue
         if quotient.normalise(t) == want:
-            return t
+            return a, t
     return None
