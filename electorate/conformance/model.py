@@ -55,6 +55,7 @@ def model(p: Params) -> Model:
     with heartbeats, so AppendEntries and ClientRequest are there)."""
     t = actions_for(p)
     assert t.AppendEntries and t.ClientRequest and t.AdvanceCommitIndex, "an election-only profile"
+    assert t.RequestVote and t.BecomeLeader and t.Restart, "a liveness model (spec/liveness)"
     return Model(
         p,
         t.Timeout,
