@@ -305,10 +305,23 @@ def run_cluster(args: argparse.Namespace) -> int:
         cluster = LocalCluster(
             args.nodes, root, args.election_timeout_ms, args.heartbeat_ms, (), args.base_port
         )
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
             return _drive(cluster, interactive, duration)
+        except _TerminatedError:
+            return 0
         finally:
-            cluster.stop_all()
+            cluster.stop_all()  # also on SIGTERM and Ctrl-C: never leave the nodes running
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _TerminatedError(Exception):
+    """SIGTERM reached the demo: stop it as if its time were up."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted
+    raise _TerminatedError
 
 
 def _drive(cluster: LocalCluster, interactive: bool, duration: float | None) -> int:

@@ -171,3 +171,40 @@ def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
         except OSError:
             time.sleep(0.02)
     raise AssertionError("node did not start listening")
+
+
+def test_sigterm_stops_the_cluster_demo_and_its_nodes(tmp_path: Path) -> None:
+    """SIGTERM of `electorate cluster` used to end it at once and leave its nodes running."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    # The demo takes six ports in a row from --base-port; find a free run.
+    base = next(p for p in range(20000, 60000, 97) if _all_free(range(p, p + 6)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "electorate", "cluster", "--nodes", "3", "--duration", "60",
+         "--base-port", str(base), "--data-dir", str(tmp_path / "demo")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env=env,
+    )  # fmt: skip
+    status_ports = [base + 2 * i + 1 for i in range(3)]
+    try:
+        for port in status_ports:
+            _wait_listening(port, proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    for port in status_ports:  # every node is gone: nothing answers on its status port
+        with pytest.raises(OSError):
+            socket.create_connection((LOOPBACK, port), timeout=0.5).close()
+
+
+def _all_free(ports: range) -> bool:
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind((LOOPBACK, port))
+            except OSError:
+                return False
+    return True
