@@ -249,7 +249,12 @@ def test_isolated_leader_steps_down_and_the_majority_elects_another(cluster: Loc
         lambda: status(old).get("is_leader") is False, 1.0, "isolated leader to lose its lease"
     )
     lost_after = time.monotonic() - t0
-    assert lost_after < 0.120 + 0.1, f"isolated leader kept its lease {lost_after:.3f}s"
+    # The lease (120 ms) plus polling slack (100 ms), plus how late the node's own loop ran
+    # (its worst tick lag, measured by the node): a starved process also acts late on SIGUSR1.
+    lag = status(old).get("max_loop_lag_ms")
+    assert isinstance(lag, int | float)
+    bound = 0.120 + 0.1 + lag / 1000
+    assert lost_after < bound, f"isolated leader kept its lease {lost_after:.3f}s (lag {lag} ms)"
     new = await_leader(cluster, exclude=old, timeout=3.0)
     new_term = status(new)["term"]
     assert isinstance(new_term, int) and new_term > old_term
