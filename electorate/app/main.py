@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
         "simulate a cluster of the production core (seeded, replayable)",
     ),
     "conform": ("electorate.conformance.cli", True, "run the conformance suite against an adapter"),
+    "validate": ("electorate.validate.cli", False, "check traces of real runs against the spec"),
     "adapter": ("electorate.conformance.cli", True, "run a conformance adapter over stdin/stdout"),
 }
 

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     node = sub.add_parser("node", help="run one node")
     add_node_flags(node)
     node.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    node.add_argument(
+        "--trace-file", metavar="PATH", help="append this node's events for `electorate validate`"
+    )
     st = sub.add_parser("status", help="print a node's role, term, leader and lease")
     st.add_argument("addr", metavar="HOST:PORT", help="the node's status endpoint")
     st.add_argument("--json", action="store_true", help="print the raw JSON document")
@@ -46,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("--heartbeat-ms", type=int, default=15)
     cl.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     cl.add_argument("--data-dir", default=None, help="keep node state here (default: temp)")
+    cl.add_argument(
+        "--trace-dir", metavar="DIR", help="each node appends its events to DIR/<id>.ndjson"
+    )
     return p
 
 
@@ -98,12 +104,15 @@ def _node(args: argparse.Namespace) -> int:
         print(f"electorate node: {e}", file=sys.stderr)
         return 2
     try:
-        node = NodeRuntime(config)
+        node = NodeRuntime(config, trace=args.trace_file)
     except StorageError as e:
         print(f"electorate node: {e}", file=sys.stderr)
         return 1
     except ValueError as e:  # the core's own config check
         print(f"electorate node: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the trace file cannot be opened
+        print(f"electorate node: --trace-file {args.trace_file}: {e.strerror}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_serve(node))

@@ -104,8 +104,10 @@ class LocalCluster:
         extra: tuple[str, ...] = (),
         base_port: int = 0,
         seed: int | None = None,
+        trace_dir: Path | None = None,
     ) -> None:
         self.root = root
+        self.trace_dir = trace_dir  # each node appends its trace to trace_dir/<id>.ndjson
         self.secret_file = root / "secret"
         self.secret_file.write_text(secrets.token_hex(32))
         self.secret_file.chmod(0o600)
@@ -130,6 +132,8 @@ class LocalCluster:
         cmd += ["--log-level", "WARNING", *self.extra]
         if self.seed is not None:
             cmd += ["--seed", str(self.seed + self.members.index(m))]
+        if self.trace_dir is not None:
+            cmd += ["--trace-file", str(self.trace_dir / f"{m.node_id}.ndjson")]
         return cmd
 
     def start(self, m: Member) -> None:
@@ -302,8 +306,21 @@ def run_cluster(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="electorate-") as tmp:
         root = Path(args.data_dir) if args.data_dir else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
+        trace_dir = Path(args.trace_dir).resolve() if args.trace_dir else None
+        if trace_dir is not None:
+            try:
+                trace_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                print(f"electorate cluster: --trace-dir {trace_dir}: {e.strerror}", file=sys.stderr)
+                return 2
         cluster = LocalCluster(
-            args.nodes, root, args.election_timeout_ms, args.heartbeat_ms, (), args.base_port
+            args.nodes,
+            root,
+            args.election_timeout_ms,
+            args.heartbeat_ms,
+            (),
+            args.base_port,
+            trace_dir=trace_dir,
         )
         previous = signal.signal(signal.SIGTERM, _terminated)
         try:

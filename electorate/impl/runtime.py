@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from electorate.impl.config import NodeConfig
@@ -42,6 +43,7 @@ from electorate.impl.core import (
 from electorate.impl.messages import Message
 from electorate.impl.metrics import NodeMetrics
 from electorate.impl.storage import FileStorage, Storage, StorageFatalError
+from electorate.impl.tracelog import NodeTracer
 from electorate.impl.transport import Network, Transport
 
 log = logging.getLogger("electorate.runtime")
@@ -119,6 +121,7 @@ class NodeRuntime:
         storage: Storage | None = None,
         network: NetworkFactory | None = None,
         clock: Clock | None = None,
+        trace: str | Path | None = None,
     ) -> None:
         self.config = config
         self.tick_s = config.heartbeat_ms / 1000.0
@@ -130,6 +133,8 @@ class NodeRuntime:
         cc = core_config(config)
         cc.validate()
         self.core = RoleMachine(cc, stored, rng)
+        # The trace for `electorate validate` (electorate/impl/tracelog.py), if asked for.
+        self.tracer = None if trace is None else NodeTracer.to_file(trace, self.core)
         self.transport: Network = (network or Transport)(config, self._on_message)
         self.listeners: list[Listener] = []
         self.max_lag_s = 0.0
@@ -189,6 +194,8 @@ class NodeRuntime:
                 status.close()
             await self.transport.stop()
             self.storage.close()
+            if self.tracer is not None:
+                self.tracer.close()
 
     def start_in_thread(self) -> None:
         """Run the node on its own thread and loop, so a busy application loop cannot starve it."""
@@ -287,6 +294,8 @@ class NodeRuntime:
             log.debug("recv %s", msg)
         self.metrics.on_message(msg, self.clock.monotonic())
         if self._failure is None:
+            if self.tracer is not None:
+                self.tracer.received(msg)
             self.core.step(msg)
             self._flush()
 
@@ -313,6 +322,8 @@ class NodeRuntime:
             if self._stopping is not None:
                 self._stopping.set()
             return
+        if self.tracer is not None:
+            self.tracer.step_done()
         self._publish_snapshot()
 
     def _handle(self, rd: Ready) -> None:
@@ -328,6 +339,8 @@ class NodeRuntime:
             self.storage.save(rd.hard_state)
             self.metrics.observe_state_write(time.perf_counter() - started)
         self.metrics.on_ready(rd)
+        if self.tracer is not None:
+            self.tracer.ready(rd)  # written out before any message of rd leaves
         trace = log.isEnabledFor(logging.DEBUG)
         for m in rd.messages:
             if trace:

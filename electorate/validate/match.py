@@ -1,0 +1,587 @@
+"""The spec actions that may explain one step of one node: the refinement mapping.
+
+A step of an implementation (a message handled to quiescence, a timer, a restart) is a short
+sequence of spec actions of that node: a *core* its input fixes, then the actions its outputs
+call for (the *completion*), in this order:
+
+- core: ``Restart(i)`` for a restart; ``Receive(m)`` until one copy of m has left the bag for a
+  receive (UpdateTerm keeps m, as raft.tla does); nothing for a timer or a start;
+- A, a pre-vote round: ``Timeout(i)`` (``ElectionTimer(i)`` first if i heard a leader), i's
+  own pre-vote (``RequestPreVote(i, i)`` and its answer), ``RequestPreVote(i, j)`` per request
+  sent;
+- B, an election: ``StartElection(i)`` (PreVote) or ``Timeout(i)``, i's self-vote
+  (``RequestVote(i, i)`` and its answer), ``RequestVote(i, j)`` per request sent;
+- C, ``BecomeLeader(i)`` when the trace shows i leader, ``AppendEntries(i, j)`` per heartbeat;
+- D, a step down in the same term: a leader's CheckQuorum period ending without a quorum
+  (``ElectionTimer(i)``, at most twice), or else ``Restart(i)``: an implementation that gives
+  up (an election lost, a lease run out, a resignation) keeps only its durable state, which is
+  exactly what a restart keeps.
+
+Inferred steps, in order of preference: a state keeps the successors of the first *tier* that
+explains the step: 0, none; 1, ``ElectionTimer(i)`` before a receive (i's untimed timer ran
+out); 2, losses: the message dropped unread or after part of its handling, a reply lost. A
+receive of a message no longer in flight was duplicated (``DuplicateMessage``).
+
+Each failed composition says which conjunct failed, in the spec's words and values.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from electorate.spec import actions
+from electorate.spec.messages import Message, MType
+from electorate.spec.next import Action, actions_for
+from electorate.spec.state import Role, State, members
+from electorate.validate.mapping import Model, Step, started_in_lease, with_copy
+from electorate.validate.tracefile import Event
+
+MAX_RECEIVES = 6  # UpdateTerm, back to follower, the handler: a receive takes at most three
+TIERS = (0, 1, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """What the trace says node i holds after the step (None: not logged, left free)."""
+
+    hard: tuple[int, int] | None  # (currentTerm, votedFor)
+    role: Role | None
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """A successor: the spec state after the step and the actions that led there."""
+
+    state: State
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One failed conjunct, and the trace event it is about (None: the step's input)."""
+
+    text: str
+    event: Event | None = None
+
+
+@dataclass
+class Attempt:
+    """A composition that does not match the step, and why (each failed conjunct)."""
+
+    label: str
+    problems: list[Problem]
+
+
+@dataclass
+class _Draft:
+    state: State
+    acts: list[Action] = field(default_factory=list)
+    # the state before each Receive that produced a reply, by the reply's destination
+    before_handler: dict[int, tuple[State, str]] = field(default_factory=dict)
+    recv_from: State | None = None  # the state before the core's first Receive
+
+    def take(
+        self, name: str, args: tuple[int | Message, ...], t: State | None, d: str = ""
+    ) -> bool:
+        if t is None:
+            return False
+        self.state = t
+        self.acts.append(Action(name, args, d))
+        return True
+
+    def copy(self) -> _Draft:
+        return _Draft(self.state, list(self.acts), dict(self.before_handler), self.recv_from)
+
+
+class Matcher:
+    """Explains steps of one model's nodes (see the module doc)."""
+
+    def __init__(self, mdl: Model) -> None:
+        self.mdl = mdl
+        self.p = mdl.p
+        self.table = actions_for(mdl.p)
+
+    # ------------------------------------------------------------------ entry point
+
+    def explain(
+        self, s: State, step: Step, want: Targets, duplicate: bool
+    ) -> tuple[list[Explained], list[Attempt]]:
+        """The successors of ``s`` that explain ``step`` (those of the first tier that has
+        any), and every failed composition tried. ``duplicate``: a receive of a message no
+        longer in flight may be a duplicate (a copy was sent before)."""
+        failed: list[Attempt] = []
+        for tier in TIERS:
+            found: dict[State, Explained] = {}
+            for label, core in self._cores(s, step, tier, duplicate, failed):
+                out = self._complete(core, step, want, loss=tier >= 2)
+                if isinstance(out, Attempt):
+                    out.label = label
+                    failed.append(out)
+                elif out.state not in found:
+                    found[out.state] = out
+            if found:
+                return list(found.values()), failed
+        return [], failed
+
+    # ------------------------------------------------------------------ cores
+
+    def _cores(
+        self, s: State, step: Step, tier: int, duplicate: bool, failed: list[Attempt]
+    ) -> list[tuple[str, _Draft]]:
+        i, kind = step.node, step.kind
+        if kind == "restart":
+            if tier:
+                return []
+            d = _Draft(s)
+            t = self.table.Restart(self.p, s, i)
+            assert t is not None  # Restart is always enabled
+            restarted = started_in_lease(self.mdl, t, i)
+            d.take("Restart", (i,), restarted, "in lease" if restarted.heard_leader else "")
+            return [("Restart", d)]
+        if kind != "recv" or step.msg is None:
+            return [("no core", _Draft(s))] if tier == 0 else []
+        m = step.msg
+        base = _Draft(s)
+        if _count(s, m) == 0:
+            if not duplicate:
+                if tier == 0:
+                    text = f"no copy of {self.show(m)} is in flight"
+                    failed.append(Attempt("Receive", [Problem(text)]))
+                return []
+            base.take("DuplicateMessage", (m,), with_copy(s, m), "inferred")
+        if tier == 0:
+            return [self._chain(base, m, "Receive")]
+        timed = self._fire(base, step.node)
+        if tier == 1:
+            return [] if timed is None else [self._chain(timed, m, "ElectionTimer, Receive")]
+        out = []
+        for start, label in ((base, ""), (timed, "ElectionTimer, ")):
+            if start is not None:
+                out += self._prefixes(start, m, label)
+        return out
+
+    def _fire(self, d: _Draft, i: int) -> _Draft | None:
+        """i's untimed election timer ran out (a non-leader that heard a leader forgets it)."""
+        timer = self.table.ElectionTimer
+        s = d.state
+        if timer is None or not s.heard_leader or not s.heard_leader[i]:
+            return None
+        if s.role[i] == Role.Leader:
+            return None
+        fired = timer(self.p, s, i)
+        if fired is None:
+            return None
+        out = d.copy()
+        out.take("ElectionTimer", (i,), fired[1], fired[0])
+        return out
+
+    def _chain(self, d: _Draft, m: Message, label: str) -> tuple[str, _Draft]:
+        """Receive(m) until one copy of m has left the bag (the whole handling)."""
+        d = d.copy()
+        d.recv_from = d.state
+        before = _count(d.state, m)
+        for _ in range(MAX_RECEIVES):
+            pre = d.state
+            r = self.table.Receive(self.p, pre, m)
+            if r is None:
+                d.acts.append(Action("Receive", (m,), "NOT ENABLED"))
+                return label, d
+            d.take("Receive", (m,), r[1], r[0])
+            if r[0] in _REPLYING:
+                d.before_handler[m.msource] = (pre, r[0])
+            if _count(d.state, m) < before:
+                return label, d
+        return label, d
+
+    def _prefixes(self, start: _Draft, m: Message, label: str) -> list[tuple[str, _Draft]]:
+        """Each proper prefix of the Receive chain, then DropMessage(m): m lost unread, or
+        after part of its handling (say, its newer term adopted, no answer)."""
+        out = []
+        d = start.copy()
+        d.recv_from = d.state
+        steps = 0
+        while True:
+            dropped = d.copy()
+            dropped.take("DropMessage", (m,), actions.DropMessage(self.p, d.state, m))
+            out.append((f"{label}{'Receive x' + str(steps) + ', ' if steps else ''}Drop", dropped))
+            r = self.table.Receive(self.p, d.state, m)
+            if r is None or steps >= MAX_RECEIVES:
+                return out
+            before = _count(d.state, m)
+            d.take("Receive", (m,), r[1], r[0])
+            steps += 1
+            if _count(d.state, m) < before:
+                return out
+
+    # ------------------------------------------------------------------ completion
+
+    def _complete(self, core: _Draft, step: Step, want: Targets, loss: bool) -> Explained | Attempt:
+        bad: list[Problem] = []
+        if core.acts and core.acts[-1].detail == "NOT ENABLED":
+            m = core.acts[-1].args[0]
+            assert isinstance(m, Message)
+            return Attempt("", [Problem(self._receive_disabled(core.state, m))])
+        i = step.node
+        replies = Counter() if core.recv_from is None else _added(core.recv_from, core.state)
+        d = core.copy()
+        sends = [(ev, m) for ev, m in step.sends if m is not None]
+        pre = [(ev, m) for ev, m in sends if m.mtype == MType.RequestVoteRequest and m.mpre_vote]
+        votes = [
+            (ev, m) for ev, m in sends if m.mtype == MType.RequestVoteRequest and not m.mpre_vote
+        ]
+        beats = [(ev, m) for ev, m in sends if m.mtype == MType.AppendEntriesRequest]
+        role = d.state.role[i]
+        why = _trigger(step)
+        # A: a pre-vote round
+        fresh_pre = want.role == Role.PreCandidate and role != Role.PreCandidate
+        if fresh_pre or (pre and (step.kind == "timer" or role != Role.PreCandidate)):
+            self._prevote_round(d, i, bad, pre[0][0] if pre else why)
+        self._send_all(d, pre, "RequestPreVote", bad)
+        # B: an election
+        if self._campaigns(d.state, i, want, [m for _, m in votes]):
+            self._election(d, i, bad, step, votes[0][0] if votes else why)
+        self._send_all(d, votes, "RequestVote", bad)
+        # C: leadership
+        if (want.role == Role.Leader or beats) and d.state.role[i] == Role.Candidate:
+            t = self.table.BecomeLeader(self.p, d.state, i)
+            if not d.take("BecomeLeader", (i,), t):
+                bad.append(Problem(self._why_not_leader(d.state, i), beats[0][0] if beats else why))
+        self._send_all(d, beats, "AppendEntries", bad)
+        # D: a step down in the same term
+        same_term = want.hard is None or want.hard[0] == d.state.current_term[i]
+        if want.role == Role.Follower and d.state.role[i] != Role.Follower and same_term:
+            self._step_down(d, i)
+        self._match_replies(d, step, replies, loss, bad)
+        self._check_votes(d, step, replies, bad)
+        self._check_targets(d.state, step, want, bad)
+        for ev in step.lease:
+            if ev.kind == "lease_start" and d.state.role[i] != Role.Leader:
+                text = (
+                    f"{ev.show()}: a lease needs state[{self.mdl.name(i)}] = Leader, "
+                    f"it is {_role(d.state.role[i])}"
+                )
+                bad.append(Problem(text, ev))
+        if bad:
+            return Attempt("", bad)
+        return Explained(d.state, tuple(d.acts))
+
+    def _campaigns(self, s: State, i: int, want: Targets, votes: list[Message]) -> bool:
+        """Does the step start an election (a candidacy in a new term)?"""
+        term, role = s.current_term[i], s.role[i]
+        if want.role in (Role.Candidate, Role.Leader) and role not in (Role.Candidate, Role.Leader):
+            return True
+        if want.hard is not None and want.hard[0] > term:
+            return True
+        return any(m.mterm > term for m in votes) or (bool(votes) and role != Role.Candidate)
+
+    def _prevote_round(self, d: _Draft, i: int, bad: list[Problem], ev: Event | None) -> None:
+        if self.table.RequestPreVote is None:
+            text = f"{self.mdl.name(i)} runs a pre-vote round, but its config has PreVote off"
+            bad.append(Problem(text, ev))
+            return
+        self._clear_timer(d, i)
+        t = self.table.Timeout(self.p, d.state, i)
+        if not d.take("Timeout", (i,), t):
+            bad.append(Problem(self._why_no_timeout(d.state, i), ev))
+            return
+        if d.state.role[i] != Role.PreCandidate:
+            text = f"Timeout({self.mdl.name(i)}) makes it {_role(d.state.role[i])}"
+            bad.append(Problem(text, ev))
+            return
+        if d.take("RequestPreVote", (i, i), self.table.RequestPreVote(self.p, d.state, i, i)):
+            self._drain_self(d, i)
+
+    def _election(
+        self, d: _Draft, i: int, bad: list[Problem], step: Step, ev: Event | None
+    ) -> None:
+        n = self.mdl.name(i)
+        if self.table.StartElection is not None:
+            t = self.table.StartElection(self.p, d.state, i)
+            if not d.take("StartElection", (i,), t):
+                bad.append(Problem(self._why_no_election(d.state, i, step), ev))
+                return
+        else:
+            self._clear_timer(d, i)
+            if not d.take("Timeout", (i,), self.table.Timeout(self.p, d.state, i)):
+                bad.append(Problem(self._why_no_timeout(d.state, i), ev))
+                return
+        if d.take("RequestVote", (i, i), self.table.RequestVote(self.p, d.state, i, i)):
+            self._drain_self(d, i)
+        else:
+            bad.append(Problem(f"{n} cannot ask itself for its vote (RequestVote({n}, {n}))", ev))
+
+    def _clear_timer(self, d: _Draft, i: int) -> None:
+        """A node that heard a leader lets its timer run out first (Timeout needs it)."""
+        fired = self._fire(d, i)
+        if fired is not None:
+            d.state, d.acts = fired.state, fired.acts
+
+    def _step_down(self, d: _Draft, i: int) -> None:
+        timer = self.table.ElectionTimer
+        if d.state.role[i] == Role.Leader and self.p.has("check_quorum") and timer is not None:
+            for _ in range(2):
+                fired = timer(self.p, d.state, i)
+                if fired is None:
+                    break
+                d.take("ElectionTimer", (i,), fired[1], fired[0])
+                if d.state.role[i] == Role.Follower:
+                    return
+        d.take("Restart", (i,), self.table.Restart(self.p, d.state, i), "gave up")
+
+    def _drain_self(self, d: _Draft, i: int) -> None:
+        """i receives what it sent itself (its own (pre-)vote request, then the answer)."""
+        for _ in range(2 * MAX_RECEIVES):
+            mine = [m for m, _ in d.state.messages if m.msource == i and m.mdest == i]
+            if not mine:
+                return
+            r = self.table.Receive(self.p, d.state, mine[0])
+            if r is None:
+                return
+            d.take("Receive", (mine[0],), r[1], r[0])
+
+    def _send_all(
+        self, d: _Draft, msgs: list[tuple[Event, Message]], name: str, bad: list[Problem]
+    ) -> None:
+        for ev, m in msgs:
+            i, j = m.msource, m.mdest
+            fn = {
+                "RequestPreVote": self.table.RequestPreVote,
+                "RequestVote": self.table.RequestVote,
+                "AppendEntries": self.table.AppendEntries,
+            }[name]
+            t = None if fn is None else fn(self.p, d.state, i, j)
+            if t is not None and _count(t, m) > _count(d.state, m):
+                d.take(name, (i, j), t)
+                continue
+            bad.append(Problem(self._why_not_sent(d.state, name, m, t), ev))
+
+    # ------------------------------------------------------------------ comparisons
+
+    def _match_replies(
+        self, d: _Draft, step: Step, replies: Counter[Message], loss: bool, bad: list[Problem]
+    ) -> None:
+        sent = [(ev, m) for ev, m in step.sends if m is not None and m.mtype not in _REQUESTS]
+        seen: Counter[Message] = Counter(m for _, m in sent)
+        for m, k in (seen - replies).items():
+            spec = [self.show(x) for x in replies if x.mdest == m.mdest] or ["no answer"]
+            text = (
+                f"the trace sends {self.show(m)}"
+                + (f" (x{k})" if k > 1 else "")
+                + f"; the spec's step sends {', '.join(spec)}"
+            )
+            bad.append(Problem(text, next(ev for ev, x in sent if x == m)))
+        for m, k in (replies - seen).items():
+            if not loss:
+                text = f"the spec's step answers {self.show(m)}; the trace sends no such reply"
+                bad.append(Problem(text))
+                continue
+            for _ in range(k):
+                d.take("DropMessage", (m,), actions.DropMessage(self.p, d.state, m))
+
+    def _check_votes(
+        self, d: _Draft, step: Step, replies: Counter[Message], bad: list[Problem]
+    ) -> None:
+        for ev in step.votes:
+            v = ev.data
+            c = self.mdl.index[v["candidate"]]
+            pre = bool(v.get("pre_vote", False))
+            spec = [
+                m for m in replies
+                if m.mtype == MType.RequestVoteResponse and m.mdest == c and m.mpre_vote == pre
+            ]  # fmt: skip
+            if any(m.mterm == v["term"] and m.mvote_granted == v["granted"] for m in spec):
+                continue
+            bad.append(Problem(self._why_vote(d, ev.show(), c, pre, spec), ev))
+
+    def _check_targets(self, s: State, step: Step, want: Targets, bad: list[Problem]) -> None:
+        i = step.node
+        n = self.mdl.name(i)
+        term_ev = _last(step, "term")
+        if want.hard is not None:
+            term, vote = want.hard
+            said = (
+                ""
+                if term_ev is not None or step.kind in ("start", "restart")
+                else (" (the trace records no change)")
+            )
+            if s.current_term[i] != term:
+                text = f"currentTerm[{n}] = {s.current_term[i]} in the spec, {term} in the trace"
+                bad.append(Problem(text + said, term_ev))
+            if s.voted_for[i] != vote:
+                text = (
+                    f"votedFor[{n}] = {self.mdl.name(s.voted_for[i])} in the spec, "
+                    f"{self.mdl.name(vote)} in the trace"
+                )
+                bad.append(Problem(text + said, term_ev))
+        if want.role is not None and s.role[i] != want.role:
+            text = f"state[{n}] = {_role(s.role[i])} in the spec, {_role(want.role)} in the trace"
+            bad.append(Problem(text, _last(step, "role")))
+
+    # ------------------------------------------------------------------ why not
+
+    def _why_no_timeout(self, s: State, i: int) -> str:
+        n = self.mdl.name(i)
+        if s.role[i] == Role.Leader:
+            return (
+                f"Timeout({n}) needs state[{n}] /= Leader; {n} is Leader (it must step down first)"
+            )
+        if s.heard_leader and s.heard_leader[i]:
+            return f"Timeout({n}) needs ~heardLeader[{n}]"
+        return f"Timeout({n}) is not enabled (state[{n}] = {_role(s.role[i])})"
+
+    def _why_no_election(self, s: State, i: int, step: Step) -> str:
+        n = self.mdl.name(i)
+        if s.role[i] != Role.PreCandidate:
+            why = (
+                f"{n} becomes a candidate without a pre-vote round: StartElection({n}) needs "
+                f"state[{n}] = PreCandidate, it is {_role(s.role[i])}"
+            )
+            if step.input.msg is not None and step.input.msg.type == "timeout_now":
+                why += " (a leadership transfer, TimeoutNow, skips PreVote: not in the spec)"
+            return why
+        granted = _show_set(self.mdl, s.prevotes_granted[i])
+        return (
+            f"StartElection({n}) needs IsQuorum(prevotesGranted[{n}]); prevotesGranted[{n}] = "
+            f"{granted} of {self.p.servers} servers"
+        )
+
+    def _why_not_leader(self, s: State, i: int) -> str:
+        n = self.mdl.name(i)
+        if s.role[i] != Role.Candidate:
+            return f"BecomeLeader({n}) needs state[{n}] = Candidate, it is {_role(s.role[i])}"
+        return (
+            f"BecomeLeader({n}) needs IsQuorum(votesGranted[{n}]); votesGranted[{n}] = "
+            f"{_show_set(self.mdl, s.votes_granted[i])} of {self.p.servers} servers "
+            "(LeaderHasQuorum)"
+        )
+
+    def _why_not_sent(self, s: State, name: str, m: Message, t: State | None) -> str:
+        i, j = self.mdl.name(m.msource), self.mdl.name(m.mdest)
+        act = f"{name}({i}, {j})"
+        want = {"RequestPreVote": "PreCandidate", "RequestVote": "Candidate"}.get(name, "Leader")
+        role = s.role[m.msource]
+        if t is None:
+            if _role(role) != want:
+                return (
+                    f"the trace sends {self.show(m)}; {act} needs state[{i}] = {want}, "
+                    f"it is {_role(role)}"
+                )
+            return f"the trace sends {self.show(m)}; {act} is not enabled"
+        sent = [x for x in _added(s, t)]
+        return (
+            f"the trace sends {self.show(m)}; {act} sends "
+            f"{', '.join(self.show(x) for x in sent) or 'nothing'}"
+        )
+
+    def _why_vote(self, d: _Draft, shown: str, c: int, pre: bool, spec: list[Message]) -> str:
+        cn = self.mdl.name(c)
+        handled = d.before_handler.get(c)
+        if not spec:
+            what = "ignores the request" if handled is None else f"answers by {handled[1]}"
+            return f"{shown}, but the spec {what}: no answer to {cn}"
+        m = spec[0]
+        how = "grants" if m.mvote_granted else "refuses"
+        why = f"{shown}, but the spec {how} it in term {m.mterm}"
+        if handled is None:
+            return why
+        before, _ = handled
+        return f"{why}: {self._vote_rule(before, m.msource, c, pre)}"
+
+    def _vote_rule(self, s: State, i: int, c: int, pre: bool) -> str:
+        """The vote guard's conjuncts with their values in the state before the handler."""
+        n, cn = self.mdl.name(i), self.mdl.name(c)
+        voted = self.mdl.name(s.voted_for[i])
+        if pre:
+            heard = bool(s.heard_leader and s.heard_leader[i])
+            return (
+                f"HandlePreVoteRequest({n}, {cn}) grants iff (a newer term, or the same term "
+                f"with votedFor[{n}] \\in {{Nil, {cn}}}) /\\ ~heardLeader[{n}]; here "
+                f"currentTerm[{n}] = {s.current_term[i]}, votedFor[{n}] = {voted}, "
+                f"heardLeader[{n}] = {heard}"
+            )
+        return (
+            f"HandleRequestVoteRequest({n}, {cn}) grants iff m.mterm = currentTerm[{n}] /\\ "
+            f"LogOk /\\ votedFor[{n}] \\in {{Nil, {cn}}}; here currentTerm[{n}] = "
+            f"{s.current_term[i]}, votedFor[{n}] = {voted} (one vote per term)"
+        )
+
+    def _receive_disabled(self, s: State, m: Message) -> str:
+        i = m.mdest
+        n = self.mdl.name(i)
+        if m.mtype == MType.AppendEntriesRequest and s.role[i] == Role.Leader:
+            return (
+                f"Receive({self.show(m)}) is not enabled: {n} is itself Leader of term "
+                f"{s.current_term[i]} (no disjunct of HandleAppendEntriesRequest applies: "
+                "two leaders in one term)"
+            )
+        return (
+            f"Receive({self.show(m)}) is not enabled at {n} (state {_role(s.role[i])}, "
+            f"currentTerm {s.current_term[i]})"
+        )
+
+    # ------------------------------------------------------------------ display
+
+    def show(self, m: Message) -> str:
+        return show_message(self.mdl, m)
+
+
+def show_message(mdl: Model, m: Message) -> str:
+    """``RequestVoteRequest n1->n2 term 3`` (PreVote messages as PreVoteRequest/Response)."""
+    kind = m.mtype.name
+    if m.mpre_vote:
+        kind = kind.replace("RequestVote", "PreVote")
+    head = f"{kind} {mdl.name(m.msource)}->{mdl.name(m.mdest)} term {m.mterm}"
+    if m.mtype == MType.RequestVoteResponse:
+        return head + (" granted" if m.mvote_granted else " refused")
+    if m.mtype == MType.AppendEntriesResponse:
+        return head + (" ok" if m.msuccess else " fail")
+    if m.mtype == MType.RequestVoteRequest and (m.mlast_log_index or m.mlast_log_term):
+        return head + f" last log {m.mlast_log_index}@{m.mlast_log_term}"
+    return head
+
+
+def show_action(mdl: Model, a: Action) -> str:
+    """An action with node ids: ``Receive(RequestVoteRequest n1->n2 term 3) [UpdateTerm]``."""
+    shown = [show_message(mdl, x) if isinstance(x, Message) else mdl.name(x) for x in a.args]
+    text = f"{a.name}({', '.join(shown)})"
+    return f"{text} [{a.detail}]" if a.detail else text
+
+
+_REPLYING = frozenset(
+    {"HandleRequestVoteRequest", "HandlePreVoteRequest", "HandleAppendEntriesRequest"}
+)
+_REQUESTS = (MType.RequestVoteRequest, MType.AppendEntriesRequest)
+
+
+def _count(s: State, m: Message) -> int:
+    for x, n in s.messages:
+        if x == m:
+            return n
+    return 0
+
+
+def _added(before: State, after: State) -> Counter[Message]:
+    """Messages with more copies in ``after`` than in ``before``."""
+    if before.messages is after.messages:
+        return Counter()
+    old = dict(before.messages)
+    return Counter({m: n - old.get(m, 0) for m, n in after.messages if n > old.get(m, 0)})
+
+
+def _last(step: Step, kind: str) -> Event | None:
+    found = [e for e in step.outputs if e.kind == kind]
+    return found[-1] if found else None
+
+
+def _trigger(step: Step) -> Event | None:
+    """The event that calls for a promotion: the role event, else the term event."""
+    return _last(step, "role") or _last(step, "term")
+
+
+def _role(r: Role) -> str:
+    return r.name
+
+
+def _show_set(mdl: Model, mask: int) -> str:
+    return "{" + ", ".join(mdl.name(j) for j in members(mask)) + "}"

@@ -1,0 +1,393 @@
+"""The BFS over spec states consistent with a trace, and its verdict.
+
+The per-node logs are merged in an order consistent with message causality: a node's next
+step is taken once every message it receives has been sent (by a step already taken), else
+a repeated receive is inferred to be a duplicate only when nothing else can move. Among the
+steps that may go next the one with the earliest wall clock goes first, which changes nothing
+but the reading order: the spec's actions of different nodes commute (each reads its own
+server's variables and the bag), so every causal merge has the same verdict.
+
+The frontier is the set of spec states reached by the steps taken so far (unobserved
+variables are free, so it may hold several). Each step maps every frontier state to the
+successors that explain it (electorate.validate.match); none left means the step is the first
+no spec behaviour explains. A frontier wider than ``max_frontier`` stops the search with an
+"inconclusive" verdict (never "valid").
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from electorate.spec.next import Action, Next
+from electorate.spec.state import NIL, Except, Role, State, members
+from electorate.validate.mapping import (
+    Model,
+    Step,
+    first_state,
+    model_for,
+    split_steps,
+    started_in_lease,
+)
+from electorate.validate.match import Attempt, Matcher, Targets, show_action
+from electorate.validate.rules import Rules, RuleViolation
+from electorate.validate.tracefile import Event, Trace
+
+Status = Literal["valid", "invalid", "inconclusive", "running"]
+MAX_FRONTIER = 4096
+SHOWN_STATES = 6  # frontier states detailed in a failure report
+
+
+@dataclass
+class Frame:
+    """A frontier state and how it was reached (a chain back to the first state)."""
+
+    state: State
+    parent: Frame | None
+    actions: tuple[Action, ...]
+    step: int  # the index of the step that led here (-1: the first state)
+
+
+@dataclass
+class StateReport:
+    """One frontier state at a failure: the node's variables, what it could do, what failed."""
+
+    summary: str
+    enabled: list[str]
+    attempts: list[Attempt]
+
+
+@dataclass
+class Failure:
+    """The first event no spec behaviour explains, with the frontier it was tried from."""
+
+    event: Event
+    step: Step
+    problem: str
+    frontier: list[StateReport]
+    width: int
+    rules: list[RuleViolation] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    source: str
+    status: Status
+    events: int = 0
+    steps: int = 0
+    widths: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    failure: Failure | None = None
+    rule: RuleViolation | None = None  # a rule broken where the search went on
+    note: str = ""
+    behaviour: list[tuple[Step, tuple[Action, ...]]] = field(default_factory=list)
+    model: Model | None = None
+    first: State | None = None
+
+    @property
+    def max_width(self) -> int:
+        return max(self.widths, default=0)
+
+
+class Validator:
+    """Validates one trace: feed it events (all at once, or as a log grows), then `advance`."""
+
+    def __init__(self, trace: Trace, max_frontier: int = MAX_FRONTIER) -> None:
+        self.trace = trace
+        self.mdl = model_for(trace)
+        self.matcher = Matcher(self.mdl)
+        self.rules = Rules(self.mdl)
+        self.max_frontier = max_frontier
+        self.first = first_state(self.mdl, trace)
+        self.frontier: list[Frame] = [Frame(self.first, None, (), -1)]
+        self.taken: list[Step] = []
+        self.widths: list[int] = []
+        self.events = 0
+        n = self.mdl.p.servers
+        self._queue: list[list[Step]] = [[] for _ in range(n)]
+        self._used = [0] * n  # events of each node already cut into steps
+        self._available: Counter[object] = Counter()  # sent and not yet received, by key
+        self._sent: Counter[object] = Counter()  # ever sent, by key
+        self._hard: dict[int, tuple[int, int]] = {}
+        self._role: dict[int, Role] = {}
+        self._started: set[int] = set()
+        self._rule_hit: RuleViolation | None = None
+        self._seconds = 0.0
+        self.result: Verdict | None = None
+
+    # ------------------------------------------------------------------ feeding
+
+    def refresh(self, final: bool) -> None:
+        """Cut the nodes' new events into steps (the last one only when ``final``)."""
+        for name, log in self.trace.logs.items():
+            i = self.mdl.index[name]
+            events = log.events[self._used[i] :]
+            steps, used = split_steps(self.mdl, i, events, final)
+            self._queue[i] += steps
+            self._used[i] += used
+
+    def advance(self, final: bool) -> Verdict:
+        """Take every step that can go now; with ``final`` the trace is complete."""
+        if self.result is not None:
+            return self.result
+        started = time.perf_counter()
+        v = self._advance(final)
+        self._seconds += time.perf_counter() - started
+        v.seconds = self._seconds
+        return v
+
+    def _advance(self, final: bool) -> Verdict:
+        self.refresh(final)
+        while True:
+            step = self._pick()
+            if step is None:
+                break
+            failure = self._take(step)
+            if failure is not None:
+                return self._finish("invalid", failure)
+            if len(self.frontier) > self.max_frontier:
+                return self._finish(
+                    "inconclusive",
+                    note=f"the frontier grew to {len(self.frontier)} states (more than "
+                    f"--max-frontier {self.max_frontier}) at {step.input.show()} "
+                    f"({step.input.where}); raise the bound to go on",
+                )
+        blocked = self._blocked()
+        if final and blocked is not None:
+            return self._finish("invalid", blocked)
+        if final:
+            return self._finish("valid" if self._rule_hit is None else "invalid")
+        return self._verdict("running")
+
+    # ------------------------------------------------------------------ merge
+
+    def _pick(self) -> Step | None:
+        """The next step in a causal merge (earliest wall clock first among those ready);
+        a duplicate is inferred only when no step is ready."""
+        best: Step | None = None
+        best_key = (math.inf, 0)
+        for q in self._queue:
+            if not q:
+                continue
+            step = q[0]
+            if step.kind == "recv" and self._available[step.key] <= 0:
+                continue
+            key = (step.input.data.get("t", math.inf), step.node)
+            if key < best_key:
+                best, best_key = step, key
+        if best is not None:
+            return best
+        for q in self._queue:
+            if q and q[0].kind == "recv" and self._sent[q[0].key] > 0:
+                return q[0]
+        return None
+
+    def _blocked(self) -> Failure | None:
+        """At the end: a receive whose message no step sent (before it)."""
+        waiting = [q[0] for q in self._queue if q]
+        if not waiting:
+            return None
+        step = min(waiting, key=lambda s: (s.input.data.get("t", math.inf), s.node))
+        assert step.input.msg is not None
+        return Failure(
+            step.input,
+            step,
+            f"{step.input.show()}: no node sent this message before it was received "
+            "(no send event matches it; a receive needs a send)",
+            [],
+            len(self.frontier),
+            self._rules_at(step),
+        )
+
+    # ------------------------------------------------------------------ one step
+
+    def _take(self, step: Step) -> Failure | None:
+        i = step.node
+        self._queue[i].pop(0)
+        want = self._targets(step)
+        duplicate = False
+        if step.kind == "recv":
+            duplicate = self._available[step.key] <= 0
+        index = len(self.taken)
+        nxt: dict[State, Frame] = {}
+        reports: list[tuple[Frame, list[Attempt]]] = []
+        for frame in self.frontier:
+            s = frame.state
+            if step.kind == "start" and i not in self._started:
+                s = self._start_state(s, step)
+            found, failed = self.matcher.explain(s, step, want, duplicate)
+            if not found:
+                reports.append((frame, failed))
+            for e in found:
+                if e.state not in nxt:
+                    nxt[e.state] = Frame(e.state, frame, e.actions, index)
+        hits = self.rules.step(step)
+        if hits and self._rule_hit is None:
+            self._rule_hit = hits[0]
+        if not nxt:
+            return self._failure(step, reports, hits)
+        self.taken.append(step)
+        self.events += 1 + len(step.outputs)
+        self.frontier = list(nxt.values())
+        self.widths.append(len(self.frontier))
+        self._after(step)
+        return None
+
+    def _start_state(self, s: State, step: Step) -> State:
+        """A node's first start: its term and vote as recorded (Init's values until then;
+        nothing has read them, so this is the state it had from the beginning)."""
+        assert step.hard is not None
+        i = step.node
+        term, vote = step.hard
+        if s.current_term[i] == term and s.voted_for[i] == vote:
+            return s
+        s = s._replace(
+            current_term=Except(s.current_term, i, term), voted_for=Except(s.voted_for, i, vote)
+        )
+        return started_in_lease(self.mdl, s, i)
+
+    def _targets(self, step: Step) -> Targets:
+        """What the trace says node i holds after the step (None: not logged)."""
+        i = step.node
+        seen = self.trace.observes.get(self.mdl.names[i], frozenset())
+        hard = step.hard if step.hard is not None else self._hard.get(i)
+        if "term" not in seen and step.kind not in ("start", "restart"):
+            hard = None
+        role = step.role
+        if role is None and step.kind in ("start", "restart"):
+            role = Role.Follower
+        if role is None:
+            role = self._role.get(i, Role.Follower)
+        return Targets(hard, role if "role" in seen else None)
+
+    def _after(self, step: Step) -> None:
+        i = step.node
+        self._started.add(i)
+        if step.hard is not None:
+            self._hard[i] = step.hard
+        if step.role is not None:
+            self._role[i] = step.role
+        elif step.kind in ("start", "restart"):
+            self._role[i] = Role.Follower
+        if step.kind == "recv" and self._available[step.key] > 0:
+            self._available[step.key] -= 1
+        for ev, m in step.sends:
+            assert ev.msg is not None
+            key = m if m is not None else (ev.msg.type, ev.msg.src, ev.msg.dst, ev.msg.term)
+            self._available[key] += 1
+            self._sent[key] += 1
+
+    # ------------------------------------------------------------------ verdicts
+
+    def _finish(self, status: Status, failure: Failure | None = None, note: str = "") -> Verdict:
+        self.first = first_state(self.mdl, self.trace)  # every node's start known by now
+        v = self._verdict(status)
+        v.failure, v.note = failure, note
+        if status == "valid" or (status == "invalid" and failure is None):
+            v.behaviour = self._behaviour()
+        if status == "invalid" and failure is None and self._rule_hit is not None:
+            v.note = (
+                "every step has a spec behaviour, yet the events break a rule: "
+                + self._rule_hit.show()
+            )
+        self.result = v
+        return v
+
+    def _verdict(self, status: Status) -> Verdict:
+        return Verdict(
+            self.trace.source,
+            status,
+            events=self.events,
+            steps=len(self.taken),
+            widths=list(self.widths),
+            seconds=self._seconds,
+            rule=self._rule_hit,
+            model=self.mdl,
+            first=self.first,
+        )
+
+    def _behaviour(self) -> list[tuple[Step, tuple[Action, ...]]]:
+        """The matched behaviour: one surviving frame's chain, step by step."""
+        out: list[tuple[Step, tuple[Action, ...]]] = []
+        f: Frame | None = self.frontier[0]
+        while f is not None and f.step >= 0:
+            out.append((self.taken[f.step], f.actions))
+            f = f.parent
+        out.reverse()
+        return out
+
+    def _rules_at(self, step: Step) -> list[RuleViolation]:
+        hits = [] if self._rule_hit is None else [self._rule_hit]
+        return hits
+
+    def _failure(
+        self, step: Step, reports: list[tuple[Frame, list[Attempt]]], hits: list[RuleViolation]
+    ) -> Failure:
+        event, problem = _first_unexplained(step, [a for _, atts in reports for a in atts])
+        shown = [self._state_report(f.state, step, atts) for f, atts in reports[:SHOWN_STATES]]
+        rules = ([self._rule_hit] if self._rule_hit is not None else []) + [
+            h for h in hits if h is not self._rule_hit
+        ]
+        return Failure(event, step, problem, shown, len(self.frontier), rules)
+
+    def _state_report(self, s: State, step: Step, attempts: list[Attempt]) -> StateReport:
+        mdl = self.mdl
+        i = step.node
+        n = mdl.name(i)
+        parts = [
+            f"currentTerm[{n}] = {s.current_term[i]}",
+            f"state[{n}] = {s.role[i].name}",
+            f"votedFor[{n}] = {mdl.name(s.voted_for[i])}",
+            f"votesGranted[{n}] = {_set(mdl, s.votes_granted[i])}",
+        ]
+        if s.heard_leader:
+            parts.append(f"heardLeader[{n}] = {s.heard_leader[i]}")
+        if s.prevotes_granted:
+            parts.append(f"prevotesGranted[{n}] = {_set(mdl, s.prevotes_granted[i])}")
+        inflight = sum(c for m, c in s.messages if m.mdest == i)
+        parts.append(f"{inflight} message(s) in flight to {n}")
+        enabled = sorted(
+            {
+                show_action(mdl, Action(a.name, a.args, ""))
+                for a, _ in Next(mdl.p, s)
+                if _actor(a) == i and a.name not in ("DuplicateMessage", "DropMessage")
+            }
+        )
+        return StateReport(", ".join(parts), enabled, attempts)
+
+
+def _actor(a: Action) -> int:
+    x = a.args[0] if a.args else NIL
+    if isinstance(x, int):
+        return x
+    return x.mdest
+
+
+def _set(mdl: Model, mask: int) -> str:
+    return "{" + ", ".join(mdl.name(j) for j in members(mask)) + "}"
+
+
+def _first_unexplained(step: Step, attempts: Iterable[Attempt]) -> tuple[Event, str]:
+    """The event beyond which no composition explains the step: for each attempt, the
+    earliest event its problems are about; the latest of those (the attempt that got
+    furthest), with its problem."""
+    best: tuple[int, Event, str] | None = None
+    for a in attempts:
+        if not a.problems:
+            continue
+        first = min(a.problems, key=lambda p: (p.event or step.input).seq)
+        ev = first.event or step.input
+        if best is None or ev.seq > best[0]:
+            best = (ev.seq, ev, first.text)
+    if best is None:
+        return step.input, f"{step.input.show()}: no spec action explains this step"
+    return best[1], best[2]
+
+
+def validate(trace: Trace, max_frontier: int = MAX_FRONTIER) -> Verdict:
+    """Validate a complete trace."""
+    return Validator(trace, max_frontier).advance(final=True)
