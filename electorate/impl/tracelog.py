@@ -98,7 +98,9 @@ class NodeTracer:
             c.voters,
             prevote=c.prevote,
             check_quorum=c.check_quorum,
-            lease=c.check_quorum,  # the core grants leases only with CheckQuorum
+            # A (re)started core behaves as inside a leader's lease (RoleMachine._in_lease),
+            # whatever its features; it grants itself leases only with CheckQuorum.
+            lease=True,
             info={
                 "implementation": IMPLEMENTATION,
                 "election_ticks": c.election_ticks,

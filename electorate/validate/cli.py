@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
         help="--follow: end (and give the verdict) after S seconds without a new event "
         "(default: follow until interrupted)",
     )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=0.5,
+        help="--follow: a node's last step is whole once it has written nothing for S seconds "
+        "(default 0.5; the next step of the node ends it sooner)",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the summary line per trace")
     return p
 
@@ -83,9 +90,10 @@ def main(argv: list[str]) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
-    if args.jobs < 0 or args.max_frontier < 1 or args.idle < 0:
+    if args.jobs < 0 or args.max_frontier < 1 or args.idle < 0 or args.settle < 0:
         print(
-            "electorate validate: --jobs must be >= 0, --max-frontier >= 1, --idle >= 0",
+            "electorate validate: --jobs must be >= 0, --max-frontier >= 1, --idle and "
+            "--settle >= 0",
             file=sys.stderr,
         )
         return 2
@@ -95,7 +103,7 @@ def main(argv: list[str]) -> int:
         if len(args.traces) != 1:
             print("electorate validate: --follow takes exactly one TRACE", file=sys.stderr)
             return 2
-        return _follow(args.traces[0], opts, args.idle)
+        return _follow(args.traces[0], opts, args.idle, args.settle)
     jobs = args.jobs or os.cpu_count() or 1
     return _batch(args.traces, opts, min(jobs, len(args.traces)))
 
@@ -200,7 +208,7 @@ def _print(res: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------- follow
 
 
-def _follow(source: str, opts: Options, idle: float) -> int:
+def _follow(source: str, opts: Options, idle: float, settle: float) -> int:
     """Validate a trace while it grows: new lines are read as they are written; the first
     unexplained event ends the run (exit 1) at once."""
     tail = _Tail(Path(source))
@@ -208,20 +216,25 @@ def _follow(source: str, opts: Options, idle: float) -> int:
     validator: Validator | None = None
     last_new = time.monotonic()
     last_note = 0.0
+    heard: dict[str, float] = {}  # when each node last wrote
     try:
         while True:
             lines = tail.poll()
+            now = time.monotonic()
             for path, n, line in lines:
-                reader.feed_line(path, n, line)
+                ev = reader.feed_line(path, n, line)
+                if ev is not None:
+                    heard[ev.node] = now
             if lines:
-                last_new = time.monotonic()
+                last_new = now
+            settled = frozenset(node for node, at in heard.items() if now - at >= settle)
             if validator is None and reader.voters is not None:
                 validator = Validator(reader.finish(), opts.max_frontier)
             done = idle and time.monotonic() - last_new >= idle
             if validator is not None:
                 if done:
                     tail.check_complete()
-                v = validator.advance(final=bool(done))
+                v = validator.advance(final=bool(done), settled=settled)
                 if v.status != "running":
                     _print(_rendered(v, opts))
                     return EXIT[v.status]

@@ -43,10 +43,12 @@ TIERS = (0, 1, 2)
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """What the trace says node i holds after the step (None: not logged, left free)."""
+    """What the trace says node i holds after the step (None: not logged, left free), and
+    whether i may still be in its start-up lease (it has not timed out since it started)."""
 
     hard: tuple[int, int] | None  # (currentTerm, votedFor)
     role: Role | None
+    fresh: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,7 @@ class Matcher:
         failed: list[Attempt] = []
         for tier in TIERS:
             found: dict[State, Explained] = {}
-            for label, core in self._cores(s, step, tier, duplicate, failed):
+            for label, core in self._cores(s, step, want, tier, duplicate, failed):
                 out = self._complete(core, step, want, loss=tier >= 2)
                 if isinstance(out, Attempt):
                     out.label = label
@@ -127,7 +129,13 @@ class Matcher:
     # ------------------------------------------------------------------ cores
 
     def _cores(
-        self, s: State, step: Step, tier: int, duplicate: bool, failed: list[Attempt]
+        self,
+        s: State,
+        step: Step,
+        want: Targets,
+        tier: int,
+        duplicate: bool,
+        failed: list[Attempt],
     ) -> list[tuple[str, _Draft]]:
         i, kind = step.node, step.kind
         if kind == "restart":
@@ -153,8 +161,12 @@ class Matcher:
         if tier == 0:
             return [self._chain(base, m, "Receive")]
         timed = self._fire(base, step.node)
+        leased = self._lease_again(base, step.node) if want.fresh else None
         if tier == 1:
-            return [] if timed is None else [self._chain(timed, m, "ElectionTimer, Receive")]
+            out = [] if timed is None else [self._chain(timed, m, "ElectionTimer, Receive")]
+            if leased is not None:
+                out.append(self._chain(leased, m, "Restart (start-up lease), Receive"))
+            return out
         out = []
         for start, label in ((base, ""), (timed, "ElectionTimer, ")):
             if start is not None:
@@ -174,6 +186,22 @@ class Matcher:
             return None
         out = d.copy()
         out.take("ElectionTimer", (i,), fired[1], fired[0])
+        return out
+
+    def _lease_again(self, d: _Draft, i: int) -> _Draft | None:
+        """A follower still in its start-up lease that has since forgotten a leader (a newer
+        term clears heardLeader; the implementation's start-up window does not end with it):
+        a restart inside a lease is the spec step that puts it back, and changes nothing
+        else a follower shows (its term, vote and role are kept)."""
+        s = d.state
+        if not (self.mdl.lease and s.heard_leader) or s.heard_leader[i]:
+            return None
+        if s.role[i] != Role.Follower:
+            return None
+        t = self.table.Restart(self.p, s, i)
+        assert t is not None
+        out = d.copy()
+        out.take("Restart", (i,), started_in_lease(self.mdl, t, i), "in lease")
         return out
 
     def _chain(self, d: _Draft, m: Message, label: str) -> tuple[str, _Draft]:
@@ -297,6 +325,8 @@ class Matcher:
     ) -> None:
         n = self.mdl.name(i)
         if self.table.StartElection is not None:
+            if d.state.role[i] != Role.PreCandidate and self._alone(d.state, i):
+                self._prevote_round(d, i, bad, ev)  # a quorum of one: no request to see
             t = self.table.StartElection(self.p, d.state, i)
             if not d.take("StartElection", (i,), t):
                 bad.append(Problem(self._why_no_election(d.state, i, step), ev))
@@ -310,6 +340,10 @@ class Matcher:
             self._drain_self(d, i)
         else:
             bad.append(Problem(f"{n} cannot ask itself for its vote (RequestVote({n}, {n}))", ev))
+
+    def _alone(self, s: State, i: int) -> bool:
+        """Would i's own pre-vote be a quorum (a one-node cluster)?"""
+        return actions.IsQuorum(self.p, 1 << i)
 
     def _clear_timer(self, d: _Draft, i: int) -> None:
         """A node that heard a leader lets its timer run out first (Timeout needs it)."""
@@ -374,7 +408,7 @@ class Matcher:
         for m, k in (replies - seen).items():
             if not loss:
                 text = f"the spec's step answers {self.show(m)}; the trace sends no such reply"
-                bad.append(Problem(text))
+                bad.append(Problem(text, [*step.events][-1]))  # known when the step is over
                 continue
             for _ in range(k):
                 d.take("DropMessage", (m,), actions.DropMessage(self.p, d.state, m))
@@ -400,20 +434,19 @@ class Matcher:
         term_ev = _last(step, "term")
         if want.hard is not None:
             term, vote = want.hard
-            said = (
-                ""
-                if term_ev is not None or step.kind in ("start", "restart")
-                else (" (the trace records no change)")
-            )
+            said, at = "", term_ev
+            if term_ev is None and step.kind not in ("start", "restart"):
+                # known only once the step is over: it logged no change
+                said, at = " (the trace records no change)", [*step.events][-1]
             if s.current_term[i] != term:
                 text = f"currentTerm[{n}] = {s.current_term[i]} in the spec, {term} in the trace"
-                bad.append(Problem(text + said, term_ev))
+                bad.append(Problem(text + said, at))
             if s.voted_for[i] != vote:
                 text = (
                     f"votedFor[{n}] = {self.mdl.name(s.voted_for[i])} in the spec, "
                     f"{self.mdl.name(vote)} in the trace"
                 )
-                bad.append(Problem(text + said, term_ev))
+                bad.append(Problem(text + said, at))
         if want.role is not None and s.role[i] != want.role:
             text = f"state[{n}] = {_role(s.role[i])} in the spec, {_role(want.role)} in the trace"
             bad.append(Problem(text, _last(step, "role")))

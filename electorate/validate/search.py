@@ -115,33 +115,36 @@ class Validator:
         self._hard: dict[int, tuple[int, int]] = {}
         self._role: dict[int, Role] = {}
         self._started: set[int] = set()
+        self._fresh: set[int] = set()  # nodes that have not timed out since they started
         self._rule_hit: RuleViolation | None = None
         self._seconds = 0.0
         self.result: Verdict | None = None
 
     # ------------------------------------------------------------------ feeding
 
-    def refresh(self, final: bool) -> None:
-        """Cut the nodes' new events into steps (the last one only when ``final``)."""
+    def refresh(self, final: bool, settled: frozenset[str] = frozenset()) -> None:
+        """Cut the nodes' new events into steps; a node's last step only when ``final`` or
+        when the node is in ``settled`` (it has written nothing for a while: its step is
+        whole, as a writer flushes a step at once)."""
         for name, log in self.trace.logs.items():
             i = self.mdl.index[name]
             events = log.events[self._used[i] :]
-            steps, used = split_steps(self.mdl, i, events, final)
+            steps, used = split_steps(self.mdl, i, events, final or name in settled)
             self._queue[i] += steps
             self._used[i] += used
 
-    def advance(self, final: bool) -> Verdict:
+    def advance(self, final: bool, settled: frozenset[str] = frozenset()) -> Verdict:
         """Take every step that can go now; with ``final`` the trace is complete."""
         if self.result is not None:
             return self.result
         started = time.perf_counter()
-        v = self._advance(final)
+        v = self._advance(final, settled)
         self._seconds += time.perf_counter() - started
         v.seconds = self._seconds
         return v
 
-    def _advance(self, final: bool) -> Verdict:
-        self.refresh(final)
+    def _advance(self, final: bool, settled: frozenset[str]) -> Verdict:
+        self.refresh(final, settled)
         while True:
             step = self._pick()
             if step is None:
@@ -169,7 +172,7 @@ class Validator:
         """The next step in a causal merge (earliest wall clock first among those ready);
         a duplicate is inferred only when no step is ready."""
         best: Step | None = None
-        best_key = (math.inf, 0)
+        best_key: tuple[float, int] | None = None
         for q in self._queue:
             if not q:
                 continue
@@ -177,7 +180,7 @@ class Validator:
             if step.kind == "recv" and self._available[step.key] <= 0:
                 continue
             key = (step.input.data.get("t", math.inf), step.node)
-            if key < best_key:
+            if best_key is None or key < best_key:
                 best, best_key = step, key
         if best is not None:
             return best
@@ -262,11 +265,17 @@ class Validator:
             role = Role.Follower
         if role is None:
             role = self._role.get(i, Role.Follower)
-        return Targets(hard, role if "role" in seen else None)
+        return Targets(hard, role if "role" in seen else None, i in self._fresh)
 
     def _after(self, step: Step) -> None:
         i = step.node
         self._started.add(i)
+        if step.kind in ("start", "restart"):
+            self._fresh.add(i)
+        elif step.kind == "timer" and any(
+            e.kind == "role" and e.data["role"] != "follower" for e in step.outputs
+        ):
+            self._fresh.discard(i)  # its election timer ran out: past the start-up window
         if step.hard is not None:
             self._hard[i] = step.hard
         if step.role is not None:
