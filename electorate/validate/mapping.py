@@ -19,9 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from electorate.spec.ids import Profile
+from electorate.spec.ids import Feature, Profile
 from electorate.spec.messages import Message, MType, WithMessage
-from electorate.spec.next import Init
+from electorate.spec.next import (
+    Init,
+    LabelledMessageAction,
+    LabelledServerAction,
+    PairAction,
+    ServerAction,
+    actions_for,
+)
 from electorate.spec.params import MAX_SERVERS, Params
 from electorate.spec.state import NIL, Except, Role, State
 from electorate.validate.tracefile import Event, Msg, Trace, TraceFormatError
@@ -64,7 +71,8 @@ def model_for(trace: Trace) -> Model:
         raise TraceFormatError(
             f"{trace.source}: {n} voters; the spec is checked for at most {MAX_SERVERS}"
         )
-    features = frozenset(f for f in ("prevote", "check_quorum") if trace.config[f])
+    wanted: tuple[Feature, ...] = ("prevote", "check_quorum")
+    features = frozenset(f for f in wanted if trace.config[f])
     profile: Profile = "election" if features else "heartbeat"
     p = Params(servers=n, profile=profile, max_term=1, max_msgs=1, features=features)
     index = {v: k for k, v in enumerate(trace.voters)}
@@ -94,6 +102,38 @@ def spec_message(mdl: Model, m: Msg) -> Message | None:
     if m.type == "append_entries_res":
         return Message(MType.AppendEntriesResponse, m.term, src, dst, msuccess=m.success)
     return None
+
+
+@dataclass(frozen=True)
+class Table:
+    """The spec actions a trace's steps are explained by (spec/next.py's action table, the
+    slots a trace model always has made non-optional)."""
+
+    Restart: ServerAction
+    Timeout: ServerAction
+    RequestPreVote: PairAction | None
+    StartElection: ServerAction | None
+    RequestVote: PairAction
+    BecomeLeader: ServerAction
+    AppendEntries: PairAction | None
+    ElectionTimer: LabelledServerAction | None
+    Receive: LabelledMessageAction
+
+
+def table_for(mdl: Model) -> Table:
+    t = actions_for(mdl.p)
+    assert t.Restart is not None and t.RequestVote is not None and t.BecomeLeader is not None
+    return Table(
+        t.Restart,
+        t.Timeout,
+        t.RequestPreVote,
+        t.StartElection,
+        t.RequestVote,
+        t.BecomeLeader,
+        t.AppendEntries,
+        t.ElectionTimer,
+        t.Receive,
+    )
 
 
 # ---------------------------------------------------------------------------- steps

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 from electorate.spec import actions
 from electorate.spec.messages import Message, MType
-from electorate.spec.next import Action, actions_for
+from electorate.spec.next import Action
 from electorate.spec.state import Role, State, members
-from electorate.validate.mapping import Model, Step, started_in_lease, with_copy
+from electorate.validate.mapping import Model, Step, started_in_lease, table_for, with_copy
 from electorate.validate.tracefile import Event
 
 MAX_RECEIVES = 6  # UpdateTerm, back to follower, the handler: a receive takes at most three
@@ -102,7 +102,7 @@ class Matcher:
     def __init__(self, mdl: Model) -> None:
         self.mdl = mdl
         self.p = mdl.p
-        self.table = actions_for(mdl.p)
+        self.table = table_for(mdl)
 
     # ------------------------------------------------------------------ entry point
 

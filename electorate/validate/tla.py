@@ -27,9 +27,9 @@ from pathlib import Path
 from electorate.app import tlc
 from electorate.spec import actions
 from electorate.spec.messages import Message, MType
-from electorate.spec.next import Action, actions_for
+from electorate.spec.next import Action
 from electorate.spec.state import NIL, Role, State, members
-from electorate.validate.mapping import Model, started_in_lease, with_copy
+from electorate.validate.mapping import Model, started_in_lease, table_for, with_copy
 from electorate.validate.search import Verdict
 
 MODULE_PREFIX = "Trace"
@@ -63,7 +63,7 @@ def replay(verdict: Verdict) -> tuple[list[State], list[Action]]:
 
 
 def _apply(mdl: Model, s: State, a: Action) -> State | None:
-    t = actions_for(mdl.p)
+    t = table_for(mdl)
     p = mdl.p
     x = a.args
     if a.name == "Receive":
