@@ -307,7 +307,7 @@ def _print_coverage(title: str, hit: Counter[str], required: tuple[str, ...]) ->
     print(f"{title} ({sum(1 for t in required if hit[t])}/{len(required)} targets):")
     for t, k in _coverage(hit, required).items():
         mark = "MISSING" if not k else ("" if t in required else "(not required)")
-        print(f"  {t:<46} {k:>7}  {mark}".rstrip())
+        print(f"  {t:<50} {k:>7}  {mark}".rstrip())
 
 
 def _failure_json(f: Failure, out: Outcome | None) -> dict[str, object]:

@@ -15,9 +15,9 @@ the spec's action table (conformance.model) and the steps drawn differ, nothing 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, overload
 
 from electorate.conformance import coverage
 from electorate.conformance.canonical import (
@@ -233,10 +233,11 @@ class Session:
         )
         self._isolate()
 
-    def _compositions(self, step: Step, resp: JSON, index: int) -> list[Composite]:
+    def _compositions(self, step: Step, resp: JSON, index: int) -> _Lazy:
+        """The allowed compositions, completed one at a time as the check asks for them."""
         views = self._views(resp, index, str(step))
         obs = Observation(views, self._emitted(resp, index, str(step)))
-        comps = list(compositions(self.model, self.s, self.aux, step, obs))
+        comps = _Lazy(compositions(self.model, self.s, self.aux, step, obs))
         if not comps:
             raise NotEnabledError(f"{step}: not enabled in the spec")  # a harness bug
         return comps
@@ -385,7 +386,7 @@ class Session:
         except (ProtocolViolationError, AdapterError) as e:
             raise DivergenceError(Failure(["protocol"], index, step, text=str(e))) from e
 
-    def _check(self, index: int, step: str, comps: list[Composite], resp: JSON) -> Composite:
+    def _check(self, index: int, step: str, comps: Sequence[Composite], resp: JSON) -> Composite:
         """Check the answer against the allowed compositions; return the first it matches."""
         views = self._views(resp, index, step)
         failure = Failure([], index, step)
@@ -489,6 +490,50 @@ class Session:
                 }
             )
         return out
+
+
+class _Lazy(Sequence[Composite]):
+    """A sequence of compositions computed only as far as it is read (most steps match the
+    first one; completing every alternative up front would double the cost of a step)."""
+
+    def __init__(self, source: Iterator[Composite]) -> None:
+        self._source = source
+        self._done: list[Composite] = []
+
+    def _fill(self, k: int) -> bool:
+        while len(self._done) <= k:
+            nxt = next(self._source, None)
+            if nxt is None:
+                return False
+            self._done.append(nxt)
+        return True
+
+    @overload
+    def __getitem__(self, k: int) -> Composite: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[Composite]: ...
+
+    def __getitem__(self, k: int | slice) -> Composite | Sequence[Composite]:
+        if isinstance(k, slice):
+            self._fill(1 << 30)
+            return self._done[k]
+        if not self._fill(k):
+            raise IndexError(k)
+        return self._done[k]
+
+    def __len__(self) -> int:
+        self._fill(1 << 30)
+        return len(self._done)
+
+    def __bool__(self) -> bool:
+        return self._fill(0)
+
+    def __iter__(self) -> Iterator[Composite]:
+        k = 0
+        while self._fill(k):
+            yield self._done[k]
+            k += 1
 
 
 def refinement_rows(

@@ -31,7 +31,7 @@ REQUIRED_OBSERVABLES: Final = ("role", "term", "voted_for")
 # Implementation choices an adapter declares in hello_ok.options (docs/conformance.md,
 # "Options"): each one widens what the harness accepts in a documented way; none is assumed.
 OPTIONS: Final = (
-    "abandon_lost_election",  # a candidate refused by more than n - quorum voters gives up
+    "abandon_lost_election",  # a (pre-)candidate may give up its candidacy (term, vote kept)
     "restart_guard",  # a (re)started node acts as inside a leader's lease for one period
     "prevote_refused_with_known_leader",  # etcd's PreVote rule for a same-term request
 )
