@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 from electorate.impl.config import NodeConfig
 from electorate.impl.core import LeadershipAcquired, LeadershipLost, Notification, Role
-from electorate.impl.runtime import NodeRuntime, Snapshot
+from electorate.impl.nodeview import Snapshot
+from electorate.impl.runtime import NodeRuntime
 
 _T = TypeVar("_T")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -32,9 +32,7 @@ from electorate.impl.core import (
     Role,
 )
 from electorate.impl.messages import AppendEntries, Message, RequestVoteResponse
-
-if TYPE_CHECKING:
-    from electorate.impl.runtime import NodeRuntime
+from electorate.impl.nodeview import NodeView
 
 # Seconds: from a healthy loop (about a millisecond) to a frozen one (seconds).
 LAG_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -146,7 +144,7 @@ class NodeMetrics:
         for reason in ("check_quorum", "lease_expired", "loop_stall"):
             self.stepdowns.labels(reason)
 
-    def bind(self, node: NodeRuntime) -> None:
+    def bind(self, node: NodeView) -> None:
         """Add the scrape-time view of ``node`` (state gauges, transport counters)."""
         self.registry.register(_NodeCollector(node))
 
@@ -226,7 +224,7 @@ class NodeMetrics:
 class _NodeCollector:
     """State gauges and transport counters, read from the node when scraped."""
 
-    def __init__(self, node: NodeRuntime) -> None:
+    def __init__(self, node: NodeView) -> None:
         self.node = node
 
     def collect(self) -> Iterable[Metric]:

@@ -24,7 +24,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -42,32 +41,13 @@ from electorate.impl.core import (
 )
 from electorate.impl.messages import Message
 from electorate.impl.metrics import NodeMetrics
+from electorate.impl.nodeview import Snapshot
+from electorate.impl.status import serve_status
 from electorate.impl.storage import FileStorage, Storage, StorageFatalError
 from electorate.impl.tracelog import NodeTracer
 from electorate.impl.transport import Network, Transport
 
 log = logging.getLogger("electorate.runtime")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """An immutable view of the node, replaced atomically so any thread can read it."""
-
-    node_id: str
-    role: Role
-    term: int
-    leader: str | None
-    voted_for: str | None
-    token: int | None
-    lease_deadline: float | None  # monotonic seconds; None while no lease is held
-
-    def lease_remaining(self, now: float | None = None) -> float:
-        if self.role is not Role.LEADER or self.lease_deadline is None:
-            return 0.0
-        return max(0.0, self.lease_deadline - (time.monotonic() if now is None else now))
-
-    def is_leader(self, now: float | None = None) -> bool:
-        return self.lease_remaining(now) > 0.0
 
 
 Listener = Callable[[Notification, Snapshot], None]
@@ -170,10 +150,6 @@ class NodeRuntime:
         ticker: asyncio.Task[None] | None = None
         try:
             if self.config.status is not None:
-                from electorate.impl.status import (
-                    serve_status,  # status renders a runtime: import late
-                )
-
                 status = await serve_status(self, self.config.status)
             self._tick_time[self.core.now] = self.clock.monotonic()
             ticker = asyncio.create_task(self._tick_loop(), name="ticks")

@@ -22,13 +22,10 @@ import contextlib
 import http.client
 import json
 import time
-from typing import TYPE_CHECKING
 
 from electorate.impl.config import Addr
 from electorate.impl.core import Role
-
-if TYPE_CHECKING:
-    from electorate.impl.runtime import NodeRuntime
+from electorate.impl.nodeview import NodeView
 
 MAX_REQUEST_BYTES = 8192
 REQUIRED_FIELDS = ("id", "role", "term", "leader", "is_leader", "lease_remaining_ms")
@@ -38,7 +35,7 @@ class StatusError(Exception):
     """The status endpoint could not be read; the message says why."""
 
 
-def status_dict(node: NodeRuntime) -> dict[str, object]:
+def status_dict(node: NodeView) -> dict[str, object]:
     snap, now = node.snapshot, time.monotonic()
     stats = node.transport.stats
     return {
@@ -62,7 +59,7 @@ def status_dict(node: NodeRuntime) -> dict[str, object]:
     }
 
 
-def health(node: NodeRuntime, now: float) -> tuple[bool, dict[str, object]]:
+def health(node: NodeView, now: float) -> tuple[bool, dict[str, object]]:
     """Liveness: the node has not failed and its loop ticked within one election timeout."""
     limit = node.config.election_timeout_ms / 1000.0
     last = node.last_tick_at
@@ -78,7 +75,7 @@ def health(node: NodeRuntime, now: float) -> tuple[bool, dict[str, object]]:
     return True, {"status": "ok", "since_last_tick_ms": _ms(since)}
 
 
-def readiness(node: NodeRuntime, now: float) -> tuple[bool, dict[str, object]]:
+def readiness(node: NodeView, now: float) -> tuple[bool, dict[str, object]]:
     """Readiness: a leader is known and, on the leader itself, the lease is held."""
     snap = node.snapshot
     doc: dict[str, object] = {"role": snap.role.value, "term": snap.term, "leader": snap.leader}
@@ -96,7 +93,7 @@ def _ms(seconds: float | None) -> float | None:
 JSON = "application/json"
 
 
-def _route(node: NodeRuntime, path: bytes, accept: str) -> tuple[str, str, bytes]:
+def _route(node: NodeView, path: bytes, accept: str) -> tuple[str, str, bytes]:
     """(status line, content type, body) for one GET."""
     path = path.split(b"?", 1)[0]
     if path in (b"/", b"/status"):
@@ -126,7 +123,7 @@ def _request(head: bytes) -> tuple[bytes, bytes, str]:
     return parts[0], parts[1], accept
 
 
-async def serve_status(node: NodeRuntime, addr: Addr) -> asyncio.Server:
+async def serve_status(node: NodeView, addr: Addr) -> asyncio.Server:
     """Start the endpoint on the node's loop; the caller closes the returned server."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -36,7 +36,8 @@ from types import TracebackType
 from electorate.impl.api import Leadership, LeadershipLostError, NodeFailedError
 from electorate.impl.config import NodeConfig
 from electorate.impl.core import Notification, Role
-from electorate.impl.runtime import NodeRuntime, Snapshot
+from electorate.impl.nodeview import Snapshot
+from electorate.impl.runtime import NodeRuntime
 from electorate.impl.watch import Subscription, Watch
 
 log = logging.getLogger("electorate.elector")
