@@ -276,12 +276,19 @@ class _NodeCollector:
         )
         dropped = CounterMetricFamily(
             "electorate_messages_dropped",
-            "Outbound messages dropped (outbox: full or stale; injected: test loss or isolation)",
+            "Outbound messages dropped (outbox: full or stale; injected: test loss or isolation; "
+            "unencodable: a field the wire format cannot carry)",
             labels=["cause"],
         )
         dropped.add_metric(["outbox"], stats.dropped_outbox)
         dropped.add_metric(["injected"], stats.dropped_injected)
+        dropped.add_metric(["unencodable"], stats.dropped_unencodable)
         yield dropped
+        yield _counter(
+            "electorate_send_task_restarts",
+            "Times a peer's sending task failed unexpectedly and was restarted (logged)",
+            stats.send_task_restarts,
+        )
         rejected = CounterMetricFamily(
             "electorate_frames_rejected",
             "Inbound frames refused (connection closed), by reason",

@@ -54,6 +54,12 @@ def status_dict(node: NodeView) -> dict[str, object]:
         "lease_stepdowns": node.lag_stepdowns,
         "messages_sent": stats.sent,
         "messages_received": stats.received,
+        "messages_dropped": {
+            "outbox": stats.dropped_outbox,
+            "injected": stats.dropped_injected,
+            "unencodable": stats.dropped_unencodable,
+        },
+        "send_task_restarts": stats.send_task_restarts,
         "frames_rejected": dict(stats.rejected),
         "state_writes": node.storage.writes,
     }

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
 from pathlib import Path
+from threading import current_thread
 
 import pytest
 from prometheus_client.metrics_core import Metric
@@ -15,9 +17,10 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from electorate.impl import transport
 from electorate.impl.config import NodeConfig
 from electorate.impl.core import HardState, Role, RoleMachine
-from electorate.impl.messages import Message
+from electorate.impl.messages import AppendEntries, Message
 from electorate.impl.metrics import NodeMetrics, stepdown_label
 from electorate.impl.runtime import core_config
 from electorate.impl.status import health
@@ -49,6 +52,8 @@ EXPECTED = {
     "electorate_frames_rejected": "counter",
     "electorate_messages_sent": "counter",
     "electorate_messages_received": "counter",
+    "electorate_messages_dropped": "counter",
+    "electorate_send_task_restarts": "counter",
     "electorate_election_timeout_seconds": "gauge",
     "electorate_lease_duration_seconds": "gauge",
 }
@@ -277,3 +282,38 @@ def test_a_node_that_knows_no_leader_is_alive_but_not_ready(tmp_path: Path) -> N
         assert not ok and doc["status"] == "stalled"
     finally:
         lone.stop(config.node_id)
+
+
+def test_transport_failures_show_in_status_and_metrics(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leader = cluster.leader()
+    me, addr = leader.config.node_id, leader.config.status
+    assert addr is not None
+    peer = next(iter(leader.config.peers))
+    # A term too long for JSON's integer conversion: the transport drops the message.
+    unencodable = AppendEntries(leader.config.cluster, me, peer, 10**5000, 0, 1)
+    # One frame of this node's sending tasks fails unexpectedly: the task logs and restarts.
+    real, failures = transport.build_frame, [RuntimeError("injected")]
+
+    def flaky(secret: bytes, nonce: bytes, seq: int, kind: int, payload: bytes) -> bytes:
+        if kind == transport.KIND_MESSAGE and current_thread().name == f"electorate-{me}":
+            with contextlib.suppress(IndexError):
+                raise failures.pop()
+        return real(secret, nonce, seq, kind, payload)
+
+    monkeypatch.setattr(transport, "build_frame", flaky)
+    leader.call(lambda: leader.transport.send(unencodable))
+    wait_for(lambda: leader.transport.stats.send_task_restarts == 1, 10, "a restart")
+    wait_for(lambda: leader.transport.stats.dropped_unencodable == 1, 10, "the drop")
+
+    doc = json.loads(http_get(addr, "/status")[2])
+    assert doc["send_task_restarts"] == 1
+    assert doc["messages_dropped"]["unencodable"] == 1
+    assert set(doc["messages_dropped"]) == {"outbox", "injected", "unencodable"}
+    fams = _families(http_get(addr, "/metrics")[2])
+    assert _value(fams, "electorate_send_task_restarts_total") == 1.0
+    assert _value(fams, "electorate_messages_dropped_total", cause="unencodable") == 1.0
+    # The restarted task reconnected: the peer still follows this leader.
+    follower = cluster.nodes[peer]
+    wait_for(lambda: follower.snapshot.leader == me, 5, f"{peer} to follow {me}")
