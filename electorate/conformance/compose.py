@@ -47,6 +47,7 @@ class Aux:
     abandon: bool = False  # the adapter declared abandon_lost_election
     abandoned: frozenset[int] = frozenset()  # nodes whose (pre-)candidacy is abandoned
     knows: tuple[bool, ...] = ()  # per node, does it know the leader of its term
+    transfers: frozenset[tuple[int, int]] = frozenset()  # deferred transfers (leader, target)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,11 @@ def cores(mdl: Model, s: State, step: Step) -> list[Core]:
     if op in ("timeout", "transfer"):
         i = step.peer if op == "transfer" else step.node
         c = _timeout_core(mdl, s, i)
-        return [] if c is None else [c]
+        if c is None:
+            return []
+        # a transfer may wait (etcd first brings the target's log up to date, as the thesis
+        # §3.10 says): nothing now, the target's election at a later step (Aux.transfers)
+        return [c, Core(s, (), "deferred")] if op == "transfer" else [c]
     if op == "heartbeat":
         return [Core(s, ())] if s.role[step.node] == Role.Leader else []
     if op == "deliver":
@@ -201,13 +206,18 @@ def complete(
         if fired is not None:
             d.state = fired[1]
             d.acts.append(Action("ElectionTimer", (i,), fired[0]))
-    extra = _eager(mdl, s, d, step) if obs is None else _guided(mdl, d, obs, extra, aux.abandoned)
+    if obs is None:
+        extra = _eager(mdl, s, d, step)
+    else:
+        extra = _guided(mdl, d, obs, extra, aux.abandoned, aux.transfers)
     omitted = 0
     for m, k in sorted(missing.items()):
         for _ in range(k):
             d.take("DropMessage", (m,), drop_message(mdl.p, d.state, m))
             omitted += 1
     new_aux = _aux_after(s, d.state, aux, obs, tuple(d.acts))
+    if core.kind == "deferred":
+        new_aux = replace(new_aux, transfers=new_aux.transfers | {(step.node, step.peer)})
     unexplained = tuple(m for m, k in sorted(extra.items()) for _ in range(k))
     return Composite(d.state, tuple(d.acts), new_aux, core.kind, unexplained, omitted)
 
@@ -221,11 +231,21 @@ def compositions(
 
 
 def _guided(
-    mdl: Model, d: _Draft, obs: Observation, extra: Counter[Message], abandoned: frozenset[int]
+    mdl: Model,
+    d: _Draft,
+    obs: Observation,
+    extra: Counter[Message],
+    abandoned: frozenset[int],
+    transfers: frozenset[tuple[int, int]] = frozenset(),
 ) -> Counter[Message]:
     """Promotions and sends that match the observation; returns the emitted messages left
     unexplained. An abandoned candidacy is never promoted (until its role or term changes)."""
     views = obs.views
+    for _, j in sorted(transfers):  # a deferred transfer's target starts its election
+        if j in views and views[j].term > d.state.current_term[j] and views[j].role != "follower":
+            core = _timeout_core(mdl, d.state, j)
+            if core is not None:
+                d.state, d.acts = core.state, d.acts + list(core.actions)
     extra = _explain(mdl, d, extra, MType.RequestVoteRequest, pre_vote=True)
     start = mdl.start_election
     for i in sorted(views):  # a pre-candidate reported in a newer term started its election
@@ -364,6 +384,15 @@ def _aux_after(
     out = aux
     if aux.knows:
         out = replace(out, knows=_knows_after(s, t, acts, aux.knows))
+    if aux.transfers:  # pending while the leader leads the same term and the target waits
+        pending = {
+            (i, j)
+            for i, j in aux.transfers
+            if t.role[i] == Role.Leader
+            and t.current_term[i] == s.current_term[i]
+            and t.current_term[j] == s.current_term[j]
+        }
+        out = replace(out, transfers=frozenset(pending))
     if not aux.abandon:
         return out
     restarted = {a.args[0] for a in acts if a.name == "Timeout"}  # a new (pre-)candidacy

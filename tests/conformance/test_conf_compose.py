@@ -181,3 +181,21 @@ def test_transfer_needs_a_leader_and_a_peer_in_its_term() -> None:
     s = s._replace(role=(Role.Leader, Role.Follower, Role.Follower))
     c = next(compositions(mdl, s, Aux(), Step("transfer", 0, 1), None))
     assert c.state.role[1] == Role.Candidate
+
+
+def test_a_transfer_may_wait_for_the_target_to_catch_up() -> None:
+    """etcd sends TimeoutNow only once the target's log matches: nothing at the transfer step,
+    the target's election at a later one."""
+    mdl, s = _setup()
+    s = s._replace(role=(Role.Leader, Role.Follower, Role.Follower), current_term=(2, 2, 2))
+    waits = _match(mdl, s, Step("transfer", 0, 1), _views(s))
+    assert waits is not None and waits.core == "deferred"
+    assert waits.aux.transfers == frozenset({(0, 1)})
+    ack = Message(MType.AppendEntriesResponse, 2, 1, 0, msuccess=True)
+    t = waits.state._replace(messages=((ack, 1),))
+    views = _views(t, n2=NodeView(C, 3, 1, frozenset({1})))
+    asks = [_rv(1, 0, 3), _rv(1, 2, 3)]
+    c = _match(mdl, t, Step("deliver", msg=ack), views, *asks, aux=waits.aux)
+    assert c is not None and c.state.role[1] == Role.Candidate
+    # without a pending transfer, a node does not start an election on its own
+    assert _match(mdl, t, Step("deliver", msg=ack), views, *asks) is None
