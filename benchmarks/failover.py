@@ -192,7 +192,7 @@ def watchdog_stepdowns(c: LocalCluster) -> int:
     for m in c.members:
         path = c.root / f"{m.node_id}.log"
         if path.exists():
-            n += path.read_text(errors="replace").count("lease expired (this tick")
+            n += path.read_text(errors="replace").count(": lease ran out ")
     return n
 
 

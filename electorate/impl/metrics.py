@@ -110,7 +110,8 @@ class NodeMetrics:
         self.stepdowns = Counter(
             "electorate_leader_stepdowns",
             "Times this node stopped leading, by reason (check_quorum, lease_expired, "
-            "loop_stall, higher_term, transfer, transfer_timeout, resigned, other)",
+            "loop_stall: its loop ran more than a lease late and the lease ran out, higher_term, "
+            "transfer, transfer_timeout, resigned, other)",
             ["reason"],
             registry=r,
         )

@@ -121,6 +121,8 @@ class NodeRuntime:
         self.lag_stepdowns = 0
         self.metrics = NodeMetrics(config, stored.term)
         self.last_tick_at: float | None = None  # monotonic time of the newest tick (health)
+        self._next_tick_due: float | None = None  # when the tick loop should run next
+        self._lease_s = config.lease_ticks * self.tick_s
         self._tick_time: dict[int, float] = {}
         self._snapshot = self._make_snapshot()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -230,6 +232,7 @@ class NodeRuntime:
         start, done = self.clock.monotonic(), 0
         while True:
             target = start + (done + 1) * self.tick_s
+            self._next_tick_due = target
             delay = target - self.clock.monotonic()
             if delay > 0:
                 await self.clock.sleep(delay)
@@ -248,15 +251,30 @@ class NodeRuntime:
             self._forget_old_ticks()
 
     def _watchdog(self, now: float, lag: float) -> None:
-        # A leader whose lease ran out (typically because this loop was frozen) must stop acting
-        # as leader before it processes anything else, and tell the application at once.
+        """Step a leader down whose lease ran out before the core saw it; ``lag``: how far
+        behind its tick schedule the loop runs now.
+
+        Runs before each tick and each received message: a leader whose lease ran out must stop
+        acting as leader before it processes anything else (a newer leader's heartbeat waiting
+        in its socket included), and tell the application at once. If the loop ran more than a
+        lease behind, it stalled past its lease (``loop_stall``): whatever deposes it next, the
+        stall is what operators must hear of. Otherwise the lease ran out between two ticks, as
+        the core would have found at this tick (``lease_expired``).
+        """
         self.max_lag_s = max(self.max_lag_s, lag)
         snap = self._snapshot
         deadline = snap.lease_deadline
         if snap.role is Role.LEADER and deadline is not None and now >= deadline:
             self.lag_stepdowns += 1
-            log.warning("lease expired (this tick %.0f ms late): stepping down", lag * 1000)
-            with self.metrics.stepdown_cause("loop_stall"):
+            stalled = lag > self._lease_s
+            log.warning(
+                "%s: lease ran out %.0f ms ago, loop %.0f ms behind%s: stepping down",
+                self.config.node_id,
+                (now - deadline) * 1000,
+                max(lag, 0.0) * 1000,
+                " (stalled past the lease)" if stalled else "",
+            )
+            with self.metrics.stepdown_cause("loop_stall" if stalled else "lease_expired"):
                 self.core.resign()
                 self._flush()
 
@@ -268,8 +286,11 @@ class NodeRuntime:
     def _on_message(self, msg: Message) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("recv %s", msg)
-        self.metrics.on_message(msg, self.clock.monotonic())
+        now = self.clock.monotonic()
+        self.metrics.on_message(msg, now)
         if self._failure is None:
+            if self._next_tick_due is not None:
+                self._watchdog(now, now - self._next_tick_due)
             if self.tracer is not None:
                 self.tracer.received(msg)
             self.core.step(msg)

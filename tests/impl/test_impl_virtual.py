@@ -9,13 +9,14 @@ from pathlib import Path
 
 from electorate.impl.config import NodeConfig
 from electorate.impl.core import HardState, Role
-from electorate.impl.messages import RequestVote, RequestVoteResponse
+from electorate.impl.messages import AppendEntries, RequestVote, RequestVoteResponse
 from electorate.impl.runtime import NodeRuntime
 from electorate.impl.storage import StorageFatalError
 from electorate.testing.fakes import MemoryNetwork, MemoryStorage, VirtualClock
 
 SECRET = b"virtual-test-secret-0123456789ab"
 TICK = 0.015  # heartbeat 15 ms, election timeout 150 ms: lease 8 ticks (120 ms)
+LEASE = 8 * TICK
 
 
 def configs(n: int) -> list[NodeConfig]:
@@ -143,6 +144,36 @@ def test_a_frozen_leader_loop_loses_its_lease_at_the_deadline_and_steps_down() -
     run(scenario)
 
 
+def stepdowns(node: NodeRuntime) -> dict[str, int]:
+    """The node's step-down counts by reason label (the non-zero ones)."""
+    out = {}
+    for metric in node.metrics.registry.collect():
+        for sample in metric.samples:
+            if sample.name == "electorate_leader_stepdowns_total" and sample.value:
+                out[sample.labels["reason"]] = int(sample.value)
+    return out
+
+
+def test_a_stalled_leader_handed_a_newer_term_first_still_counts_the_stall() -> None:
+    """A leader frozen past its lease resumes with a newer leader's heartbeat waiting: the
+    watchdog steps it down for the stall before that message deposes it."""
+
+    async def scenario(c: Cluster) -> None:
+        await c.until(lambda: len(c.leaders()) == 1, 2.0)
+        old = c.nodes[c.leaders()[0]]
+        me, term = old.config.node_id, old.snapshot.term
+        rival = next(i for i in c.nodes if i != me)
+        c.clock.now += 3 * LEASE  # time passes, nothing runs: a frozen loop
+        # The first thing the loop handles when it resumes is a newer leader's heartbeat.
+        c.net.nodes[me].receive(AppendEntries(old.config.cluster, rival, me, term + 1, 0, 1))
+        assert stepdowns(old) == {"loop_stall": 1}
+        assert old.lag_stepdowns == 1
+        assert (old.snapshot.role, old.snapshot.term) == (Role.FOLLOWER, term + 1)
+        assert old.snapshot.leader == rival
+
+    run(scenario)
+
+
 def test_a_leader_cut_off_from_its_majority_steps_down_and_the_majority_elects_another() -> None:
     async def scenario(c: Cluster) -> None:
         await c.until(lambda: len(c.leaders()) == 1, 2.0)
@@ -153,6 +184,9 @@ def test_a_leader_cut_off_from_its_majority_steps_down_and_the_majority_elects_a
                 c.net.block(other, old)
         lost = await c.until(lambda: not c.nodes[old].is_leader(), 1.0)
         assert lost <= 8 * TICK + TICK  # no longer than its lease
+        await c.until(lambda: c.nodes[old].snapshot.role is not Role.LEADER, TICK)
+        # Its loop never stalled (virtual time): the lease ran out, nothing else.
+        assert stepdowns(c.nodes[old]) == {"lease_expired": 1}
         await c.until(lambda: any(i != old for i in c.leaders()), 2.0)
         c.net.heal()
         await c.until(lambda: c.nodes[old].snapshot.leader not in (None, old), 2.0)

@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from electorate.app.main import main as electorate_main
 from electorate.impl.alerts import ALERT_NAMES, rules_file, rules_text
+from electorate.impl.core import Role
 from electorate.impl.runtime import NodeRuntime
 
 from .conftest import Cluster, configs, http_get, wait_for
@@ -265,6 +266,40 @@ def test_leader_stalled(tmp_path: Path) -> None:
         trouble = scrape_n(node, 2)
     finally:
         lone.stop("n1")
+
+    def stalled(samples: list[Scrape]) -> bool:
+        first, last = window(samples, 15)
+        return value(last, name, reason="loop_stall") - value(first, name, reason="loop_stall") > 0
+
+    check(tmp_path, "ElectorateLeaderStalled", healthy, trouble, stalled, {"reason": "loop_stall"})
+
+
+def test_leader_stalled_while_a_newer_leader_took_over(cluster: Cluster, tmp_path: Path) -> None:
+    # Three nodes: while the leader's loop is frozen the others elect a new leader, whose vote
+    # requests and heartbeats wait in the old leader's sockets and are the first thing its loop
+    # handles when it resumes. They depose it, but the stall must still be counted.
+    leader = cluster.leader()
+    term = leader.snapshot.term
+    others = [n for n in cluster.nodes.values() if n is not leader]
+    healthy = scrape_n(leader, 6)
+    lease = leader.config.lease_ticks * leader.config.heartbeat_ms / 1000
+
+    def successor() -> bool:
+        return any(n.snapshot.role is Role.LEADER and n.snapshot.term > term for n in others)
+
+    def frozen() -> None:  # runs on the leader's own loop: nothing else runs there meanwhile
+        start = time.monotonic()
+        while not successor() and time.monotonic() < start + 10:
+            time.sleep(0.005)
+        time.sleep(max(0.0, start + 3 * lease - time.monotonic()) + 0.05)
+
+    leader.call(frozen)
+    wait_for(lambda: leader.snapshot.term > term, 15, "the old leader to learn the new term")
+    assert successor()
+    trouble = scrape_n(leader, 2)
+    name = "electorate_leader_stepdowns_total"
+    counted = {k: v for k, v in trouble[-1].items() if k.startswith(name) and v}
+    assert counted == {f'{name}{{reason="loop_stall"}}': 1.0}
 
     def stalled(samples: list[Scrape]) -> bool:
         first, last = window(samples, 15)
