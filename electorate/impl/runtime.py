@@ -330,14 +330,14 @@ class NodeRuntime:
                 "(a peer sent that term: a bug, or a hostile node holding the secret)",
                 self.config.node_id,
             )
+        if self.tracer is not None:
+            self.tracer.ready(rd)  # written before rd's state is durable or its messages leave
         if rd.hard_state is not None:
             # Durable before any message of this batch leaves (a vote or a RequestVote).
             started = time.perf_counter()
             self.storage.save(rd.hard_state)
             self.metrics.observe_state_write(time.perf_counter() - started)
         self.metrics.on_ready(rd)
-        if self.tracer is not None:
-            self.tracer.ready(rd)  # written out before any message of rd leaves
         trace = log.isEnabledFor(logging.DEBUG)
         for m in rd.messages:
             if trace:

@@ -78,6 +78,7 @@ class TraceWriter:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         self.seq = _repair_and_last_seq(self._fd, node)
         self.existed = self.seq > 0
+        self._node = json.dumps(node)
         self._buf: list[str] = []
 
     def close(self) -> None:
@@ -85,6 +86,11 @@ class TraceWriter:
             self.flush()
             os.close(self._fd)
             self._fd = -1
+
+    @property
+    def pending(self) -> int:
+        """Events buffered, not yet written."""
+        return len(self._buf)
 
     def flush(self) -> None:
         """Hand the buffered events to the OS in one write (they then survive a kill -9)."""
@@ -97,12 +103,17 @@ class TraceWriter:
 
     def event(self, kind: str, fields: Mapping[str, object], t: float | None = None) -> None:
         """Append one event of ``kind`` with ``fields`` (checked by the reader, not here)."""
-        self.seq += 1
-        head = f'{{"node":{json.dumps(self.node)},"seq":{self.seq},"kind":"{kind}"'
-        if t is not None:
-            head += f',"t":{t:.6f}'
         body = json.dumps(fields, separators=(",", ":"))
-        self._buf.append(head + ("," + body[1:] if len(body) > 2 else "}") + "\n")
+        self.raw(kind, body[1:-1], t)
+
+    def raw(self, kind: str, body: str, t: float | None = None) -> None:
+        """Append one event whose fields are already JSON: ``body`` is the inside of the object
+        (``"term":3,"voted_for":null``), written as given (a fast path for a tracer)."""
+        self.seq += 1
+        head = f'{{"node":{self._node},"seq":{self.seq},"kind":"{kind}"'
+        if t is not None:
+            head = f'{head},"t":{t:.6f}'
+        self._buf.append(f"{head},{body}}}\n" if body else f"{head}}}\n")
         if self.autoflush:
             self.flush()
 
@@ -415,6 +426,12 @@ def _show_config(c: Mapping[str, bool]) -> str:
 
 def parse_event(d: object, where: str) -> Event:
     """Check one decoded line against the format; TraceFormatError names the problem."""
+    ev = _fast_event(d)
+    return ev if ev is not None else _checked_event(d, where)
+
+
+def _checked_event(d: object, where: str) -> Event:
+    """The thorough check: every field, with a message naming the first problem."""
     if not isinstance(d, dict):
         raise TraceFormatError(f"{where}: an event must be a JSON object")
     node = d.get("node")
@@ -591,3 +608,106 @@ def _message(v: object, where: str) -> Msg:
         transfer=bool(v.get("transfer", False)),
         round=int(v.get("round", 0)),
     )
+
+
+# ---------------------------------------------------------------------------- the fast path
+# The common, well-formed events checked inline (a trace has many thousands); anything it does
+# not accept goes through the thorough check above, which names the problem.
+
+_ALLOWED: Final = {kind: _COMMON | set(spec) for kind, spec in _FIELDS.items()}
+_MSG_ALLOWED: Final = {kind: _MSG_COMMON | set(spec) for kind, spec in _MSG_FIELDS.items()}
+
+
+def _fast_event(d: object) -> Event | None:
+    if type(d) is not dict:
+        return None
+    node, seq, kind = d.get("node"), d.get("seq"), d.get("kind")
+    if type(node) is not str or not 0 < len(node) <= MAX_ID:
+        return None
+    if type(seq) is not int or not 1 <= seq <= MAX_INT:
+        return None
+    allowed = _ALLOWED.get(kind)  # type: ignore[arg-type]
+    if allowed is None or not d.keys() <= allowed:
+        return None
+    if "t" in d and type(d["t"]) not in (int, float):
+        return None
+    assert isinstance(kind, str)
+    if kind in ("recv", "send"):
+        m = _fast_message(d.get("msg"))
+        return None if m is None else Event(node, seq, kind, "", 0, d, m)
+    if not _FAST.get(kind, _never)(d):
+        return None
+    return Event(node, seq, kind, "", 0, d, None)
+
+
+def _never(d: dict[str, Any]) -> bool:
+    return False
+
+
+def _uint(v: object) -> bool:
+    return type(v) is int and 0 <= v <= MAX_INT
+
+
+def _node_id(v: object) -> bool:
+    return type(v) is str and 0 < len(v) <= MAX_ID
+
+
+_FAST: Final[dict[str, Any]] = {
+    "timer": lambda d: type(d.get("timer", "")) is str,
+    "term": lambda d: (
+        _uint(d.get("term"))
+        and "voted_for" in d
+        and (d["voted_for"] is None or _node_id(d["voted_for"]))
+    ),
+    "vote": lambda d: (
+        _node_id(d.get("candidate"))
+        and _uint(d.get("term"))
+        and type(d.get("granted")) is bool
+        and type(d.get("pre_vote", False)) is bool
+    ),
+    "role": lambda d: d.get("role") in ROLES and (d.get("leader") is None or _node_id(d["leader"])),
+    "lease_start": lambda d: _uint(d.get("term")),
+    "lease_end": lambda d: _uint(d.get("term")),
+}
+
+
+def _fast_message(v: object) -> Msg | None:
+    if type(v) is not dict:
+        return None
+    kind = v.get("type")
+    allowed = _MSG_ALLOWED.get(kind)  # type: ignore[arg-type]
+    if allowed is None or not v.keys() <= allowed:
+        return None
+    src, dst, term = v.get("src"), v.get("dst"), v.get("term")
+    if not (_node_id(src) and _node_id(dst) and _uint(term)):
+        return None
+    assert isinstance(kind, str) and isinstance(src, str) and isinstance(dst, str)
+    assert isinstance(term, int)
+    if kind == "append_entries":
+        if not (_uint(v.get("round", 0)) and _uint(v.get("leader_commit", 0))):
+            return None
+        return Msg(kind, src, dst, term, round=v.get("round", 0))
+    if kind == "append_entries_res":
+        ok = v.get("success")
+        if type(ok) is not bool or not _uint(v.get("round", 0)):
+            return None
+        return Msg(kind, src, dst, term, success=ok, round=v.get("round", 0))
+    pre = v.get("pre_vote", False)
+    if type(pre) is not bool:
+        return None
+    if kind == "request_vote_res":
+        granted = v.get("granted")
+        if type(granted) is not bool:
+            return None
+        return Msg(kind, src, dst, term, pre_vote=pre, granted=granted)
+    if kind == "request_vote":
+        index, last, transfer = (
+            v.get("last_log_index", 0),
+            v.get("last_log_term", 0),
+            v.get("transfer", False),
+        )
+        if not (_uint(index) and _uint(last) and type(transfer) is bool):
+            return None
+        return Msg(kind, src, dst, term, pre_vote=pre, last_log_index=index,
+                   last_log_term=last, transfer=transfer)  # fmt: skip
+    return Msg(kind, src, dst, term)  # timeout_now
