@@ -97,12 +97,12 @@ def ours(args: argparse.Namespace, symmetry: bool, workers: int) -> Row:
 
 def tlc(args: argparse.Namespace, symmetry: bool) -> Row | None:
     from electorate.app import tlc as runner
+    from electorate.spec.params import Params
 
+    params = Params(servers=args.servers, max_term=args.max_term, max_msgs=args.max_msgs)
     before = os.times()
     try:
-        r = runner.run_tlc(
-            args.servers, "election", args.max_term, args.max_msgs, 0, 0, symmetry, timeout_s=3600
-        )
+        r = runner.run(runner.TlcModel(params, symmetry), timeout_s=3600)
     except runner.TlcError as e:
         print(f"  (TLC not run: {e})")
         return None
