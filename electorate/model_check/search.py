@@ -237,11 +237,7 @@ def check(
     max_depth: int = 0,
 ) -> SearchResult[S, A]:
     """Exhaustively check `model` (only its first `max_depth` BFS levels when that is positive)
-    with the reference search; with workers > 1, with the fast engine's worker processes."""
-    if workers > 1:
-        from electorate.model_check import engine
-
-        options = engine.Options(workers=workers, progress=progress, max_depth=max_depth)
-        result: SearchResult[S, A] = engine.check(model, symmetry, options)
-        return result
+    with the reference search, in this process (model_check.engine has the worker processes)."""
+    if workers != 1:
+        raise ValueError(f"the reference search runs in one process, not {workers}: use engine")
     return Search(model, symmetry).run(progress, max_depth=max_depth)
