@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         "--tla-out", metavar="DIR", help="write each valid trace's behaviour as a TLA+ module"
     )
     p.add_argument(
+        "--tlc",
+        action="store_true",
+        help="with --tla-out: run TLC on each exported behaviour (needs Java and the dev extra)",
+    )
+    p.add_argument(
         "--max-frontier",
         type=int,
         default=MAX_FRONTIER,
@@ -83,6 +88,7 @@ class Options:
     tla_out: str | None
     max_frontier: int
     quiet: bool
+    tlc: bool = False
 
 
 def main(argv: list[str]) -> int:
@@ -97,7 +103,13 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    opts = Options(args.json, args.behaviour, args.tla_out, args.max_frontier, args.quiet)
+    if args.tlc and not args.tla_out:
+        print(
+            "electorate validate: --tlc checks what --tla-out DIR exports: give both",
+            file=sys.stderr,
+        )
+        return 2
+    opts = Options(args.json, args.behaviour, args.tla_out, args.max_frontier, args.quiet, args.tlc)
     signal.signal(signal.SIGTERM, _interrupt)
     if args.follow:
         if len(args.traces) != 1:
@@ -172,10 +184,13 @@ def _one(source: str, opts: Options) -> dict[str, Any]:
             out["tla"] = _export(verdict, Path(opts.tla_out), source)
         except (OSError, ValueError) as e:
             out["tla_error"] = f"{source}: cannot export the behaviour: {e}"
+        if opts.tlc and "tla" in out:
+            out |= _tlc(Path(out["tla"][0]).parent, source)
     if opts.json:
         out["json"] = report.as_json(verdict)
-        if "tla" in out:
-            out["json"]["tla"] = out["tla"]
+        for key in ("tla", "tlc"):
+            if key in out:
+                out["json"][key] = out[key].strip() if key == "tlc" else out[key]
     elif opts.quiet:
         out["text"] = report.summary(verdict)
     else:
@@ -190,6 +205,28 @@ def _export(verdict: Verdict, folder: Path, source: str) -> list[str]:
     return [str(p) for p in tla.export(verdict, folder / name)]
 
 
+def _tlc(folder: Path, source: str) -> dict[str, Any]:
+    """TLC's re-check of an exported behaviour (a rejection is the validator's defect)."""
+    from electorate.app.tlc import TlcError
+    from electorate.validate import tla
+
+    try:
+        check = tla.run_tlc(folder)
+    except TlcError as e:
+        return {"status": "error", "message": f"{source}: TLC could not run: {e}"}
+    line = (
+        f"  TLC: every step is a step of the spec ({check.distinct_states} states, "
+        f"{check.seconds:.1f} s)"
+        if check.accepted
+        else f"  TLC REJECTS the behaviour: {check.detail} after {check.distinct_states} of "
+        f"{check.expected_states} states (a defect of the validator: please report it)"
+    )
+    out: dict[str, Any] = {"tlc": line}
+    if not check.accepted:
+        out["status"] = "invalid"
+    return out
+
+
 def _print(res: dict[str, Any]) -> None:
     if res["status"] == "error":
         print(f"electorate validate: {res['message']}", file=sys.stderr)
@@ -201,6 +238,8 @@ def _print(res: dict[str, Any]) -> None:
     for path in res.get("tla", []):
         if "json" not in res:
             print(f"  wrote {path}")
+    if "tlc" in res:
+        print(res["tlc"], flush=True)
     if "tla_error" in res:
         print(f"electorate validate: {res['tla_error']}", file=sys.stderr)
 

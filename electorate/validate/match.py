@@ -395,17 +395,26 @@ class Matcher:
     def _match_replies(
         self, d: _Draft, step: Step, replies: Counter[Message], loss: bool, bad: list[Problem]
     ) -> None:
+        """The answers the trace sends against those the spec's step sends. One sent in their
+        place but different is one problem; a spec answer the trace lacks is a lost message
+        (tier 2) or a problem."""
         sent = [(ev, m) for ev, m in step.sends if m is not None and m.mtype not in _REQUESTS]
         seen: Counter[Message] = Counter(m for _, m in sent)
+        missing = replies - seen
+        if not replies and not seen:
+            return
         for m, k in (seen - replies).items():
-            spec = [self.show(x) for x in replies if x.mdest == m.mdest] or ["no answer"]
+            instead = [x for x in missing if x.mdest == m.mdest and x.mtype == m.mtype]
+            for x in instead[:k]:
+                missing[x] -= 1
+            spec = [self.show(x) for x in instead] or ["no answer"]
             text = (
                 f"the trace sends {self.show(m)}"
                 + (f" (x{k})" if k > 1 else "")
                 + f"; the spec's step sends {', '.join(spec)}"
             )
             bad.append(Problem(text, next(ev for ev, x in sent if x == m)))
-        for m, k in (replies - seen).items():
+        for m, k in (+missing).items():
             if not loss:
                 text = f"the spec's step answers {self.show(m)}; the trace sends no such reply"
                 bad.append(Problem(text, [*step.events][-1]))  # known when the step is over

@@ -59,3 +59,14 @@ def test_tlc_accepts_a_featured_behaviour_with_restarts_losses_and_duplicates(
     assert "RestartInLease(i) ==" in text and "EXTENDS RaftElectionFeatures" in text
     check = tla.run_tlc(folder)
     assert check.accepted, check
+
+
+def test_validate_tlc_checks_what_it_exports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from electorate.validate import cli
+
+    args = [str(TRACES / "election.ndjson"), "--tla-out", str(tmp_path), "--tlc", "--jobs", "1"]
+    assert cli.main(args) == 0
+    assert "TLC: every step is a step of the spec (30 states" in capsys.readouterr().out
+    assert cli.main([str(TRACES / "election.ndjson"), "--tlc"]) == 2
