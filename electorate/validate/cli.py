@@ -93,6 +93,14 @@ class Options:
 
 def main(argv: list[str]) -> int:
     try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (no flush error at exit)
+        return 0
+
+
+def _main(argv: list[str]) -> int:
+    try:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from electorate.spec.ids import Feature, Profile
-from electorate.spec.messages import Message, MType, WithMessage
+from electorate.spec.messages import Entry, Message, MType, WithMessage
 from electorate.spec.next import (
     Init,
     LabelledMessageAction,
@@ -98,7 +98,18 @@ def spec_message(mdl: Model, m: Msg) -> Message | None:
             mpre_vote=m.pre_vote,
         )  # fmt: skip
     if m.type == "append_entries":
-        return Message(MType.AppendEntriesRequest, m.term, src, dst)
+        # Log positions and entries as the trace gives them (entries by count: their terms are
+        # not logged); the spec's heartbeat carries none, so a non-empty log cannot match.
+        entries = (Entry(0, 0),) * m.entries
+        return Message(
+            MType.AppendEntriesRequest,
+            m.term,
+            src,
+            dst,
+            mprev_log_index=m.prev_log_index,
+            mprev_log_term=m.prev_log_term,
+            mentries=entries,
+        )
     if m.type == "append_entries_res":
         return Message(MType.AppendEntriesResponse, m.term, src, dst, msuccess=m.success)
     return None

@@ -580,6 +580,8 @@ def show_message(mdl: Model, m: Message) -> str:
         return head + (" ok" if m.msuccess else " fail")
     if m.mtype == MType.RequestVoteRequest and (m.mlast_log_index or m.mlast_log_term):
         return head + f" last log {m.mlast_log_index}@{m.mlast_log_term}"
+    if m.mtype == MType.AppendEntriesRequest and (m.mprev_log_index or m.mentries):
+        return head + f" prev {m.mprev_log_index}@{m.mprev_log_term}, {len(m.mentries)} entries"
     return head
 
 

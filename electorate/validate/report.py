@@ -54,6 +54,8 @@ def text(v: Verdict, behaviour: bool = False) -> str:
 
 def failure_lines(f: Failure, widths: list[int]) -> list[str]:
     out = [f"  no spec behaviour explains it: {f.problem}"]
+    if f.note:
+        out.append(f"  note: {f.note}")
     for r in f.rules:
         out.append(f"  rule broken: {r.show()} ({r.event.where})")
     step = f.step
@@ -95,6 +97,7 @@ def as_json(v: Verdict) -> dict[str, Any]:
         out["failure"] = {
             "event": _ev(f.event),
             "problem": f.problem,
+            "note": f.note,
             "step": [_ev(e) for e in f.step.events],
             "rules": [_rule(r.rule, r.text, r.event) for r in f.rules],
             "frontier_states": f.width,

@@ -71,6 +71,7 @@ class Failure:
     frontier: list[StateReport]
     width: int
     rules: list[RuleViolation] = field(default_factory=list)
+    note: str = ""
 
 
 @dataclass
@@ -341,7 +342,19 @@ class Validator:
         rules = ([self._rule_hit] if self._rule_hit is not None else []) + [
             h for h in hits if h is not self._rule_hit
         ]
-        return Failure(event, step, problem, shown, len(self.frontier), rules)
+        return Failure(event, step, problem, shown, len(self.frontier), rules, self._log_note())
+
+    def _log_note(self) -> str:
+        """Logs are abstracted (empty): say so when the trace shows a non-empty one."""
+        for log in self.trace.logs.values():
+            for ev in log.events:
+                if ev.msg is not None and ev.msg.has_log:
+                    return (
+                        f"this trace carries log positions (for instance {ev.show()}, {ev.where}); "
+                        "logs are abstracted here (every log is empty), so a step that depends "
+                        "on a node's log cannot be explained"
+                    )
+        return ""
 
     def _state_report(self, s: State, step: Step, attempts: list[Attempt]) -> StateReport:
         mdl = self.mdl

@@ -217,6 +217,16 @@ class Msg:
     last_log_term: int = 0
     transfer: bool = False
     round: int = 0
+    prev_log_index: int = 0  # append_entries: the log position it extends
+    prev_log_term: int = 0
+    entries: int = 0  # append_entries: how many log entries it carries
+
+    @property
+    def has_log(self) -> bool:
+        """It carries a non-empty log position (logs are abstracted: they must be empty)."""
+        return bool(
+            self.last_log_index or self.last_log_term or self.prev_log_index or self.entries
+        )
 
     def show(self) -> str:
         extra = ""
@@ -224,6 +234,10 @@ class Msg:
             extra = " granted" if self.granted else " refused"
         elif self.type == "append_entries_res":
             extra = " ok" if self.success else " fail"
+        elif self.last_log_index or self.last_log_term:
+            extra = f" last log {self.last_log_index}@{self.last_log_term}"
+        elif self.prev_log_index or self.entries:
+            extra = f" prev {self.prev_log_index}@{self.prev_log_term}, {self.entries} entries"
         kind = self.type.replace("request_vote", "pre_vote") if self.pre_vote else self.type
         return f"{kind} {self.src}->{self.dst} term {self.term}{extra}"
 
@@ -566,7 +580,13 @@ _MSG_FIELDS: Final[dict[str, dict[str, tuple[Check, bool]]]] = {
         "transfer": (_bool, False),
     },
     "request_vote_res": {"granted": (_bool, True), "pre_vote": (_bool, False)},
-    "append_entries": {"leader_commit": (_int, False), "round": (_int, False)},
+    "append_entries": {
+        "leader_commit": (_int, False),
+        "round": (_int, False),
+        "prev_log_index": (_int, False),
+        "prev_log_term": (_int, False),
+        "entries": (_int, False),
+    },
     "append_entries_res": {"success": (_bool, True), "round": (_int, False)},
     "timeout_now": {},
 }
@@ -607,6 +627,9 @@ def _message(v: object, where: str) -> Msg:
         last_log_term=int(v.get("last_log_term", 0)),
         transfer=bool(v.get("transfer", False)),
         round=int(v.get("round", 0)),
+        prev_log_index=int(v.get("prev_log_index", 0)),
+        prev_log_term=int(v.get("prev_log_term", 0)),
+        entries=int(v.get("entries", 0)),
     )
 
 
@@ -685,6 +708,8 @@ def _fast_message(v: object) -> Msg | None:
     assert isinstance(term, int)
     if kind == "append_entries":
         if not (_uint(v.get("round", 0)) and _uint(v.get("leader_commit", 0))):
+            return None
+        if len(v) > 6:  # log positions: the thorough path
             return None
         return Msg(kind, src, dst, term, round=v.get("round", 0))
     if kind == "append_entries_res":
