@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as e:
         print(f"electorate: {name} is not available in this build ({e})", file=sys.stderr)
         return 2
+    except ImportError as e:  # e.g. a compiled spec module older than its source
+        print(f"electorate: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130  # Ctrl-C: the shell's convention, and no traceback
     return code

@@ -347,3 +347,20 @@ def test_a_signal_stops_the_run_with_partial_figures(workers: str, sig: signal.S
     assert took < 3.0, f"{took:.2f} s from the signal to the exit"
     time.sleep(0.2)
     assert not [k for k in kids if Path(f"/proc/{k}").exists()]
+
+
+def test_a_command_that_fails_to_import_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale compiled spec module raises ImportError at import: one line, no traceback."""
+
+    def stale(name: str) -> object:
+        raise ImportError("electorate/spec/next.py was edited after it was compiled; rebuild")
+
+    monkeypatch.setattr("electorate.app.main.importlib.import_module", stale)
+    assert electorate(["check"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == "electorate: electorate/spec/next.py was edited after it was compiled; rebuild"
+    )
