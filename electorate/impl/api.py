@@ -11,6 +11,11 @@
 
 By default the node runs on its own thread and event loop, so a busy or blocked application loop
 cannot delay heartbeats. Everything here is called from the application's loop.
+
+Two ways to follow the leadership: ``changes()`` yields every change in order (an unbounded
+queue per subscriber), ``watch()`` the current ``LeaderState`` first and then the newest after
+each change (``impl.watch``, as the threaded ``Elector`` does): a busy subscriber skips to the
+latest state, and any number of them cost the node nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from electorate.impl.config import NodeConfig
 from electorate.impl.core import LeadershipAcquired, LeadershipLost, Notification, Role
 from electorate.impl.nodeview import Snapshot
 from electorate.impl.runtime import NodeRuntime
+from electorate.impl.watch import LeaderState, Subscription, Watch, leader_state, recheck_after
 
 _T = TypeVar("_T")
 
@@ -143,6 +149,8 @@ class Elector:
         self._streams: set[ChangeStream] = set()
         self._inline: asyncio.Task[None] | None = None
         self._stop_inline = asyncio.Event()
+        self._state: Watch[LeaderState] = Watch(leader_state(self.node.snapshot, time.monotonic()))
+        self._tracker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -153,15 +161,27 @@ class Elector:
             self._inline = asyncio.create_task(self.node.run(self._stop_inline))
             await asyncio.sleep(0)
         self._raise_if_failed()
+        self._tracker = asyncio.create_task(self._track(), name="electorate-watch")
 
     async def stop(self) -> None:
-        """Stop the node (hand leadership over first with ``transfer_leadership``)."""
+        """Stop the node (hand leadership over first with ``transfer_leadership``).
+
+        Subscribers of ``watch()`` then get a last state that does not lead, and their
+        iteration ends.
+        """
+        if self._tracker is not None:
+            self._tracker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tracker
         if self._inline is not None:
             self._stop_inline.set()
             with contextlib.suppress(Exception):
                 await self._inline
         else:
             await asyncio.to_thread(self.node.stop)
+        snap = self.node.snapshot
+        self._state.set(LeaderState(snap.leader, snap.term, False, None))
+        self._state.close()
 
     async def __aenter__(self) -> Elector:
         await self.start()
@@ -189,6 +209,16 @@ class Elector:
         stream = ChangeStream(self, self._change_from(snap.leader, snap.term, snap))
         self._streams.add(stream)
         return stream
+
+    def watch(self) -> Subscription[LeaderState]:
+        """The leadership as seen here: the current state first, then the newest after each
+        change (``async for state in elector.watch()``, or ``await sub.anext(timeout)``).
+
+        ``is_self`` is true only while this node holds a lease: it turns false at the lease
+        deadline even when the node's own thread is frozen. A subscriber that is busy skips to
+        the latest state; the node never waits for one. Any number of subscribers.
+        """
+        return self._state.subscribe()
 
     async def wait_until_leader(self) -> Leadership:
         """Return once this node leads with a valid lease."""
@@ -257,6 +287,14 @@ class Elector:
         lost.set()
         failure.append(LeadershipLostError(lead.term, reason))
         raise failure[-1]
+
+    async def _track(self) -> None:
+        """Publish the leadership to the watch after each notification, at the lease deadline
+        and at least every idle interval (``impl.watch.recheck_after``)."""
+        while True:
+            snap, now = self.node.snapshot, time.monotonic()
+            self._state.set(leader_state(snap, now))
+            await self._next_notification(recheck_after(snap, now, self.node.tick_s))
 
     async def _next_notification(self, timeout: float) -> None:
         """Sleep until the node's next notification or ``timeout``, whichever comes first."""

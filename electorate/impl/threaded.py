@@ -20,7 +20,8 @@ frozen, by a dispatcher thread that sleeps until that deadline.
 
 The node runs on its own thread and event loop (as with ``impl.api.Elector``); the dispatcher
 is one more thread; callbacks never run on the node's thread, so a slow callback cannot delay
-heartbeats. ``watch()`` gives the leadership as a coalesced stream (``impl.watch``).
+heartbeats. ``watch()`` gives the leadership as a coalesced stream (``impl.watch``, shared with
+the asyncio ``Elector``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import TracebackType
 
 from electorate.impl.api import Leadership, LeadershipLostError, NodeFailedError
@@ -38,22 +38,16 @@ from electorate.impl.config import NodeConfig
 from electorate.impl.core import Notification, Role
 from electorate.impl.nodeview import Snapshot
 from electorate.impl.runtime import NodeRuntime
-from electorate.impl.watch import Subscription, Watch
+from electorate.impl.watch import (
+    IDLE_RECHECK_S,
+    MIN_RECHECK_S,
+    Subscription,
+    Watch,
+    recheck_after,
+)
+from electorate.impl.watch import LeaderState as LeaderState
 
 log = logging.getLogger("electorate.elector")
-
-# The dispatcher re-reads the node at least this often (a failed node sends no notification).
-_IDLE_POLL_S = 0.5
-
-
-@dataclass(frozen=True)
-class LeaderState:
-    """Who leads which term as this node sees it; ``is_self`` only while it holds a lease."""
-
-    leader: str | None
-    term: int
-    is_self: bool
-    token: int | None
 
 
 class Tenure:
@@ -188,7 +182,7 @@ class Elector:
             if left is not None and left <= 0:
                 raise TimeoutError(f"{self.config.node_id} did not lead within {timeout} s")
             with contextlib.suppress(TimeoutError):
-                updates.next(_IDLE_POLL_S if left is None else min(left, _IDLE_POLL_S))
+                updates.next(IDLE_RECHECK_S if left is None else min(left, IDLE_RECHECK_S))
 
     @contextlib.contextmanager
     def leadership(self, timeout: float | None = None) -> Iterator[Tenure]:
@@ -243,14 +237,12 @@ class Elector:
                 log.exception("%s: leadership callback failed", self.config.node_id)
 
     def _sleep_time(self) -> float:
-        tenure, snap = self._tenure, self.node.snapshot
+        tenure = self._tenure
         if tenure is not None:
             # Wake at the lease deadline: if the node's thread is frozen no notification comes,
             # and the tenure must still end then.
-            return max(tenure.lease_remaining(), 0.0005)
-        if snap.role is Role.LEADER:
-            return self.node.tick_s  # elected: the lease follows within a heartbeat round
-        return _IDLE_POLL_S
+            return max(tenure.lease_remaining(), MIN_RECHECK_S)
+        return recheck_after(self.node.snapshot, time.monotonic(), self.node.tick_s)
 
     def _evaluate(self) -> None:
         snap = self.node.snapshot

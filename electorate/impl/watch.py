@@ -1,5 +1,6 @@
 """A watched value: every subscriber sees the current value first, then the latest one after
-each change, from threads or from asyncio.
+each change, from threads or from asyncio. Both Electors (``impl.api``, ``impl.threaded``)
+publish their node's leadership through one, as a ``LeaderState``.
 
 The publisher never blocks and never waits for a subscriber: ``set`` stores the value, bumps a
 version and wakes the waiters. A subscriber that falls behind skips intermediate values and gets
@@ -13,9 +14,47 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Final, Generic, TypeVar
+
+from electorate.impl.core import Role
+from electorate.impl.nodeview import Snapshot
 
 _T = TypeVar("_T")
+
+# An Elector re-reads its node at least this often: a term can change with no notification
+# (a candidate's), and a failed node sends none.
+IDLE_RECHECK_S: Final = 0.5
+# Shortest wait at a lease deadline, so that a deadline just passed is not a busy loop.
+MIN_RECHECK_S: Final = 0.0005
+
+
+@dataclass(frozen=True)
+class LeaderState:
+    """Who leads which term as this node sees it; ``is_self`` only while it holds a lease."""
+
+    leader: str | None
+    term: int
+    is_self: bool
+    token: int | None
+
+
+def leader_state(snap: Snapshot, now: float) -> LeaderState:
+    """The leadership ``snap`` shows at ``now`` (monotonic): this node leads only with a lease."""
+    if snap.is_leader(now) and snap.token is not None:
+        return LeaderState(snap.node_id, snap.term, True, snap.token)
+    return LeaderState(snap.leader, snap.term, False, None)
+
+
+def recheck_after(snap: Snapshot, now: float, tick_s: float) -> float:
+    """How long the leadership ``snap`` shows may stand without a notification: until the lease
+    deadline on a leader with a lease (a frozen node thread sends no notification when it
+    lapses), one heartbeat on a leader still waiting for its first lease, else the idle poll."""
+    if snap.is_leader(now):
+        return max(snap.lease_remaining(now), MIN_RECHECK_S)
+    if snap.role is Role.LEADER:
+        return tick_s
+    return IDLE_RECHECK_S
 
 
 class WatchClosedError(Exception):

@@ -1,4 +1,5 @@
-"""Application API: wait_until_leader, leadership() scopes cancelled on loss, change stream."""
+"""Application API: wait_until_leader, leadership() scopes cancelled on loss, change stream,
+coalescing watch."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from electorate.impl.api import Elector, LeadershipChange, LeadershipLostError
 from electorate.impl.cluster import free_ports
 from electorate.impl.config import NodeConfig
+from electorate.impl.watch import LeaderState
 
 SECRET = b"api-test-secret-0123456789abcdef"
 LO = "127.0.0.1"
@@ -123,6 +125,89 @@ def test_change_stream_starts_with_the_state_and_follows_every_change(tmp_path: 
             # No invented changes: consecutive entries always differ.
             for a, b in itertools.pairwise(seen):
                 assert (a.leader, a.term, a.is_self) != (b.leader, b.term, b.is_self)
+
+    run(scenario)
+
+
+def scheduling_lag() -> float:
+    """How late a 10 ms sleep wakes on this machine right now (worst of five)."""
+    worst = 0.0
+    for _ in range(5):
+        start = time.monotonic()
+        time.sleep(0.01)
+        worst = max(worst, time.monotonic() - start - 0.01)
+    return worst
+
+
+@pytest.mark.parametrize("own_thread", [True, False])
+def test_the_watch_gives_each_subscriber_the_state_then_the_latest(
+    tmp_path: Path, own_thread: bool
+) -> None:
+    async def scenario() -> None:
+        elector = Elector(cluster_configs(tmp_path, 1)[0], own_thread=own_thread)
+        early, idle = elector.watch(), elector.watch()  # before start: the state at creation
+        async with elector as e:
+            seen = [await early.anext(5)]
+            assert seen[0] == LeaderState(None, 0, False, None)
+            async for state in early:
+                seen.append(state)
+                if state.is_self:
+                    break
+            first = seen[-1]
+            assert first == LeaderState("n1", first.term, True, first.term)
+            e.resign()
+            async for state in early:
+                seen.append(state)
+                if state.is_self and state.term > first.term:
+                    break
+            assert any(s.term == first.term and not s.is_self for s in seen)
+            for a, b in itertools.pairwise(seen):  # a repeat is never a change
+                assert a != b and a.term <= b.term
+            # A subscriber that never read skips the history: the newest state, then nothing
+            # until the next change.
+            assert await idle.anext(0) == seen[-1]
+            with pytest.raises(TimeoutError):
+                await idle.anext(0.05)
+            late = e.watch()
+            assert await late.anext(0) == seen[-1]
+        # Stopped: one last state that does not lead, then the iterations end.
+        assert [s async for s in late] == [LeaderState("n1", seen[-1].term, False, None)]
+        assert [s async for s in early] == [LeaderState("n1", seen[-1].term, False, None)]
+
+    run(scenario)
+
+
+def test_the_watch_stops_showing_leadership_at_the_lease_deadline_of_a_frozen_node(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with Elector(cluster_configs(tmp_path, 1)[0]) as e:
+            lease = e.config.lease_ticks * e.node.tick_s
+            loop = asyncio.get_running_loop()
+            for _attempt in range(5):
+                updates = e.watch()
+                while not (state := await updates.anext(5)).is_self:
+                    pass
+                margin = 0.05 + 10 * scheduling_lag()
+                frozen: asyncio.Future[bool] = loop.create_future()
+
+                def freeze(frozen: asyncio.Future[bool] = frozen, margin: float = margin) -> None:
+                    # On the node's own loop: no renewal and no notification while it sleeps.
+                    loop.call_soon_threadsafe(frozen.set_result, e.node.is_leader())
+                    time.sleep(3 * lease + margin)
+
+                e.node.call(freeze)
+                if await frozen:
+                    start = time.monotonic()
+                    after = await updates.anext(lease + margin)
+                    waited = time.monotonic() - start
+                    break
+                # On a loaded machine the lease may have lapsed before the freeze began: retry.
+                await asyncio.sleep(3 * lease + margin)
+            else:
+                pytest.skip("the machine is too loaded to hold a lease until the freeze")
+            assert after == LeaderState("n1", state.term, False, None)
+            assert waited <= lease + margin, f"noticed after {waited:.3f} s, lease {lease:.3f} s"
 
     run(scenario)
 
