@@ -352,7 +352,7 @@ class EventReader:
         where = f"{path}:{n}"
         try:
             d = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise TraceFormatError(
                 f"{where}: not JSON (each line must be one JSON object)"
             ) from None
@@ -457,7 +457,7 @@ def _checked_event(d: object, where: str) -> Event:
     if seq < 1:
         raise TraceFormatError(f"{where}: seq must be >= 1, got {seq}")
     kind = d["kind"]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise TraceFormatError(
             f"{where}: unknown event kind {kind!r} (known: {', '.join(sorted(KINDS))})"
         )
@@ -597,7 +597,7 @@ def _message(v: object, where: str) -> Msg:
     if not isinstance(v, dict):
         raise TraceFormatError(f"{where}: msg must be an object")
     kind = v.get("type")
-    if kind not in _MSG_FIELDS:
+    if not isinstance(kind, str) or kind not in _MSG_FIELDS:
         raise TraceFormatError(
             f"{where}: msg.type must be one of {', '.join(MESSAGE_TYPES)}, got {kind!r}"
         )
@@ -649,7 +649,9 @@ def _fast_event(d: object) -> Event | None:
         return None
     if type(seq) is not int or not 1 <= seq <= MAX_INT:
         return None
-    allowed = _ALLOWED.get(kind)  # type: ignore[arg-type]
+    if type(kind) is not str:
+        return None
+    allowed = _ALLOWED.get(kind)
     if allowed is None or not d.keys() <= allowed:
         return None
     if "t" in d and type(d["t"]) not in (int, float):
@@ -698,7 +700,9 @@ def _fast_message(v: object) -> Msg | None:
     if type(v) is not dict:
         return None
     kind = v.get("type")
-    allowed = _MSG_ALLOWED.get(kind)  # type: ignore[arg-type]
+    if type(kind) is not str:
+        return None
+    allowed = _MSG_ALLOWED.get(kind)
     if allowed is None or not v.keys() <= allowed:
         return None
     src, dst, term = v.get("src"), v.get("dst"), v.get("term")

@@ -9,8 +9,10 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from electorate.validate import cli
+from electorate.validate import cli, tracefile
 from electorate.validate.tracefile import (
     SCHEMA_FILE,
     TraceFormatError,
@@ -215,3 +217,76 @@ def test_the_fixture_traces_match_the_schema() -> None:
     for f in TRACES.glob("*.ndjson"):
         for line in f.read_text().splitlines():
             assert schema_ok(json.loads(line)), (f, line)
+
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=2**65),
+    st.floats(allow_nan=False),
+    st.sampled_from(["n1", "n2", "", "x" * 70, "leader", "append_entries", "request_vote"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["type", "src", "term"]), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_fast_path_accepts_only_what_the_thorough_check_accepts(data: st.DataObject) -> None:
+    """Events are checked on an inline fast path; what it accepts must be exactly what the
+    thorough check (the one naming problems) accepts, with the same result."""
+    base = data.draw(st.sampled_from(SAMPLE))
+    event = json.loads(json.dumps(base))
+    target = event
+    if "msg" in event and data.draw(st.booleans()):
+        target = event["msg"]
+    how = data.draw(st.sampled_from(["none", "drop", "set", "add"]))
+    keys = sorted(target)
+    if how == "drop":
+        target.pop(data.draw(st.sampled_from(keys)))
+    elif how == "set":
+        target[data.draw(st.sampled_from(keys))] = data.draw(VALUES)
+    elif how == "add":
+        target[data.draw(st.sampled_from(["extra", "round", "granted", "t", "leader"]))] = (
+            data.draw(VALUES)
+        )
+    fast = tracefile._fast_event(event)
+    try:
+        thorough: tracefile.Event | None = tracefile._checked_event(event, "x:1")
+    except TraceFormatError:
+        thorough = None
+    if fast is not None:
+        assert thorough == fast
+    if how == "none" and event["kind"] not in ("start", "restart"):
+        assert fast is not None
+
+
+def _sample() -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    for f in sorted(TRACES.glob("*.ndjson")):
+        lines += [json.loads(x) for x in f.read_text().splitlines()]
+    lines.append(
+        {
+            "node": "n1",
+            "seq": 9,
+            "kind": "send",
+            "t": 1.5,
+            "msg": {
+                "type": "append_entries",
+                "src": "n1",
+                "dst": "n2",
+                "term": 2,
+                "round": 3,
+                "leader_commit": 0,
+            },
+        }
+    )
+    lines.append({"node": "n1", "seq": 9, "kind": "role", "role": "leader", "leader": "n1"})
+    lines.append({"node": "n1", "seq": 9, "kind": "lease_start", "term": 2})
+    lines.append(
+        {"node": "n1", "seq": 9, "kind": "vote", "candidate": "n2", "term": 2, "granted": False}
+    )
+    return lines
+
+
+SAMPLE = _sample()
