@@ -166,6 +166,10 @@ class Matcher:
             out = [] if timed is None else [self._chain(timed, m, "ElectionTimer, Receive")]
             if leased is not None:
                 out.append(self._chain(leased, m, "Restart (start-up lease), Receive"))
+            if want.role is None and s.role[step.node] != Role.Follower:
+                down = base.copy()  # roles are not logged: it may have stepped down unseen
+                self._step_down(down, step.node)
+                out.append(self._chain(down, m, "step down, Receive"))
             return out
         out = []
         for start, label in ((base, ""), (timed, "ElectionTimer, ")):
@@ -259,8 +263,10 @@ class Matcher:
             (ev, m) for ev, m in sends if m.mtype == MType.RequestVoteRequest and not m.mpre_vote
         ]
         beats = [(ev, m) for ev, m in sends if m.mtype == MType.AppendEntriesRequest]
-        role = d.state.role[i]
         why = _trigger(step)
+        if want.role is None and d.state.role[i] == Role.Leader and (pre or votes):
+            self._step_down(d, i)  # roles not logged: it stepped down before it campaigns
+        role = d.state.role[i]
         # A: a pre-vote round
         fresh_pre = want.role == Role.PreCandidate and role != Role.PreCandidate
         if fresh_pre or (pre and (step.kind == "timer" or role != Role.PreCandidate)):

@@ -40,6 +40,7 @@ class Rules:
     """The rules' memory of the trace so far (fed steps in the order the search takes them)."""
 
     mdl: Model
+    observes: dict[str, frozenset[str]] = field(default_factory=dict)
     hard: dict[int, tuple[int, int]] = field(default_factory=dict)
     voted: dict[tuple[int, int], int] = field(default_factory=dict)  # (node, term) -> candidate
     grants: dict[tuple[int, int], set[int]] = field(default_factory=dict)  # (cand, term) -> voters
@@ -120,13 +121,17 @@ class Rules:
             if m.term == term:
                 self.acks.setdefault(i, set()).add(src)
 
+    def _seen(self, i: int, kind: str) -> bool:
+        """Does node i log ``kind`` completely (else a rule reading it is not checked)?"""
+        return kind in self.observes.get(self.mdl.name(i), frozenset({kind}))
+
     def _role(self, i: int, ev: Event, role: Role) -> list[RuleViolation]:
         self.role[i] = role
         if role != Role.Leader:
             return []
         self.acks[i] = set()
-        if i not in self.hard:
-            return []
+        if i not in self.hard or not self._seen(i, "term"):
+            return []  # its term is not logged: the leader's term is not known here
         term = self.hard[i][0]
         out: list[RuleViolation] = []
         n = self.mdl.name
@@ -154,6 +159,8 @@ class Rules:
 
     def _lease(self, i: int, ev: Event, term: int) -> list[RuleViolation]:
         n = self.mdl.name
+        if not (self._seen(i, "role") and self._seen(i, "term")):
+            return []
         if self.role.get(i) != Role.Leader or self.hard.get(i, (-1, NIL))[0] != term:
             return [
                 RuleViolation("LeaseNeedsQuorumAcks", ev, f"{n(i)} is not leader of term {term}")

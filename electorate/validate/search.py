@@ -101,7 +101,7 @@ class Validator:
         self.trace = trace
         self.mdl = model_for(trace)
         self.matcher = Matcher(self.mdl)
-        self.rules = Rules(self.mdl)
+        self.rules = Rules(self.mdl, trace.observes)
         self.max_frontier = max_frontier
         self.first = first_state(self.mdl, trace)
         self.frontier: list[Frame] = [Frame(self.first, None, (), -1)]

@@ -3,6 +3,7 @@ production core (valid under faults), and planted bugs caught exactly where they
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from electorate.testing.mutants import Mutant
 from electorate.testing.traces import Faults, generate, run
 from electorate.validate import report
 from electorate.validate.search import Verdict, validate
-from electorate.validate.tracefile import read_trace
+from electorate.validate.tracefile import OBSERVABLE, read_trace
 
 TRACES = Path(__file__).parent / "traces"
 
@@ -180,3 +181,44 @@ def test_a_bug_that_only_ignores_messages_leaves_spec_behaviours(
         diverged += sim.divergence is not None
         assert check(path).status == "valid"
     assert diverged  # the bug did act, and every trace it left is one the spec allows
+
+
+def strip(path: Path, kinds: set[str], folder: Path) -> Path:
+    """The trace as a writer that does not log ``kinds`` would have written it."""
+    out: list[dict[str, object]] = []
+    seq: dict[str, int] = {}
+    for line in path.read_text().splitlines():
+        e = json.loads(line)
+        kind = "lease" if e["kind"].startswith("lease") else e["kind"]
+        if kind in kinds:
+            continue
+        if e["kind"] in ("start", "restart"):
+            e["observes"] = [k for k in e.get("observes", OBSERVABLE) if k not in kinds]
+        seq[e["node"]] = seq.get(e["node"], 0) + 1
+        e["seq"] = seq[e["node"]]
+        out.append(e)
+    stripped = folder / f"{path.stem}.stripped.ndjson"
+    stripped.write_text("".join(json.dumps(e) + "\n" for e in out))
+    return stripped
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [{"role"}, {"term"}, {"vote"}, {"term", "role", "vote", "lease"}],
+    ids=["no-role", "no-term", "no-vote", "messages-only"],
+)
+def test_a_trace_that_logs_a_subset_of_the_variables_validates(
+    kinds: set[str], tmp_path: Path
+) -> None:
+    """Unlogged variables are free: leaders stepping down unseen, terms never written."""
+    for seed in range(6):
+        path = strip(generate(tmp_path / f"{seed}.ndjson", seed, 1000), kinds, tmp_path)
+        v = check(path)
+        assert v.status == "valid", report.text(v)
+
+
+def test_a_double_vote_shows_in_the_messages_alone(tmp_path: Path) -> None:
+    v = check(strip(TRACES / "vote-twice.ndjson", {"term", "role", "vote", "lease"}, tmp_path))
+    assert v.status == "invalid" and v.failure is not None
+    assert v.failure.event.kind == "send"
+    assert "the spec's step sends RequestVoteResponse n2->n3 term 1 refused" in v.failure.problem
