@@ -222,3 +222,14 @@ def test_a_double_vote_shows_in_the_messages_alone(tmp_path: Path) -> None:
     assert v.status == "invalid" and v.failure is not None
     assert v.failure.event.kind == "send"
     assert "the spec's step sends RequestVoteResponse n2->n3 term 1 refused" in v.failure.problem
+
+
+def test_the_frontier_widens_where_an_unlogged_variable_is_ambiguous() -> None:
+    """n2 logs messages only. It receives n3's request of term 2 and answers nothing: the spec
+    explains that by a lost request, or by n2 adopting term 2 and the request then lost. Two
+    states, until n2's next answer (term 1, accepted) rules the second out."""
+    v = check(TRACES / "ambiguous.ndjson")
+    assert v.status == "valid", report.text(v)
+    assert v.widths[-3:] == [1, 2, 1]
+    acts = next(a for s, a in v.behaviour if s.input.show().startswith("n2#8"))
+    assert [a.name for a in acts] == ["DropMessage"]

@@ -133,3 +133,12 @@ def test_the_behaviour_of_a_valid_trace_is_exported_for_tlc(
     module = (folder / "Traceelection_ndjson.tla").read_text()
     assert "EXTENDS RaftElection, TLC, Sequences" in module
     assert "\\* 2: Timeout(n1)" in module
+
+
+def test_a_frontier_past_the_bound_is_inconclusive_never_valid(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = [str(TRACES / "ambiguous.ndjson"), "--max-frontier", "1", "--jobs", "1"]
+    assert cli.main(args) == 3
+    out = capsys.readouterr().out
+    assert "INCONCLUSIVE" in out and "the frontier grew to 2 states" in out
