@@ -171,8 +171,7 @@ class Elector:
         """
         if self._tracker is not None:
             self._tracker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tracker
+            await asyncio.wait({self._tracker})  # the caller's own cancellation propagates
         if self._inline is not None:
             self._stop_inline.set()
             with contextlib.suppress(Exception):
@@ -300,11 +299,14 @@ class Elector:
         """Sleep until the node's next notification or ``timeout``, whichever comes first."""
         # One event per waiter: a shared one cleared by one waiter could hide a wake-up
         # from another.
+        # asyncio.timeout, not asyncio.wait_for: on Python 3.11 wait_for can swallow the
+        # caller's cancellation when the event is set at the same moment.
         event = asyncio.Event()
         self._waiters.add(event)
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await event.wait()
         finally:
             self._waiters.discard(event)
 

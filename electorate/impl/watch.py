@@ -141,21 +141,26 @@ class Subscription(Generic[_T]):
                 return
 
     async def anext(self, timeout: float | None = None) -> _T:
-        """``next`` for asyncio: waits without blocking the event loop."""
+        """``next`` for asyncio: waits without blocking the event loop.
+
+        A cancellation of the caller always propagates (``asyncio.timeout``, unlike
+        ``asyncio.wait_for`` of Python 3.11, never trades it for a value that arrived at once).
+        """
         w, loop = self._watch, asyncio.get_running_loop()
         event = asyncio.Event()
         waiter = (loop, event)
         with w._cond:
             w._async_waiters.add(waiter)
         try:
-            while True:
-                with w._cond:
-                    got = w._newer(self._seen)
-                    if got is not None:
-                        self._seen, value = got
-                        return value
-                    event.clear()
-                await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                while True:
+                    with w._cond:
+                        got = w._newer(self._seen)
+                        if got is not None:
+                            self._seen, value = got
+                            return value
+                        event.clear()
+                    await event.wait()
         finally:
             with w._cond:
                 w._async_waiters.discard(waiter)

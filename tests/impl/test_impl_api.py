@@ -55,6 +55,10 @@ def test_single_node_wait_until_leader(tmp_path: Path, own_thread: bool) -> None
             assert lead.token == lead.term >= 1 and lead.is_valid()
             assert lead.lease_deadline > time.monotonic()
             assert e.is_leader() and e.current_leader() == ("n1", lead.term)
+            stopping = time.monotonic()
+        # Stopped at once, right after a notification woke its watch (this used to hang until
+        # the caller's timeout, which the stop then swallowed).
+        assert time.monotonic() - stopping < 5.0
 
     run(scenario)
 

@@ -113,3 +113,29 @@ def test_asyncio_subscribers_wait_without_blocking_their_loop() -> None:
         return seen
 
     assert asyncio.run(asyncio.wait_for(scenario(), 10)) == [0, 7]
+
+
+def test_cancelling_an_asyncio_subscriber_always_cancels_it() -> None:
+    """Even when a new value wakes it at that very moment (``asyncio.wait_for`` of Python 3.11
+    returned the value and dropped the cancellation there)."""
+
+    async def attempt(steps: int) -> tuple[bool, bool]:
+        w = Watch(0)
+        sub = w.subscribe()
+        await sub.anext()
+        task = asyncio.create_task(sub.anext(timeout=5))
+        for _ in range(3):
+            await asyncio.sleep(0)  # the subscriber is waiting
+        w.set(1)
+        for _ in range(steps):
+            await asyncio.sleep(0)  # the wake-up travels through the loop
+        requested = task.cancel()
+        await asyncio.wait({task})
+        return requested, task.cancelled()
+
+    async def scenario() -> list[tuple[bool, bool]]:
+        return [await attempt(steps) for steps in range(12)]
+
+    outcomes = asyncio.run(asyncio.wait_for(scenario(), 10))
+    assert any(requested for requested, _ in outcomes)  # some attempts did hit the race window
+    assert all(cancelled for requested, cancelled in outcomes if requested), outcomes
