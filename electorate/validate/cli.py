@@ -183,7 +183,7 @@ def _one(source: str, opts: Options) -> dict[str, Any]:
     """Validate one trace (in a worker); everything the parent prints."""
     try:
         trace = read_trace(source)
-        verdict = validate(trace, opts.max_frontier)
+        verdict = validate(trace, opts.max_frontier, opts.behaviour or bool(opts.tla_out))
     except TraceFormatError as e:
         return {"status": "error", "message": str(e)}
     out: dict[str, Any] = {"status": verdict.status}
@@ -276,7 +276,7 @@ def _follow(source: str, opts: Options, idle: float, settle: float) -> int:
                 last_new = now
             settled = frozenset(node for node, at in heard.items() if now - at >= settle)
             if validator is None and reader.voters is not None:
-                validator = Validator(reader.finish(), opts.max_frontier)
+                validator = Validator(reader.finish(), opts.max_frontier, opts.behaviour)
             done = idle and time.monotonic() - last_new >= idle
             if validator is not None:
                 if done:

@@ -27,6 +27,7 @@ Each failed composition says which conjunct failed, in the spec's words and valu
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -114,16 +115,18 @@ class Matcher:
         longer in flight may be a duplicate (a copy was sent before)."""
         failed: list[Attempt] = []
         for tier in TIERS:
-            found: dict[State, Explained] = {}
+            found: list[Explained] = []
             for label, core in self._cores(s, step, want, tier, duplicate, failed):
                 out = self._complete(core, step, want, loss=tier >= 2)
                 if isinstance(out, Attempt):
                     out.label = label
                     failed.append(out)
-                elif out.state not in found:
-                    found[out.state] = out
+                else:
+                    found.append(out)
+            if len(found) > 1:  # distinct states only (hashing a state costs: only now)
+                found = list({e.state: e for e in reversed(found)}.values())[::-1]
             if found:
-                return list(found.values()), failed
+                return found, failed
         return [], failed
 
     # ------------------------------------------------------------------ cores
@@ -605,10 +608,10 @@ _REQUESTS = (MType.RequestVoteRequest, MType.AppendEntriesRequest)
 
 
 def _count(s: State, m: Message) -> int:
-    for x, n in s.messages:
-        if x == m:
-            return n
-    return 0
+    """Copies of m in flight (the bag is sorted: a binary search)."""
+    bag = s.messages
+    k = bisect_left(bag, (m,))
+    return bag[k][1] if k < len(bag) and bag[k][0] == m else 0
 
 
 def _added(before: State, after: State) -> Counter[Message]:

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from electorate.spec.actions import DropMessage
+from electorate.spec.messages import Message
 from electorate.spec.next import Action, Next
 from electorate.spec.state import NIL, Except, Role, State, members
 from electorate.validate.mapping import (
@@ -30,8 +32,10 @@ from electorate.validate.mapping import (
     Step,
     first_state,
     model_for,
+    spec_message,
     split_steps,
     started_in_lease,
+    wire_key,
 )
 from electorate.validate.match import Attempt, Matcher, Targets, show_action
 from electorate.validate.rules import Rules, RuleViolation
@@ -97,7 +101,16 @@ class Verdict:
 class Validator:
     """Validates one trace: feed it events (all at once, or as a log grows), then `advance`."""
 
-    def __init__(self, trace: Trace, max_frontier: int = MAX_FRONTIER) -> None:
+    def __init__(
+        self,
+        trace: Trace,
+        max_frontier: int = MAX_FRONTIER,
+        keep_behaviour: bool = True,
+        receives: Counter[object] | None = None,
+    ) -> None:
+        # Without keep_behaviour, each frontier state forgets how it was reached and events
+        # already cut into steps are dropped: memory stays flat for a log followed for days.
+        self.keep_behaviour = keep_behaviour
         self.trace = trace
         self.mdl = model_for(trace)
         self.matcher = Matcher(self.mdl)
@@ -106,6 +119,7 @@ class Validator:
         self.first = first_state(self.mdl, trace)
         self.frontier: list[Frame] = [Frame(self.first, None, (), -1)]
         self.taken: list[Step] = []
+        self.step_count = 0
         self.widths: list[int] = []
         self.events = 0
         n = self.mdl.p.servers
@@ -113,6 +127,9 @@ class Validator:
         self._used = [0] * n  # events of each node already cut into steps
         self._available: Counter[object] = Counter()  # sent and not yet received, by key
         self._sent: Counter[object] = Counter()  # ever sent, by key
+        # With the whole trace known: how often each message is still to be received. A copy
+        # beyond that is never received: dropped when sent (a loss), so the bag stays small.
+        self._future = receives
         self._hard: dict[int, tuple[int, int]] = {}
         self._role: dict[int, Role] = {}
         self._started: set[int] = set()
@@ -133,6 +150,9 @@ class Validator:
             steps, used = split_steps(self.mdl, i, events, final or name in settled)
             self._queue[i] += steps
             self._used[i] += used
+            if not self.keep_behaviour and self._used[i]:
+                del log.events[: self._used[i]]  # their steps hold them now
+                self._used[i] = 0
 
     def advance(self, final: bool, settled: frozenset[str] = frozenset()) -> Verdict:
         """Take every step that can go now; with ``final`` the trace is complete."""
@@ -216,9 +236,10 @@ class Validator:
         duplicate = False
         if step.kind == "recv":
             duplicate = self._available[step.key] <= 0
-        index = len(self.taken)
-        nxt: dict[State, Frame] = {}
+        index = self.step_count
+        nxt: list[Frame] = []
         reports: list[tuple[Frame, list[Attempt]]] = []
+        keep = self.keep_behaviour
         for frame in self.frontier:
             s = frame.state
             if step.kind == "start" and i not in self._started:
@@ -227,19 +248,39 @@ class Validator:
             if not found:
                 reports.append((frame, failed))
             for e in found:
-                if e.state not in nxt:
-                    nxt[e.state] = Frame(e.state, frame, e.actions, index)
+                acts = e.actions if keep else ()
+                nxt.append(Frame(e.state, frame if keep else None, acts, index))
         hits = self.rules.step(step)
         if hits and self._rule_hit is None:
             self._rule_hit = hits[0]
         if not nxt:
             return self._failure(step, reports, hits)
-        self.taken.append(step)
+        self.step_count += 1
+        if keep:
+            self.taken.append(step)
         self.events += 1 + len(step.outputs)
-        self.frontier = list(nxt.values())
-        self.widths.append(len(self.frontier))
+        if len(nxt) > 1:  # one state per distinct spec state (hashing a state costs: only now)
+            nxt = list({f.state: f for f in reversed(nxt)}.values())[::-1]
+        self.frontier = nxt
         self._after(step)
+        self.widths.append(len(self.frontier))
         return None
+
+    def _lose_unreceived(self, key: object, m: Message) -> None:
+        """Copies of m beyond the receives still to come are lost now (DropMessage)."""
+        assert self._future is not None
+        excess = self._available[key] - self._future[key]
+        if excess <= 0:
+            return
+        self._available[key] -= excess
+        drop = Action("DropMessage", (m,), "never received")
+        for f in self.frontier:
+            s = f.state
+            for _ in range(excess):
+                s = DropMessage(self.mdl.p, s, m)
+            f.state = s
+            if self.keep_behaviour:
+                f.actions = (*f.actions, *([drop] * excess))
 
     def _start_state(self, s: State, step: Step) -> State:
         """A node's first start: its term and vote as recorded (Init's values until then;
@@ -283,18 +324,24 @@ class Validator:
             self._role[i] = step.role
         elif step.kind in ("start", "restart"):
             self._role[i] = Role.Follower
-        if step.kind == "recv" and self._available[step.key] > 0:
-            self._available[step.key] -= 1
+        if step.kind == "recv":
+            if self._available[step.key] > 0:
+                self._available[step.key] -= 1
+            if self._future is not None:
+                self._future[step.key] -= 1
         for ev, m in step.sends:
             assert ev.msg is not None
             key = m if m is not None else (ev.msg.type, ev.msg.src, ev.msg.dst, ev.msg.term)
             self._available[key] += 1
             self._sent[key] += 1
+            if self._future is not None and m is not None:
+                self._lose_unreceived(key, m)
 
     # ------------------------------------------------------------------ verdicts
 
     def _finish(self, status: Status, failure: Failure | None = None, note: str = "") -> Verdict:
-        self.first = first_state(self.mdl, self.trace)  # every node's start known by now
+        if self.keep_behaviour:
+            self.first = first_state(self.mdl, self.trace)  # every node's start known by now
         v = self._verdict(status)
         v.failure, v.note = failure, note
         if status == "valid" or (status == "invalid" and failure is None):
@@ -312,7 +359,7 @@ class Validator:
             self.trace.source,
             status,
             events=self.events,
-            steps=len(self.taken),
+            steps=self.step_count,
             widths=list(self.widths),
             seconds=self._seconds,
             rule=self._rule_hit,
@@ -323,6 +370,8 @@ class Validator:
     def _behaviour(self) -> list[tuple[Step, tuple[Action, ...]]]:
         """The matched behaviour: one surviving frame's chain, step by step."""
         out: list[tuple[Step, tuple[Action, ...]]] = []
+        if not self.keep_behaviour:
+            return out
         f: Frame | None = self.frontier[0]
         while f is not None and f.step >= 0:
             out.append((self.taken[f.step], f.actions))
@@ -410,6 +459,15 @@ def _first_unexplained(step: Step, attempts: Iterable[Attempt]) -> tuple[Event, 
     return best[1], best[2]
 
 
-def validate(trace: Trace, max_frontier: int = MAX_FRONTIER) -> Verdict:
-    """Validate a complete trace."""
-    return Validator(trace, max_frontier).advance(final=True)
+def validate(
+    trace: Trace, max_frontier: int = MAX_FRONTIER, keep_behaviour: bool = True
+) -> Verdict:
+    """Validate a complete trace (its receives known in advance: see `Validator`)."""
+    mdl = model_for(trace)
+    receives: Counter[object] = Counter(
+        wire_key(e.msg, spec_message(mdl, e.msg))
+        for log in trace.logs.values()
+        for e in log.events
+        if e.kind == "recv" and e.msg is not None
+    )
+    return Validator(trace, max_frontier, keep_behaviour, receives).advance(final=True)
