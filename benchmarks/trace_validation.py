@@ -43,6 +43,9 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=50, help="traces validated in-process")
     ap.add_argument("--baseline", action="store_true", help="also time --jobs 1 over all traces")
     ap.add_argument("--seed", type=int, default=0, help="trace k uses seed SEED + k")
+    ap.add_argument(
+        "--long", type=int, default=0, help="also validate one trace of this many events"
+    )
     a = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}; cpus: {os.cpu_count()}")
     print(f"seeds {a.seed}..{a.seed + a.traces - 1}, {a.events} events each, 3 nodes, faults on")
@@ -97,6 +100,16 @@ def measure(paths: list[str], lines: int, a: argparse.Namespace) -> int:
             return 1
     if a.baseline:
         print(f"speed-up with --jobs {a.jobs}: {runs[1][1][0] / runs[0][1][0]:.2f}x")
+    if a.long:
+        with tempfile.TemporaryDirectory(prefix="electorate-long-") as tmp:
+            path = generate(Path(tmp) / "long.ndjson", a.seed, a.long)
+            start = time.process_time()
+            v = validate(read_trace(path), keep_behaviour=False)
+            cpu = time.process_time() - start
+            print(
+                f"one trace of {v.events} events, one process: {v.status}, "
+                f"{v.events / cpu:.0f} events per CPU second"
+            )
     print(f"load average at end: {os.getloadavg()}")
     return 0
 
