@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from electorate.validate import report
+from electorate.validate.events import TraceFormatError
 from electorate.validate.search import MAX_FRONTIER, Validator, Verdict, validate
-from electorate.validate.tracefile import EventReader, TraceFormatError, read_trace
+from electorate.validate.tracefile import EventReader, read_trace
 
 EXIT = {"valid": 0, "invalid": 1, "error": 2, "inconclusive": 3}
 

@@ -31,7 +31,8 @@ from electorate.spec.next import (
 )
 from electorate.spec.params import MAX_SERVERS, Params
 from electorate.spec.state import NIL, Except, Role, State
-from electorate.validate.tracefile import Event, Msg, Trace, TraceFormatError
+from electorate.validate.events import Event, Msg, TraceFormatError
+from electorate.validate.tracefile import Trace
 
 ROLE_OF = {
     "follower": Role.Follower,

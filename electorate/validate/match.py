@@ -34,9 +34,12 @@ from dataclasses import dataclass, field
 from electorate.spec import actions
 from electorate.spec.messages import Message, MType
 from electorate.spec.next import Action
-from electorate.spec.state import Role, State, members
+from electorate.spec.state import Role, State
+from electorate.validate import why
+from electorate.validate.events import Event
 from electorate.validate.mapping import Model, Step, started_in_lease, table_for, with_copy
-from electorate.validate.tracefile import Event
+from electorate.validate.why import added as _added
+from electorate.validate.why import show_message
 
 MAX_RECEIVES = 6  # UpdateTerm, back to follower, the handler: a receive takes at most three
 TIERS = (0, 1, 2)
@@ -256,7 +259,7 @@ class Matcher:
         if core.acts and core.acts[-1].detail == "NOT ENABLED":
             m = core.acts[-1].args[0]
             assert isinstance(m, Message)
-            return Attempt("", [Problem(self._receive_disabled(core.state, m))])
+            return Attempt("", [Problem(why.receive_disabled(self.mdl, core.state, m))])
         i = step.node
         replies = Counter() if core.recv_from is None else _added(core.recv_from, core.state)
         d = core.copy()
@@ -266,24 +269,25 @@ class Matcher:
             (ev, m) for ev, m in sends if m.mtype == MType.RequestVoteRequest and not m.mpre_vote
         ]
         beats = [(ev, m) for ev, m in sends if m.mtype == MType.AppendEntriesRequest]
-        why = _trigger(step)
+        cause = _trigger(step)
         if want.role is None and d.state.role[i] == Role.Leader and (pre or votes):
             self._step_down(d, i)  # roles not logged: it stepped down before it campaigns
         role = d.state.role[i]
         # A: a pre-vote round
         fresh_pre = want.role == Role.PreCandidate and role != Role.PreCandidate
         if fresh_pre or (pre and (step.kind == "timer" or role != Role.PreCandidate)):
-            self._prevote_round(d, i, bad, pre[0][0] if pre else why)
+            self._prevote_round(d, i, bad, pre[0][0] if pre else cause)
         self._send_all(d, pre, "RequestPreVote", bad)
         # B: an election
         if self._campaigns(d.state, i, want, [m for _, m in votes]):
-            self._election(d, i, bad, step, votes[0][0] if votes else why)
+            self._election(d, i, bad, step, votes[0][0] if votes else cause)
         self._send_all(d, votes, "RequestVote", bad)
         # C: leadership
         if (want.role == Role.Leader or beats) and d.state.role[i] == Role.Candidate:
             t = self.table.BecomeLeader(self.p, d.state, i)
             if not d.take("BecomeLeader", (i,), t):
-                bad.append(Problem(self._why_not_leader(d.state, i), beats[0][0] if beats else why))
+                first = beats[0][0] if beats else cause
+                bad.append(Problem(why.not_leader(self.mdl, d.state, i), first))
         self._send_all(d, beats, "AppendEntries", bad)
         # D: a step down in the same term
         same_term = want.hard is None or want.hard[0] == d.state.current_term[i]
@@ -296,7 +300,7 @@ class Matcher:
             if ev.kind == "lease_start" and d.state.role[i] != Role.Leader:
                 text = (
                     f"{ev.show()}: a lease needs state[{self.mdl.name(i)}] = Leader, "
-                    f"it is {_role(d.state.role[i])}"
+                    f"it is {why.role(d.state.role[i])}"
                 )
                 bad.append(Problem(text, ev))
         if bad:
@@ -320,10 +324,10 @@ class Matcher:
         self._clear_timer(d, i)
         t = self.table.Timeout(self.p, d.state, i)
         if not d.take("Timeout", (i,), t):
-            bad.append(Problem(self._why_no_timeout(d.state, i), ev))
+            bad.append(Problem(why.no_timeout(self.mdl, d.state, i), ev))
             return
         if d.state.role[i] != Role.PreCandidate:
-            text = f"Timeout({self.mdl.name(i)}) makes it {_role(d.state.role[i])}"
+            text = f"Timeout({self.mdl.name(i)}) makes it {why.role(d.state.role[i])}"
             bad.append(Problem(text, ev))
             return
         if d.take("RequestPreVote", (i, i), self.table.RequestPreVote(self.p, d.state, i, i)):
@@ -338,12 +342,12 @@ class Matcher:
                 self._prevote_round(d, i, bad, ev)  # a quorum of one: no request to see
             t = self.table.StartElection(self.p, d.state, i)
             if not d.take("StartElection", (i,), t):
-                bad.append(Problem(self._why_no_election(d.state, i, step), ev))
+                bad.append(Problem(why.no_election(self.mdl, d.state, i, step), ev))
                 return
         else:
             self._clear_timer(d, i)
             if not d.take("Timeout", (i,), self.table.Timeout(self.p, d.state, i)):
-                bad.append(Problem(self._why_no_timeout(d.state, i), ev))
+                bad.append(Problem(why.no_timeout(self.mdl, d.state, i), ev))
                 return
         if d.take("RequestVote", (i, i), self.table.RequestVote(self.p, d.state, i, i)):
             self._drain_self(d, i)
@@ -397,7 +401,7 @@ class Matcher:
             if t is not None and _count(t, m) > _count(d.state, m):
                 d.take(name, (i, j), t)
                 continue
-            bad.append(Problem(self._why_not_sent(d.state, name, m, t), ev))
+            bad.append(Problem(why.not_sent(self.mdl, d.state, name, m, t), ev))
 
     # ------------------------------------------------------------------ comparisons
 
@@ -444,7 +448,9 @@ class Matcher:
             ]  # fmt: skip
             if any(m.mterm == v["term"] and m.mvote_granted == v["granted"] for m in spec):
                 continue
-            bad.append(Problem(self._why_vote(d, ev.show(), c, pre, spec), ev))
+            bad.append(
+                Problem(why.vote(self.mdl, d.before_handler.get(c), ev.show(), c, pre, spec), ev)
+            )
 
     def _check_targets(self, s: State, step: Step, want: Targets, bad: list[Problem]) -> None:
         i = step.node
@@ -466,139 +472,14 @@ class Matcher:
                 )
                 bad.append(Problem(text + said, at))
         if want.role is not None and s.role[i] != want.role:
-            text = f"state[{n}] = {_role(s.role[i])} in the spec, {_role(want.role)} in the trace"
+            spec, said = why.role(s.role[i]), why.role(want.role)
+            text = f"state[{n}] = {spec} in the spec, {said} in the trace"
             bad.append(Problem(text, _last(step, "role")))
-
-    # ------------------------------------------------------------------ why not
-
-    def _why_no_timeout(self, s: State, i: int) -> str:
-        n = self.mdl.name(i)
-        if s.role[i] == Role.Leader:
-            return (
-                f"Timeout({n}) needs state[{n}] /= Leader; {n} is Leader (it must step down first)"
-            )
-        if s.heard_leader and s.heard_leader[i]:
-            return f"Timeout({n}) needs ~heardLeader[{n}]"
-        return f"Timeout({n}) is not enabled (state[{n}] = {_role(s.role[i])})"
-
-    def _why_no_election(self, s: State, i: int, step: Step) -> str:
-        n = self.mdl.name(i)
-        if s.role[i] != Role.PreCandidate:
-            why = (
-                f"{n} becomes a candidate without a pre-vote round: StartElection({n}) needs "
-                f"state[{n}] = PreCandidate, it is {_role(s.role[i])}"
-            )
-            if step.input.msg is not None and step.input.msg.type == "timeout_now":
-                why += " (a leadership transfer, TimeoutNow, skips PreVote: not in the spec)"
-            return why
-        granted = _show_set(self.mdl, s.prevotes_granted[i])
-        return (
-            f"StartElection({n}) needs IsQuorum(prevotesGranted[{n}]); prevotesGranted[{n}] = "
-            f"{granted} of {self.p.servers} servers"
-        )
-
-    def _why_not_leader(self, s: State, i: int) -> str:
-        n = self.mdl.name(i)
-        if s.role[i] != Role.Candidate:
-            return f"BecomeLeader({n}) needs state[{n}] = Candidate, it is {_role(s.role[i])}"
-        return (
-            f"BecomeLeader({n}) needs IsQuorum(votesGranted[{n}]); votesGranted[{n}] = "
-            f"{_show_set(self.mdl, s.votes_granted[i])} of {self.p.servers} servers "
-            "(LeaderHasQuorum)"
-        )
-
-    def _why_not_sent(self, s: State, name: str, m: Message, t: State | None) -> str:
-        i, j = self.mdl.name(m.msource), self.mdl.name(m.mdest)
-        act = f"{name}({i}, {j})"
-        want = {"RequestPreVote": "PreCandidate", "RequestVote": "Candidate"}.get(name, "Leader")
-        role = s.role[m.msource]
-        if t is None:
-            if _role(role) != want:
-                return (
-                    f"the trace sends {self.show(m)}; {act} needs state[{i}] = {want}, "
-                    f"it is {_role(role)}"
-                )
-            return f"the trace sends {self.show(m)}; {act} is not enabled"
-        sent = [x for x in _added(s, t)]
-        return (
-            f"the trace sends {self.show(m)}; {act} sends "
-            f"{', '.join(self.show(x) for x in sent) or 'nothing'}"
-        )
-
-    def _why_vote(self, d: _Draft, shown: str, c: int, pre: bool, spec: list[Message]) -> str:
-        cn = self.mdl.name(c)
-        handled = d.before_handler.get(c)
-        if not spec:
-            what = "ignores the request" if handled is None else f"answers by {handled[1]}"
-            return f"{shown}, but the spec {what}: no answer to {cn}"
-        m = spec[0]
-        how = "grants" if m.mvote_granted else "refuses"
-        why = f"{shown}, but the spec {how} it in term {m.mterm}"
-        if handled is None:
-            return why
-        before, _ = handled
-        return f"{why}: {self._vote_rule(before, m.msource, c, pre)}"
-
-    def _vote_rule(self, s: State, i: int, c: int, pre: bool) -> str:
-        """The vote guard's conjuncts with their values in the state before the handler."""
-        n, cn = self.mdl.name(i), self.mdl.name(c)
-        voted = self.mdl.name(s.voted_for[i])
-        if pre:
-            heard = bool(s.heard_leader and s.heard_leader[i])
-            return (
-                f"HandlePreVoteRequest({n}, {cn}) grants iff (a newer term, or the same term "
-                f"with votedFor[{n}] \\in {{Nil, {cn}}}) /\\ ~heardLeader[{n}]; here "
-                f"currentTerm[{n}] = {s.current_term[i]}, votedFor[{n}] = {voted}, "
-                f"heardLeader[{n}] = {heard}"
-            )
-        return (
-            f"HandleRequestVoteRequest({n}, {cn}) grants iff m.mterm = currentTerm[{n}] /\\ "
-            f"LogOk /\\ votedFor[{n}] \\in {{Nil, {cn}}}; here currentTerm[{n}] = "
-            f"{s.current_term[i]}, votedFor[{n}] = {voted} (one vote per term)"
-        )
-
-    def _receive_disabled(self, s: State, m: Message) -> str:
-        i = m.mdest
-        n = self.mdl.name(i)
-        if m.mtype == MType.AppendEntriesRequest and s.role[i] == Role.Leader:
-            return (
-                f"Receive({self.show(m)}) is not enabled: {n} is itself Leader of term "
-                f"{s.current_term[i]} (no disjunct of HandleAppendEntriesRequest applies: "
-                "two leaders in one term)"
-            )
-        return (
-            f"Receive({self.show(m)}) is not enabled at {n} (state {_role(s.role[i])}, "
-            f"currentTerm {s.current_term[i]})"
-        )
 
     # ------------------------------------------------------------------ display
 
     def show(self, m: Message) -> str:
         return show_message(self.mdl, m)
-
-
-def show_message(mdl: Model, m: Message) -> str:
-    """``RequestVoteRequest n1->n2 term 3`` (PreVote messages as PreVoteRequest/Response)."""
-    kind = m.mtype.name
-    if m.mpre_vote:
-        kind = kind.replace("RequestVote", "PreVote")
-    head = f"{kind} {mdl.name(m.msource)}->{mdl.name(m.mdest)} term {m.mterm}"
-    if m.mtype == MType.RequestVoteResponse:
-        return head + (" granted" if m.mvote_granted else " refused")
-    if m.mtype == MType.AppendEntriesResponse:
-        return head + (" ok" if m.msuccess else " fail")
-    if m.mtype == MType.RequestVoteRequest and (m.mlast_log_index or m.mlast_log_term):
-        return head + f" last log {m.mlast_log_index}@{m.mlast_log_term}"
-    if m.mtype == MType.AppendEntriesRequest and (m.mprev_log_index or m.mentries):
-        return head + f" prev {m.mprev_log_index}@{m.mprev_log_term}, {len(m.mentries)} entries"
-    return head
-
-
-def show_action(mdl: Model, a: Action) -> str:
-    """An action with node ids: ``Receive(RequestVoteRequest n1->n2 term 3) [UpdateTerm]``."""
-    shown = [show_message(mdl, x) if isinstance(x, Message) else mdl.name(x) for x in a.args]
-    text = f"{a.name}({', '.join(shown)})"
-    return f"{text} [{a.detail}]" if a.detail else text
 
 
 _REPLYING = frozenset(
@@ -614,14 +495,6 @@ def _count(s: State, m: Message) -> int:
     return bag[k][1] if k < len(bag) and bag[k][0] == m else 0
 
 
-def _added(before: State, after: State) -> Counter[Message]:
-    """Messages with more copies in ``after`` than in ``before``."""
-    if before.messages is after.messages:
-        return Counter()
-    old = dict(before.messages)
-    return Counter({m: n - old.get(m, 0) for m, n in after.messages if n > old.get(m, 0)})
-
-
 def _last(step: Step, kind: str) -> Event | None:
     found = [e for e in step.outputs if e.kind == kind]
     return found[-1] if found else None
@@ -630,11 +503,3 @@ def _last(step: Step, kind: str) -> Event | None:
 def _trigger(step: Step) -> Event | None:
     """The event that calls for a promotion: the role event, else the term event."""
     return _last(step, "role") or _last(step, "term")
-
-
-def _role(r: Role) -> str:
-    return r.name
-
-
-def _show_set(mdl: Model, mask: int) -> str:
-    return "{" + ", ".join(mdl.name(j) for j in members(mask)) + "}"

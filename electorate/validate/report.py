@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from electorate.validate.match import show_action
+from electorate.validate.events import Event
 from electorate.validate.search import Failure, Verdict
-from electorate.validate.tracefile import Event
+from electorate.validate.why import show_action
 
 
 def widths_text(widths: list[int]) -> str:

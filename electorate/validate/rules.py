@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from electorate.spec.state import NIL, Role
+from electorate.validate.events import Event
 from electorate.validate.mapping import Model, Step
-from electorate.validate.tracefile import Event
 
 RULES = {
     "TermsNeverDecrease": "a node's term never goes back, not even across a restart",

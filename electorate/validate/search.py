@@ -27,6 +27,7 @@ from electorate.spec.actions import DropMessage
 from electorate.spec.messages import Message
 from electorate.spec.next import Action, Next
 from electorate.spec.state import NIL, Except, Role, State, members
+from electorate.validate.events import Event
 from electorate.validate.mapping import (
     Model,
     Step,
@@ -37,9 +38,10 @@ from electorate.validate.mapping import (
     started_in_lease,
     wire_key,
 )
-from electorate.validate.match import Attempt, Matcher, Targets, show_action
+from electorate.validate.match import Attempt, Matcher, Targets
 from electorate.validate.rules import Rules, RuleViolation
-from electorate.validate.tracefile import Event, Trace
+from electorate.validate.tracefile import Trace
+from electorate.validate.why import show_action
 
 Status = Literal["valid", "invalid", "inconclusive", "running"]
 MAX_FRONTIER = 4096

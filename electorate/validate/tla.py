@@ -31,6 +31,7 @@ from electorate.spec.next import Action
 from electorate.spec.state import NIL, Role, State, members
 from electorate.validate.mapping import Model, started_in_lease, table_for, with_copy
 from electorate.validate.search import Verdict
+from electorate.validate.why import show_action
 
 MODULE_PREFIX = "Trace"
 
@@ -289,8 +290,6 @@ def module_text(name: str, verdict: Verdict, states: list[State], acts: list[Act
 
 
 def _show(mdl: Model, a: Action) -> str:
-    from electorate.validate.match import show_action
-
     return show_action(mdl, a).replace("\n", " ")
 
 

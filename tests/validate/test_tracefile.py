@@ -12,14 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from electorate.validate import cli, tracefile
-from electorate.validate.tracefile import (
-    SCHEMA_FILE,
-    TraceFormatError,
-    TraceWriter,
-    message,
-    read_trace,
-)
+from electorate.validate import cli, events
+from electorate.validate.events import TraceFormatError
+from electorate.validate.tracefile import SCHEMA_FILE, TraceWriter, message, read_trace
 
 TRACES = Path(__file__).parent / "traces"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
@@ -250,9 +245,9 @@ def test_the_fast_path_accepts_only_what_the_thorough_check_accepts(data: st.Dat
         target[data.draw(st.sampled_from(["extra", "round", "granted", "t", "leader"]))] = (
             data.draw(VALUES)
         )
-    fast = tracefile._fast_event(event)
+    fast = events._fast_event(event)
     try:
-        thorough: tracefile.Event | None = tracefile._checked_event(event, "x:1")
+        thorough: events.Event | None = events._checked_event(event, "x:1")
     except TraceFormatError:
         thorough = None
     if fast is not None:

@@ -11,8 +11,9 @@ import pytest
 from electorate.testing.mutants import Mutant
 from electorate.testing.traces import Faults, generate, run
 from electorate.validate import report
+from electorate.validate.events import OBSERVABLE
 from electorate.validate.search import Verdict, validate
-from electorate.validate.tracefile import OBSERVABLE, read_trace
+from electorate.validate.tracefile import read_trace
 
 TRACES = Path(__file__).parent / "traces"
 
