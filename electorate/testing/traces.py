@@ -1,8 +1,8 @@
 """Seeded traces of simulated clusters, for the trace validator's tests and benchmarks.
 
 `generate` runs N role machines (the production core, or a mutant of it) on a simulated
-network with random delivery order, loss, duplication, partitions, crashes and restarts,
-and writes their events through the production tracer (electorate.impl.tracelog) to one
+network with random delivery order, loss, duplication, late messages, partitions, crashes and
+restarts, and writes their events through the production tracer (electorate.impl.tracelog) to one
 NDJSON file. It is much faster than a cluster of real processes (no sockets, no clocks), so a
 benchmark can make a thousand traces in seconds; the same seed gives the same trace.
 """
@@ -32,6 +32,11 @@ class Faults:
     restart: float = 0.05  # a crashed node comes back
     partition: float = 0.002  # a node is cut off (all its links), or the cut heals
     quiet: bool = False  # no faults at all
+    # A message held back for ``late_events`` events before it can be delivered (a slow link,
+    # a retransmission): long enough for its receiver to time out and move on to a new term.
+    # Off by default; when off it draws no random number, so a seed's trace stays the same.
+    late: float = 0.0
+    late_events: int = 200
 
     @staticmethod
     def none() -> Faults:
@@ -81,6 +86,9 @@ class SimCluster:
         self.writers = {n: TraceWriter(self.path, n) for n in names}
         self.members = {n: _Node(n, HardState(0, None)) for n in names}
         self.network: list[Message] = []
+        self.held: list[tuple[int, Message]] = []  # late messages and the event they rejoin at
+        self.clock = 0  # simulated events so far
+        self.late_sent = 0
         for n in names:
             self._start(n)
 
@@ -104,6 +112,9 @@ class SimCluster:
 
     def _event(self) -> None:
         rng, f = self.rng, self.faults
+        self.clock += 1
+        while self.held and self.held[0][0] <= self.clock:
+            self.network.append(self.held.pop(0)[1])
         up = [n for n, m in self.members.items() if m.core is not None]
         down = [n for n, m in self.members.items() if m.core is None]
         if not f.quiet:
@@ -166,7 +177,7 @@ class SimCluster:
             if rd.hard_state is not None:
                 node.disk = rd.hard_state
             tracer.ready(rd)
-            self.network += rd.messages
+            self._send(rd.messages)
         tracer.step_done()
         if twin is not None and again is not None:
             again(twin)
@@ -175,6 +186,15 @@ class SimCluster:
                 expected.append(twin.ready())
             if expected != readies or twin.is_leader() != core.is_leader():
                 self.divergence = (node.name, first, tracer.writer.seq)
+
+    def _send(self, messages: tuple[Message, ...]) -> None:
+        f = self.faults
+        for m in messages:
+            if f.late and self.rng.random() < f.late:
+                self.held.append((self.clock + f.late_events, m))
+                self.late_sent += 1
+            else:
+                self.network.append(m)
 
     def _crash(self, name: str) -> None:
         node = self.members[name]
