@@ -104,6 +104,21 @@ def test_simulated_runs_with_faults_are_valid(
         assert v.status == "valid", report.text(v)
 
 
+@pytest.mark.parametrize("prevote", [False, True], ids=["plain", "prevote-checkquorum"])
+def test_simulated_runs_with_late_messages_are_valid(prevote: bool, tmp_path: Path) -> None:
+    """Messages held back long enough to arrive in a later term (stale grants among them):
+    the production core's traces stay spec behaviours."""
+    late = 0
+    for seed in range(4):
+        faults = Faults(late=0.3, late_events=60)
+        sim = run(tmp_path / f"{seed}.ndjson", seed, 1500, prevote=prevote,
+                  check_quorum=prevote, faults=faults)  # fmt: skip
+        late += sim.late_sent
+        v = check(sim.path)
+        assert v.status == "valid", report.text(v)
+    assert late > 100  # the fault did act
+
+
 def test_inferred_duplicates_and_restarts_appear_in_the_behaviour(tmp_path: Path) -> None:
     path = generate(tmp_path / "dup.ndjson", 7, 2000, faults=Faults(duplicate=0.2, crash=0.01))
     v = check(path)
@@ -115,8 +130,10 @@ def test_inferred_duplicates_and_restarts_appear_in_the_behaviour(tmp_path: Path
 
 # Mutants whose planted bug shows in a simulated run (with its feature set), and those that
 # cannot: a mutant that ignores a newer term in a response behaves as if the response were
-# lost, which the spec allows; the others change nothing a run of three nodes with empty logs
-# and no duplicate grants can show.
+# lost, which the spec allows; uptodate-index-first changes nothing with empty logs. Two show
+# only under their own faults (SPECIAL): a duplicated grant completes a quorum only when a
+# quorum needs two grants (five nodes), and a stale grant arrives in a later election only when
+# messages can be late.
 CAUGHT = [
     (Mutant.VOTE_TWICE, False),
     (Mutant.KEEP_VOTE_ON_NEW_TERM, True),
@@ -133,6 +150,12 @@ CAUGHT = [
     (Mutant.PREVOTE_BUMPS_TERM, True),
     (Mutant.CLEAR_VOTE_ON_SAME_TERM_STEPDOWN, False),
 ]
+SPECIAL = [
+    (Mutant.COUNT_DUPLICATE_VOTES, False, 5, Faults(duplicate=0.05)),
+    (Mutant.COUNT_DUPLICATE_VOTES, True, 5, Faults(duplicate=0.05)),
+    (Mutant.COUNT_STALE_VOTES, False, 3, Faults(late=0.3, late_events=60)),
+    (Mutant.COUNT_STALE_VOTES, True, 3, Faults(late=0.3, late_events=40)),
+]
 LEGAL = [Mutant.NO_STEPDOWN_RESPONSE]
 
 
@@ -145,15 +168,34 @@ def test_a_planted_bug_fails_validation_at_the_step_where_it_shows(
     """The mutant runs beside a correct twin of each node; the first step where their outputs
     differ is where the bug shows. The trace must fail there: not before (the trace up to
     there is a correct run) and not later."""
+    fails_where_it_shows(mutant, features, 3, Faults(), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("mutant", "features", "nodes", "faults"),
+    SPECIAL,
+    ids=[f"{m.value}-{'f' if f else 'nof'}" for m, f, _, _ in SPECIAL],
+)
+def test_a_bug_that_needs_its_own_faults_fails_where_it_shows(
+    mutant: Mutant, features: bool, nodes: int, faults: Faults, tmp_path: Path
+) -> None:
+    fails_where_it_shows(mutant, features, nodes, faults, tmp_path)
+
+
+def fails_where_it_shows(
+    mutant: Mutant, features: bool, nodes: int, faults: Faults, tmp_path: Path
+) -> None:
     for seed in range(8):
         path = tmp_path / f"{seed}.ndjson"
         sim = run(
             path,
             seed,
             3000,
+            nodes=nodes,
             prevote=features,
             check_quorum=features,
             mutants=frozenset({mutant}),
+            faults=faults,
             shadow=True,
         )
         if sim.divergence is None:
