@@ -138,6 +138,9 @@ class Validator:
         self._fresh: set[int] = set()  # nodes that have not timed out since they started
         self._rule_hit: RuleViolation | None = None
         self._seconds = 0.0
+        # The first event seen with a non-empty log position, for the failure's note (found as
+        # events are cut into steps: without keep_behaviour they are dropped after that).
+        self._log_event: Event | None = None
         self.result: Verdict | None = None
 
     # ------------------------------------------------------------------ feeding
@@ -146,15 +149,22 @@ class Validator:
         """Cut the nodes' new events into steps; a node's last step only when ``final`` or
         when the node is in ``settled`` (it has written nothing for a while: its step is
         whole, as a writer flushes a step at once)."""
+        earliest: Event | None = None
         for name, log in self.trace.logs.items():
             i = self.mdl.index[name]
             events = log.events[self._used[i] :]
             steps, used = split_steps(self.mdl, i, events, final or name in settled)
+            if self._log_event is None:
+                logged = (e for e in events[:used] if e.msg is not None and e.msg.has_log)
+                found = next(logged, None)
+                if found is not None and (earliest is None or found.line < earliest.line):
+                    earliest = found  # this batch's earliest line, of all the nodes
             self._queue[i] += steps
             self._used[i] += used
             if not self.keep_behaviour and self._used[i]:
                 del log.events[: self._used[i]]  # their steps hold them now
                 self._used[i] = 0
+        self._log_event = self._log_event or earliest
 
     def advance(self, final: bool, settled: frozenset[str] = frozenset()) -> Verdict:
         """Take every step that can go now; with ``final`` the trace is complete."""
@@ -397,15 +407,14 @@ class Validator:
 
     def _log_note(self) -> str:
         """Logs are abstracted (empty): say so when the trace shows a non-empty one."""
-        for log in self.trace.logs.values():
-            for ev in log.events:
-                if ev.msg is not None and ev.msg.has_log:
-                    return (
-                        f"this trace carries log positions (for instance {ev.show()}, {ev.where}); "
-                        "logs are abstracted here (every log is empty), so a step that depends "
-                        "on a node's log cannot be explained"
-                    )
-        return ""
+        ev = self._log_event
+        if ev is None:
+            return ""
+        return (
+            f"this trace carries log positions (for instance {ev.show()}, {ev.where}); "
+            "logs are abstracted here (every log is empty), so a step that depends "
+            "on a node's log cannot be explained"
+        )
 
     def _state_report(self, s: State, step: Step, attempts: list[Attempt]) -> StateReport:
         mdl = self.mdl

@@ -142,3 +142,22 @@ def test_a_frontier_past_the_bound_is_inconclusive_never_valid(
     assert cli.main(args) == 3
     out = capsys.readouterr().out
     assert "INCONCLUSIVE" in out and "the frontier grew to 2 states" in out
+
+
+def test_a_failure_notes_log_positions_the_model_leaves_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Events already cut into steps are dropped (no --behaviour): the note still names the
+    first event that carries a log position."""
+    lines = (TRACES / "election.ndjson").read_text().splitlines()
+    e = json.loads(lines[7])
+    assert e["msg"]["type"] == "request_vote"
+    e["msg"] |= {"last_log_index": 1, "last_log_term": 1}
+    lines[7] = json.dumps(e)
+    path = tmp_path / "logged.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    assert cli.main([str(path), "--jobs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert f"INVALID at {path}:8:" in out
+    assert "note: this trace carries log positions (for instance n1#6 send" in out
+    assert f"last log 1@1, {path}:8); logs are abstracted here" in out
