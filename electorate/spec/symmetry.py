@@ -40,7 +40,8 @@ def _slots(f: tuple[T, ...], inverse: tuple[int, ...]) -> tuple[T, ...]:
 def permute(
     s: State, pi: tuple[int, ...], inverse: tuple[int, ...], masks: tuple[int, ...]
 ) -> State:
-    """The state with server k renamed pi[k] everywhere (per-server slots and server values)."""
+    """The state with server k renamed pi[k] everywhere (per-server slots and server values;
+    a liveness model's lucky server too, its NIL and Lull markers kept)."""
     msgs = s.messages
     if msgs:
         msgs = tuple(
@@ -67,6 +68,8 @@ def permute(
         tuple([s.commit_index[x] for x in inverse]),
         msgs,
         **featured,  # type: ignore[arg-type]
+        stable=s.stable,
+        lucky=pi[s.lucky] if 0 <= s.lucky < len(pi) else s.lucky,
     )
 
 

@@ -9,11 +9,12 @@ import pytest
 
 from electorate.model_check.liveness import check
 from electorate.spec import next as spec_next
-from electorate.spec.liveness import quotient
+from electorate.spec import symmetry
+from electorate.spec.liveness import quotient, timing
 from electorate.spec.liveness.model import LivenessRaftModel, confirm
 from electorate.spec.liveness.properties import liveness_properties
 from electorate.spec.params import Params, ParamsError
-from electorate.spec.state import State
+from electorate.spec.state import NIL, State
 from electorate.spec.topology import TopologyError, howard, parse_edges, topology_from
 
 
@@ -114,3 +115,19 @@ def test_full_connectivity_on_two_servers() -> None:
     assert lasso is not None and lasso.cycle
     replay = confirm(without, lasso)
     assert replay.replayed and replay.periodic and replay.shift > 0
+
+
+def test_a_server_renaming_carries_the_environment_variables() -> None:
+    """symmetry.permute maps a liveness state's lucky server and keeps `stable`, so renaming a
+    state and stepping commute on the full topology (every renaming is an automorphism)."""
+    p = Params(servers=3, topology=topology_from("full", 3))
+    states = _concrete_states(p, 60, seed=3)
+    assert any(s.lucky not in (NIL, timing.LULL) for s in states)
+    assert any(s.stable for s in states)
+    for s in states:
+        for perm in symmetry._perms(3):
+            moved = symmetry.permute(s, *perm)
+            assert moved.stable == s.stable
+            assert moved.lucky == (perm[0][s.lucky] if 0 <= s.lucky < 3 else s.lucky)
+            ahead = {symmetry.permute(t, *perm) for _, t in spec_next.ConcreteNext(p, s)}
+            assert ahead == {t for _, t in spec_next.ConcreteNext(p, moved)}
