@@ -182,6 +182,20 @@ def parser() -> argparse.ArgumentParser:
         default=True,
         help="--liveness: assume randomized timeouts (SF Lull, SF LuckyTimeout; default on)",
     )
+    ap.add_argument(
+        "--lasso-script",
+        type=Path,
+        metavar="FILE",
+        help="--liveness: write the first violated property's lasso as a conformance script "
+        "(stem, then the cycle --lasso-cycles times) for `electorate conform replay`",
+    )
+    ap.add_argument(
+        "--lasso-cycles",
+        type=int,
+        default=3,
+        metavar="K",
+        help="--lasso-script: how many times the script repeats the cycle (default 3)",
+    )
     return ap
 
 
@@ -334,7 +348,7 @@ def main(argv: list[str]) -> int:
     except (UsageError, ParamsError, TypeError) as e:
         err.print(f"electorate check: error: {e}", markup=False)
         return 2
-    if args.liveness is not None or args.topology is not None:
+    if args.liveness is not None or args.topology is not None or args.lasso_script is not None:
         from electorate.app import liveness
 
         try:

@@ -19,6 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from electorate.app.lasso_script import LassoScriptError, lasso_script
+from electorate.conformance.script import write_script
 from electorate.model_check import liveness as fair
 from electorate.spec.liveness.fairness import assumptions
 from electorate.spec.liveness.model import Confirmation, LivenessRaftModel, confirm
@@ -33,6 +35,9 @@ SYMMETRY_NOTE = (
     "fair instance a cycle takes (TLC's liveness under SYMMETRY misses violations, tlaplus#59)"
 )
 LassoT = fair.Lasso[State, Action]
+# Expanded states before the first fair-cycle search on the partial graph (then at each
+# doubling): a violation is found without the whole graph (model_check/liveness.py, `check`).
+ON_THE_FLY = 5_000
 
 
 def params_for(args: argparse.Namespace, base: Params) -> Params:
@@ -60,6 +65,8 @@ def _refuse(args: argparse.Namespace) -> None:
     ):
         if given:
             raise ParamsError(f"{flag} does not apply to --liveness")
+    if args.lasso_cycles < 1:
+        raise ParamsError("--lasso-cycles must be at least 1")
     if args.trace not in (None, "text", "mermaid", "json"):
         raise ParamsError("--liveness prints lassos as text, mermaid or json")
     if args.liveness not in (None, "all", *IDS):
@@ -86,7 +93,14 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             out.print(f"  - {line}", markup=False)
         out.print(f"  - {SYMMETRY_NOTE}; 1 worker", markup=False)
     start = time.perf_counter()
-    result = fair.check(model, model.key, props, progress=_progress(err, args.json))
+    result = fair.check(
+        model,
+        model.key,
+        props,
+        progress=_progress(err, args.json),
+        rank=model.rank,
+        on_the_fly=ON_THE_FLY,
+    )
     seconds = time.perf_counter() - start
     confirmations = {k: confirm(p, v) for k, v in result.lassos.items() if v is not None}
     verdicts = {k: _verdict(result, v, confirmations.get(k)) for k, v in result.lassos.items()}
@@ -95,7 +109,37 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
         print(json.dumps(doc, indent=2))
     else:
         _report(out, model, result, verdicts, confirmations, seconds, args.trace or "text")
+    if args.lasso_script is not None and not _write_script(args, p, result.lassos, err):
+        return 1
     return 0 if all(v == "holds" for v in verdicts.values()) else 1
+
+
+def _write_script(
+    args: argparse.Namespace, p: Params, lassos: dict[str, LassoT | None], err: Console
+) -> bool:
+    """--lasso-script: the first lasso as a conformance script; False if it cannot be."""
+    found = next(((k, v) for k, v in lassos.items() if v is not None), None)
+    if found is None:
+        err.print("electorate check: no lasso (every property holds): no script written")
+        return True
+    try:
+        script = lasso_script(p, found[1], args.lasso_cycles)
+        write_script(args.lasso_script, script)
+    except LassoScriptError as e:
+        err.print(f"electorate check: --lasso-script: {e}", markup=False)
+        return False
+    except OSError as e:
+        err.print(
+            f"electorate check: cannot write {args.lasso_script}: {e.strerror or e}", markup=False
+        )
+        return False
+    err.print(
+        f"wrote the {found[0]} lasso as a conformance script to {args.lasso_script} "
+        f"({len(script.steps)} steps: the cycle {args.lasso_cycles} times); replay it with "
+        f"electorate conform replay {args.lasso_script} --adapter ...",
+        markup=False,
+    )
+    return True
 
 
 def _verdict(
@@ -226,6 +270,8 @@ def _json(
         "symmetry": SYMMETRY_NOTE,
         "workers": 1,
         "distinct_states": result.distinct,
+        "expanded_states": result.expanded,
+        "complete_graph": result.complete,
         "edges": result.edges,
         "fair_instances": result.fair_instances,
         "seconds": round(seconds, 3),
@@ -266,6 +312,12 @@ def _report(
         f"(graph {result.explore_seconds:.1f} s, fair cycles {result.cycle_seconds:.1f} s)",
         markup=False,
     )
+    if not result.complete:
+        out.print(
+            f"every property was decided on a partial graph ({result.expanded:,} states "
+            "expanded): each violation is a fair cycle of the whole graph",
+            markup=False,
+        )
     for cut in result.cuts:
         out.print(
             f"VACUITY: the constraint cuts fair {fair.describe_instance(cut.instance)} in "

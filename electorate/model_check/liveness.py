@@ -118,6 +118,8 @@ class LivenessResult(Generic[S, A]):
     cycle_seconds: float
     lassos: dict[str, Lasso[S, A] | None]
     cuts: list[Cut] = field(default_factory=list)
+    complete: bool = True  # the whole reachable graph was explored
+    expanded: int = 0  # states whose successors were computed
 
     @property
     def vacuous(self) -> bool:
@@ -126,17 +128,19 @@ class LivenessResult(Generic[S, A]):
 
 
 class Graph:
-    """The reachable graph: states by discovery index, edges grouped by source (CSR)."""
+    """The explored graph: states by discovery index, edges in expansion order (each with its
+    source), and which states have been expanded (their successors and enabledness known)."""
 
     def __init__(self) -> None:
         self.fps: dict[int, int] = {}
         self.fp_list = array("q")
         self.parents = array("q")
-        self.offsets = array("q", [0])
+        self.sources = array("q")
         self.targets = array("q")
         self.instances = array("q")  # fair instance id, -1 for an unfair action
         self.edge_bits = array("q")
         self.state_bits = array("q")
+        self.expanded = bytearray()  # 1 once the state's successors are all in the graph
         self.cut_pairs: list[tuple[int, int]] = []  # (state, fair instance) cut by the constraint
         self.instance_ids: dict[Hashable, int] = {}
         self.kinds: list[Fairness] = []
@@ -154,11 +158,8 @@ class Graph:
 
     def arrays(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         """(sources, targets, instances, edge bits) as numpy arrays."""
-        offsets = np.frombuffer(self.offsets, dtype=np.int64)
-        counts = np.diff(offsets)
-        sources = np.repeat(np.arange(self.size, dtype=np.int64), counts)
         return (
-            sources,
+            np.frombuffer(self.sources, dtype=np.int64),
             np.frombuffer(self.targets, dtype=np.int64),
             np.frombuffer(self.instances, dtype=np.int64),
             np.frombuffer(self.edge_bits, dtype=np.int64),
@@ -181,64 +182,105 @@ def _predicates(
     return states, edges
 
 
+class Explorer(Generic[S, A]):
+    """Step 1, resumable: the reachable graph with the predicates' bits, expanded a batch at a
+    time. States are expanded in the order of the model's `rank` (lower first; breadth-first
+    within a rank), so a model can steer the search towards its cycles (a liveness model's
+    stable states: every fair cycle lies among them)."""
+
+    def __init__(
+        self,
+        model: LivenessModel[S, A],
+        key: Callable[[S], Hashable],
+        props: Sequence[LiveProperty[S, A]],
+        rank: Callable[[S], int] | None = None,
+    ) -> None:
+        self.model, self.key, self.rank = model, key, rank
+        self.state_preds, self.edge_preds = _predicates(props)
+        self.g = Graph()
+        self.queues: list[deque[tuple[S, int]]] = []
+        self.queued = 0
+        for s in model.init_states():
+            self._add(s, -1)
+
+    @property
+    def done(self) -> bool:
+        return self.queued == 0
+
+    def _add(self, s: S, parent: int) -> int:
+        g = self.g
+        fp = hash(self.key(s))
+        k = g.fps.get(fp)
+        if k is not None:
+            return k
+        k = g.fps[fp] = len(g.fp_list)
+        g.fp_list.append(fp)
+        g.parents.append(parent)
+        g.expanded.append(0)
+        bits = 0
+        for b, pred in enumerate(self.state_preds):
+            if pred(s):
+                bits |= 1 << b
+        g.state_bits.append(bits)
+        r = 0 if self.rank is None else self.rank(s)
+        while len(self.queues) <= r:
+            self.queues.append(deque())
+        self.queues[r].append((s, k))
+        self.queued += 1
+        return k
+
+    def _pop(self) -> tuple[S, int]:
+        self.queued -= 1
+        return next(q for q in self.queues if q).popleft()
+
+    def run(
+        self,
+        limit: int,
+        progress: Callable[[int, int, float], None] | None = None,
+        start: float | None = None,
+    ) -> None:
+        """Expand up to `limit` more states (all of them when limit < 0)."""
+        g, model = self.g, self.model
+        start = time.perf_counter() if start is None else start
+        last = time.perf_counter()
+        while self.queued and limit != 0:
+            limit -= 1
+            s, k = self._pop()
+            for a, t in model.successors(s):
+                if t is s:
+                    continue
+                fair = model.fairness(a)
+                inst = -1 if fair is None else g.instance(*fair)
+                if not model.in_constraint(t):
+                    if inst >= 0:
+                        g.cut_pairs.append((k, inst))
+                    continue
+                j = self._add(t, k)
+                bits = 0
+                for b, pred in enumerate(self.edge_preds):
+                    if pred(s, a, t):
+                        bits |= 1 << b
+                g.sources.append(k)
+                g.targets.append(j)
+                g.instances.append(inst)
+                g.edge_bits.append(bits)
+            g.expanded[k] = 1
+            now = time.perf_counter()
+            if progress is not None and now - last >= 1.0:
+                last = now
+                progress(g.size, self.queued, now - start)
+
+
 def explore(
     model: LivenessModel[S, A],
     key: Callable[[S], Hashable],
     props: Sequence[LiveProperty[S, A]],
     progress: Callable[[int, int, float], None] | None = None,
 ) -> Graph:
-    """Step 1: the reachable graph with the predicates' bits."""
-    state_preds, edge_preds = _predicates(props)
-    g = Graph()
-    queue: deque[tuple[S, int]] = deque()
-
-    def add(s: S, parent: int) -> tuple[int, bool]:
-        fp = hash(key(s))
-        k = g.fps.get(fp)
-        if k is not None:
-            return k, False
-        k = g.fps[fp] = len(g.fp_list)
-        g.fp_list.append(fp)
-        g.parents.append(parent)
-        bits = 0
-        for b, pred in enumerate(state_preds):
-            if pred(s):
-                bits |= 1 << b
-        g.state_bits.append(bits)
-        return k, True
-
-    for s in model.init_states():
-        k, new = add(s, -1)
-        if new:
-            queue.append((s, k))
-    start = last = time.perf_counter()
-    while queue:
-        s, k = queue.popleft()
-        for a, t in model.successors(s):
-            if t is s:
-                continue
-            fair = model.fairness(a)
-            inst = -1 if fair is None else g.instance(*fair)
-            if not model.in_constraint(t):
-                if inst >= 0:
-                    g.cut_pairs.append((k, inst))
-                continue
-            j, new = add(t, k)
-            if new:
-                queue.append((t, j))
-            bits = 0
-            for b, pred in enumerate(edge_preds):
-                if pred(s, a, t):
-                    bits |= 1 << b
-            g.targets.append(j)
-            g.instances.append(inst)
-            g.edge_bits.append(bits)
-        g.offsets.append(len(g.targets))
-        now = time.perf_counter()
-        if progress is not None and now - last >= 1.0:
-            last = now
-            progress(g.size, len(queue), now - start)
-    return g
+    """Step 1: the whole reachable graph with the predicates' bits."""
+    ex = Explorer(model, key, props)
+    ex.run(-1, progress)
+    return ex.g
 
 
 @dataclass
@@ -269,12 +311,16 @@ def _layout(props: Sequence[LiveProperty[S, A]]) -> list[list[_Bits]]:
 
 
 class _Cycles:
-    """Step 2 and 3 for one graph: fair components meeting a query's predicates."""
+    """Step 2 and 3 for one graph: fair components meeting a query's predicates. The graph may
+    be partial (states not expanded yet): such a state has no edge, so it is in no component,
+    and it is never taken to stutter (its enabled instances are not known yet)."""
 
     def __init__(self, g: Graph) -> None:
         self.g = g
-        self.src, self.dst, self.inst, self.ebits = g.arrays()
-        self.sbits = np.frombuffer(g.state_bits, dtype=np.int64)
+        # copies: the graph keeps growing after a search on a partial graph
+        self.src, self.dst, self.inst, self.ebits = (x.copy() for x in g.arrays())
+        self.sbits = np.frombuffer(g.state_bits, dtype=np.int64).copy()
+        self.expanded = np.frombuffer(g.expanded, dtype=np.uint8).astype(bool)
         self.strong = np.array([k == Fairness.STRONG for k in g.kinds], dtype=bool)
         fair = self.inst >= 0
         pairs = np.stack([self.src[fair], self.inst[fair]], axis=1)
@@ -293,7 +339,7 @@ class _Cycles:
         if bits.stay is not None:
             allowed &= (self.sbits >> bits.stay & 1).astype(bool)
         # Step 3: stuttering forever in one state.
-        stutter = allowed & ~self.any_enabled
+        stutter = allowed & ~self.any_enabled & self.expanded
         for b in bits.visit:
             stutter &= (self.sbits >> b & 1).astype(bool)
         if not bits.take and stutter.any():
@@ -446,25 +492,40 @@ def check(
     key: Callable[[S], Hashable],
     props: Sequence[LiveProperty[S, A]],
     progress: Callable[[int, int, float], None] | None = None,
+    rank: Callable[[S], int] | None = None,
+    on_the_fly: int = 0,
 ) -> LivenessResult[S, A]:
-    """Check every property of `props` on `model`; a lasso for each one violated."""
+    """Check every property of `props` on `model`; a lasso for each one violated.
+
+    With `on_the_fly` > 0 the fair-cycle search also runs on the partial graph: after the
+    first `on_the_fly` states are expanded, and again each time the expanded states double.
+    A fair violating cycle found there is one of the whole graph (every state on it is
+    expanded, so what is enabled in it is known exactly, and fairness is a property of the
+    cycle alone), and the property is decided; the search stops once every property is. A
+    property holds only on the whole graph. `rank` orders the expansion (lower first)."""
     t0 = time.perf_counter()
-    g = explore(model, key, props, progress)
-    t1 = time.perf_counter()
-    cycles = _Cycles(g)
+    ex = Explorer(model, key, props, rank)
     layout = _layout(props)
-    lassos: dict[str, Lasso[S, A] | None] = {}
-    for prop, per in zip(props, layout, strict=True):
-        lassos[prop.id] = None
-        for q, bits in zip(prop.queries, per, strict=True):
-            found = cycles.find(bits)
-            if found is None:
-                continue
-            comp, stutter = found
-            entry = int(comp.min())  # the first discovered: the shortest stem
-            edges = [] if stutter else cycles.cycle(comp, bits, entry)
-            lassos[prop.id] = _rebuild(model, key, g, cycles, prop, q, entry, edges)
+    lassos: dict[str, Lasso[S, A] | None] = {prop.id: None for prop in props}
+    pending = list(zip(props, layout, strict=True))
+    cycle_seconds = 0.0
+    batch = on_the_fly if on_the_fly > 0 else -1
+    while True:
+        ex.run(batch, progress, t0)
+        t1 = time.perf_counter()
+        cycles = _Cycles(ex.g)
+        still: list[tuple[LiveProperty[S, A], list[_Bits]]] = []
+        for prop, per in pending:
+            lasso = _violation(model, key, ex.g, cycles, prop, per)
+            if lasso is None:
+                still.append((prop, per))
+            lassos[prop.id] = lasso
+        pending = still
+        cycle_seconds += time.perf_counter() - t1
+        if ex.done or not pending:
             break
+        batch = ex.g.size - ex.queued  # the expanded states double before the next search
+    g = ex.g
     cuts: dict[int, set[int]] = {}
     for st, ins in g.cut_pairs:
         cuts.setdefault(ins, set()).add(st)
@@ -473,11 +534,33 @@ def check(
         distinct=g.size,
         edges=len(g.targets),
         fair_instances=len(g.kinds),
-        explore_seconds=t1 - t0,
-        cycle_seconds=time.perf_counter() - t1,
+        explore_seconds=time.perf_counter() - t0 - cycle_seconds,
+        cycle_seconds=cycle_seconds,
         lassos=lassos,
         cuts=[Cut(names[i], len(sts)) for i, sts in sorted(cuts.items())],
+        complete=ex.done,
+        expanded=g.size - ex.queued,
     )
+
+
+def _violation(
+    model: LivenessModel[S, A],
+    key: Callable[[S], Hashable],
+    g: Graph,
+    cycles: _Cycles,
+    prop: LiveProperty[S, A],
+    per: list[_Bits],
+) -> Lasso[S, A] | None:
+    """The lasso of the first of prop's queries with a fair violating component, if any."""
+    for q, bits in zip(prop.queries, per, strict=True):
+        found = cycles.find(bits)
+        if found is None:
+            continue
+        comp, stutter = found
+        entry = int(comp.min())  # the first discovered: the shortest stem
+        edges = [] if stutter else cycles.cycle(comp, bits, entry)
+        return _rebuild(model, key, g, cycles, prop, q, entry, edges)
+    return None
 
 
 def _rebuild(

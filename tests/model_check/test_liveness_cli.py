@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from electorate.app.check import main
+from electorate.conformance.cli import main as conform_main
 
 
 @pytest.mark.parametrize(
@@ -43,3 +45,49 @@ def test_a_violation_exits_1_with_a_lasso_in_the_json(capsys: pytest.CaptureFixt
     assert doc["lasso"]["cycle"]
     assert doc["properties"]["EventuallyLeader"]["confirmed"]["replayed"] is True
     assert any("no randomized-timeout" in a for a in doc["assumptions"])
+
+
+def test_a_lasso_becomes_a_conformance_script_the_impl_replays(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The split-vote lasso as a script (stem, then the cycle twice): our implementation takes
+    its steps (it splits the vote for ever when the scheduler fires its timers so); with a
+    planted bug that ignores newer-term requests it diverges on the first one."""
+    script = tmp_path / "lasso.jsonl"
+    code = main(
+        [
+            "--liveness",
+            "EventuallyLeader",
+            "--servers",
+            "2",
+            "--no-randomized-timeouts",
+            "--json",
+            "--lasso-script",
+            str(script),
+            "--lasso-cycles",
+            "2",
+        ]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["result"] == "violated"
+    head, *rows = (json.loads(x) for x in script.read_text().splitlines())
+    expect = head["expect"]
+    assert expect["liveness"] == "EventuallyLeader" and expect["repetitions"] == 2
+    assert len(rows) == expect["stem_steps"] + 2 * expect["cycle_steps"] > 0
+    ops = {r["step"]["op"] for r in rows}
+    assert {"timeout", "deliver"} <= ops
+    assert conform_main(["conform", "replay", str(script), "--adapter", "impl"]) == 0
+    assert "PASS" in capsys.readouterr().out
+    head["config"]["mutations"] = ["no-stepdown-request"]
+    mutant = tmp_path / "mutant.jsonl"
+    mutant.write_text("".join(json.dumps(x) + "\n" for x in [head, *rows]))
+    assert conform_main(["conform", "replay", str(mutant), "--adapter", "impl"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_lasso_script_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["--liveness", "--servers", "2", "--lasso-script", "x.jsonl", "--lasso-cycles", "0"]
+    )
+    assert code == 2
+    assert "--lasso-cycles must be at least 1" in capsys.readouterr().err

@@ -106,3 +106,35 @@ def test_a_constraint_that_cuts_a_fair_step_is_reported() -> None:
     result = check(toy, key, [eventually_two()])
     assert result.vacuous
     assert [(c.instance, c.states) for c in result.cuts] == [("go", 1)]
+
+
+def test_on_the_fly_a_violation_is_found_before_the_graph_is_whole() -> None:
+    # the fair loop 0 <-> 1 never visits 2; a long fair tail 0 -> 3 -> ... -> 39 -> 2 too
+    tail = [(0, "t", 3)] + [(k, "t", k + 1) for k in range(3, 39)] + [(39, "t", 2)]
+    toy = Toy([(0, "a", 1), (1, "b", 0), *tail])
+    toy.fair = {"a": Fairness.WEAK, "b": Fairness.WEAK, "t": Fairness.WEAK}
+    partial = check(toy, key, [eventually_two()], on_the_fly=2)
+    whole = check(toy, key, [eventually_two()])
+    assert not partial.complete and partial.expanded == 2 and partial.distinct < whole.distinct
+    assert whole.complete and whole.expanded == whole.distinct == 40
+    for r in (partial, whole):
+        lasso = r.lassos["EventuallyTwo"]
+        assert lasso is not None and {s for _, s in lasso.cycle} == {0, 1}
+
+
+def test_on_the_fly_a_state_not_expanded_yet_never_stutters() -> None:
+    # 0 -u-> 1 -v-> 2, both weakly fair: every fair behaviour reaches 2 (holds). After
+    # expanding 0 alone, 1's enabled actions are unknown: it must not pass for a stutter.
+    toy = Toy([(0, "u", 1), (1, "v", 2)])
+    toy.fair = {"u": Fairness.WEAK, "v": Fairness.WEAK}
+    r = check(toy, key, [eventually_two()], on_the_fly=1)
+    assert r.lassos["EventuallyTwo"] is None and r.complete
+
+
+def test_the_rank_orders_the_expansion() -> None:
+    # rank 0 for the loop's states: it is expanded (and its violation found) first
+    tail = [(0, "t", 3)] + [(k, "t", k + 1) for k in range(3, 40)]
+    toy = Toy([(0, "t", 5), *tail[1:], (0, "a", 1), (1, "b", 0)])
+    toy.fair = {"a": Fairness.WEAK, "b": Fairness.WEAK}
+    r = check(toy, key, [eventually_two()], rank=lambda s: 0 if s < 2 else 1, on_the_fly=2)
+    assert r.expanded == 2 and r.lassos["EventuallyTwo"] is not None

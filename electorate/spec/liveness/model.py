@@ -37,6 +37,11 @@ class LivenessRaftModel(RaftModel):
     def key(self, s: State) -> Hashable:
         return s
 
+    def rank(self, s: State) -> int:
+        """Expand stable states first: every fair cycle lies among them (WF Stabilize), so a
+        violation is found before the unstable prefix is explored to its end."""
+        return 0 if s.stable else 1
+
 
 @dataclass
 class Confirmation:
@@ -90,6 +95,26 @@ def confirm(p: Params, lasso: Lasso[State, Action], repetitions: int = 3) -> Con
         starts.append(here)
     reason = "terms do not repeat by a uniform shift"
     return Confirmation(True, repetitions, False, 0, reason, concrete)
+
+
+def concrete_run(
+    p: Params, lasso: Lasso[State, Action], repetitions: int
+) -> list[tuple[Action | None, State]] | None:
+    """The lasso in the concrete model: Init, the stem, then the cycle `repetitions` times
+    (terms as they grow); None if a step has no concrete twin."""
+    here = spec_next.Init(p)
+    if quotient.normalise(here) != lasso.stem[0][1]:
+        return None
+    run: list[tuple[Action | None, State]] = [(None, here)]
+    steps = [*lasso.stem[1:], *(lasso.cycle * repetitions)]
+    for action, want in steps:
+        assert action is not None
+        nxt = _follow(p, here, action, want)
+        if nxt is None:
+            return None
+        here = nxt[1]
+        run.append(nxt)
+    return run
 
 
 def _follow(p: Params, s: State, action: Action, want: State) -> tuple[Action, State] | None:
