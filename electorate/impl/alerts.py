@@ -6,7 +6,8 @@ configuration (election timeout, lease), so one file fits every cluster:
 - ``ElectorateLeaderFlapping``: more than 3 leader changes in 15 minutes;
 - ``ElectorateNoLeader``: no leader known for a minute;
 - ``ElectorateZombieRisk``: a tick of the event loop ran more than half a lease late;
-- ``ElectorateLeaderStalled``: a leader stepped down because its loop stalled past its lease;
+- ``ElectorateLeaderStalled``: a leader's loop stalled for longer than its lease (counted
+  however the leader was deposed afterwards);
 - ``ElectorateDiskTooSlow``: p99 state write above a tenth of the election timeout.
 
 ``electorate alerts`` prints the file; save it where Prometheus' ``rule_files`` points.
