@@ -1,7 +1,10 @@
-"""The Hypothesis state machine: one rule per harness step, arguments drawn from the spec.
+"""The search: Hypothesis draws each example's configuration and a choice per step.
 
-Every rule draws its argument from ``Session.choices(op)``, computed from the spec state and the
-harness's network only, never from what the implementation said. Shrinking is off: a failing
+Every step is chosen among ``Session.choices(op)``, computed from the spec state and the
+harness's network only, never from what the implementation said. Every draw is a coin flip
+and an example always has the budget's number of steps, so the seed alone fixes the run (a
+Hypothesis state machine would add integer draws, into which Hypothesis mixes constants found
+in whatever modules the process has loaded). Shrinking is off: a failing
 script is minimized afterwards by delta debugging through the adapter (conformance.minimize).
 
 The search is steered towards coverage (conformance.coverage): besides one kind per step, a
@@ -16,25 +19,33 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    rule,
-    run_state_machine_as_test,
-)
 
 from electorate.conformance.harness import DivergenceError, Failure, Session
 from electorate.conformance.protocol import Client, Hello
 from electorate.conformance.script import RunConfig, Script, Step
 from electorate.spec.ids import BugId, Feature
 
-# Every draw has the same shape whatever the state (two integers per step): the harness, not
+
+def bits(width: int) -> st.SearchStrategy[int]:
+    """A number made of ``width`` coin flips. Every draw of the search is a coin flip, never an
+    integer draw: Hypothesis mixes into integer draws the constants it finds in the source of
+    the local modules loaded so far, which would make a seed's run depend on what else the
+    process imported (a test suite, a plugin), not on the seed alone."""
+    return st.tuples(*[st.booleans()] * width).map(lambda flips: _number(flips))
+
+
+def _number(flips: tuple[bool, ...]) -> int:
+    return sum(1 << k for k, flip in enumerate(flips) if flip)
+
+
+# Every draw has the same shape whatever the state (two numbers per step): the harness, not
 # Hypothesis, turns them into a step, so steering by the coverage of earlier examples never
-# makes Hypothesis see an example behave differently on the same choices.
-CHOICE = st.integers(0, 2**16 - 1)
-SIZES = (3, 4, 3, 4, 5, 2, 1)  # mostly 3 and 4 (4 and 5: double counting needs q > 2)
+# makes Hypothesis see an example behave differently on the same choices. Eight coins make 256
+# values, taken modulo at most about thirty kinds or enabled steps: near uniform.
+CHOICE = bits(8)
+SIZES = (3, 4, 3, 4, 5, 2, 1, 3)  # mostly 3 and 4 (4 and 5: double counting needs q > 2)
 # The weight of each kind of step among the enabled ones. Delivery dominates so that elections
 # complete between the faults; ``steer`` (enabled only while an uncovered target is one step
 # away) then takes about a quarter of the steps.
@@ -81,11 +92,11 @@ def run_configs(
     bug: BugId | None,
     features: tuple[Feature, ...] = (),
 ) -> RunConfig:
-    n = draw(st.sampled_from(SIZES))
+    n = SIZES[draw(bits(3))]
     if draw(st.booleans()):
         logs = tuple((0, 0) for _ in range(n))
     else:
-        pair = st.tuples(st.integers(0, 3), st.integers(1, 2)).map(lambda t: t if t[0] else (0, 0))
+        pair = st.tuples(bits(2), bits(1)).map(lambda t: (t[0], t[1] + 1) if t[0] else (0, 0))
         logs = tuple(draw(pair) for _ in range(n))
     return RunConfig(n, logs, seed_value, mutations, bug, features)
 
@@ -99,10 +110,9 @@ def search(
     features: tuple[Feature, ...] = (),
     targets: tuple[str, ...] = (),
 ) -> SearchResult:
-    """Run the state machine for the budget; stop at the first failing example. ``targets``:
+    """Run the search for the budget; stop at the first failing example. ``targets``:
     the coverage targets to steer towards; ``features``: the featured level."""
     result = SearchResult()
-    current: list[Session] = []
     wanted = set(targets)
 
     def _uncovered(session: Session) -> set[str]:
@@ -116,39 +126,28 @@ def search(
             _first_failure(result, d.failure, Script(session.cfg, tuple(session.steps)), session)
             raise
 
-    def _step(machine: RuleBasedStateMachine, data: st.DataObject) -> None:
-        session = current[-1]
-        k = data.draw(CHOICE, label="step kind")
-        j = data.draw(CHOICE, label="step")
-        step = _choose(session, _uncovered(session), k, j)
-        if step is not None:
-            _apply(session, step)
-
-    class Conformance(RuleBasedStateMachine):
-        @initialize(cfg=run_configs(budget.seed, mutations, spec_bug, features))
-        def init(self, cfg: RunConfig) -> None:
-            session = Session(client, hello, cfg)
-            current.append(session)
-            if len(current) > 1:
-                current.pop(0)
-            result.examples += 1
+    @given(cfg=run_configs(budget.seed, mutations, spec_bug, features), data=st.data())
+    def example(cfg: RunConfig, data: st.DataObject) -> None:
+        session = Session(client, hello, cfg)
+        result.examples += 1
+        try:
             try:
                 session.start()
             except DivergenceError as d:
                 _first_failure(result, d.failure, Script(cfg, ()), session)
                 raise
+            for _ in range(budget.steps):
+                k = data.draw(CHOICE, label="step kind")
+                j = data.draw(CHOICE, label="step")
+                step = _choose(session, _uncovered(session), k, j)
+                if step is not None:
+                    _apply(session, step)
+        finally:
+            result.coverage.update(session.coverage)
+            result.omitted += session.omitted
 
-        def teardown(self) -> None:
-            if current:
-                result.coverage.update(current[-1].coverage)
-                result.omitted += current[-1].omitted
-
-    Conformance.step = rule(data=st.data())(_step)
-
-    factory = seed(budget.seed)(Conformance)
     conf = settings(
         max_examples=budget.examples,
-        stateful_step_count=budget.steps,
         deadline=None,
         database=None,
         phases=[Phase.generate],
@@ -157,9 +156,10 @@ def search(
         report_multiple_bugs=False,
         print_blob=False,
     )
+    run = seed(budget.seed)(conf(example))
     t0 = time.perf_counter()
     try:
-        run_state_machine_as_test(factory, settings=conf)
+        run()
     except Exception:
         if result.failure is None:
             raise  # not a divergence: a harness bug, let it surface
@@ -185,11 +185,5 @@ def _choose(session: Session, uncovered: set[str], k: int, j: int) -> Step | Non
     weighted = [(op, steps) for op, steps in kinds if steps for _ in range(RULE_WEIGHTS[op])]
     if not weighted:
         return None
-    steps = weighted[_mix(k) % len(weighted)][1]
-    return steps[_mix(j) % len(steps)]
-
-
-def _mix(x: int) -> int:
-    """Spread a drawn integer: Hypothesis favours small and boundary values, which taken
-    modulo a list's length would favour its first entries."""
-    return ((x + 1) * 0x9E3779B1 & 0xFFFFFFFF) >> 8
+    steps = weighted[k % len(weighted)][1]
+    return steps[j % len(steps)]
