@@ -1,9 +1,13 @@
-"""Build hook: compile the spec's hot modules with mypyc (the checker's inner loop runs them).
+"""Build hook: compile the spec's hot modules with mypyc (the checker's inner loop runs them),
+and the checker's two C extensions: the fingerprint set (model_check/_fpset.c) and the packed
+election model (spec/fast/_election.c).
 
-Measured by benchmarks/checker_opts.py and benchmarks/vs_tlc.py. Set ELECTORATE_PURE=1 to
-install without compiling (the behaviour is identical: the tests pin TLC's counts either way).
-An editable install puts the compiled modules under build/compiled/, never beside the sources
-(electorate/_native.py puts that folder first on the package's import path).
+Measured by benchmarks/checker_opts.py, benchmarks/vs_tlc.py and benchmarks/engine.py. Set
+ELECTORATE_PURE=1 to install without mypyc (the behaviour is identical: the tests pin TLC's
+counts either way). The C extensions are always attempted, and optional: without a C compiler
+the checker uses its numpy table and the readable spec, and says so (`electorate check --json`:
+"successors"). An editable install puts the compiled modules under build/compiled/, never
+beside the sources (electorate/_native.py puts that folder first on the package's import path).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
@@ -48,7 +52,16 @@ class BuildExtOutOfTree(build_ext):
         return str(out), regular_file
 
 
-ext_modules = []
+C_FLAGS = ["-O3", "-Wall"]
+C_EXTENSIONS = [
+    Extension(name, [source], extra_compile_args=C_FLAGS, optional=True)
+    for name, source in (
+        ("electorate.model_check._fpset", "electorate/model_check/_fpset.c"),
+        ("electorate.spec.fast._election", "electorate/spec/fast/_election.c"),
+    )
+]
+
+ext_modules: list[Any] = []
 if os.environ.get("ELECTORATE_PURE") != "1":
     from mypyc.build import mypycify
 
@@ -57,4 +70,4 @@ if os.environ.get("ELECTORATE_PURE") != "1":
     except (SystemExit, Exception) as e:  # mypyc refuses code that does not type-check
         print(f"electorate: not compiling the spec with mypyc ({e}); installing pure Python")
 
-setup(ext_modules=ext_modules, cmdclass={"build_ext": BuildExtOutOfTree})
+setup(ext_modules=[*ext_modules, *C_EXTENSIONS], cmdclass={"build_ext": BuildExtOutOfTree})

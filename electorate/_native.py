@@ -1,4 +1,4 @@
-"""Where the spec's mypyc-compiled modules live, and a guard against stale ones.
+"""Where the compiled modules live (mypyc's and the C extensions), and a guard against stale ones.
 
 A regular install puts each compiled module beside its source in site-packages. An editable
 install (``pip install -e .``) builds them into ``build/compiled/`` instead, so that compiled
@@ -29,10 +29,11 @@ def prefer_compiled(package_path: list[str], init_file: str) -> None:
 
 def _refuse_stale(sources: Path, folder: Path) -> None:
     for binary in folder.glob("*.so"):
-        source = sources / (binary.name.split(".")[0] + ".py")
-        if source.exists() and source.stat().st_mtime > binary.stat().st_mtime:
-            raise ImportError(
-                f"{source} was edited after it was compiled to {binary}; rebuild with "
-                "`pip install -e .` (or ELECTORATE_PURE=1 pip install -e . to skip compiling), "
-                f"or delete {folder}/*.so to run the pure-Python spec"
-            )
+        stem = binary.name.split(".")[0]
+        for source in (sources / f"{stem}.py", sources / f"{stem}.c"):  # mypyc, or a C module
+            if source.exists() and source.stat().st_mtime > binary.stat().st_mtime:
+                raise ImportError(
+                    f"{source} was edited after it was compiled to {binary}; rebuild with "
+                    "`pip install -e .` (or ELECTORATE_PURE=1 pip install -e . to skip mypyc), "
+                    f"or delete {folder}/*.so to run the pure-Python code"
+                )

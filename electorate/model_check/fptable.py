@@ -1,4 +1,10 @@
-"""A flat open-addressing set of 64-bit fingerprints: 8 bytes a slot, no Python object per state.
+"""Sets of 64-bit fingerprints in flat buffers: no Python object per visited state.
+
+`new_table()` is the one the searches use: the C one of model_check/_fpset.c (11 to 16 bytes a
+fingerprint, grown a segment at a time) when it is built, else `FpTable` below, in numpy. Both
+take a batch of fingerprints and say which were new (the first of equal ones in a batch).
+
+`FpTable`: a flat open-addressing set, 8 bytes a slot, no Python object per state.
 
 A Python `set` of ints costs about 80 bytes a state (the int object and the set's entry); this
 table keeps the fingerprints themselves in one numpy buffer, probed linearly, and grows by
@@ -10,10 +16,15 @@ itself is remembered by a flag, so every 64-bit value is a distinct fingerprint.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+try:
+    from electorate.model_check._fpset import FpSet, Router
+except ImportError:  # not built (no C compiler at install): the numpy versions do the job
+    FpSet = Router = None  # type: ignore[assignment,misc]
 
 Fps = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -125,3 +136,127 @@ def _probe_insert(slots: Fps, home: npt.NDArray[np.int64], fps: Fps) -> Mask:
         pos[advance] = (pos[advance] + 1) & mask
         pending = np.concatenate([advance, claim[~won]])
     return new
+
+
+class Table(Protocol):
+    """A set of fingerprints added to in batches."""
+
+    def add(self, fps: Fps) -> Mask:
+        """Insert a batch; True at the first occurrence of each fingerprint not in the table."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    @property
+    def nbytes(self) -> int: ...
+
+    def contains(self, fp: int) -> bool: ...
+
+    def values(self) -> Fps: ...
+
+
+class NativeTable:
+    """The C fingerprint set (model_check/_fpset.c) behind the `Table` interface."""
+
+    def __init__(self) -> None:
+        assert FpSet is not None
+        self._set = FpSet()
+
+    def add(self, fps: Fps) -> Mask:
+        mask: Mask = np.frombuffer(self._set.add(np.ascontiguousarray(fps)), dtype=np.bool_)
+        return mask
+
+    def __len__(self) -> int:
+        return len(self._set)
+
+    @property
+    def nbytes(self) -> int:
+        return self._set.nbytes
+
+    def contains(self, fp: int) -> bool:
+        return self._set.contains(fp)
+
+    def values(self) -> Fps:
+        return np.frombuffer(self._set.values(), dtype=np.int64)
+
+
+class NumpyTable(FpTable):
+    """`FpTable` taking batches with repeats, as the `Table` interface does."""
+
+    def add(self, fps: Fps) -> Mask:
+        unique, first = np.unique(fps, return_index=True)
+        new = np.zeros(len(fps), dtype=np.bool_)
+        new[first[super().add(unique)]] = True
+        return new
+
+
+def native() -> bool:
+    """Whether the C fingerprint set is built."""
+    return FpSet is not None
+
+
+def new_table() -> Table:
+    return NativeTable() if FpSet is not None else NumpyTable()
+
+
+# ---- which shard owns a fingerprint ---------------------------------------------------------
+
+
+def owner(fp: int, count: int) -> int:
+    """The shard owning a fingerprint: its bits 32-63 scaled to `count` (every search agrees)."""
+    return ((fp & 0xFFFFFFFFFFFFFFFF) >> 32) * count >> 32
+
+
+def owners(fps: Fps, count: int) -> npt.NDArray[np.int64]:
+    """`owner` of each fingerprint of a batch."""
+    high = fps.view(np.uint64) >> np.uint64(32)
+    return ((high * np.uint64(count)) >> np.uint64(32)).astype(np.int64)
+
+
+# A shard remembers the last 2**20 fingerprints it sent (8 MiB) to send fewer repeats.
+CACHE_BITS: Final = 20
+
+
+class Routing(Protocol):
+    def route(self, rows: Rows, fps: Fps, parents: Fps) -> list[bytes]:
+        """Candidates (in generation order) grouped by owner, each group in that order and
+        encoded as one blob (rows, fingerprints, parents' fingerprints: model_check.packed's
+        Batch), the ones this shard sent before left out (some of them: a cache)."""
+        ...
+
+
+Rows = npt.NDArray[np.uint64]
+
+
+class NativeRouter:
+    """model_check/_fpset.c's Router: one pass in C."""
+
+    def __init__(self, count: int, words: int) -> None:
+        assert Router is not None
+        self._router = Router(count, CACHE_BITS)
+        self.words = words
+
+    def route(self, rows: Rows, fps: Fps, parents: Fps) -> list[bytes]:
+        return self._router.route(rows, fps, parents, self.words)
+
+
+class NumpyRouter:
+    """The same in numpy, repeats left out only within a batch."""
+
+    def __init__(self, count: int, words: int) -> None:
+        self.count, self.words = count, words
+
+    def route(self, rows: Rows, fps: Fps, parents: Fps) -> list[bytes]:
+        _, first = np.unique(fps, return_index=True)
+        keep = np.sort(first)
+        rows = rows.reshape(-1, self.words)[keep]
+        fps, parents = fps[keep], parents[keep]
+        own = owners(fps, self.count)
+        return [
+            rows[own == o].tobytes() + fps[own == o].tobytes() + parents[own == o].tobytes()
+            for o in range(self.count)
+        ]
+
+
+def new_router(count: int, words: int) -> Routing:
+    return NativeRouter(count, words) if Router is not None else NumpyRouter(count, words)

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Generic, TypeVar
 
 import numpy as np
 
-from electorate.model_check.fptable import Fps, FpTable, Mask
+from electorate.model_check.fptable import Fps, Mask, Table, new_table, owner, owners
 from electorate.model_check.model import Model
 
 S = TypeVar("S")
@@ -78,8 +78,8 @@ class Shard(Generic[S, A]):
         self.model = model
         self.key: Callable[[S], Hashable] = model.canonical if symmetry else identity
         self.index, self.count = index, count
-        self.table = FpTable()
-        self.raw_table = FpTable()  # with symmetry: hashes of the states submitted (not orbits)
+        self.table: Table = new_table()
+        self.raw_table: Table = new_table()  # with symmetry: hashes of the states submitted
         self.level: list[tuple[S, int]] = []  # (state, fingerprint) of the level being expanded
         self.cursor = 0
         self.next: list[tuple[S, int]] = []
@@ -95,7 +95,7 @@ class Shard(Generic[S, A]):
         self._by_owner: list[np.ndarray[Any, Any]] = []
 
     def owner(self, fp: int) -> int:
-        return (fp >> 32) % self.count
+        return owner(fp, self.count)
 
     # ---- the four steps of a round ----------------------------------------------------------
 
@@ -139,8 +139,8 @@ class Shard(Generic[S, A]):
         if self.count == 1:
             self._by_owner = [np.arange(len(fps))]
         else:
-            owners = (fps >> 32) % self.count
-            self._by_owner = [np.flatnonzero(owners == o) for o in range(self.count)]
+            own = owners(fps, self.count)
+            self._by_owner = [np.flatnonzero(own == o) for o in range(self.count)]
         return Expanded(
             [fps[idx] for idx in self._by_owner],
             generated,
@@ -254,9 +254,9 @@ class Shard(Generic[S, A]):
         self.log = self.log_path.open("ab")
         self.logged = logged
         records = np.fromfile(self.log_path, dtype=np.int64).reshape(-1, 2)
-        self.table = FpTable(2 * len(records))
+        self.table = new_table()
         if len(records):
-            self.table.add(records[:, 0].copy())
+            self.table.add(np.ascontiguousarray(records[:, 0]))
         self.level, self.next, self.cursor = level, [], 0
 
     def close(self) -> None:
