@@ -74,6 +74,8 @@ class CheckResult:
             "bytes_per_state": round(self.search.bytes_per_state, 1),
             "peak_rss_bytes": self.search.peak_rss,
             "unexplored": self.search.unexplored,
+            "successors": self.search.successors,
+            "successors_note": self.search.successors_note,
         }
         if self.search.interrupted:
             out["result"] = "interrupted"

@@ -102,6 +102,15 @@ def parser() -> argparse.ArgumentParser:
         help="worker processes, each owning a share of the states, or `auto` (one per CPU)",
     )
     ap.add_argument(
+        "--fast",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="successors in C on packed states (spec/fast/), which cover the election profile "
+        "without features; by default they run wherever they cover the model and the readable "
+        "spec elsewhere; --no-fast: the readable spec always; --fast: refuse a model they do "
+        "not cover",
+    )
+    ap.add_argument(
         "--max-depth",
         type=int,
         default=0,
@@ -303,6 +312,7 @@ def _check_modes(args: argparse.Namespace) -> None:
             ("--witness", args.witness),
             ("--tlc", args.tlc),
             ("--max-depth", args.max_depth),
+            ("--fast", args.fast is not None),
         ):
             if given:
                 raise ParamsError(f"{flag} does not apply to --simulate (use --depth)")
@@ -350,6 +360,12 @@ def main(argv: list[str]) -> int:
         return 2
     if args.liveness is not None or args.topology is not None or args.lasso_script is not None:
         from electorate.app import liveness
+
+        if args.fast:
+            err.print(
+                "electorate check: error: --fast applies to the safety search, not --liveness"
+            )
+            return 2
 
         try:
             return liveness.main(args, params, out, err)
@@ -421,6 +437,7 @@ def _run(
         checkpoint=Path(args.checkpoint) if args.checkpoint else None,
         checkpoint_every=args.checkpoint_every * 60,
         resume=Path(args.resume) if args.resume else None,
+        fast=args.fast,
     )
     result = check(params, args.symmetry, witness=args.witness, options=options)
     if result.search.interrupted:
@@ -575,6 +592,7 @@ def _report(out: Console, r: CheckResult, with_trace: bool) -> None:
         f"{s.bytes_per_state:.0f}",
     )
     out.print(table)
+    out.print(f"Successors: {s.successors_note}", markup=False)
     props = Table(title="Properties")
     props.add_column("id")
     props.add_column("kind")

@@ -5,6 +5,9 @@ It counts exactly as the reference does (tests/model_check/test_mc_engine.py hol
 the same counts and, with one worker, the same shortest traces). What it adds:
 
 - fingerprints in a flat table (model_check.fptable), parents in a trace log on disk;
+- a model that offers packed states (model_check.packed) is searched on them: a BFS level is
+  arrays of 64-bit words and its successors are computed in native code a chunk at a time;
+  other models, or `fast=False`, run the readable successors (the result says which);
 - `workers > 1`: one persistent process per shard for the whole run, each owning the states
   whose fingerprint falls in its partition (not a fork per level); a round exchanges only
   fingerprints, then the new states, between them;
@@ -31,13 +34,23 @@ import signal
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
+from electorate.model_check.fptable import owner
 from electorate.model_check.model import Model
+from electorate.model_check.packed import (
+    PackedShard,
+    PackedSpace,
+    PathError,
+    Stepped,
+    choose,
+)
 from electorate.model_check.search import Progress, ProgressFn, SearchResult, Violation
 from electorate.model_check.shard import (
     Collected,
@@ -52,12 +65,14 @@ from electorate.model_check.shard import (
 S = TypeVar("S")
 A = TypeVar("A")
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 ROUND_STATES = 2048  # states a shard expands per round: a round lasts a fraction of a second
+PACKED_ROUND_STATES = 16384  # the same on the packed path, where a state costs far less
 
 
 class EngineError(Exception):
-    """A checkpoint that cannot be used (bad input); the message says why."""
+    """A checkpoint that cannot be used, or a path that cannot be taken (bad input); the
+    message says why."""
 
 
 class WorkerError(Exception):
@@ -83,6 +98,7 @@ class Options:
     checkpoint_every: float = 600.0  # seconds between checkpoints (0: every level)
     resume: Path | None = None  # a checkpoint folder to continue from
     model_id: str = ""  # what the model is; a checkpoint of another model is refused
+    fast: bool | None = None  # packed successors: required (True), refused (False), or if offered
 
 
 def check(model: Model[S, A], symmetry: bool = True, options: Options | None = None) -> Any:
@@ -90,7 +106,10 @@ def check(model: Model[S, A], symmetry: bool = True, options: Options | None = N
     opts = options or Options()
     if opts.workers < 1:
         raise EngineError(f"workers must be >= 1, got {opts.workers}")
-    run = _Run(model, symmetry, opts)
+    try:
+        run = _Run(model, symmetry, opts)
+    except PathError as e:
+        raise EngineError(str(e)) from None
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -107,19 +126,20 @@ class _Run(Generic[S, A]):
     def __init__(self, model: Model[S, A], symmetry: bool, opts: Options) -> None:
         self.model, self.symmetry, self.opts = model, symmetry, opts
         self.key = model.canonical if symmetry else identity
+        self.space, self.path = choose(model, symmetry, opts.fast)
         self.start = time.perf_counter()
         self.own_folder = opts.checkpoint is None and opts.resume is None
         folder = opts.resume or opts.checkpoint
         self.folder = Path(tempfile.mkdtemp(prefix="electorate-")) if folder is None else folder
         self.meta: dict[str, Any] | None = None
         if opts.resume is not None:
-            self.meta = read_meta(opts.resume, opts.model_id, opts.workers)
+            self.meta = read_meta(opts.resume, opts.model_id, opts.workers, self.path.name)
         elif opts.checkpoint is not None:
             prepare_checkpoint_folder(opts.checkpoint)
         self.shards: _Shards[S, A] = (
-            _LocalShards(_Served(model, symmetry, 0, 1, self.folder))
+            _LocalShards(_make_shard(model, symmetry, self.space, 0, 1, self.folder))
             if opts.workers == 1
-            else _WorkerShards(model, symmetry, opts.workers, self.folder)
+            else _WorkerShards(model, symmetry, self.space, opts.workers, self.folder)
         )
         self.generated = 0  # initial states (the shards count the successors)
         self.depth = 0
@@ -161,6 +181,9 @@ class _Run(Generic[S, A]):
                 self.report(now)
         return self.result(None)
 
+    def fingerprint(self, s: S) -> int:
+        return self.space.fingerprint(s) if self.space is not None else hash(self.key(s))
+
     def initial_states(self) -> Found[S] | None:
         model = self.model
         for s in model.init_states():
@@ -170,8 +193,9 @@ class _Run(Generic[S, A]):
                     return Found(inv.id, s, 0)
             if not model.in_constraint(s):
                 continue
-            fp = hash(self.key(s))
-            if self.shards.call_one(self.shards.owner(fp), "add_initial", (s, fp)):
+            fp = self.fingerprint(s)
+            state: Any = s if self.space is None else self.space.pack(s)
+            if self.shards.call_one(self.shards.owner(fp), "add_initial", (state, fp)):
                 for p in model.sometimes:
                     if p.holds(s):
                         self.reached[p.id] = True
@@ -179,6 +203,8 @@ class _Run(Generic[S, A]):
 
     def level(self) -> Found[S] | None:
         """Expand the whole level, round by round; the first violation found, if any."""
+        if self.space is not None:
+            return self.packed_level()
         n = self.shards.count
         last = time.perf_counter()
         while True:
@@ -211,6 +237,31 @@ class _Run(Generic[S, A]):
                 last = now
                 self.report(now)
 
+    def packed_level(self) -> Found[S] | None:
+        """The level on the packed path: each round, every shard takes the candidates found
+        for it in the previous round and expands a chunk of its states (one request each)."""
+        n = self.shards.count
+        pending: list[list[bytes]] = [[b""] * n for _ in range(n)]  # [owner][from shard]
+        last = time.perf_counter()
+        while True:
+            replies = self.shards.exchange("step", [(PACKED_ROUND_STATES,)] * n, pending)
+            stepped: list[Stepped] = [value for value, _ in replies]
+            pending = [[out[o] for _, out in replies] for o in range(n)]
+            for st in stepped:
+                for pid in st.reached:
+                    self.reached[pid] = True
+            found = next((st.found for st in stepped if st.found is not None), None)
+            if found is not None:
+                return found
+            if self.opts.stop.requested or all(st.exhausted for st in stepped):
+                self.shards.exchange("step", [(0,)] * n, pending)  # the last candidates
+                self.interrupted = self.opts.stop.requested
+                return None
+            now = time.perf_counter()
+            if self.opts.progress and now - last >= self.opts.every:
+                last = now
+                self.report(now)
+
     # ---- figures, traces ------------------------------------------------------------------
 
     def report(self, now: float) -> None:
@@ -234,6 +285,7 @@ class _Run(Generic[S, A]):
             workers=self.opts.workers,
         )
         done.peak_rss = rss
+        done.successors, done.successors_note = self.path.name, self.path.note
         if violation is None and (self.interrupted or self.depth == self.opts.max_depth):
             done.unexplored = queued
         done.interrupted = self.interrupted
@@ -243,17 +295,28 @@ class _Run(Generic[S, A]):
         return next(p.description for p in self.model.invariants if p.id == found.invariant)
 
     def violation(self, found: Found[S]) -> Violation[S, A]:
-        """The shortest behaviour to the violating state, replayed from the trace logs."""
-        model, key = self.model, self.key
+        """The shortest behaviour to the violating state, replayed in the model's readable
+        successors along the fingerprints of the trace logs."""
+        model, fp_of = self.model, self.fingerprint
         chain = trace_chain(self.shards.log_paths(), found.parent)
-        init = next(s for s in model.init_states() if hash(key(s)) == chain[0])
+        init = next(s for s in model.init_states() if fp_of(s) == chain[0])
         trace: list[tuple[A | None, S]] = [(None, init)]
         for fp in chain[1:]:
-            here = trace[-1][1]
-            trace.append(next((a, t) for a, t in model.successors(here) if hash(key(t)) == fp))
-        last = key(found.state)
-        trace.append(next((a, t) for a, t in model.successors(trace[-1][1]) if key(t) == last))
+            trace.append(self._step_to(trace[-1][1], _fingerprint_is(fp_of, fp)))
+        if self.space is None:
+            last = self.key(found.state)
+            trace.append(self._step_to(trace[-1][1], lambda t: self.key(t) == last))
+        else:
+            trace.append(self._step_to(trace[-1][1], _fingerprint_is(fp_of, fp_of(found.state))))
         return Violation(found.invariant, self.describe(found), trace)
+
+    def _step_to(self, here: S, wanted: Callable[[S], bool]) -> tuple[A, S]:
+        step = next(((a, t) for a, t in self.model.successors(here) if wanted(t)), None)
+        if step is None:  # the packed successors found a state the readable ones do not have
+            raise WorkerError(
+                f"no successor of a traced state matches the trace ({self.path.note})"
+            )
+        return step
 
     # ---- checkpoints ----------------------------------------------------------------------
 
@@ -268,6 +331,7 @@ class _Run(Generic[S, A]):
         meta = {
             "format": CHECKPOINT_FORMAT,
             "model": self.opts.model_id,
+            "successors": self.path.name,
             "workers": self.shards.count,
             "depth": self.depth,
             "generated_initial": self.generated,
@@ -300,6 +364,10 @@ def _peak_rss() -> int:
 # ---- checkpoint folders ---------------------------------------------------------------------
 
 
+def _fingerprint_is(fp_of: Callable[[S], int], fp: int) -> Callable[[S], bool]:
+    return lambda t: fp_of(t) == fp
+
+
 def prepare_checkpoint_folder(folder: Path) -> None:
     if (folder / "checkpoint.json").exists():
         raise EngineError(
@@ -311,7 +379,7 @@ def prepare_checkpoint_folder(folder: Path) -> None:
         old.unlink()
 
 
-def read_meta(folder: Path, model_id: str, workers: int) -> dict[str, Any]:
+def read_meta(folder: Path, model_id: str, workers: int, successors: str) -> dict[str, Any]:
     path = folder / "checkpoint.json"
     try:
         meta: dict[str, Any] = json.loads(path.read_text())
@@ -331,6 +399,12 @@ def read_meta(folder: Path, model_id: str, workers: int) -> dict[str, Any]:
             f"the checkpoint in {folder} was written with --workers {meta.get('workers')}; "
             "resume it with the same number of workers"
         )
+    if meta.get("successors") != successors:
+        flag = "--fast" if meta.get("successors") == "packed" else "--no-fast"
+        raise EngineError(
+            f"the checkpoint in {folder} was written by the search on {meta.get('successors')} "
+            f"successors; resume it with {flag}"
+        )
     return meta
 
 
@@ -341,12 +415,19 @@ class _Shards(Generic[S, A]):
     count: int
 
     def owner(self, fp: int) -> int:
-        return 0 if self.count == 1 else (fp >> 32) % self.count
+        return owner(fp, self.count)
 
     def call_all(self, method: str, args: Sequence[tuple[Any, ...]]) -> list[Any]:
         raise NotImplementedError
 
     def call_one(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
+        raise NotImplementedError
+
+    def exchange(
+        self, method: str, args: Sequence[tuple[Any, ...]], blobs: Sequence[Sequence[bytes]]
+    ) -> list[tuple[Any, list[bytes]]]:
+        """call_all with blobs of bytes passed along, and returned, as they are: each shard's
+        method takes its blobs as a last argument and returns (value, blobs)."""
         raise NotImplementedError
 
     def figures(self) -> tuple[int, int, int]:
@@ -362,6 +443,30 @@ class _Shards(Generic[S, A]):
 
     def close(self) -> None:
         raise NotImplementedError
+
+
+def _make_shard(
+    model: Model[S, A], symmetry: bool, space: Any, index: int, count: int, folder: Path
+) -> Any:
+    if space is None:
+        return _Served(model, symmetry, index, count, folder)
+    return _ServedPacked(model, space, index, count, folder)
+
+
+class _ServedPacked(PackedShard[S]):
+    """A packed shard with the driver's requests as methods (in this process or a worker)."""
+
+    def restore_from(self, folder: Path, entry: dict[str, Any]) -> int:
+        try:
+            rows = np.load(folder / entry["level"])
+        except (OSError, ValueError, KeyError) as e:
+            raise EngineError(f"the checkpoint in {folder} is damaged: {e}") from None
+        self.restore(rows, int(entry["logged"]))
+        self.generated = int(entry["generated"])
+        return len(rows)
+
+    def peak_rss(self) -> int:
+        return _peak_rss()
 
 
 class _Served(Shard[S, A]):
@@ -397,7 +502,7 @@ class _Served(Shard[S, A]):
 
 
 class _LocalShards(_Shards[S, A]):
-    def __init__(self, shard: _Served[S, A]) -> None:
+    def __init__(self, shard: Any) -> None:
         self.shard = shard
         self.count = 1
 
@@ -406,6 +511,11 @@ class _LocalShards(_Shards[S, A]):
 
     def call_one(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
         return getattr(self.shard, method)(*args)
+
+    def exchange(
+        self, method: str, args: Sequence[tuple[Any, ...]], blobs: Sequence[Sequence[bytes]]
+    ) -> list[tuple[Any, list[bytes]]]:
+        return [getattr(self.shard, method)(*args[0], blobs[0])]
 
     def log_paths(self) -> list[Path]:
         self.shard.flush()
@@ -418,7 +528,9 @@ class _LocalShards(_Shards[S, A]):
 class _WorkerShards(_Shards[S, A]):
     """One forked process per shard, alive for the whole run, driven over pipes."""
 
-    def __init__(self, model: Model[S, A], symmetry: bool, workers: int, folder: Path) -> None:
+    def __init__(
+        self, model: Model[S, A], symmetry: bool, space: Any, workers: int, folder: Path
+    ) -> None:
         self.count = workers
         self.folder = folder
         ctx = mp.get_context("fork")
@@ -429,7 +541,7 @@ class _WorkerShards(_Shards[S, A]):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(
                 target=_serve,
-                args=(theirs, model, symmetry, index, workers, folder),
+                args=(theirs, model, symmetry, space, index, workers, folder),
                 daemon=True,
             )
             proc.start()
@@ -439,27 +551,45 @@ class _WorkerShards(_Shards[S, A]):
 
     def call_all(self, method: str, args: Sequence[tuple[Any, ...]]) -> list[Any]:
         for conn, a in zip(self.conns, args, strict=True):
-            self._send(conn, (method, a))
-        return [self._reply(conn) for conn in self.conns]
+            self._send(conn, method, a, None)
+        return [self._reply(conn)[0] for conn in self.conns]
 
     def call_one(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
-        self._send(self.conns[index], (method, args))
-        return self._reply(self.conns[index])
+        self._send(self.conns[index], method, args, None)
+        return self._reply(self.conns[index])[0]
 
-    def _send(self, conn: Connection, request: tuple[str, tuple[Any, ...]]) -> None:
+    def exchange(
+        self, method: str, args: Sequence[tuple[Any, ...]], blobs: Sequence[Sequence[bytes]]
+    ) -> list[tuple[Any, list[bytes]]]:
+        for conn, a, b in zip(self.conns, args, blobs, strict=True):
+            self._send(conn, method, a, b)
+        return [self._reply(conn) for conn in self.conns]
+
+    def _send(
+        self,
+        conn: Connection,
+        method: str,
+        args: tuple[Any, ...],
+        blobs: Sequence[bytes] | None,
+    ) -> None:
+        # Blobs go as raw messages after the request, never pickled: the candidates a round
+        # hands over are most of what crosses the pipes. None: a plain call, without blobs.
         try:
-            conn.send(request)
+            conn.send((method, args, None if blobs is None else len(blobs)))
+            for blob in blobs or ():
+                conn.send_bytes(blob)
         except OSError:
             raise WorkerError("a worker process died (see its message above)") from None
 
-    def _reply(self, conn: Connection) -> Any:
+    def _reply(self, conn: Connection) -> tuple[Any, list[bytes]]:
         try:
-            ok, value = conn.recv()
+            ok, value, count = conn.recv()
+            blobs = [conn.recv_bytes() for _ in range(count)]
         except (EOFError, OSError):
             raise WorkerError("a worker process died (see its message above)") from None
         if not ok:
             raise (EngineError if value.startswith("the checkpoint") else WorkerError)(value)
-        return value
+        return value, blobs
 
     def peak_rss(self) -> int:
         return sum(self.call_all("peak_rss", [()] * self.count))
@@ -470,7 +600,7 @@ class _WorkerShards(_Shards[S, A]):
     def close(self) -> None:
         for conn in self.conns:
             with contextlib.suppress(OSError):
-                conn.send(("exit", ()))
+                conn.send(("exit", (), None))
         deadline = time.monotonic() + 0.5
         for proc in self.procs:
             proc.join(max(0.0, deadline - time.monotonic()))
@@ -482,27 +612,41 @@ class _WorkerShards(_Shards[S, A]):
 
 
 def _serve(
-    conn: Connection, model: Any, symmetry: bool, index: int, count: int, folder: Path
+    conn: Connection,
+    model: Any,
+    symmetry: bool,
+    space: PackedSpace[Any] | None,
+    index: int,
+    count: int,
+    folder: Path,
 ) -> None:
     """A worker: serve the driver's requests on one shard until told to exit (or orphaned)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.disable()
-    shard: _Served[Any, Any] = _Served(model, symmetry, index, count, folder)
+    shard = _make_shard(model, symmetry, space, index, count, folder)
     try:
         while True:
             try:
-                method, args = conn.recv()
+                method, args, nblobs = conn.recv()
+                blobs = [conn.recv_bytes() for _ in range(nblobs or 0)]
             except (EOFError, OSError):
                 return  # the driver is gone
             if method == "exit":
                 return
             try:
-                conn.send((True, getattr(shard, method)(*args)))
+                if nblobs is not None:
+                    value, out = getattr(shard, method)(*args, blobs)
+                else:
+                    value, out = getattr(shard, method)(*args), []
             except EngineError as e:
-                conn.send((False, str(e)))
+                conn.send((False, str(e), 0))
             except Exception:
-                conn.send((False, f"worker {index} failed:\n{traceback.format_exc()}"))
+                conn.send((False, f"worker {index} failed:\n{traceback.format_exc()}", 0))
+            else:
+                conn.send((True, value, len(out)))
+                for blob in out:
+                    conn.send_bytes(blob)
     finally:
         shard.close()
         os._exit(0)  # no atexit handlers or buffers of the driver's run in a forked child

@@ -59,6 +59,8 @@ class SearchResult(Generic[S, A]):
     unexplored: int = 0  # states left queued when a max_depth bound (or a stop) ended it
     interrupted: bool = False  # stopped by a request (Ctrl-C, SIGTERM): partial figures
     peak_rss: int = 0  # bytes: the peak resident memory of the search's processes
+    successors: str = "readable"  # the successor function searched: readable, or packed
+    successors_note: str = ""  # what it was and why (model_check.packed.choose)
 
 
 ProgressFn = Callable[[Progress], None]

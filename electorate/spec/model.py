@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
 from electorate.spec import next, properties, symmetry
+from electorate.spec.fast import election as fast
 from electorate.spec.messages import Message, server_name, show_message
 from electorate.spec.next import Action
 from electorate.spec.params import Params, ParamsError
@@ -75,6 +76,12 @@ class RaftModel:
 
     def canonical(self, s: State) -> State:
         return symmetry.canonical(s)
+
+    def packed(self, symmetric: bool) -> fast.ElectionSpace | str:
+        """The model on packed states in C (spec/fast), or why it does not cover this model."""
+        invariants = [(inv.id, self.witness is not None) for inv in self.invariants]
+        sometimes = [goal.id for goal in self.sometimes]
+        return fast.space_for(self.params, invariants, sometimes, symmetric)
 
     # ---- rendering (traces, diagrams, JSON) ------------------------------------------------
 
