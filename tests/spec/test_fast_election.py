@@ -41,13 +41,13 @@ def spaces(p: Params) -> tuple[ElectionSpace, ElectionSpace]:
     return plain, sym
 
 
-def reachable(p: Params) -> list[State]:
-    """Every state of the model in BFS order (no symmetry)."""
+def reachable(p: Params, limit: int | None = None) -> list[State]:
+    """Every state of the model in BFS order (no symmetry), or the first `limit` of them."""
     seen = {Init(p)}
     queue = [Init(p)]
     for s in queue:
         for _, t in Next(p, s):
-            if constraint(p, t) and t not in seen:
+            if constraint(p, t) and t not in seen and (limit is None or len(seen) < limit):
                 seen.add(t)
                 queue.append(t)
     return queue
@@ -102,13 +102,13 @@ def test_every_state_of_a_small_model_agrees(p: Params) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("bug", [None, "vote-twice", "quorum-half"])
-def test_every_state_of_the_three_server_model_agrees(bug: BugId | None) -> None:
+def test_the_first_states_of_the_three_server_model_agree(bug: BugId | None) -> None:
     p = Params(servers=3, bug=bug)
     plain, _ = spaces(p)
-    states = reachable(p)
+    states = reachable(p, limit=60_000)  # of 535,491 (the search tests count them all)
     for s in states:
         agree(p, plain, s)
-    assert len(states) > 1000
+    assert len(states) == 60_000
 
 
 @pytest.mark.parametrize(
