@@ -1,40 +1,43 @@
 """Concrete spec states inside the proof's encoding: the link between spec/ and proofs/.
 
 For N servers the node sort becomes a finite sort s1..sN and the quorum sort holds exactly the
-server sets `spec.actions.IsQuorum` accepts. The state functions stay uninterpreted; a spec
-`State` is pinned down by ground facts (currentTerm(s1) = 2, ...) plus one definition of the
-message relation. So the encoding's relation is built once per action and each concrete step
-costs one push/check/pop: satisfiable iff the Z3 relation allows that step.
+server sets the spec's quorum predicate accepts (proofs.quorum.quorum_predicate, checked equal to
+the spec's IsQuorum by tests/proofs). A spec `State` becomes one definition per state variable
+(`abstraction` gives the values: what the encoding keeps of the state), so the encoding's
+relation is built once per action and a concrete step is decided by substituting two states'
+definitions into it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 import z3
 
-from electorate.proofs.core import Settings, make_solver
-from electorate.proofs.invariant import CONJUNCTS
-from electorate.proofs.model import (
-    ACTION_BY_NAME,
+from electorate.proofs.quorum import quorum_predicate
+from electorate.proofs.vocab import (
     CANONICAL_ROLES,
     FEATURE_ROLES,
     MTYPES,
+    VAR,
     Expr,
+    Model,
+    MTypeSort,
     Sorts,
     Vocab,
-    fresh_params,
-    relation,
-    symbolic_vocab,
 )
-from electorate.spec.actions import IsQuorum, LogOk
 from electorate.spec.ids import BugId
 from electorate.spec.messages import Message
 from electorate.spec.next import Action
 from electorate.spec.params import Params
-from electorate.spec.state import NIL, State, members
+from electorate.spec.state import NIL, State
+
+
+def members(mask: int) -> list[int]:
+    return [j for j in range(mask.bit_length()) if mask >> j & 1]
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: a cache key, one per (N, quorum rule)
@@ -43,6 +46,7 @@ class Universe:
 
     sorts: Sorts
     servers: tuple[Expr, ...]
+    quorums: tuple[int, ...]  # the server sets (bitmasks) that are quorums
 
 
 @cache
@@ -57,12 +61,17 @@ def _quorum_sort(n: int, masks: tuple[int, ...]) -> tuple[z3.SortRef, list[Expr]
     return z3.EnumSort(f"Quorum{n}_{tag}", [f"q{m:b}" for m in masks])  # type: ignore[no-any-return]
 
 
+def is_quorum(n: int, mask: int, bug: str | None) -> bool:
+    """The spec's quorum predicate, as proofs.quorum states it (arithmetic on |S| and N)."""
+    size = z3.IntVal(mask.bit_count())
+    return bool(z3.is_true(z3.simplify(quorum_predicate(size, z3.IntVal(n), bug))))
+
+
 @cache
 def universe(n: int, bug: BugId | None) -> Universe:
-    """Servers s1..sN and one quorum element per server set IsQuorum accepts."""
-    p = Params(servers=n, bug=bug)
+    """Servers s1..sN and one quorum element per server set the quorum predicate accepts."""
     node, servers = _server_sort(n)
-    masks = tuple(mask for mask in range(1 << n) if IsQuorum(p, mask))
+    masks = tuple(mask for mask in range(1 << n) if is_quorum(n, mask, bug))
     quorum, elems = _quorum_sort(n, masks)
 
     def member(x: Expr, q: Expr) -> z3.BoolRef:
@@ -73,12 +82,56 @@ def universe(n: int, bug: BugId | None) -> Universe:
         ]
         return z3.Or(*pairs) if pairs else z3.BoolVal(False)
 
-    return Universe(Sorts(node, quorum, member), tuple(servers))
+    return Universe(Sorts(node, quorum, member), tuple(servers), masks)
 
 
-def message_key(m: Message) -> tuple[int, int, int, int, bool]:
-    """What the encoding keeps of a message: type, source, destination, term, granted."""
-    return (int(m.mtype), m.msource, m.mdest, m.mterm, bool(m.mvote_granted))
+# ---- what the encoding keeps of a spec state -----------------------------------------------
+
+MsgKey = tuple[int, ...]
+
+
+def message_key(m: Message, stamped: bool) -> tuple[Any, ...]:
+    """Type, source, destination, term, flag (vote granted; with stamps, an AppendEntries
+    response's success) and, with stamps, the heartbeat's send time."""
+    flag = bool(m.mvote_granted) or (stamped and bool(m.msuccess))
+    base = (int(m.mtype), m.msource, m.mdest, m.mterm, flag)
+    return (*base, m.msent_at) if stamped else base
+
+
+def _messages(s: State, stamped: bool, pre_vote: bool) -> frozenset[tuple[Any, ...]]:
+    return _keys(s.messages, stamped and not pre_vote, pre_vote)
+
+
+@lru_cache(maxsize=65_536)
+def _keys(bag: Any, stamped: bool, pre_vote: bool) -> frozenset[tuple[Any, ...]]:
+    return frozenset(message_key(m, stamped) for m, _ in bag if m.mpre_vote == pre_vote)
+
+
+# Each variable's value in a spec state: a hashable Python value (a cache key) that `body`
+# turns into the definition of the variable's function.
+ABSTRACTION: dict[str, Callable[[State, bool], Any]] = {
+    "ct": lambda s, st: s.current_term,
+    "role": lambda s, st: tuple(int(r) for r in s.role),
+    "voted": lambda s, st: tuple(x != NIL for x in s.voted_for),
+    "vf": lambda s, st: tuple(max(x, 0) for x in s.voted_for),
+    "vr": lambda s, st: s.votes_responded,
+    "vg": lambda s, st: s.votes_granted,
+    "msg": lambda s, st: _messages(s, st, False),
+    "pmsg": lambda s, st: _messages(s, False, True),
+    "earned": lambda s, st: s.earned_terms,
+    "unearned": lambda s, st: bool(s.unearned_deposition),
+    "acked": lambda s, st: s.acked,
+    "quiet": lambda s, st: s.quiet,
+    "heard": lambda s, st: s.heard_leader,
+    "clock": lambda s, st: s.clock,
+    "lu": lambda s, st: s.lease_until,
+    "ra": lambda s, st: s.round_at,
+    "rack": lambda s, st: s.round_acked,
+}
+
+
+def abstraction(v: Vocab, s: State, var: str) -> Any:
+    return ABSTRACTION[var](s, v.stamped)
 
 
 # The bodies below are cached by value: spec states share most of their per-server tuples,
@@ -86,28 +139,25 @@ def message_key(m: Message) -> tuple[int, int, int, int, bool]:
 
 
 @lru_cache(maxsize=65_536)
-def _lookup(u: Universe, kind: str, values: tuple[object, ...]) -> Expr:
+def _lookup(u: Universe, kind: str, values: tuple[Any, ...], prevote: bool) -> Expr:
     """Body of the unary function s_k |-> values[k] (argument: de Bruijn variable 0). `kind`
     is part of the cache key: (1, 1) and (True, True) are equal tuples in Python."""
     x = z3.Var(0, u.sorts.node)
-    vals = [_value(u, v) for v in values]
+    vals = [_value(u, kind, v, prevote) for v in values]
     out = vals[-1]
     for k in range(len(vals) - 2, -1, -1):
         out = z3.If(x == u.servers[k], vals[k], out)
     return out
 
 
-def _value(u: Universe, v: object) -> Expr:
-    """("node", k) is server k, ("role", r) a role; ints and Booleans are themselves."""
-    if isinstance(v, tuple):
-        kind, k = v
-        if kind == "node":
-            return u.servers[k]
-        roles = FEATURE_ROLES if kind == "role+" else CANONICAL_ROLES
-        return roles.values()[k]
-    if isinstance(v, bool):
-        return z3.BoolVal(v)
-    return z3.IntVal(int(v))  # type: ignore[call-overload]
+def _value(u: Universe, kind: str, v: Any, prevote: bool) -> Expr:
+    if kind == "node":
+        return u.servers[v]
+    if kind == "role":
+        return (FEATURE_ROLES if prevote else CANONICAL_ROLES).values()[v]
+    if kind == "bool":
+        return z3.BoolVal(bool(v))
+    return z3.IntVal(int(v))
 
 
 @lru_cache(maxsize=65_536)
@@ -123,93 +173,117 @@ def _relation_body(u: Universe, masks: tuple[int, ...]) -> z3.BoolRef:
 
 
 @lru_cache(maxsize=65_536)
-def _messages_body(u: Universe, keys: frozenset[tuple[int, int, int, int, bool]]) -> z3.BoolRef:
-    """Body of msg(type, src, dst, term, granted): one of the messages in flight."""
-    sorts = (MTYPES[0].sort(), u.sorts.node, u.sorts.node, z3.IntSort(), z3.BoolSort())
-    ty, a, b, t, g = (z3.Var(k, sort) for k, sort in enumerate(sorts))
+def _messages_body(u: Universe, keys: frozenset[tuple[Any, ...]], stamped: bool) -> z3.BoolRef:
+    """Body of msg(type, src, dst, term, flag[, stamp]): one of the messages in flight."""
+    sorts = [MTypeSort, u.sorts.node, u.sorts.node, z3.IntSort(), z3.BoolSort()]
+    sorts += [z3.IntSort()] if stamped else []
+    xs = [z3.Var(k, sort) for k, sort in enumerate(sorts)]
     node = u.servers
-    cases = [
-        z3.And(ty == MTYPES[k[0]], a == node[k[1]], b == node[k[2]], t == k[3], g == k[4])
-        for k in sorted(keys)
-    ]
+    cases = []
+    for k in sorted(keys):
+        eqs = [xs[0] == MTYPES[k[0]], xs[1] == node[k[1]], xs[2] == node[k[2]]]
+        eqs += [xs[3] == k[3], xs[4] == z3.BoolVal(k[4])]
+        eqs += [xs[5] == k[5]] if stamped else []
+        cases.append(z3.And(*eqs))
     return z3.Or(*cases) if cases else z3.BoolVal(False)
 
 
-def definitions(u: Universe, v: Vocab, s: State) -> list[tuple[z3.FuncDeclRef, Expr]]:
-    """(function, body) pairs defining every variable of `v` as its value in `s`. votedFor of
-    a server with no vote is pinned to s1: the encoding never reads it while `voted` is false."""
-    role_kind = "role+" if v.roles.precandidate is not None else "role"
-    defs = [
-        (v.ct, _lookup(u, "int", s.current_term)),
-        (v.role, _lookup(u, role_kind, tuple((role_kind, int(r)) for r in s.role))),
-        (v.voted, _lookup(u, "bool", tuple(x != NIL for x in s.voted_for))),
-        (v.vf, _lookup(u, "node", tuple(("node", max(x, 0)) for x in s.voted_for))),
-        (v.vr, _relation_body(u, s.votes_responded)),
-        (v.vg, _relation_body(u, s.votes_granted)),
-        (
-            v.msg,
-            _messages_body(u, frozenset(message_key(m) for m, _ in s.messages if not m.mpre_vote)),
-        ),
+def _bits_body(bits: int) -> z3.BoolRef:
+    """Body of t |-> bit t of `bits` is set (earned terms)."""
+    t = z3.Var(0, z3.IntSort())
+    cases = [t == k for k in members(bits)]
+    return z3.Or(*cases) if cases else z3.BoolVal(False)
+
+
+def body(u: Universe, v: Vocab, var: str, value: Any) -> Expr:
+    """The definition of `var`'s function for the abstracted value `value`."""
+    spec = VAR[var]
+    if var in ("msg", "pmsg"):
+        return _messages_body(u, value, v.stamped and var == "msg")
+    if var == "earned":
+        return _bits_body(value)
+    if var == "unearned":
+        return z3.BoolVal(value)
+    if spec.args == ("node", "node"):
+        return _relation_body(u, value)
+    return _lookup(u, spec.value, value, v.model.has("prevote"))
+
+
+def definitions(u: Universe, v: Vocab, s: State) -> list[tuple[Any, Expr]]:
+    """(function, body) pairs defining every spec variable of `v` as its value in `s`. votedFor
+    of a server with no vote is pinned to s1: the encoding never reads it then."""
+    return [
+        (v.fn(var), body(u, v, var, abstraction(v, s, var)))
+        for var in v.variables()
+        if not VAR[var].ghost
     ]
-    if v.pmsg is not None:
-        pre_votes = frozenset(message_key(m) for m, _ in s.messages if m.mpre_vote)
-        defs.append((v.pmsg, _messages_body(u, pre_votes)))
-    return defs
 
 
-# Spec actions and Receive handlers of the features, by the encoding action that covers them.
-_FEATURE_SERVER_ACTIONS = {
-    "RequestPreVote": "RequestPreVote",
-    "StartElection": "StartElection",
-    "HeartbeatRound": "ClockStep",
-    "Tick": "ClockStep",
-}
+def substitute(formula: z3.BoolRef, defs: list[tuple[Any, Expr]]) -> z3.BoolRef:
+    """Replace every defined function (substitute_funs) and 0-ary constant (substitute)."""
+    funs = [(f, b) for f, b in defs if isinstance(f, z3.FuncDeclRef)]
+    consts = [(f, b) for f, b in defs if not isinstance(f, z3.FuncDeclRef)]
+    out = z3.substitute_funs(formula, *funs) if funs else formula
+    return z3.substitute(out, *consts) if consts else out
+
+
+# ---- spec actions in the encoding's terms ---------------------------------------------------
+
+# Spec actions and handlers of the features, by the encoding action that covers them.
 _PREVOTE_DISCARDS = (
     "IgnorePreVoteInLease",
-    "IgnoreNewerTermInLease",
     "HandlePreVoteResponse",
     "DropStalePreVoteResponse",
     "DropPreVoteRefusal",
     "DropMessage",
+    "IgnoreNewerTermInLease",
 )
 
 
-def encoded_action(p: Params, pre: State, action: Action) -> tuple[str, list[object]]:
+def encoded_action(p: Params, model: Model, action: Action) -> tuple[str, list[object]]:
     """The encoding's action and arguments for one spec action instance: servers as indexes,
-    terms as ints, Booleans; None for choices the encoding leaves free (AppendEntries log
-    check and branch, pre-vote grants, CheckQuorum step-down)."""
-    if action.name == "Timeout" and p.has("prevote") and p.bug != "no-prevote-disruption":
-        return "PreVoteTimeout", [action.args[0]]
-    if action.name in _FEATURE_SERVER_ACTIONS:
-        servers: list[object] = [a for a in action.args if isinstance(a, int)]
-        arity = 2 if action.name == "RequestPreVote" else 1
-        return _FEATURE_SERVER_ACTIONS[action.name], servers[:arity]
-    if action.name == "ElectionTimer":
-        return "ElectionTimer", [action.args[0], None]
-    if action.args and isinstance(action.args[0], Message) and action.args[0].mpre_vote:
-        return _encoded_prevote(action, action.args[0])
-    if action.name not in ("Receive", "DuplicateMessage", "DropMessage"):
-        ints = [a for a in action.args if isinstance(a, int)]
-        if action.name == "ClientRequest":
-            ints = ints[:1]  # the client value does not matter to elections
-        return action.name, list(ints)
-    m = action.args[0]
+    terms as ints, Booleans; None for choices the encoding leaves free (the log checks, an
+    AppendEntries branch, pre-vote grants, a CheckQuorum step-down, a BecomeLeader quorum)."""
+    name, args = action.name, action.args
+    servers: list[object] = [a for a in args if isinstance(a, int)]
+    lease = model.tracked("lease")
+    if name == "Timeout" and model.has("prevote") and p.bug != "no-prevote-disruption":
+        return "PreVoteTimeout", servers[:1]
+    if name in ("HeartbeatRound", "Tick"):
+        return (name if lease else "ClockStep"), servers[:1]
+    if name == "ElectionTimer":
+        return name, [servers[0], None]
+    if name == "BecomeLeader":
+        return name, servers[:1] + ([None] if model.tracked("history") else [])
+    if name == "ClientRequest":
+        return name, servers[:1]  # the client value does not matter to elections
+    if name not in ("Receive", "DuplicateMessage", "DropMessage"):
+        return name, servers
+    m = args[0]
     if not isinstance(m, Message):
-        raise TypeError(f"{action.name} without a message: {action}")
-    i, j, t, g = m.mdest, m.msource, m.mterm, bool(m.mvote_granted)
+        raise TypeError(f"{name} without a message: {action}")
+    if m.mpre_vote:
+        return _encoded_prevote(action, m)
+    return _encoded_message(action, m, lease)
+
+
+def _encoded_message(action: Action, m: Message, lease: bool) -> tuple[str, list[object]]:
+    i, j, t = m.mdest, m.msource, m.mterm
+    g = bool(m.mvote_granted) or (lease and bool(m.msuccess))
+    stamp: list[object] = [m.msent_at] if lease else []
     name = action.detail or action.name
     if name in ("UpdateTerm", "DropStaleResponse", "DuplicateMessage", "DropMessage"):
-        return name, [int(m.mtype), i, j, t, g]
+        return name, [int(m.mtype), i, j, t, g, *stamp]
     if name == "IgnoreNewerTermInLease":  # a follower keeps its lease promise: one copy dropped
-        return "DropMessage", [int(m.mtype), i, j, t, g]
+        return "DropMessage", [int(m.mtype), i, j, t, g, *stamp]
     if name == "HandleRequestVoteRequest":
-        return name, [i, j, t, LogOk(p, pre, i, m)]
+        return name, [i, j, t, None]
     if name == "HandleRequestVoteResponse":
         return name, [i, j, t, g]
     if name == "HandleAppendEntriesRequest":
-        return name, [i, j, t, None, None]
+        return name, [i, j, t, None, None, *stamp]
     if name == "HandleAppendEntriesResponse":
-        return name, [i, j, t]
+        return name, [i, j, t, *([g, m.msent_at] if lease else [])]
     if name == "IgnoreVoteRequestInLease":
         return name, [i, j, t]
     raise ValueError(f"no encoding for spec action {action}")
@@ -230,76 +304,50 @@ def _encoded_prevote(action: Action, m: Message) -> tuple[str, list[object]]:
     raise ValueError(f"no encoding for spec action {action}")
 
 
-class ConcreteChecker:
-    """Asks the encoding about concrete spec steps and states of one Params."""
+def domain(sort: z3.SortRef) -> list[Expr] | None:
+    """Every value of a finite sort (enumerations, Booleans), or None."""
+    if sort.kind() == z3.Z3_BOOL_SORT:
+        return [z3.BoolVal(False), z3.BoolVal(True)]
+    if isinstance(sort, z3.DatatypeSortRef) and all(
+        sort.constructor(k).arity() == 0 for k in range(sort.num_constructors())
+    ):
+        return [sort.constructor(k)() for k in range(sort.num_constructors())]
+    return None
 
-    def __init__(self, p: Params, settings: Settings | None = None) -> None:
-        settings = settings or Settings()
-        self.p, self.settings = p, settings
-        self.u = universe(p.servers, p.bug)
-        features = bool(p.features)
-        self.pre = symbolic_vocab(self.u.sorts, f"@{p.servers}{features}", features)
-        self.post = symbolic_vocab(self.u.sorts, f"@{p.servers}{features}'", features)
-        # Built once per action; a fresh solver per query is faster than push/pop here (the
-        # incremental solver handles the quantified frames worse).
-        self._steps: dict[str, tuple[z3.BoolRef, list[Expr]]] = {}
-        self._inv = [c.formula(self.u.sorts, self.pre) for c in CONJUNCTS]
-        self._residue = make_solver(settings)
 
-    def _step(self, name: str) -> tuple[z3.BoolRef, list[Expr]]:
-        if name not in self._steps:
-            action = ACTION_BY_NAME[name]
-            params = fresh_params(action, self.u.sorts)
-            formula = relation(action, self.u.sorts, self.pre, self.post, self.p.bug, params)
-            self._steps[name] = (formula, params)
-        return self._steps[name]
+def expand_finite(e: Expr) -> Expr:
+    """The formula with every quantifier over finite sorts replaced by the conjunction (or
+    disjunction) of its instances: exact, since the instances name every value of the sort.
+    Quantified integers stay quantified."""
+    return _expand(e, {})
 
-    def _bind(self, params: Sequence[Expr], values: Sequence[object]) -> list[tuple[Expr, Expr]]:
-        """(parameter, value) pairs; None leaves the parameter free (existential)."""
-        bound = []
-        for param, value in zip(params, values, strict=True):
-            if value is None:
-                continue
-            if param.sort() == self.u.sorts.node:
-                bound.append((param, self.u.servers[int(value)]))  # type: ignore[call-overload]
-            elif param.sort() == MTYPES[0].sort():
-                bound.append((param, MTYPES[int(value)]))  # type: ignore[call-overload]
-            else:
-                bound.append((param, _value(self.u, value)))
-        return bound
 
-    def _decide(self, closed: z3.BoolRef) -> z3.CheckSatResult:
-        """Satisfiability of a formula over the finite sorts: z3's simplifier evaluates it
-        outright in most cases (fast); what it leaves (free choices, quantifiers) goes to the
-        solver."""
-        reduced = z3.simplify(closed)
-        if z3.is_true(reduced):
-            return z3.sat
-        if z3.is_false(reduced):
-            return z3.unsat
-        self._residue.push()  # one incremental solver: 5x cheaper than a fresh one per query
-        self._residue.add(reduced)
-        answer = self._residue.check()
-        self._residue.pop()
-        return answer
-
-    def accepts(self, pre: State, action: Action, post: State) -> tuple[str, z3.CheckSatResult]:
-        """The encoding's action name and whether its relation allows pre --action--> post."""
-        name, values = encoded_action(self.p, pre, action)
-        formula, params = self._step(name)
-        defs = definitions(self.u, self.pre, pre) + definitions(self.u, self.post, post)
-        closed = z3.substitute_funs(formula, *defs)
-        bound = self._bind(params, values)
-        return name, self._decide(z3.substitute(closed, *bound))
-
-    def violated(self, s: State) -> list[str]:
-        """The conjuncts of the inductive invariant that `s` violates (empty: all hold)."""
-        defs = definitions(self.u, self.pre, s)
-        whole = self._decide(z3.substitute_funs(z3.And(*self._inv), *defs))
-        if whole == z3.sat:
-            return []
-        failed = []
-        for conj, formula in zip(CONJUNCTS, self._inv, strict=True):
-            if self._decide(z3.substitute_funs(formula, *defs)) != z3.sat:
-                failed.append(conj.id)
-        return failed
+def _expand(e: Expr, memo: dict[int, tuple[Expr, Expr]]) -> Expr:
+    # The memo keeps each key's AST alive: z3 reuses the id of a collected AST, and an
+    # instance built below may be collected before its id comes up again.
+    key = e.get_id()
+    if key in memo:
+        return memo[key][1]
+    out = e
+    if z3.is_quantifier(e):
+        n = e.num_vars()
+        consts = [z3.FreshConst(e.var_sort(k), "q") for k in range(n)]
+        body = z3.substitute_vars(e.body(), *reversed(consts))
+        finite = [(c, domain(c.sort())) for c in consts]
+        fixed = [(c, d) for c, d in finite if d is not None]
+        kept = [c for c, d in finite if d is None]
+        instances = [body]
+        for c, d in fixed:
+            instances = [
+                z3.simplify(z3.substitute(b, (c, value))) for b in instances for value in d
+            ]
+        parts = [_expand(b, memo) for b in instances]
+        out = z3.And(*parts) if e.is_forall() else z3.Or(*parts)
+        if kept:
+            out = z3.ForAll(kept, out) if e.is_forall() else z3.Exists(kept, out)
+    elif z3.is_app(e) and e.num_args() > 0:
+        children = [_expand(c, memo) for c in e.children()]
+        if any(not a.eq(b) for a, b in zip(children, e.children(), strict=True)):
+            out = e.decl()(*children)
+    memo[key] = (e, out)
+    return out

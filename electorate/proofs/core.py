@@ -23,19 +23,21 @@ class Settings:
 
     Quantified queries are sensitive to the solver's random choices: the same obligation takes
     0.2 s under one seed and over 10 s under another. As mypyvy does, an `unknown` answer is
-    retried with a new seed and a doubled timeout (`attempts` in all, the first one capped at
-    `first_ms`); only if every attempt is `unknown` does the obligation fail.
+    retried with a new seed and a larger budget (`attempts` in all); only if every attempt is
+    `unknown` does the obligation fail. The budget is z3's resource limit (`rlimit`, about 5
+    million units per second of CPU here), not wall-clock time, so a loaded machine makes a
+    proof slower, never different; `timeout_ms` is only a wall-clock backstop per attempt.
     """
 
-    timeout_ms: int = 10_000
+    timeout_ms: int = 60_000
     seed: int = 0
     attempts: int = 3
-    first_ms: int = 2_000
+    first_rlimit: int = 10_000_000
 
-    def schedule(self) -> list[tuple[int, int]]:
-        """(seed, timeout ms) of each attempt."""
+    def schedule(self) -> list[tuple[int, int, int]]:
+        """(seed, wall-clock timeout ms, resource limit) of each attempt."""
         return [
-            (self.seed + 1009 * k, min(self.timeout_ms, self.first_ms * 2**k))
+            (self.seed + 1009 * k, self.timeout_ms, self.first_rlimit * 3**k)
             for k in range(max(1, self.attempts))
         ]
 
@@ -67,9 +69,10 @@ class Property:
     obligations: Callable[[], list[Obligation]]
 
 
-def make_solver(settings: Settings) -> z3.Solver:
+def make_solver(settings: Settings, rlimit: int | None = None) -> z3.Solver:
     solver = z3.Solver()
     solver.set("timeout", settings.timeout_ms)
+    solver.set("rlimit", settings.first_rlimit if rlimit is None else rlimit)
     solver.set("random_seed", settings.seed)
     solver.set("smt.random_seed", settings.seed)
     return solver
@@ -81,8 +84,8 @@ def check(
     """Check satisfiability of the conjunction, retrying `unknown` per `settings.schedule()`;
     returns the answer and the solver (for models and the reason of an `unknown`)."""
     answer, solver = z3.unknown, make_solver(settings)
-    for seed, timeout in settings.schedule():
-        solver = make_solver(Settings(timeout_ms=timeout, seed=seed))
+    for seed, timeout, rlimit in settings.schedule():
+        solver = make_solver(Settings(timeout_ms=timeout, seed=seed), rlimit)
         solver.add(*assertions)
         answer = solver.check()
         if answer != z3.unknown:

@@ -1,62 +1,116 @@
 """Readable counterexamples to induction (CTIs): shrink the model, then print it.
 
-Raw Z3 models are large (dozens of nodes, terms like -12329). As mypyvy does, we look for a
-model with at most k nodes and quorums and terms in 0..T, for growing k and T, and print the
-first one found; if none is found within the bounds, the raw model is printed.
+Raw Z3 models are large (dozens of nodes, terms like -12329). As mypyvy does, we look for a model
+with at most k nodes and quorums and terms in 1..T, for growing k and T, first with no message in
+flight before the step; then the messages in flight are minimized (each one that the
+counterexample does not need is removed, one at a time). If no model is found within the bounds,
+the raw model is printed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import z3
 
 from electorate.proofs.core import Settings, make_solver
-from electorate.proofs.model import MTYPES, ActionDef, Vocab
+from electorate.proofs.vocab import MTYPES, Vocab, msg_vars
 
 if TYPE_CHECKING:
-    from electorate.proofs.election import Context
+    from electorate.proofs.induction import Context
+    from electorate.proofs.model import ActionDef
 
 SHRINK_NODES = (1, 2, 3, 4)
 SHRINK_TERMS = (3, 6)
-SHRINK_TIMEOUT_MS = 2_000
+SHRINK_RLIMIT = 20_000_000  # z3 resource units per bounded search (a few seconds of CPU)
+MINIMIZE_CALLS = 12  # at most this many solver calls to drop messages
+MAX_MESSAGES = 12  # messages printed per state (an unshrunk model can have hundreds)
 
 
-def _bounds(ctx: Context, k: int, top: int, quiet: bool) -> list[z3.BoolRef]:
-    """At most k nodes and k quorums, all terms (state and messages) in 1..top; with `quiet`,
-    no message in flight before the step."""
+def bounds(ctx: Context, k: int, top: int, quiet: bool) -> list[z3.BoolRef]:
+    """At most k nodes and k quorums, all terms (state and messages) in 1..top, clocks in
+    0..2*top; with `quiet`, no message in flight before the step."""
     s = ctx.sorts
     nodes = [z3.Const(f"node{j}", s.node) for j in range(k)]
     quorums = [z3.Const(f"quorum{j}", s.quorum) for j in range(k)]
-    x, y = z3.Const("bx", s.node), z3.Const("by", s.node)
+    x = z3.Const("bx", s.node)
     q = z3.Const("bq", s.quorum)
-    ty, t, g = z3.Const("bty", MTYPES[0].sort()), z3.Int("bt"), z3.Bool("bg")
     found = [
         z3.ForAll([x], z3.Or(*[x == n for n in nodes])),
         z3.ForAll([q], z3.Or(*[q == c for c in quorums])),
     ]
     for v in (ctx.pre, ctx.post):
         found.append(z3.ForAll([x], z3.And(v.ct(x) >= 1, v.ct(x) <= top)))
-        in_range = z3.And(t >= 1, t <= top)
-        found.append(z3.ForAll([ty, x, y, t, g], z3.Implies(v.msg(ty, x, y, t, g), in_range)))
+        m = msg_vars(v)
+        in_range = z3.And(m[3] >= 1, m[3] <= top)
+        found.append(z3.ForAll(m, z3.Implies(v.msg(*m), in_range)))
+        for name in ("clock", "lu", "ra"):
+            if v.has(name):
+                f = v.fn(name)
+                found.append(z3.ForAll([x], z3.And(f(x) >= 0, f(x) <= 2 * top)))
     if quiet:
-        found.append(z3.ForAll([ty, x, y, t, g], z3.Not(ctx.pre.msg(ty, x, y, t, g))))
+        for name in ("msg", "pmsg"):
+            if ctx.pre.has(name):
+                m = msg_vars(ctx.pre, name)
+                found.append(z3.ForAll(m, z3.Not(ctx.pre.fn(name)(*m))))
     return found
 
 
 def _shrink(
     goal: Sequence[z3.BoolRef], ctx: Context, settings: Settings
-) -> tuple[z3.ModelRef, int] | None:
-    budget = Settings(min(settings.timeout_ms, SHRINK_TIMEOUT_MS), settings.seed)
+) -> tuple[z3.ModelRef, int, list[z3.BoolRef]] | None:
+    budget = Settings(settings.timeout_ms, settings.seed, first_rlimit=SHRINK_RLIMIT)
     for k in SHRINK_NODES:
         for top in SHRINK_TERMS:
             for quiet in (True, False):
                 solver = make_solver(budget)
-                solver.add(*goal, *_bounds(ctx, k, top, quiet))
+                limits = bounds(ctx, k, top, quiet)
+                solver.add(*goal, *limits)
                 if solver.check() == z3.sat:
-                    return solver.model(), top
+                    return solver.model(), top, limits
     return None
+
+
+def _minimize_messages(
+    model: z3.ModelRef,
+    ctx: Context,
+    top: int,
+    goal: Sequence[z3.BoolRef],
+    bounds: list[z3.BoolRef],
+    settings: Settings,
+) -> z3.ModelRef:
+    """Drop pre-state messages the counterexample does not need, one at a time (greedy)."""
+    budget = Settings(settings.timeout_ms, settings.seed, first_rlimit=SHRINK_RLIMIT)
+    view = _View(model, ctx, top)
+    atoms = [atom for atom, _ in view.message_atoms(ctx.pre)]
+    dropped: list[z3.BoolRef] = []
+    for atom in atoms[:MINIMIZE_CALLS]:
+        solver = make_solver(budget)
+        solver.add(*goal, *bounds, *[z3.Not(a) for a in (*dropped, atom)])
+        if solver.check() == z3.sat:
+            dropped.append(atom)
+            model = solver.model()
+    return model
+
+
+def bounded(
+    goal: Sequence[z3.BoolRef],
+    ctx: Context,
+    action: ActionDef,
+    args: Sequence[z3.ExprRef],
+    conj: str,
+    settings: Settings,
+) -> str | None:
+    """A counterexample among few servers and small terms, printed, or None if there is none
+    within the bounds (or the solver cannot tell)."""
+    shrunk = _shrink(goal, ctx, settings)
+    if shrunk is None:
+        return None
+    model, top, bounds = shrunk
+    return _render(
+        _minimize_messages(model, ctx, top, goal, bounds, settings), ctx, top, action, args, conj
+    )
 
 
 def minimized(
@@ -69,13 +123,30 @@ def minimized(
     settings: Settings,
 ) -> str:
     shrunk = _shrink(goal, ctx, settings)
-    model, top = shrunk if shrunk is not None else (solver.model(), None)
+    if shrunk is None:
+        return _render(solver.model(), ctx, None, action, args, conj)
+    model, top, bounds = shrunk
+    return _render(
+        _minimize_messages(model, ctx, top, goal, bounds, settings), ctx, top, action, args, conj
+    )
+
+
+def _render(
+    model: z3.ModelRef,
+    ctx: Context,
+    top: int | None,
+    action: ActionDef,
+    args: Sequence[z3.ExprRef],
+    conj: str,
+) -> str:
     view = _View(model, ctx, top)
     shown = ", ".join(
-        f"{name}={view.show(a)}" for (name, _), a in zip(action.params, args, strict=True)
+        f"{name}={view.show(a)}"
+        for (name, _), a in zip(action.params_for(ctx.model), args, strict=True)
     )
     lines = [
         f"counterexample to induction: {action.name}({shown}) breaks {conj}",
+        *view.knobs(),
         *view.quorums(),
         "  before:",
         *view.state(ctx.pre),
@@ -101,12 +172,29 @@ class _View:
     def ev(self, e: z3.ExprRef) -> z3.ExprRef:
         return self.model.eval(e, model_completion=True)
 
+    def true(self, e: z3.ExprRef) -> bool:
+        return bool(z3.is_true(self.ev(e)))
+
     def show(self, e: z3.ExprRef) -> str:
         value = self.ev(e)
         for k, n in enumerate(self.nodes):
             if value.eq(n):
                 return f"n{k + 1}"
+        for k, q in enumerate(self.quorum_elems):
+            if value.eq(q):
+                return f"q{k + 1}"
         return str(value)
+
+    def knobs(self) -> list[str]:
+        if not self.ctx.pre.has("clock"):
+            return []
+        from electorate.proofs.model import DRIFT, ELECTION_TICKS, LEASE_TICKS
+
+        shown = [
+            f"{n} {self.ev(k)}"
+            for n, k in (("election", ELECTION_TICKS), ("drift", DRIFT), ("lease", LEASE_TICKS))
+        ]
+        return ["  ticks: " + ", ".join(shown)]
 
     def quorums(self) -> list[str]:
         out = []
@@ -114,7 +202,7 @@ class _View:
             inside = [
                 f"n{j + 1}"
                 for j, n in enumerate(self.nodes)
-                if z3.is_true(self.ev(self.ctx.sorts.member(n, q)))
+                if self.true(self.ctx.sorts.member(n, q))
             ]
             out.append(f"  quorum q{k + 1} = {{{', '.join(inside)}}}")
         return out
@@ -124,36 +212,110 @@ class _View:
             return list(range(1, self.top + 1))
         return sorted({self.ev(v.ct(n)).as_long() for n in self.nodes})
 
+    def _set(self, f: Callable[..., Any], n: z3.ExprRef) -> str:
+        inside = [f"n{j + 1}" for j, m in enumerate(self.nodes) if self.true(f(n, m))]
+        return "{" + ", ".join(inside) + "}"
+
     def state(self, v: Vocab) -> list[str]:
         lines = []
         for k, n in enumerate(self.nodes):
             role = str(self.ev(v.role(n)))
-            vote = self.show(v.vf(n)) if z3.is_true(self.ev(v.voted(n))) else "Nil"
-            granted = [
-                f"n{j + 1}" for j, m in enumerate(self.nodes) if z3.is_true(self.ev(v.vg(n, m)))
-            ]
-            lines.append(
+            vote = self.show(v.vf(n)) if self.true(v.voted(n)) else "Nil"
+            line = (
                 f"    n{k + 1}: {role}, term {self.ev(v.ct(n))}, votedFor {vote}, "
-                f"votesGranted {{{', '.join(granted)}}}"
+                f"votesGranted {self._set(v.vg, n)}"
             )
-        lines += [f"    msg {m}" for m in self._messages(v)]
+            lines.append(line + self._extras(v, n))
+        lines += self._history(v)
+        if v.has("earned"):
+            earned = [str(t) for t in self._terms(v) if self.true(v.fn("earned")(z3.IntVal(t)))]
+            unearned = self.true(v.fn("unearned"))
+            lines.append(
+                f"    earned terms {{{', '.join(earned)}}}, unearned deposition {unearned}"
+            )
+        shown = [text for _, text in self.message_atoms(v)]
+        lines += [f"    msg {text}" for text in shown[:MAX_MESSAGES]]
+        if len(shown) > MAX_MESSAGES:
+            lines.append(f"    ... and {len(shown) - MAX_MESSAGES} more messages")
         return lines
 
-    def _messages(self, v: Vocab) -> list[str]:
-        pre_votes = [] if v.pmsg is None else self._relation(v, v.pmsg, "Pre")
-        return self._relation(v, v.msg, "") + pre_votes
+    def _extras(self, v: Vocab, n: z3.ExprRef) -> str:
+        out = ""
+        if v.has("quiet"):
+            quiet = " quiet" if self.true(v.fn("quiet")(n)) else ""
+            out += f", acked {self._set(v.fn('acked'), n)}{quiet}"
+        if v.has("clock"):
+            heard = "heard" if self.true(v.fn("heard")(n)) else "unheard"
+            out += (
+                f", {heard}, clock {self.ev(v.fn('clock')(n))}, lease_until "
+                f"{self.ev(v.fn('lu')(n))}, round {self.ev(v.fn('ra')(n))} "
+                f"acked {self._set(v.fn('rack'), n)}"
+            )
+        return out
 
-    def _relation(self, v: Vocab, rel: Callable[..., z3.BoolRef], prefix: str) -> list[str]:
-        found = []
-        for ty in MTYPES:
-            for a, na in enumerate(self.nodes):
-                for b, nb in enumerate(self.nodes):
-                    for t in self._terms(v):
-                        for g in (True, False):
-                            if z3.is_true(self.ev(rel(ty, na, nb, z3.IntVal(t), z3.BoolVal(g)))):
-                                extra = (" granted" if g else " denied") if ty.eq(MTYPES[1]) else ""
-                                found.append(f"{prefix}{ty} n{a + 1}->n{b + 1} term {t}{extra}")
-        return found
+    def _history(self, v: Vocab) -> list[str]:
+        if not v.has("elected"):
+            return []
+        lines = []
+        for t in self._terms(v):
+            tt = z3.IntVal(t)
+            won = [
+                f"n{k + 1}" for k, n in enumerate(self.nodes) if self.true(v.fn("elected")(n, tt))
+            ]
+            if won:
+                lines.append(
+                    f"    term {t}: elected {', '.join(won)} by {self.show(v.fn('wq')(tt))}"
+                )
+            votes = [
+                f"n{a + 1}->n{b + 1}"
+                for a, na in enumerate(self.nodes)
+                for b, nb in enumerate(self.nodes)
+                if self.true(v.fn("votedIn")(na, tt, nb))
+            ]
+            if votes:
+                lines.append(f"    term {t}: votes {', '.join(votes)}")
+        return lines
+
+    def _stamps(self, v: Vocab) -> list[int]:
+        if not v.stamped:
+            return [0]
+        found = {0}
+        for name in ("ra", "clock"):
+            found |= {self.ev(v.fn(name)(n)).as_long() for n in self.nodes}
+        return sorted(found)
+
+    def message_atoms(self, v: Vocab) -> Iterator[tuple[z3.BoolRef, str]]:
+        """The messages in flight in the model, as ground atoms and as text."""
+        for name, prefix in (("msg", ""), ("pmsg", "Pre")):
+            if not v.has(name):
+                continue
+            rel = v.fn(name)
+            stamps = self._stamps(v) if name == "msg" else [0]
+            for ty in MTYPES:
+                for a, na in enumerate(self.nodes):
+                    for b, nb in enumerate(self.nodes):
+                        for t in self._terms(v):
+                            for g in (True, False):
+                                for st in stamps:
+                                    key = [ty, na, nb, z3.IntVal(t), z3.BoolVal(g)]
+                                    if name == "msg" and v.stamped:
+                                        key.append(z3.IntVal(st))
+                                    atom = rel(*key)
+                                    if self.true(atom):
+                                        yield atom, self._text(prefix, ty, a, b, t, g, st, v)
+
+    @staticmethod
+    def _text(
+        prefix: str, ty: z3.ExprRef, a: int, b: int, t: int, g: bool, st: int, v: Vocab
+    ) -> str:
+        extra = ""
+        if ty.eq(MTYPES[1]):
+            extra = " granted" if g else " denied"
+        elif ty.eq(MTYPES[3]) and v.stamped:
+            extra = " ok" if g else " fail"
+        if v.stamped and prefix == "" and (ty.eq(MTYPES[2]) or ty.eq(MTYPES[3])):
+            extra += f" round {st}"
+        return f"{prefix}{ty} n{a + 1}->n{b + 1} term {t}{extra}"
 
 
 __all__ = ["minimized", "render_state"]

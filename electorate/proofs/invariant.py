@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import z3
 
-from electorate.proofs.model import RV_RESP, Sorts, Vocab, holds_quorum
+from electorate.proofs.vocab import RV_RESP, Sorts, Vocab, holds_quorum
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,17 @@ class Lemma:
 
 def _nodes(sorts: Sorts, names: str) -> list[z3.ExprRef]:
     return [z3.Const(n, sorts.node) for n in names.split()]
+
+
+def in_flight(
+    v: Vocab, ty: z3.ExprRef, src: z3.ExprRef, dst: z3.ExprRef, t: z3.ExprRef, g: z3.ExprRef
+) -> tuple[z3.BoolRef, list[z3.ExprRef]]:
+    """ "This message is in flight", and the extra bound variable it needs: a model whose
+    messages carry a send-time stamp (the lease) quantifies over it."""
+    if v.stamped:
+        stamp = z3.Int("mstamp")
+        return v.msg(ty, src, dst, t, g, stamp), [stamp]
+    return v.msg(ty, src, dst, t, g), []
 
 
 def _electing(v: Vocab, i: z3.ExprRef) -> z3.BoolRef:
@@ -56,8 +67,8 @@ def votes_disjoint(s: Sorts, v: Vocab) -> z3.BoolRef:
 def counted_vote_exclusive(s: Sorts, v: Vocab) -> z3.BoolRef:
     i, n, c = _nodes(s, "i n c")
     counted = z3.And(_electing(v, i), v.vg(i, n))
-    granted = v.msg(RV_RESP, n, c, v.ct(i), z3.BoolVal(True))
-    return z3.ForAll([i, n, c], z3.Implies(z3.And(counted, granted), c == i))
+    granted, extra = in_flight(v, RV_RESP, n, c, v.ct(i), z3.BoolVal(True))
+    return z3.ForAll([i, n, c, *extra], z3.Implies(z3.And(counted, granted), c == i))
 
 
 def counted_voter_term(s: Sorts, v: Vocab) -> z3.BoolRef:
@@ -76,21 +87,28 @@ def one_grant_per_term(s: Sorts, v: Vocab) -> z3.BoolRef:
     n, c1, c2 = _nodes(s, "n c1 c2")
     t = z3.Int("t")
     yes = z3.BoolVal(True)
-    both = z3.And(v.msg(RV_RESP, n, c1, t, yes), v.msg(RV_RESP, n, c2, t, yes))
-    return z3.ForAll([n, c1, c2, t], z3.Implies(both, c1 == c2))
+    one, extra = in_flight(v, RV_RESP, n, c1, t, yes)
+    other = (
+        v.msg(RV_RESP, n, c2, t, yes, z3.Int("mstamp2")) if extra else v.msg(RV_RESP, n, c2, t, yes)
+    )
+    both = z3.And(one, other)
+    more = [z3.Int("mstamp2")] if extra else []
+    return z3.ForAll([n, c1, c2, t, *extra, *more], z3.Implies(both, c1 == c2))
 
 
 def response_term_bounded(s: Sorts, v: Vocab) -> z3.BoolRef:
     n, c = _nodes(s, "n c")
     t, g = z3.Int("t"), z3.Bool("g")
-    return z3.ForAll([n, c, t, g], z3.Implies(v.msg(RV_RESP, n, c, t, g), t <= v.ct(n)))
+    sent, extra = in_flight(v, RV_RESP, n, c, t, g)
+    return z3.ForAll([n, c, t, g, *extra], z3.Implies(sent, t <= v.ct(n)))
 
 
 def grant_is_vote(s: Sorts, v: Vocab) -> z3.BoolRef:
     n, c = _nodes(s, "n c")
     t = z3.Int("t")
-    current = z3.And(v.msg(RV_RESP, n, c, t, z3.BoolVal(True)), v.ct(n) == t)
-    return z3.ForAll([n, c, t], z3.Implies(current, z3.And(v.voted(n), v.vf(n) == c)))
+    sent, extra = in_flight(v, RV_RESP, n, c, t, z3.BoolVal(True))
+    current = z3.And(sent, v.ct(n) == t)
+    return z3.ForAll([n, c, t, *extra], z3.Implies(current, z3.And(v.voted(n), v.vf(n) == c)))
 
 
 SAFETY = Lemma(

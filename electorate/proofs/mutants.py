@@ -1,18 +1,21 @@
 """The spec's bug variants (spec.bugs) as mutants of the proof's encoding.
 
-Each bug changes one action of spec/actions.py, and the encoding mirrors the change (grep
-`bug ==` in proofs/model.py; the conformance tests check the mirrored mutant accepts every
-step of the buggy spec). A mutant must make the proof fail with a counterexample; `breaks` lists
-the obligations that do (all of them, measured over the full obligation set).
+Each bug changes one action of the spec, and the encoding mirrors the change where the spec makes
+it (grep `bug ==` in proofs/model.py; lease-too-long is a choice of knobs, so its mirror is the
+lease theory's hypothesis). The conformance tests check that each mirrored mutant accepts the
+buggy spec's steps, so its counterexamples are not artefacts. A mutant must make a proof fail
+with a counterexample to induction: `breaks` lists, per theory, exactly the obligations that fail
+(measured over the obligations of the actions the bug changes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from electorate.proofs.core import Obligation
-from electorate.proofs.election import obligations
-from electorate.proofs.model import ACTION_BY_NAME, ACTIONS, FEATURE_ACTIONS
+from electorate.proofs.election import ELECTION, ELECTION_FEATURES
+from electorate.proofs.induction import Theory, obligations
+from electorate.proofs.model import ACTION_BY_NAME
 from electorate.spec.ids import BugId
 
 
@@ -20,8 +23,10 @@ from electorate.spec.ids import BugId
 class Mutant:
     bug: BugId
     actions: tuple[str, ...]  # encoding actions the bug changes
-    breaks: tuple[str, ...]  # obligations that fail under the bug
-    features: bool = False  # a bug of issue 3's features: proved with the feature actions
+    breaks: tuple[str, ...]  # election obligations that fail under the bug
+    features: bool = False  # a feature's bug: the election proof runs the featured model
+    # Other theories the bug must break: theory name -> the obligations that fail.
+    theories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 MUTANTS: dict[str, Mutant] = {
@@ -41,11 +46,18 @@ MUTANTS: dict[str, Mutant] = {
                 "HandleRequestVoteRequest => OneGrantPerTerm'",
                 "HandleRequestVoteRequest => GrantIsVote'",
             ),
+            theories={
+                "election-history": (
+                    "HandleRequestVoteRequest => OneVotePerTerm'",
+                    "HandleRequestVoteRequest => VoteIsVotedFor'",
+                ),
+            },
         ),
         Mutant(
             "forget-vote-on-restart",
             ("Restart",),
             ("Restart => CountedVoteIsVote'", "Restart => GrantIsVote'"),
+            theories={"election-history": ("Restart => VoteIsVotedFor'",)},
         ),
         Mutant(
             "stale-votes-counted",
@@ -56,6 +68,7 @@ MUTANTS: dict[str, Mutant] = {
                 "HandleRequestVoteResponse => CountedVoterTerm'",
                 "HandleRequestVoteResponse => CountedVoteIsVote'",
             ),
+            theories={"election-history": ("HandleRequestVoteResponse => CountedIsRecorded'",)},
         ),
         Mutant(
             "leader-keeps-role",
@@ -72,33 +85,102 @@ MUTANTS: dict[str, Mutant] = {
             "no-term-increment",
             ("Timeout",),
             ("Timeout => CountedVoteIsVote'", "Timeout => GrantIsVote'"),
+            theories={
+                "election-history": (
+                    "Timeout => VoteIsVotedFor'",
+                    "Timeout => CandidateNotElected'",
+                )
+            },
         ),
         # A log-profile bug: the election proof never relied on the log check (LogOk is a
         # free choice in the encoding), so it must still go through.
         Mutant("no-log-check", ("HandleRequestVoteRequest",), ()),
-        # Issue 3's feature bugs threaten availability (disruption), CheckQuorum's step-down
-        # or lease reads, not one leader per term: the election proof must still go through.
-        Mutant("no-prevote-disruption", ("Timeout",), (), features=True),
-        Mutant("prevote-bumps-term", ("PreVoteTimeout",), (), features=True),
-        Mutant("no-check-quorum-zombie", ("ElectionTimer",), (), features=True),
-        Mutant("lease-too-long", ("ClockStep",), (), features=True),
-        Mutant("lease-from-receive-time", ("ClockStep",), (), features=True),
+        # The features' bugs threaten availability (disruption), CheckQuorum's step-down or
+        # lease reads, not one leader per term: the election proof must still go through,
+        # and the feature's own property must fail.
+        Mutant(
+            "no-prevote-disruption",
+            ("Timeout",),
+            (),
+            features=True,
+            theories={"prevote-nondisruption": ("Timeout => TermsEarned'",)},
+        ),
+        Mutant(
+            "prevote-bumps-term",
+            ("PreVoteTimeout",),
+            (),
+            features=True,
+            theories={"prevote-nondisruption": ("PreVoteTimeout => TermsEarned'",)},
+        ),
+        Mutant(
+            "no-check-quorum-zombie",
+            ("ElectionTimer",),
+            (),
+            features=True,
+            theories={"checkquorum-stepdown": ("ElectionTimer => CheckQuorumStepDown'",)},
+        ),
+        Mutant(
+            "lease-too-long",
+            ("ClockStep", "HandleAppendEntriesRequest"),
+            (),
+            features=True,
+            theories={"lease": ("HandleAppendEntriesRequest => RoundAckInPromise'",)},
+        ),
+        Mutant(
+            "lease-from-receive-time",
+            ("ClockStep", "HandleAppendEntriesResponse"),
+            (),
+            features=True,
+            theories={
+                "lease": (
+                    "HandleAppendEntriesResponse => LeaseByRound'",
+                    "HandleAppendEntriesResponse => LeaseBacked'",
+                    "HandleAppendEntriesResponse => NoNewerWhileLeased'",
+                )
+            },
+        ),
     )
 }
 
 
-def mutant_obligations(bug: str) -> list[Obligation]:
-    """The obligations a mutant can break: the bridge and those of the actions it changes."""
+def _election(bug: str) -> Theory:
+    return ELECTION_FEATURES if MUTANTS[bug].features else ELECTION
+
+
+def _known(bug: str) -> Mutant:
     if bug not in MUTANTS:
         raise ValueError(f"unknown bug {bug!r}; known: {', '.join(MUTANTS)}")
-    actions = [ACTION_BY_NAME[name] for name in MUTANTS[bug].actions]
-    return obligations(bug, actions=actions, features=MUTANTS[bug].features)
+    return MUTANTS[bug]
+
+
+def mutant_obligations(bug: str, theory: Theory | None = None) -> list[Obligation]:
+    """The obligations a mutant can break in a theory (default: the election proof): the
+    bridge, Init and the actions it changes."""
+    mutant = _known(bug)
+    theory = theory or _election(bug)
+    present = {a.name for a in theory.actions(bug)}
+    actions = [ACTION_BY_NAME[name] for name in mutant.actions if name in present]
+    return obligations(theory, bug, actions=actions)
 
 
 def all_obligations(bug: str) -> list[Obligation]:
-    """Every obligation of the model the bug lives in (with the feature actions if needed)."""
-    if bug not in MUTANTS:
-        raise ValueError(f"unknown bug {bug!r}; known: {', '.join(MUTANTS)}")
-    features = MUTANTS[bug].features
-    actions = ACTIONS + FEATURE_ACTIONS if features else ACTIONS
-    return obligations(bug, actions=actions, features=features)
+    """Every obligation of the election model the bug lives in (with the feature actions if
+    needed)."""
+    _known(bug)
+    return obligations(_election(bug), bug)
+
+
+def breaks_in(bug: str, theory: Theory) -> tuple[str, ...]:
+    """The obligations the bug breaks in a theory (the election proofs' or another's)."""
+    mutant = _known(bug)
+    if theory.name in mutant.theories:
+        return mutant.theories[theory.name]
+    return mutant.breaks if theory in (ELECTION, ELECTION_FEATURES) else ()
+
+
+def expected_breaks(bug: str, theory: Theory) -> list[Obligation]:
+    """The obligations the bug is known to break in the theory, in order (a mutant check needs
+    only one counterexample; tests check the whole list)."""
+    wanted = breaks_in(bug, theory)
+    found = {o.name: o for o in mutant_obligations(bug, theory)}
+    return [found[name] for name in wanted if name in found]

@@ -1,29 +1,25 @@
-"""Anti-vacuity: the proof is not true for a trivial reason.
+"""Anti-vacuity: a proof is not true for a trivial reason.
 
 Inconsistent axioms, an unsatisfiable Init or an action that can never fire would make every
-obligation hold vacuously. So: axioms and Init have a model; every action is enabled in some state
-satisfying the invariant (and leads to one); and a bounded unrolling of Init and Next, with the
-same symbolic encoding, reaches a state with a leader.
+obligation hold vacuously. So, for each theory: axioms (and hypotheses) and Init have a model;
+every action is enabled in some state satisfying the invariant and leads to one; and the
+situation the property is about happens in some invariant state (a leader elected, a lease
+held: the theory's witness). For the election proof, a bounded unrolling of Init and the
+actions, with the same symbolic encoding, also reaches a state with a leader.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import z3
 
+from electorate.proofs import cti
 from electorate.proofs.core import Obligation, Outcome, Property, Settings, expect_sat
-from electorate.proofs.election import axioms, context
-from electorate.proofs.invariant import CONJUNCTS
-from electorate.proofs.model import (
-    ACTIONS,
-    FEATURE_ACTIONS,
-    ActionDef,
-    fresh_params,
-    init,
-    relation,
-    symbolic_vocab,
-)
+from electorate.proofs.election import ELECTION, ELECTION_FEATURES
+from electorate.proofs.induction import Context, Theory, background, context
+from electorate.proofs.model import ELECTION_TICKS, ActionDef, fresh_params, init, relation
+from electorate.proofs.vocab import CANONICAL, Model, Sorts, Vocab, symbolic_vocab
 
 # The shortest election in raft.tla style: a candidate asks itself for its vote.
 LEADER_SCHEDULE = (
@@ -35,37 +31,69 @@ LEADER_SCHEDULE = (
 )
 WITNESS_NODES = 2  # satisfiability queries look for models with this many servers
 
+Witness = Callable[[Sorts, Vocab], z3.BoolRef]
 
-def small_universe(nodes: int = WITNESS_NODES) -> list[z3.BoolRef]:
-    """At most `nodes` servers and quorums. A witness in a small universe is still a witness,
-    and the bound keeps model finding (MBQI) quick where the unbounded query can time out."""
-    ctx = context()
+
+def small_universe(model: Model = CANONICAL, nodes: int = WITNESS_NODES) -> list[z3.BoolRef]:
+    """At most `nodes` servers and quorums, and with clocks, terms and clocks small. A witness
+    in a small universe is still a witness, and the bounds keep model finding (MBQI) quick where
+    the unbounded query can time out."""
+    ctx = context(model)
     servers = [z3.Const(f"w{k}", ctx.sorts.node) for k in range(nodes)]
     quorums = [z3.Const(f"wq{k}", ctx.sorts.quorum) for k in range(nodes)]
     x, q = z3.Const("wx", ctx.sorts.node), z3.Const("wqx", ctx.sorts.quorum)
-    return [
+    found = [
         z3.ForAll([x], z3.Or(*[x == n for n in servers])),
         z3.ForAll([q], z3.Or(*[q == c for c in quorums])),
     ]
+    if ctx.pre.has("clock"):  # the lease's arithmetic: small terms, clocks and knobs
+        found += [ELECTION_TICKS <= 8, *cti.bounds(ctx, nodes, 4, quiet=False)]
+    return found
 
 
-def check_init_sat(settings: Settings) -> Outcome:
-    ctx = context()
-    return expect_sat([*axioms(ctx, None), init(ctx.sorts, ctx.pre), *small_universe()], settings)
+def check_init_sat(settings: Settings, theory: Theory = ELECTION) -> Outcome:
+    ctx = context(theory.model)
+    goal = [*background(theory, None), init(ctx.pre), *small_universe(theory.model)]
+    return expect_sat(goal, settings)
 
 
-def check_enabled(action: ActionDef, settings: Settings) -> Outcome:
-    """Some state satisfying the invariant has an `action` step to a state satisfying it."""
-    ctx = context(features=action in FEATURE_ACTIONS)
-    args = fresh_params(action, ctx.sorts)
+def _invariant(theory: Theory, v: Vocab, ctx: Context) -> list[z3.BoolRef]:
+    return [c.formula(ctx.sorts, v) for c in theory.conjuncts]
+
+
+def check_enabled(
+    action: ActionDef, settings: Settings, theory: Theory | None = None, post: bool = True
+) -> Outcome:
+    """Some state satisfying the invariant has an `action` step (with `post`, to a state
+    satisfying it: implied by the proof, but checked directly for the election proof)."""
+    if theory is None:
+        theory = ELECTION_FEATURES if action.name not in _canonical_names() else ELECTION
+    ctx = context(theory.model)
+    args = fresh_params(action, theory.model, ctx.pre)
     goal = [
-        *axioms(ctx, None),
-        *[c.formula(ctx.sorts, ctx.pre) for c in CONJUNCTS],
-        relation(action, ctx.sorts, ctx.pre, ctx.post, None, args),
-        *[c.formula(ctx.sorts, ctx.post) for c in CONJUNCTS],
-        *small_universe(),
+        *background(theory, None),
+        *_invariant(theory, ctx.pre, ctx),
+        relation(action, ctx.pre, ctx.post, None, args),
+        *(_invariant(theory, ctx.post, ctx) if post else []),
+        *small_universe(theory.model),
     ]
     return expect_sat(goal, settings)
+
+
+def check_witness(theory: Theory, witness: Witness, settings: Settings) -> Outcome:
+    """The property's situation (a leader, a lease, ...) occurs in some invariant state."""
+    ctx = context(theory.model)
+    goal = [
+        *background(theory, None),
+        *_invariant(theory, ctx.pre, ctx),
+        witness(ctx.sorts, ctx.pre),
+        *small_universe(theory.model),
+    ]
+    return expect_sat(goal, settings)
+
+
+def _canonical_names() -> set[str]:
+    return {a.name for a in ELECTION.actions()}
 
 
 def check_leader_reachable(
@@ -77,18 +105,19 @@ def check_leader_reachable(
     if schedule is not None:
         depth = len(schedule)
     ctx = context()
-    by_name = {a.name: a for a in ACTIONS}
+    actions = ELECTION.actions()
+    by_name = {a.name: a for a in actions}
     states = [symbolic_vocab(ctx.sorts, f"@{k}") for k in range(depth + 1)]
-    goal = [*axioms(ctx, None), init(ctx.sorts, states[0]), *small_universe()]
+    goal = [*background(ELECTION, None), init(states[0]), *small_universe()]
     for k in range(depth):
-        options = [by_name[schedule[k]]] if schedule else list(ACTIONS)
+        options = [by_name[schedule[k]]] if schedule else list(actions)
         steps = []
         for action in options:
             args = [
                 z3.FreshConst(a.sort(), f"{action.name}@{k}")
-                for a in fresh_params(action, ctx.sorts)
+                for a in fresh_params(action, CANONICAL, ctx.pre)
             ]
-            steps.append(relation(action, ctx.sorts, states[k], states[k + 1], None, args))
+            steps.append(relation(action, states[k], states[k + 1], None, args))
         goal.append(z3.Or(*steps))
     leader = z3.Const("leader", ctx.sorts.node)
     goal.append(states[-1].role(leader) == states[-1].roles.leader)
@@ -96,13 +125,41 @@ def check_leader_reachable(
 
 
 def obligations() -> list[Obligation]:
+    """The election proof's anti-vacuity checks (canonical and featured actions)."""
     found = [Obligation("axioms and Init are satisfiable", check_init_sat)]
+    canonical = ELECTION.actions()
+    featured = [a for a in ELECTION_FEATURES.actions() if a not in canonical]
     found += [
-        Obligation(f"{a.name} is enabled under the invariant", lambda s, a=a: check_enabled(a, s))  # type: ignore[misc]
-        for a in ACTIONS + FEATURE_ACTIONS
+        Obligation(
+            f"{a.name} is enabled under the invariant",
+            lambda s, a=a, t=t: check_enabled(a, s, t),  # type: ignore[misc]
+        )
+        for t, acts in ((ELECTION, canonical), (ELECTION_FEATURES, featured))
+        for a in acts
     ]
     found.append(
         Obligation("a leader is reachable: " + ", ".join(LEADER_SCHEDULE), check_leader_reachable)
+    )
+    return found
+
+
+def theory_obligations(theory: Theory, witness: Witness, words: str) -> list[Obligation]:
+    """A theory's anti-vacuity checks: Init, every action, the witness (`words` names it)."""
+    found = [
+        Obligation(
+            "axioms, hypotheses and Init are satisfiable",
+            lambda s: check_init_sat(s, theory),
+        )
+    ]
+    found += [
+        Obligation(
+            f"{a.name} is enabled under the invariant",
+            lambda s, a=a: check_enabled(a, s, theory, post=False),  # type: ignore[misc]
+        )
+        for a in theory.actions()
+    ]
+    found.append(
+        Obligation(f"{words} in some invariant state", lambda s: check_witness(theory, witness, s))
     )
     return found
 

@@ -1,43 +1,114 @@
-"""`electorate prove` as the lead wires it: main(argv) -> exit code."""
+"""`electorate prove`: main(argv) -> exit code, its JSON, its checks, its tie to the spec."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import Any
 
 import pytest
+import z3
 
+from electorate.proofs import catalog, cli, tie
 from electorate.proofs.cli import main
+from electorate.proofs.invariant import Lemma
+from electorate.proofs.vocab import CANONICAL
+from electorate.spec.params import Params
+
+NEW = ["election-history", "lease", "prevote-nondisruption", "checkquorum-stepdown"]
 
 
-def test_prove_passes_with_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--json"]) == 0
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any], str]:
+    code = main([*argv, "--json"])
     out, err = capsys.readouterr()
-    data = json.loads(out)
-    assert data["result"] == "ok"
+    return code, json.loads(out), err
+
+
+@pytest.mark.slow
+def test_prove_passes_with_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, data, err = _run([], capsys)
+    assert code == 0 and data["result"] == "ok", data
     names = [p["name"] for p in data["properties"]]
-    assert names == ["quorum", "election", "election+prevote+checkquorum", "vacuity"]
+    assert names == ["quorum", "election", "election+prevote+checkquorum", *NEW, "vacuity"]
     for p in data["properties"]:
-        assert p["result"] == "ok" and p["obligations"] > 0 and p["seconds"] >= 0
-    assert err.count("\n") == sum(p["obligations"] for p in data["properties"])  # progress
+        assert p["result"] == "proved" and p["obligations"] > 0 and p["seconds"] >= 0
+    for p in data["properties"][1:-1]:
+        assert p["scope"] == "all N"
+        assert (
+            p["mutant"]["refuted"]
+            and "counterexample to induction" in p["mutant"]["counterexample"]
+        )
+        assert p["vacuity"]["ok"] and p["bad-state"]["ok"]
+    assert data["tie"] and all(t["result"] == "ok" and t["steps"] > 0 for t in data["tie"])
+    assert err.count("[spec-tie]") == len(data["tie"])
+
+
+def test_one_property_with_its_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, data, _ = _run(["--property", "election-history"], capsys)
+    assert code == 0, data
+    (prop,) = data["properties"]
+    assert prop["result"] == "proved" and prop["obligations"] == 164
+    assert prop["mutant"]["bug"] == "forget-vote-on-restart" and prop["mutant"]["refuted"]
+    assert "breaks VoteIsVotedFor" in prop["mutant"]["counterexample"]
+    assert prop["bad-state"]["value"] == "false" and prop["vacuity"]["failed"] == []
+    assert data["tie"] == []  # no tie unless asked for (or every property runs)
 
 
 def test_prove_table_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--property", "quorum", "--explain"]) == 0
     out, _ = capsys.readouterr()
     assert "CountedVoteIsVote" in out and "needed:" in out and "Quorum bridge" in out
-    assert "quorum" in out and " ok " in out
+    assert "LeaseBacked" in out and "ElectedByQuorum" in out
+    assert "quorum" in out and " proved " in out
 
 
 def test_bug_variant_fails_with_counterexample(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--bug", "forget-vote-on-restart", "--json"]) == 1
-    data = json.loads(capsys.readouterr().out)
-    assert data["result"] == "failed"
+    code, data, _ = _run(["--bug", "forget-vote-on-restart"], capsys)
+    assert code == 1 and data["result"] == "failed"
     failures = data["properties"][0]["failures"]
     assert failures and all("Restart" in f["counterexample"] for f in failures)
 
 
+def test_a_safety_formula_weakened_to_true_is_caught(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The proof of `true` goes through; the bad-state check does not."""
+    entry = catalog.ENTRY_BY_NAME["election"]
+    weak = [
+        replace(c, formula=lambda s, v: z3.BoolVal(True)) if c.id == "ElectionSafety" else c
+        for c in entry.theory.conjuncts
+    ]
+    theory = replace(entry.theory, conjuncts=tuple(weak))
+    monkeypatch.setitem(catalog.ENTRY_BY_NAME, "election", replace(entry, theory=theory))
+    code, data, _ = _run(["--property", "election"], capsys)
+    (prop,) = data["properties"]
+    assert code == 1 and prop["result"] == "failed"
+    assert prop["failures"] == []  # every obligation holds: `true` is inductive
+    assert not prop["bad-state"]["ok"] and prop["bad-state"]["value"] == "true"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_spec_drift_fails_prove_naming_the_action(
+    jobs: str,
+    drift_stale_request_dropped: tie.NextFn,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Change the spec alone (what its Next returns) and prove exits 1, naming the step."""
+    shallow = (catalog.TieConfig(Params(servers=3, max_term=3, max_msgs=1), 6, (CANONICAL,)),)
+    monkeypatch.setattr(cli, "TIES", shallow)
+    monkeypatch.setattr(tie, "Next", drift_stale_request_dropped)
+    code, data, _ = _run(["--property", "spec-tie", "--jobs", jobs], capsys)
+    assert code == 1 and data["result"] == "failed"
+    (row,) = data["tie"]
+    rejected = row["rejected"][0]
+    assert rejected["encoded_as"] == "HandleRequestVoteRequest"
+    assert rejected["spec_action"].endswith("[HandleRequestVoteRequest]")
+
+
 @pytest.mark.parametrize(
-    "argv", [["--property", "nope"], ["--bug", "nope"], ["--frob"], ["--timeout-ms", "0"]]
+    "argv",
+    [["--property", "nope"], ["--bug", "nope"], ["--frob"], ["--timeout-ms", "0"], ["--jobs", "0"]],
 )
 def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
@@ -45,12 +116,19 @@ def test_usage_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixtur
     assert err.count("\n") == 1 and err.startswith("electorate prove: ")
 
 
+def test_every_property_is_a_catalog_entry_with_its_own_formula() -> None:
+    """The bad-state check reads the very formula the proof proves (no second copy)."""
+    for entry in catalog.ENTRIES:
+        cors = {c.id: c.formula for c in entry.theory.corollaries}
+        proved = cors.get(entry.statement) or entry.theory.conjunct(entry.statement).formula
+        assert entry.formula is proved
+        assert isinstance(entry.theory.conjuncts[0], Lemma)
+
+
 def test_z3_is_the_pinned_version() -> None:
     """The solver is part of the result: the installed z3 is the one pyproject pins."""
     import tomllib
     from pathlib import Path
-
-    import z3
 
     from electorate.proofs.core import Z3_PIN
 

@@ -1,4 +1,4 @@
-"""Item 2: the inductive invariant holds, every lemma is needed, the CTIs are readable."""
+"""Election safety: the inductive invariant holds, every lemma is needed, the CTIs are readable."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import pytest
 
 from electorate.proofs import election
 from electorate.proofs.core import Settings
-from electorate.proofs.invariant import CONJUNCTS, LEMMAS, conjunct
-from electorate.proofs.model import ACTION_BY_NAME, ACTIONS
+from electorate.proofs.induction import check_step
+from electorate.proofs.invariant import CONJUNCTS, LEMMAS, Lemma, conjunct
+from electorate.proofs.model import ACTION_BY_NAME
+
+ELECTION = election.ELECTION
 
 
 @pytest.mark.parametrize("seed", [0, 7])
 def test_all_obligations_hold(seed: int) -> None:
     obligations = election.obligations()
-    assert len(obligations) == 3 + len(CONJUNCTS) * (1 + len(ACTIONS))  # 3 bridge facts
+    assert len(obligations) == 3 + len(CONJUNCTS) * (1 + len(ELECTION.actions()))  # 3 bridge facts
+    assert len(obligations) == 147
     failed = []
     for ob in obligations:
         outcome = ob.run(Settings(seed=seed))
@@ -22,15 +26,19 @@ def test_all_obligations_hold(seed: int) -> None:
     assert not failed, f"seed={seed}\n" + "\n".join(failed)
 
 
+def test_the_featured_model_has_237_obligations() -> None:
+    assert len(election.obligations(features=True)) == 237
+
+
 @pytest.mark.parametrize("lemma", LEMMAS, ids=lambda x: x.id)
-def test_every_lemma_is_necessary(lemma: object) -> None:
+def test_every_lemma_is_necessary(lemma: Lemma) -> None:
     """Without the lemma, the obligations it supports have counterexamples to induction."""
     dropped = [c for c in CONJUNCTS if c is not lemma]
-    assert lemma.broken_without  # type: ignore[attr-defined]
-    for name in lemma.broken_without:  # type: ignore[attr-defined]
+    assert lemma.broken_without
+    for name in lemma.broken_without:
         action_name, goal = name.removesuffix("'").split(" => ")
-        outcome = election.check_step(
-            ACTION_BY_NAME[action_name], conjunct(goal), None, Settings(), dropped
+        outcome = check_step(
+            ELECTION, ACTION_BY_NAME[action_name], conjunct(goal), None, Settings(), dropped
         )
         assert not outcome.holds and outcome.status == "sat", name
         assert outcome.detail is not None
@@ -41,8 +49,13 @@ def test_every_lemma_is_necessary(lemma: object) -> None:
 def test_counterexample_is_small() -> None:
     """Minimized CTIs use few servers and small terms."""
     dropped = [c for c in CONJUNCTS if c.id != "VotesDisjoint"]
-    outcome = election.check_step(
-        ACTION_BY_NAME["BecomeLeader"], conjunct("ElectionSafety"), None, Settings(), dropped
+    outcome = check_step(
+        ELECTION,
+        ACTION_BY_NAME["BecomeLeader"],
+        conjunct("ElectionSafety"),
+        None,
+        Settings(),
+        dropped,
     )
     assert outcome.detail is not None
     servers = {

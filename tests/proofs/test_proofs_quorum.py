@@ -15,6 +15,7 @@ from electorate.proofs.quorum import (
 )
 from electorate.proofs.venn import Venn
 from electorate.spec.actions import IsQuorum
+from electorate.spec.ids import BugId
 from electorate.spec.params import MAX_SERVERS, Params
 
 
@@ -30,7 +31,7 @@ def test_every_fact_is_stated() -> None:
 
 
 @pytest.mark.parametrize("bug", [None, "quorum-half"])
-def test_predicate_matches_spec_is_quorum(bug: str | None) -> None:
+def test_predicate_matches_spec_is_quorum(bug: BugId | None) -> None:
     """The arithmetic quorum predicate is the spec's IsQuorum, mask by mask, N = 1..MAX."""
     for n in range(1, MAX_SERVERS + 1):
         p = Params(servers=n, bug=bug)

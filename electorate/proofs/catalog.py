@@ -1,0 +1,201 @@
+"""What `electorate prove` proves: each property with its proof, its checks and its tie.
+
+A property is proved for every cluster size by a theory (proofs.induction.Theory) and comes with
+the checks that make the proof worth citing:
+
+* a mutant: a bug variant of the spec, mirrored in the encoding, under which the proof must fail
+  with a counterexample to induction (the proof is not true for a trivial reason);
+* anti-vacuity: Init and every action satisfiable under the invariant, and the property's
+  situation (a leader, a lease, ...) possible (proofs.vacuity);
+* a bad state: the property's formula is false on a state that breaks it (proofs.sanity);
+* ties: spec configurations whose every step, up to a depth, the theory's relation must accept
+  (proofs.tie).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import z3
+
+from electorate.proofs import checkquorum, election, history, lease, prevote
+from electorate.proofs.induction import Theory
+from electorate.proofs.sanity import BadState, Formula
+from electorate.proofs.vacuity import Witness
+from electorate.proofs.vocab import ALL_FEATURES, CANONICAL, Model, Sorts, Vocab
+from electorate.spec.ids import BugId, Feature, Profile
+from electorate.spec.next import Init
+from electorate.spec.params import Params
+from electorate.spec.state import Role
+
+
+@dataclass(frozen=True)
+class TieConfig:
+    """A spec configuration explored to `depth` (BFS levels) and the models it must match."""
+
+    params: Params
+    depth: int
+    models: tuple[Model, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.params.describe()} depth={self.depth}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    theory: Theory
+    statement: str  # the property's id: a conjunct or a corollary of the theory
+    mutant: BugId
+    witness: Witness
+    witness_words: str
+    bad: Callable[[], BadState]
+
+    @property
+    def formula(self) -> Formula:
+        """The property's formula as the proof states it (the conjunct or corollary itself)."""
+        for cor in self.theory.corollaries:
+            if cor.id == self.statement:
+                return cor.formula
+        return self.theory.conjunct(self.statement).formula
+
+
+def _exists_node(body: Callable[[Vocab, z3.ExprRef], z3.BoolRef]) -> Witness:
+    def witness(s: Sorts, v: Vocab) -> z3.BoolRef:
+        i = z3.Const("wi", s.node)
+        return z3.Exists([i], body(v, i))
+
+    return witness
+
+
+def _two_leaders() -> BadState:
+    p = Params(servers=2)
+    s = Init(p)._replace(role=(Role.Leader, Role.Leader), votes_granted=(0b11, 0b11))
+    return BadState(p, s, words="two leaders in term 1")
+
+
+def _elected_twice() -> BadState:
+    p = Params(servers=2)
+    return BadState(p, Init(p), {"elected": [(0, 2), (1, 2)]}, "two servers elected in term 2")
+
+
+def _two_leases() -> BadState:
+    p = Params(servers=3, features=frozenset({"lease"}), max_clock=4)
+    s = Init(p)._replace(
+        role=(Role.Leader, Role.Follower, Role.Leader),
+        current_term=(2, 3, 3),
+        clock=(2, 2, 2),
+        lease_until=(3, 0, 3),
+    )
+    return BadState(p, s, words="leaders of terms 2 and 3 both inside their leases")
+
+
+def _unearned() -> BadState:
+    p = Params(servers=2, features=frozenset({"prevote"}))
+    return BadState(
+        p, Init(p)._replace(unearned_deposition=True), words="a leader deposed by an unearned term"
+    )
+
+
+def _quiet_leader() -> BadState:
+    p = Params(servers=2, features=frozenset({"check_quorum"}))
+    s = Init(p)._replace(role=(Role.Leader, Role.Follower), quiet=(True, False))
+    return BadState(p, s, words="a leader that ended a period without a quorum")
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry(
+        election.ELECTION,
+        "ElectionSafety",
+        "forget-vote-on-restart",
+        _exists_node(lambda v, i: v.role(i) == v.roles.leader),
+        "a leader",
+        _two_leaders,
+    ),
+    Entry(
+        election.ELECTION_FEATURES,
+        "ElectionSafety",
+        "forget-vote-on-restart",
+        _exists_node(lambda v, i: v.role(i) == v.roles.leader),
+        "a leader",
+        _two_leaders,
+    ),
+    Entry(
+        history.HISTORY,
+        "ElectedOnce",
+        "forget-vote-on-restart",
+        _exists_node(lambda v, i: v.fn("elected")(i, v.ct(i))),
+        "a server elected",
+        _elected_twice,
+    ),
+    Entry(
+        lease.LEASE,
+        "LeaseSafety",
+        "lease-too-long",
+        _exists_node(lease.in_lease),
+        "a leader in its lease",
+        _two_leases,
+    ),
+    Entry(
+        prevote.PREVOTE,
+        "NoUnearnedDeposition",
+        "no-prevote-disruption",
+        _exists_node(lambda v, i: z3.And(v.role(i) == v.roles.leader, v.ct(i) > 1)),
+        "a leader of an earned term",
+        _unearned,
+    ),
+    Entry(
+        checkquorum.CHECK_QUORUM,
+        "CheckQuorumStepDown",
+        "no-check-quorum-zombie",
+        _exists_node(lambda v, i: v.fn("quiet")(i)),
+        "a server that stepped down",
+        _quiet_leader,
+    ),
+)
+ENTRY_BY_NAME = {e.theory.name: e for e in ENTRIES}
+
+# Terms up to 3, one message in flight; 3 servers, and a deeper 2-server lease model (a leader,
+# its heartbeat rounds and acknowledgements). Every step up to the depth (BFS levels): the
+# canonical depth reaches a leader deposed by a newer term (13 steps) and a vote request
+# answered from a newer term (5 steps). tests/proofs widen these.
+
+
+def _params(servers: int, *features: Feature, profile: Profile = "election") -> Params:
+    """Terms up to 3, one message in flight; with the lease, absolute clocks up to 3."""
+    clock = 3 if "lease" in features else 0
+    return Params(
+        servers=servers,
+        profile=profile,
+        max_term=3,
+        max_msgs=1,
+        features=frozenset(features),
+        max_clock=clock,
+    )
+
+
+TIES: tuple[TieConfig, ...] = (
+    TieConfig(_params(3, profile="heartbeat"), 13, (CANONICAL, history.HISTORY_MODEL)),
+    TieConfig(_params(3, "prevote"), 14, (prevote.PREVOTE_MODEL,)),
+    TieConfig(
+        _params(3, "check_quorum"),
+        10,
+        (checkquorum.CHECK_QUORUM_MODEL,),
+    ),
+    TieConfig(
+        _params(3, "lease"),
+        8,
+        (lease.LEASE_MODEL,),
+    ),
+    TieConfig(
+        _params(2, "lease"),
+        13,
+        (lease.LEASE_MODEL,),
+    ),
+    TieConfig(
+        _params(3, "prevote", "check_quorum", "lease"),
+        10,
+        (ALL_FEATURES,),
+    ),
+)

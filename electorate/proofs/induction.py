@@ -1,0 +1,231 @@
+"""Inductive invariants over the election model, for every cluster size.
+
+A `Theory` is one property with its proof: a model of the election relation (proofs.vocab.Model),
+the conjuncts of its inductive invariant (the property first, then the lemmas), trusted
+hypotheses if any (the lease's clock-drift arithmetic) and corollaries (statements that follow
+from the invariant without induction). Its obligations are Init => C for every conjunct C and
+Inv /\\ Action => C' for every (action, C), each a separate query so that a failure names its
+action and conjunct, plus the quorum bridge: the facts that let the uninterpreted quorum sort
+stand for the spec's majorities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+
+import z3
+
+from electorate.proofs import cti
+from electorate.proofs.core import Obligation, Outcome, Settings, expect_unsat
+from electorate.proofs.invariant import Lemma
+from electorate.proofs.model import ActionDef, actions_for, fresh_params, init, relation
+from electorate.proofs.quorum import quorum_threshold_obligations
+from electorate.proofs.vocab import (
+    CANONICAL,
+    Model,
+    Sorts,
+    Vocab,
+    quorum_axiom,
+    quorums_nonempty,
+    symbolic_sorts,
+    symbolic_vocab,
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Shared symbols: the sorts, the pre- and post-state of one model."""
+
+    sorts: Sorts
+    pre: Vocab
+    post: Vocab
+
+    @property
+    def model(self) -> Model:
+        return self.pre.model
+
+
+@cache
+def _sorts() -> Sorts:
+    return symbolic_sorts()
+
+
+@cache
+def context(model: Model = CANONICAL) -> Context:
+    """One model's symbols (all models share the server and quorum sorts)."""
+    sorts = _sorts()
+    tag = f"[{model.tag}]" if model.tag else ""
+    return Context(
+        sorts, symbolic_vocab(sorts, tag, model), symbolic_vocab(sorts, tag + "'", model)
+    )
+
+
+# Formula construction in z3py costs more than solving here, so each formula is built once.
+
+
+@cache
+def lemma_formula(conj: Lemma, post: bool, model: Model = CANONICAL) -> z3.BoolRef:
+    ctx = context(model)
+    return conj.formula(ctx.sorts, ctx.post if post else ctx.pre)
+
+
+@cache
+def relation_formula(
+    action: ActionDef, bug: str | None, model: Model = CANONICAL
+) -> tuple[z3.BoolRef, tuple[z3.ExprRef, ...]]:
+    ctx = context(model)
+    args = fresh_params(action, model, ctx.pre)
+    return relation(action, ctx.pre, ctx.post, bug, args), tuple(args)
+
+
+def axioms(ctx: Context, bug: str | None) -> list[z3.BoolRef]:
+    """The quorum axioms, unless the bug's quorum predicate lacks intersection (quorum-half):
+    the axiom is only as good as the bridge fact proving it for the spec's predicate."""
+    if bug == "quorum-half":
+        return [quorums_nonempty(ctx.sorts)]
+    return [quorums_nonempty(ctx.sorts), quorum_axiom(ctx.sorts)]
+
+
+@dataclass(frozen=True)
+class Corollary:
+    """A statement that follows from the invariant in one state (no induction)."""
+
+    id: str
+    words: str
+    formula: Callable[[Sorts, Vocab], z3.BoolRef]
+
+
+def _no_hypotheses(bug: str | None) -> list[z3.BoolRef]:
+    return []
+
+
+@dataclass(frozen=True)
+class Theory:
+    """A property, its model and its inductive invariant (the property is conjuncts[0])."""
+
+    name: str
+    summary: str
+    model: Model
+    conjuncts: tuple[Lemma, ...]
+    hypotheses: Callable[[str | None], list[z3.BoolRef]] = _no_hypotheses
+    corollaries: tuple[Corollary, ...] = ()
+    bridge: bool = True  # include the quorum bridge facts
+    fragment: str = "first-order logic with linear integer arithmetic (undecidable)"
+    known_bugs: tuple[str, ...] = field(default=())
+
+    def actions(self, bug: str | None = None) -> tuple[ActionDef, ...]:
+        return actions_for(self.model, bug)
+
+    def conjunct(self, name: str) -> Lemma:
+        for lemma in self.conjuncts:
+            if lemma.id == name:
+                return lemma
+        known = ", ".join(c.id for c in self.conjuncts)
+        raise ValueError(f"unknown conjunct {name!r} of {self.name}; known: {known}")
+
+
+def background(theory: Theory, bug: str | None) -> list[z3.BoolRef]:
+    ctx = context(theory.model)
+    return [*axioms(ctx, bug), *theory.hypotheses(bug)]
+
+
+def check_init(theory: Theory, conj: Lemma, bug: str | None, settings: Settings) -> Outcome:
+    ctx = context(theory.model)
+    goal = [
+        *background(theory, bug),
+        init(ctx.pre),
+        z3.Not(lemma_formula(conj, False, theory.model)),
+    ]
+    return expect_unsat(goal, settings, lambda s: cti.render_state(s, ctx, "Init", conj.id))
+
+
+def check_step(
+    theory: Theory,
+    action: ActionDef,
+    conj: Lemma,
+    bug: str | None,
+    settings: Settings,
+    lemmas: Sequence[Lemma] | None = None,
+) -> Outcome:
+    """Inv /\\ Action => conj', with Inv the conjunction of `lemmas` (default: all conjuncts)
+    in the pre-state."""
+    model = theory.model
+    ctx = context(model)
+    step, args = relation_formula(action, bug, model)
+    held = theory.conjuncts if lemmas is None else lemmas
+    goal = [
+        *background(theory, bug),
+        *[lemma_formula(lemma, False, model) for lemma in held],
+        step,
+        z3.Not(lemma_formula(conj, True, model)),
+    ]
+
+    def explain(solver: z3.Solver) -> str:
+        return cti.minimized(solver, goal, ctx, action, args, conj.id, settings)
+
+    first = expect_unsat(goal, replace(settings, attempts=1), explain)
+    if not first.status.startswith("unknown") or settings.attempts <= 1:
+        return first
+    # Model finding with quantified arithmetic can run out of budget where a small universe
+    # answers at once (a counterexample among few servers is a counterexample); only then do
+    # the retries with larger budgets run.
+    found = cti.bounded(goal, ctx, action, args, conj.id, settings)
+    if found is not None:
+        return Outcome(False, "sat", first.seconds, found)
+    later = replace(
+        settings,
+        seed=settings.seed + 1009,
+        attempts=settings.attempts - 1,
+        first_rlimit=settings.first_rlimit * 3,
+    )
+    outcome = expect_unsat(goal, later, explain)
+    return replace(outcome, seconds=outcome.seconds + first.seconds)
+
+
+def check_corollary(theory: Theory, cor: Corollary, bug: str | None, settings: Settings) -> Outcome:
+    ctx = context(theory.model)
+    goal = [
+        *background(theory, bug),
+        *[lemma_formula(lemma, False, theory.model) for lemma in theory.conjuncts],
+        z3.Not(cor.formula(ctx.sorts, ctx.pre)),
+    ]
+    return expect_unsat(goal, settings, lambda s: cti.render_state(s, ctx, "Inv", cor.id))
+
+
+def obligations(
+    theory: Theory,
+    bug: str | None = None,
+    lemmas: Sequence[Lemma] | None = None,
+    actions: Sequence[ActionDef] | None = None,
+) -> list[Obligation]:
+    """Bridge, initiation, consecution (per action and conjunct) and corollary obligations."""
+    if bug is not None and bug not in theory.known_bugs:
+        raise ValueError(f"unknown bug {bug!r}; known: {', '.join(theory.known_bugs)}")
+    held = tuple(theory.conjuncts if lemmas is None else lemmas)
+    found: list[Obligation] = list(quorum_threshold_obligations(bug)) if theory.bridge else []
+    for conj in held:
+        found.append(
+            Obligation(
+                f"Init => {conj.id}",
+                lambda s, c=conj: check_init(theory, c, bug, s),  # type: ignore[misc]
+            )
+        )
+    for action in theory.actions(bug) if actions is None else actions:
+        for conj in held:
+            found.append(
+                Obligation(
+                    f"{action.name} => {conj.id}'",
+                    lambda s, a=action, c=conj: check_step(theory, a, c, bug, s, held),  # type: ignore[misc]
+                )
+            )
+    if lemmas is None:
+        for cor in theory.corollaries:
+            found.append(
+                Obligation(
+                    f"Inv => {cor.id}",
+                    lambda s, c=cor: check_corollary(theory, c, bug, s),  # type: ignore[misc]
+                )
+            )
+    return found

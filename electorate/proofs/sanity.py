@@ -1,0 +1,76 @@
+"""The property's formula can fail: it is false on a state that breaks the property.
+
+A proof of `true` always succeeds. So each property's formula, as the proof states it, is
+evaluated on a concrete counterexample state (two leaders of one term, two servers elected in
+one term, two leases at once, ...) over a finite universe: it must come out false. A formula
+weakened to `true`, or to anything the bad state satisfies, fails this check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from electorate.proofs.concrete import definitions, expand_finite, substitute, universe
+from electorate.proofs.model import DRIFT, ELECTION_TICKS, LEASE_TICKS
+from electorate.proofs.vocab import Expr, Model, Sorts, Vocab, symbolic_vocab
+from electorate.spec.params import Params
+from electorate.spec.state import State
+
+Formula = Callable[[Sorts, Vocab], z3.BoolRef]
+
+
+@dataclass(frozen=True)
+class BadState:
+    """A spec state that breaks the property, and the history (ghosts) it comes with: for each
+    ghost relation, the argument tuples where it holds (servers as indexes)."""
+
+    params: Params
+    state: State
+    ghosts: dict[str, Iterable[tuple[Any, ...]]] = field(default_factory=dict)
+    words: str = ""
+
+
+def _relation_body(
+    v: Vocab, servers: tuple[Expr, ...], var: str, rows: Iterable[tuple[Any, ...]]
+) -> z3.BoolRef:
+    from electorate.proofs.vocab import VAR
+
+    kinds = VAR[var].args
+    xs = [z3.Var(k, v.sort(kind)) for k, kind in enumerate(kinds)]
+    cases = []
+    for row in rows:
+        eqs = [
+            x == (servers[value] if kind == "node" else z3.IntVal(value))
+            for x, kind, value in zip(xs, kinds, row, strict=True)
+        ]
+        cases.append(z3.And(*eqs))
+    return z3.Or(*cases) if cases else z3.BoolVal(False)
+
+
+def evaluate(formula: Formula, model: Model, bad: BadState) -> bool | None:
+    """The formula's truth value on the bad state (None if z3 cannot settle it)."""
+    p = bad.params
+    u = universe(p.servers, p.bug)
+    v = symbolic_vocab(u.sorts, f"@bad{p.servers}[{model.tag}]", model)
+    defs: list[tuple[Any, Expr]] = list(definitions(u, v, bad.state))
+    for var, rows in bad.ghosts.items():
+        defs.append((v.fn(var), _relation_body(v, u.servers, var, rows)))
+    closed = substitute(formula(u.sorts, v), defs)
+    if p.has("lease"):
+        k = p.knobs
+        closed = z3.substitute(
+            closed,
+            (ELECTION_TICKS, z3.IntVal(k.election_ticks)),
+            (DRIFT, z3.IntVal(k.drift)),
+            (LEASE_TICKS, z3.IntVal(k.lease_ticks)),
+        )
+    value = z3.simplify(expand_finite(z3.simplify(closed)))
+    if z3.is_true(value):
+        return True
+    if z3.is_false(value):
+        return False
+    return None

@@ -1,0 +1,396 @@
+"""The tie between the spec and the proofs: every spec step is a step of the Z3 relation.
+
+A proof about the Z3 relation says something about the spec only if every behaviour of the spec
+is one of the relation's. So: explore the spec (its public Init and Next) breadth-first, up to
+server symmetry (which the encoding shares: its server sort is uninterpreted) and a depth bound,
+and ask, for every step, whether the relation of the encoding action it maps to
+(proofs.concrete.encoded_action) accepts the pair of states. A rejected step names the spec
+action and the encoding action.
+
+Speed: the relation of an action is a conjunction (guard, one constraint per variable); each
+part mentions a few variables. A part is decided once per distinct value of the variables (and
+bound parameters) it reads; parts that share a free parameter (a choice the encoding leaves
+open) are decided together. Most steps are then answered from this cache; a miss substitutes the
+states' definitions and lets z3 decide (its simplifier settles most).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from electorate.proofs.concrete import (
+    Universe,
+    abstraction,
+    body,
+    domain,
+    encoded_action,
+    expand_finite,
+    substitute,
+    universe,
+)
+from electorate.proofs.core import Settings, make_solver
+from electorate.proofs.invariant import Lemma
+from electorate.proofs.model import (
+    ACTION_BY_NAME,
+    DRIFT,
+    ELECTION_TICKS,
+    LEASE_TICKS,
+    components,
+    fresh_params,
+)
+from electorate.proofs.vocab import VAR, Expr, Model, MTypeSort, Vocab, symbolic_vocab
+from electorate.spec.next import Action, Init, Next, constraint
+from electorate.spec.params import Params
+from electorate.spec.state import Role, State
+from electorate.spec.symmetry import canonical
+
+Step = tuple[State, Action, State]
+NextFn = Callable[[Params, State], Iterator[tuple[Action, State]]]
+
+
+def explore(p: Params, depth: int, next_fn: NextFn | None = None) -> Iterator[Step]:
+    """Every step from every state reachable in fewer than `depth` steps and inside the
+    constraint, up to symmetry (BFS)."""
+    step_fn = next_fn or Next
+    start = canonical(Init(p))
+    seen, frontier = {start}, [start]
+    for _ in range(depth):
+        following = []
+        for s in frontier:
+            if not constraint(p, s):
+                continue
+            for action, t in step_fn(p, s):
+                yield s, action, t
+                c = canonical(t)
+                if c not in seen:
+                    seen.add(c)
+                    following.append(c)
+        frontier = following
+
+
+def _uses(formula: z3.ExprRef, names: dict[int, tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (side, variable) pairs of the state functions a formula applies."""
+    found: set[tuple[str, str]] = set()
+    seen: set[int] = set()
+    todo = [formula]
+    while todo:
+        e = todo.pop()
+        key = e.get_id()
+        if key in seen:
+            continue
+        seen.add(key)
+        if z3.is_quantifier(e):
+            todo.append(e.body())
+            continue
+        if z3.is_app(e):
+            hit = names.get(e.decl().get_id())
+            if hit is not None:
+                found.add(hit)
+            todo.extend(e.children())
+    return found
+
+
+def _consts(formula: z3.ExprRef, params: Sequence[Expr]) -> set[int]:
+    """Indexes of the parameters a formula mentions."""
+    ids = {p.get_id(): k for k, p in enumerate(params)}
+    found: set[int] = set()
+    seen: set[int] = set()
+    todo = [formula]
+    while todo:
+        e = todo.pop()
+        if e.get_id() in seen:
+            continue
+        seen.add(e.get_id())
+        if z3.is_quantifier(e):
+            todo.append(e.body())
+        elif z3.is_app(e):
+            if e.num_args() == 0 and e.get_id() in ids:
+                found.add(ids[e.get_id()])
+            todo.extend(e.children())
+    return found
+
+
+@dataclass(frozen=True)
+class _Part:
+    formula: z3.BoolRef
+    reads: tuple[tuple[str, str], ...]  # (side, variable)
+    params: frozenset[int]
+
+
+@dataclass(frozen=True)
+class _Group:
+    formula: z3.BoolRef
+    reads: tuple[tuple[str, str], ...]
+    bound: tuple[int, ...]  # parameters bound to values in the key
+
+
+class StepChecker:
+    """Decides whether the encoding's relation accepts concrete spec steps of one Params."""
+
+    def __init__(self, p: Params, model: Model, settings: Settings | None = None) -> None:
+        self.p, self.model = p, model
+        self.settings = settings or Settings()
+        self.u: Universe = universe(p.servers, p.bug)
+        tag = f"@{p.servers}[{model.tag}]"
+        self.pre = symbolic_vocab(self.u.sorts, tag, model)
+        self.post = symbolic_vocab(self.u.sorts, tag + "'", model)
+        self._names = {
+            **{f.get_id(): ("pre", v) for v, f in self._decls(self.pre)},
+            **{f.get_id(): ("post", v) for v, f in self._decls(self.post)},
+        }
+        self._parts: dict[str, tuple[list[_Part], list[Expr]]] = {}
+        self._groups: dict[tuple[str, frozenset[int]], list[_Group]] = {}
+        self._cache: dict[tuple[Any, ...], bool] = {}
+        self._residue = make_solver(self.settings)
+        self._knobs: list[tuple[Expr, Expr]] = []
+        if p.has("lease"):
+            k = p.knobs
+            self._knobs = [
+                (ELECTION_TICKS, z3.IntVal(k.election_ticks)),
+                (DRIFT, z3.IntVal(k.drift)),
+                (LEASE_TICKS, z3.IntVal(k.lease_ticks)),
+            ]
+        self._spec_vars = [v for v in self.pre.variables() if not VAR[v].ghost]
+        self._last: tuple[State, dict[str, Any]] | None = None
+        self.misses = 0
+        self.residues = 0
+
+    @staticmethod
+    def _decls(v: Vocab) -> Iterator[tuple[str, Any]]:
+        for var in v.variables():
+            f = v.fn(var)
+            yield var, (f if isinstance(f, z3.FuncDeclRef) else f.decl())
+
+    def _parts_of(self, name: str) -> tuple[list[_Part], list[Expr]]:
+        if name not in self._parts:
+            action = ACTION_BY_NAME[name]
+            params = fresh_params(action, self.model, self.pre)
+            built = components(action, self.pre, self.post, self.p.bug, params, ghosts=False)
+            parts = [
+                _Part(f, tuple(sorted(_uses(f, self._names))), frozenset(_consts(f, params)))
+                for _, f in built
+            ]
+            self._parts[name] = (parts, params)
+        return self._parts[name]
+
+    def _groups_of(self, name: str, free: frozenset[int]) -> list[_Group]:
+        """Parts joined when they share a free parameter (union-find over the parts)."""
+        key = (name, free)
+        if key not in self._groups:
+            parts, _ = self._parts_of(name)
+            owner = list(range(len(parts)))
+
+            def root(k: int) -> int:
+                while owner[k] != k:
+                    k = owner[k]
+                return k
+
+            for a in range(len(parts)):
+                for b in range(a):
+                    if parts[a].params & parts[b].params & free:
+                        owner[root(a)] = root(b)
+            joined: dict[int, list[_Part]] = {}
+            for k, part in enumerate(parts):
+                joined.setdefault(root(k), []).append(part)
+            _, params = self._parts_of(name)
+            self._groups[key] = [
+                _Group(
+                    _choose(expand_finite(z3.And(*[x.formula for x in members])), params, free),
+                    tuple(sorted({r for x in members for r in x.reads})),
+                    tuple(sorted(set().union(*[x.params for x in members]) - free)),
+                )
+                for members in joined.values()
+            ]
+        return self._groups[key]
+
+    def _bind(self, params: Sequence[Expr], k: int, value: object) -> tuple[Expr, Expr]:
+        param = params[k]
+        if param.sort() == self.u.sorts.node:
+            return param, self.u.servers[int(value)]  # type: ignore[call-overload]
+        if param.sort() == MTypeSort:
+            return param, [c for c in _mtypes()][int(value)]  # type: ignore[call-overload]
+        if param.sort() == z3.BoolSort():
+            return param, z3.BoolVal(bool(value))
+        return param, z3.IntVal(int(value))  # type: ignore[call-overload]
+
+    def _alpha(self, s: State, keep: bool = True) -> dict[str, Any]:
+        """Every spec variable's abstracted value in `s` (the last pre-state is remembered:
+        BFS asks about all successors of one state in a row)."""
+        if keep and self._last is not None and self._last[0] is s:
+            return self._last[1]
+        values = {v: abstraction(self.pre, s, v) for v in self._spec_vars}
+        if keep:
+            self._last = (s, values)
+        return values
+
+    def _decide(self, closed: z3.BoolRef) -> bool:
+        """Satisfiability of a formula over the finite sorts: z3's simplifier settles most;
+        what it leaves (free choices, quantifiers over integers) goes to the solver. `unknown`
+        is not acceptance."""
+        reduced = z3.simplify(closed)
+        if z3.is_true(reduced):
+            return True
+        if z3.is_false(reduced):
+            return False
+        self.residues += 1
+        self._residue.push()  # one incremental solver: cheaper than a fresh one per query
+        self._residue.add(reduced)
+        answer = self._residue.check()
+        self._residue.pop()
+        return bool(answer == z3.sat)
+
+    def accepts(self, pre: State, action: Action, post: State) -> tuple[str, bool]:
+        """The encoding's action name and whether its relation allows pre --action--> post."""
+        name, values = encoded_action(self.p, self.model, action)
+        _, params = self._parts_of(name)
+        free = frozenset(k for k, x in enumerate(values) if x is None)
+        alpha = {"pre": self._alpha(pre), "post": self._alpha(post, keep=False)}
+        vocab = {"pre": self.pre, "post": self.post}
+        for gid, group in enumerate(self._groups_of(name, free)):
+            seen = tuple([alpha[side][v] for side, v in group.reads])
+            key = (name, gid, free, tuple(values[k] for k in group.bound), seen)
+            known = self._cache.get(key)
+            if known is None:
+                self.misses += 1
+                defs = [
+                    (vocab[side].fn(v), body(self.u, vocab[side], v, value))
+                    for (side, v), value in zip(group.reads, seen, strict=True)
+                ]
+                closed = substitute(group.formula, defs)
+                bound = [self._bind(params, k, values[k]) for k in group.bound]
+                closed = z3.substitute(closed, *bound, *self._knobs)
+                known = self._cache[key] = self._decide(closed)
+            if not known:
+                return name, False
+        return name, True
+
+    def violated(self, s: State, conjuncts: Sequence[Lemma]) -> list[str]:
+        """The conjuncts (over spec variables only) that `s` violates."""
+        failed = []
+        for conj in conjuncts:
+            formula = conj.formula(self.u.sorts, self.pre)
+            reads = tuple(sorted(v for side, v in _uses(formula, self._names) if side == "pre"))
+            if any(VAR[v].ghost for v in reads):
+                raise ValueError(f"{conj.id} reads proof-only variables: not a spec state property")
+            seen = tuple(abstraction(self.pre, s, v) for v in reads)
+            key = ("inv", conj.id, seen)
+            known = self._cache.get(key)
+            if known is None:
+                defs = [
+                    (self.pre.fn(v), body(self.u, self.pre, v, value))
+                    for v, value in zip(reads, seen, strict=True)
+                ]
+                closed = z3.substitute(substitute(formula, defs), *self._knobs)
+                known = self._cache[key] = self._decide(closed)
+            if not known:
+                failed.append(conj.id)
+        return failed
+
+
+def _choose(formula: z3.BoolRef, params: Sequence[Expr], free: frozenset[int]) -> z3.BoolRef:
+    """\\E over the free parameters of finite sorts, written out as a disjunction of instances
+    (exact: they name every value); the others stay free constants for the solver."""
+    for k in sorted(free):
+        values = domain(params[k].sort())
+        if k < len(params) and values is not None and _mentions(formula, params[k]):
+            formula = z3.Or(*[z3.substitute(formula, (params[k], v)) for v in values])
+    return formula
+
+
+def _mentions(formula: z3.ExprRef, const: Expr) -> bool:
+    return bool(_consts(formula, [const]))
+
+
+def _mtypes() -> tuple[Expr, ...]:
+    from electorate.proofs.vocab import MTYPES
+
+    return MTYPES
+
+
+@dataclass
+class Rejection:
+    """A spec step the relation does not accept."""
+
+    action: str  # the spec action, as the spec prints it
+    encoded: str  # the encoding's action
+    pre: State
+    post: State
+
+
+@dataclass
+class TieResult:
+    """The outcome for one model over one exploration."""
+
+    params: Params
+    model: Model
+    depth: int
+    steps: int = 0
+    states: int = 0
+    seconds: float = 0.0
+    leader: bool = False
+    encoded: set[str] = field(default_factory=set)
+    rejected: list[Rejection] = field(default_factory=list)
+    broken: list[tuple[str, State]] = field(default_factory=list)  # invariant, state
+    misses: int = 0  # parts decided by z3 (the rest came from the cache)
+    residues: int = 0  # of which needed the solver (the simplifier could not settle them)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected and not self.broken
+
+
+def check(
+    p: Params,
+    model: Model,
+    depth: int,
+    next_fn: NextFn | None = None,
+    invariant: Sequence[Lemma] = (),
+    steps: Iterator[Step] | None = None,
+    max_rejections: int = 5,
+) -> TieResult:
+    """Check every explored step (and, if given, that every reached state inside the
+    constraint satisfies `invariant`); stop after `max_rejections` rejected steps."""
+    return check_models(p, [(model, invariant)], depth, next_fn, steps, max_rejections)[0]
+
+
+def check_models(
+    p: Params,
+    models: Sequence[tuple[Model, Sequence[Lemma]]],
+    depth: int,
+    next_fn: NextFn | None = None,
+    steps: Iterator[Step] | None = None,
+    max_rejections: int = 5,
+) -> list[TieResult]:
+    """One exploration, every step checked against each model's relation (and each reached
+    state against the model's invariant conjuncts over spec variables, if any)."""
+    start = time.perf_counter()
+    results = [TieResult(p, m, depth) for m, _ in models]
+    checkers = [StepChecker(p, m) for m, _ in models]
+    states: set[State] = set()
+    leader = False
+    for s, action, t in steps if steps is not None else explore(p, depth, next_fn):
+        for result, checker in zip(results, checkers, strict=True):
+            name, ok = checker.accepts(s, action, t)
+            result.steps += 1
+            result.encoded.add(name)
+            if not ok and len(result.rejected) < max_rejections:
+                result.rejected.append(Rejection(str(action), name, s, t))
+        for state in (s, t):
+            if state not in states and constraint(p, state):
+                states.add(state)
+                for result, checker, (_, invariant) in zip(results, checkers, models, strict=True):
+                    for broken in checker.violated(state, invariant):
+                        result.broken.append((broken, state))
+        leader = leader or any(r == Role.Leader for r in t.role)
+        if any(len(r.rejected) >= max_rejections for r in results):
+            break
+    seconds = time.perf_counter() - start
+    for result, checker in zip(results, checkers, strict=True):
+        result.states, result.leader, result.seconds = len(states), leader, seconds
+        result.misses, result.residues = checker.misses, checker.residues
+    return results
