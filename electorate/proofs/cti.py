@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 import z3
 
 from electorate.proofs.core import Settings, make_solver
-from electorate.proofs.vocab import MTYPES, Vocab, msg_vars
+from electorate.proofs.vocab import MTYPES, Context, Vocab, msg_vars
 
 if TYPE_CHECKING:
-    from electorate.proofs.induction import Context
     from electorate.proofs.model import ActionDef
 
 SHRINK_NODES = (1, 2, 3, 4)

@@ -24,6 +24,7 @@ from electorate.proofs.model import ActionDef, actions_for, fresh_params, init, 
 from electorate.proofs.quorum import quorum_threshold_obligations
 from electorate.proofs.vocab import (
     CANONICAL,
+    Context,
     Model,
     Sorts,
     Vocab,
@@ -32,19 +33,6 @@ from electorate.proofs.vocab import (
     symbolic_sorts,
     symbolic_vocab,
 )
-
-
-@dataclass(frozen=True)
-class Context:
-    """Shared symbols: the sorts, the pre- and post-state of one model."""
-
-    sorts: Sorts
-    pre: Vocab
-    post: Vocab
-
-    @property
-    def model(self) -> Model:
-        return self.pre.model
 
 
 @cache

@@ -17,9 +17,9 @@ import z3
 from electorate.proofs import cti
 from electorate.proofs.core import Obligation, Outcome, Property, Settings, expect_sat
 from electorate.proofs.election import ELECTION, ELECTION_FEATURES
-from electorate.proofs.induction import Context, Theory, background, context
+from electorate.proofs.induction import Theory, background, context
 from electorate.proofs.model import ELECTION_TICKS, ActionDef, fresh_params, init, relation
-from electorate.proofs.vocab import CANONICAL, Model, Sorts, Vocab, symbolic_vocab
+from electorate.proofs.vocab import CANONICAL, Context, Model, Sorts, Vocab, symbolic_vocab
 
 # The shortest election in raft.tla style: a candidate asks itself for its vote.
 LEADER_SCHEDULE = (

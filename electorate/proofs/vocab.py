@@ -247,6 +247,19 @@ def symbolic_vocab(sorts: Sorts, suffix: str, model: Model = CANONICAL) -> Vocab
     return Vocab(sorts, model, funcs)
 
 
+@dataclass(frozen=True)
+class Context:
+    """Shared symbols: the sorts, the pre- and post-state of one model."""
+
+    sorts: Sorts
+    pre: Vocab
+    post: Vocab
+
+    @property
+    def model(self) -> Model:
+        return self.pre.model
+
+
 def quorum_axiom(sorts: Sorts) -> z3.BoolRef:
     """Any two quorums share a member (true of strict majorities for every N: proofs.quorum)."""
     q1, q2 = z3.Consts("q1 q2", sorts.quorum)
