@@ -9,6 +9,7 @@ Next returns) is caught and named.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 
@@ -25,6 +26,12 @@ from electorate.spec.params import Params
 from electorate.spec.state import Role, State
 
 Step = tuple[State, Action, State]
+
+# One level deeper than prove's own tie (which the slow CLI test runs on every CI run): minutes
+# of CPU, so only with ELECTORATE_LONG=1.
+LONG_ONLY = pytest.mark.skipif(
+    not os.environ.get("ELECTORATE_LONG"), reason="long: set ELECTORATE_LONG=1"
+)
 
 
 def P(
@@ -102,6 +109,7 @@ def test_prove_ties_reach_the_drifts_they_are_for() -> None:
 
 
 @pytest.mark.slow
+@LONG_ONLY
 def test_every_step_of_three_servers_is_accepted() -> None:
     """3 servers, terms up to 3, heartbeat profile (which contains the election profile), one
     level deeper than prove's own tie; every reached state satisfies the election invariant."""
@@ -113,6 +121,7 @@ def test_every_step_of_three_servers_is_accepted() -> None:
 
 
 @pytest.mark.slow
+@LONG_ONLY
 @pytest.mark.parametrize(
     ("p", "depth", "model"),
     [
