@@ -37,6 +37,11 @@ HOT_MODULES = [
         "features/check_quorum",
         "features/lease",
         "features/restated",
+        "topology",
+        "liveness/timing",
+        "liveness/network",
+        "liveness/quotient",
+        "liveness/steps",
     )
 ]
 

@@ -23,12 +23,13 @@ implementation: a pass means the implementation took the lasso's steps, cycle af
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from electorate.conformance.compose import Aux, compositions
 from electorate.conformance.model import Model, model
 from electorate.conformance.script import RunConfig, Script, Step
 from electorate.model_check.liveness import Lasso
+from electorate.spec.liveness import quotient
 from electorate.spec.liveness.model import concrete_run
 from electorate.spec.liveness.network import STALE, slot
 from electorate.spec.messages import Message
@@ -42,10 +43,15 @@ class LassoScriptError(ValueError):
 
 
 def lasso_script(
-    p: Params, lasso: Lasso[State, Action], repetitions: int, name: str = ""
+    p: Params,
+    lasso: Lasso[State, Action],
+    repetitions: int,
+    name: str = "",
+    normalise: Callable[[State], State] = quotient.normalise,
 ) -> Script:
-    """The script of `lasso`: its stem, then its cycle `repetitions` times."""
-    run = concrete_run(p, lasso, repetitions)
+    """The script of `lasso` (its states as `normalise` gives them): its stem, then its cycle
+    `repetitions` times."""
+    run = concrete_run(p, lasso, repetitions, normalise)
     if run is None:
         raise LassoScriptError(f"the {lasso.property} lasso does not replay in the concrete model")
     cfg = RunConfig(p.servers, ((0, 0),) * p.servers, features=tuple(sorted(p.features)))

@@ -19,11 +19,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from electorate.app import liveness_search as search
 from electorate.app.lasso_script import LassoScriptError, lasso_script
 from electorate.conformance.script import write_script
 from electorate.model_check import liveness as fair
+from electorate.spec.liveness import quotient
 from electorate.spec.liveness.fairness import assumptions
-from electorate.spec.liveness.model import Confirmation, LivenessRaftModel, confirm
+from electorate.spec.liveness.model import Confirmation, LivenessRaftModel
 from electorate.spec.liveness.properties import IDS, liveness_properties
 from electorate.spec.next import Action
 from electorate.spec.params import Params, ParamsError
@@ -35,9 +37,6 @@ SYMMETRY_NOTE = (
     "fair instance a cycle takes (TLC's liveness under SYMMETRY misses violations, tlaplus#59)"
 )
 LassoT = fair.Lasso[State, Action]
-# Expanded states before the first fair-cycle search on the partial graph (then at each
-# doubling): a violation is found without the whole graph (model_check/liveness.py, `check`).
-ON_THE_FLY = 5_000
 
 
 def params_for(args: argparse.Namespace, base: Params) -> Params:
@@ -93,37 +92,29 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             out.print(f"  - {line}", markup=False)
         out.print(f"  - {SYMMETRY_NOTE}; 1 worker", markup=False)
     start = time.perf_counter()
-    result = fair.check(
-        model,
-        model.key,
-        props,
-        progress=_progress(err, args.json),
-        rank=model.rank,
-        on_the_fly=ON_THE_FLY,
-    )
+    outcome = search.run(p, props, _progress(err, args.json))
     seconds = time.perf_counter() - start
-    confirmations = {k: confirm(p, v) for k, v in result.lassos.items() if v is not None}
-    verdicts = {k: _verdict(result, v, confirmations.get(k)) for k, v in result.lassos.items()}
     if args.json:
-        doc = _json(p, model, result, verdicts, confirmations, said, seconds)
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(_json(p, model, outcome, said, seconds), indent=2))
     else:
-        _report(out, model, result, verdicts, confirmations, seconds, args.trace or "text")
-    if args.lasso_script is not None and not _write_script(args, p, result.lassos, err):
+        _report(out, model, outcome, seconds, args.trace or "text")
+    if args.lasso_script is not None and not _write_script(args, p, outcome, err):
         return 1
-    return 0 if all(v == "holds" for v in verdicts.values()) else 1
+    return 0 if all(v == "holds" for v in outcome.verdicts.values()) else 1
 
 
 def _write_script(
-    args: argparse.Namespace, p: Params, lassos: dict[str, LassoT | None], err: Console
+    args: argparse.Namespace, p: Params, outcome: search.Outcome, err: Console
 ) -> bool:
     """--lasso-script: the first lasso as a conformance script; False if it cannot be."""
-    found = next(((k, v) for k, v in lassos.items() if v is not None), None)
+    found = next(((k, v) for k, v in outcome.lassos.items() if v is not None), None)
     if found is None:
-        err.print("electorate check: no lasso (every property holds): no script written")
+        err.print("electorate check: no lasso: no script written")
         return True
+    exact = outcome.found_by[found[0]] == "exact"
+    normalise = quotient.lowest if exact else quotient.normalise
     try:
-        script = lasso_script(p, found[1], args.lasso_cycles)
+        script = lasso_script(p, found[1], args.lasso_cycles, normalise=normalise)
         write_script(args.lasso_script, script)
     except LassoScriptError as e:
         err.print(f"electorate check: --lasso-script: {e}", markup=False)
@@ -140,16 +131,6 @@ def _write_script(
         markup=False,
     )
     return True
-
-
-def _verdict(
-    result: fair.LivenessResult[State, Action], lasso: LassoT | None, c: Confirmation | None
-) -> str:
-    if lasso is None:
-        return "inconclusive" if result.vacuous else "holds"
-    if c is not None and not c.replayed:
-        return "violated (unconfirmed)"
-    return "violated"
 
 
 def _progress(err: Console, quiet: bool) -> Any:
@@ -234,19 +215,19 @@ def lasso_json(model: LivenessRaftModel, lasso: LassoT) -> dict[str, Any]:
 def _json(
     p: Params,
     model: LivenessRaftModel,
-    result: fair.LivenessResult[State, Action],
-    verdicts: dict[str, str],
-    confirmations: dict[str, Confirmation],
+    outcome: search.Outcome,
     said: list[str],
     seconds: float,
 ) -> dict[str, Any]:
     assert p.topology is not None
+    verdicts = outcome.verdicts
     props: dict[str, Any] = {}
     first: dict[str, Any] | None = None
-    for pid, lasso in result.lassos.items():
+    for pid, lasso in outcome.lassos.items():
         entry: dict[str, Any] = {"result": verdicts[pid]}
         if lasso is not None:
-            c = confirmations[pid]
+            c = outcome.confirmations[pid]
+            entry["found_by"] = outcome.found_by[pid]
             entry["lasso"] = lasso_json(model, shown(lasso, c))
             entry["lasso"]["terms"] = "concrete" if c.concrete is not None else "normalised"
             entry["confirmed"] = {
@@ -258,9 +239,12 @@ def _json(
             }
             first = first or entry["lasso"]
         props[pid] = entry
-    overall = "holds" if all(v == "holds" for v in verdicts.values()) else "violated"
-    if any(v == "inconclusive" for v in verdicts.values()) and overall == "violated":
-        overall = "inconclusive" if first is None else overall
+    if all(v == "holds" for v in verdicts.values()):
+        overall = "holds"
+    elif any(v.startswith("violated") for v in verdicts.values()):
+        overall = "violated"
+    else:
+        overall = "inconclusive"
     doc: dict[str, Any] = {
         "mode": "liveness",
         "result": overall,
@@ -269,18 +253,10 @@ def _json(
         "assumptions": said,
         "symmetry": SYMMETRY_NOTE,
         "workers": 1,
-        "distinct_states": result.distinct,
-        "expanded_states": result.expanded,
-        "complete_graph": result.complete,
-        "edges": result.edges,
-        "fair_instances": result.fair_instances,
+        "distinct_states": sum(x.result.distinct for x in outcome.searches),
         "seconds": round(seconds, 3),
-        "explore_seconds": round(result.explore_seconds, 3),
-        "cycle_seconds": round(result.cycle_seconds, 3),
-        "constraint_cuts": [
-            {"instance": fair.describe_instance(c.instance), "states": c.states}
-            for c in result.cuts
-        ],
+        "cpu_seconds": round(sum(x.cpu_seconds for x in outcome.searches), 3),
+        "searches": [_search_json(x) for x in outcome.searches],
         "properties": props,
     }
     if first is not None:
@@ -288,46 +264,56 @@ def _json(
     return doc
 
 
+def _search_json(x: search.Search) -> dict[str, Any]:
+    r = x.result
+    return {
+        "search": x.name,
+        "graph": x.graph,
+        "distinct_states": r.distinct,
+        "expanded_states": r.expanded,
+        "complete_graph": r.complete,
+        "edges": r.edges,
+        "fair_instances": r.fair_instances,
+        "cpu_seconds": round(x.cpu_seconds, 3),
+        "explore_seconds": round(r.explore_seconds, 3),
+        "cycle_seconds": round(r.cycle_seconds, 3),
+        "constraint_cuts": [
+            {"instance": fair.describe_instance(c.instance), "states": c.states} for c in r.cuts
+        ],
+    }
+
+
 def _report(
     out: Console,
     model: LivenessRaftModel,
-    result: fair.LivenessResult[State, Action],
-    verdicts: dict[str, str],
-    confirmations: dict[str, Confirmation],
+    outcome: search.Outcome,
     seconds: float,
     trace_format: str,
 ) -> None:
     table = Table(title="Liveness")
-    for col in ("property", "verdict", "lasso (stem + cycle)", "replayed concretely"):
+    for col in ("property", "verdict", "found by", "lasso (stem + cycle)", "replayed concretely"):
         table.add_column(col)
-    for pid, lasso in result.lassos.items():
+    for pid, lasso in outcome.lassos.items():
         shape = "-" if lasso is None else f"{len(lasso.stem)} + {len(lasso.cycle)}"
-        c = confirmations.get(pid)
+        c = outcome.confirmations.get(pid)
         replay = "-" if c is None else _confirmation_text(c)
-        table.add_row(pid, verdicts[pid], shape, replay)
+        by = outcome.found_by.get(pid, "-")
+        table.add_row(pid, outcome.verdicts[pid], by, shape, replay)
     out.print(table)
-    out.print(
-        f"{result.distinct:,} distinct states, {result.edges:,} edges, "
-        f"{result.fair_instances} fair instances; {seconds:.1f} s "
-        f"(graph {result.explore_seconds:.1f} s, fair cycles {result.cycle_seconds:.1f} s)",
-        markup=False,
-    )
-    if not result.complete:
+    for x in outcome.searches:
+        r = x.result
+        whole = "whole graph" if r.complete else f"partial graph, {r.expanded:,} expanded"
         out.print(
-            f"every property was decided on a partial graph ({result.expanded:,} states "
-            "expanded): each violation is a fair cycle of the whole graph",
+            f"{x.name} search ({x.graph}): {r.distinct:,} distinct states ({whole}), "
+            f"{r.edges:,} edges, {r.fair_instances} fair instances; {x.cpu_seconds:.1f} CPU s "
+            f"(graph {r.explore_seconds:.1f} s, fair cycles {r.cycle_seconds:.1f} s wall)",
             markup=False,
         )
-    for cut in result.cuts:
-        out.print(
-            f"VACUITY: the constraint cuts fair {fair.describe_instance(cut.instance)} in "
-            f"{cut.states} states: no fair cycle found proves nothing",
-            markup=False,
-        )
-    for pid, found in result.lassos.items():
+    out.print(f"{seconds:.1f} s wall in all", markup=False)
+    for pid, found in outcome.lassos.items():
         if found is None:
             continue
-        lasso = shown(found, confirmations.get(pid))
+        lasso = shown(found, outcome.confirmations.get(pid))
         if trace_format == "mermaid":
             out.print(lasso_mermaid(model, lasso), markup=False)
         elif trace_format == "json":

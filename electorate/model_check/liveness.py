@@ -194,8 +194,10 @@ class Explorer(Generic[S, A]):
         key: Callable[[S], Hashable],
         props: Sequence[LiveProperty[S, A]],
         rank: Callable[[S], int] | None = None,
+        depth_first: bool = False,
     ) -> None:
         self.model, self.key, self.rank = model, key, rank
+        self.depth_first = depth_first
         self.state_preds, self.edge_preds = _predicates(props)
         self.g = Graph()
         self.queues: list[deque[tuple[S, int]]] = []
@@ -231,7 +233,8 @@ class Explorer(Generic[S, A]):
 
     def _pop(self) -> tuple[S, int]:
         self.queued -= 1
-        return next(q for q in self.queues if q).popleft()
+        q = next(q for q in self.queues if q)
+        return q.pop() if self.depth_first else q.popleft()
 
     def run(
         self,
@@ -494,6 +497,8 @@ def check(
     progress: Callable[[int, int, float], None] | None = None,
     rank: Callable[[S], int] | None = None,
     on_the_fly: int = 0,
+    depth_first: bool = False,
+    budget: int = 0,
 ) -> LivenessResult[S, A]:
     """Check every property of `props` on `model`; a lasso for each one violated.
 
@@ -502,14 +507,17 @@ def check(
     A fair violating cycle found there is one of the whole graph (every state on it is
     expanded, so what is enabled in it is known exactly, and fairness is a property of the
     cycle alone), and the property is decided; the search stops once every property is. A
-    property holds only on the whole graph. `rank` orders the expansion (lower first)."""
+    property holds only on the whole graph. `rank` orders the expansion (lower first), depth
+    first within a rank if `depth_first` (long paths close cycles early). With a `budget` the
+    search stops after that many expanded states (`complete` False: a property without a
+    lasso is then undecided)."""
     t0 = time.perf_counter()
-    ex = Explorer(model, key, props, rank)
+    ex = Explorer(model, key, props, rank, depth_first)
     layout = _layout(props)
     lassos: dict[str, Lasso[S, A] | None] = {prop.id: None for prop in props}
     pending = list(zip(props, layout, strict=True))
     cycle_seconds = 0.0
-    batch = on_the_fly if on_the_fly > 0 else -1
+    batch = on_the_fly if on_the_fly > 0 else (budget or -1)
     while True:
         ex.run(batch, progress, t0)
         t1 = time.perf_counter()
@@ -522,9 +530,12 @@ def check(
             lassos[prop.id] = lasso
         pending = still
         cycle_seconds += time.perf_counter() - t1
-        if ex.done or not pending:
+        expanded = ex.g.size - ex.queued
+        if ex.done or not pending or (budget and expanded >= budget):
             break
-        batch = ex.g.size - ex.queued  # the expanded states double before the next search
+        batch = expanded  # the expanded states double before the next search
+        if budget:
+            batch = min(batch, budget - expanded)
     g = ex.g
     cuts: dict[int, set[int]] = {}
     for st, ins in g.cut_pairs:

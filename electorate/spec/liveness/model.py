@@ -8,7 +8,7 @@ tlaplus#59 is this unsoundness); a topology other than `full` breaks most symmet
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 
 from electorate.model_check.liveness import Fairness, Lasso
@@ -43,6 +43,29 @@ class LivenessRaftModel(RaftModel):
         return 0 if s.stable else 1
 
 
+class ShiftedRaftModel(LivenessRaftModel):
+    """The concrete liveness model up to a uniform shift of terms (quotient.lowest): exact, so
+    every fair cycle in it is a concrete periodic behaviour, but infinite (term gaps are not
+    capped): for the on-the-fly search for violations, never for a "holds"."""
+
+    def __init__(self, params: Params, span: int = 4) -> None:
+        super().__init__(params)
+        self.span = span
+
+    def __reduce__(self) -> tuple[type[RaftModel], tuple[Params, str | None]]:
+        return (ShiftedRaftModel, (self.params, None))
+
+    def in_constraint(self, s: State) -> bool:
+        """Live terms at most `span` apart: a bound that keeps the search finite; what it cuts
+        counts as enabled, so a fair cycle inside it is one of the unbounded model."""
+        terms = quotient.live_terms(s)
+        return terms[-1] - terms[0] <= self.span
+
+    def successors(self, s: State) -> Iterator[tuple[Action, State]]:
+        for a, t in spec_next.ConcreteNext(self.params, s):
+            yield a, (s if t is s else quotient.lowest(t))
+
+
 @dataclass
 class Confirmation:
     """The lasso replayed in the concrete model: how many times its cycle was repeated and
@@ -62,16 +85,21 @@ def concrete_successors(p: Params, s: State) -> Iterator[tuple[Action, State]]:
     return spec_next.ConcreteNext(p, s)
 
 
-def confirm(p: Params, lasso: Lasso[State, Action], repetitions: int = 3) -> Confirmation:
+def confirm(
+    p: Params,
+    lasso: Lasso[State, Action],
+    repetitions: int = 3,
+    normalise: Callable[[State], State] = quotient.normalise,
+) -> Confirmation:
     """Replay the lasso's actions in the concrete model: each step must be one of the concrete
-    successors whose quotient is the lasso's next state."""
+    successors whose quotient (`normalise`) is the lasso's next state."""
     here = spec_next.Init(p)
-    if quotient.normalise(here) != lasso.stem[0][1]:
+    if normalise(here) != lasso.stem[0][1]:
         return Confirmation(False, 0, False, 0, "initial states differ")
     stem: list[tuple[Action | None, State]] = [(None, here)]
     for action, want in lasso.stem[1:]:
         assert action is not None
-        nxt = _follow(p, here, action, want)
+        nxt = _follow(p, here, action, want, normalise)
         if nxt is None:
             return Confirmation(False, 0, False, 0, f"stem step {action} has no concrete twin")
         here = nxt[1]
@@ -82,7 +110,7 @@ def confirm(p: Params, lasso: Lasso[State, Action], repetitions: int = 3) -> Con
     starts = [here]
     for k in range(1, repetitions + 1):
         for action, want in lasso.cycle:
-            nxt = _follow(p, here, action, want)
+            nxt = _follow(p, here, action, want, normalise)
             if nxt is None:
                 return Confirmation(False, k - 1, False, 0, f"cycle step {action} diverged")
             here = nxt[1]
@@ -98,18 +126,21 @@ def confirm(p: Params, lasso: Lasso[State, Action], repetitions: int = 3) -> Con
 
 
 def concrete_run(
-    p: Params, lasso: Lasso[State, Action], repetitions: int
+    p: Params,
+    lasso: Lasso[State, Action],
+    repetitions: int,
+    normalise: Callable[[State], State] = quotient.normalise,
 ) -> list[tuple[Action | None, State]] | None:
     """The lasso in the concrete model: Init, the stem, then the cycle `repetitions` times
     (terms as they grow); None if a step has no concrete twin."""
     here = spec_next.Init(p)
-    if quotient.normalise(here) != lasso.stem[0][1]:
+    if normalise(here) != lasso.stem[0][1]:
         return None
     run: list[tuple[Action | None, State]] = [(None, here)]
     steps = [*lasso.stem[1:], *(lasso.cycle * repetitions)]
     for action, want in steps:
         assert action is not None
-        nxt = _follow(p, here, action, want)
+        nxt = _follow(p, here, action, want, normalise)
         if nxt is None:
             return None
         here = nxt[1]
@@ -117,12 +148,14 @@ def concrete_run(
     return run
 
 
-def _follow(p: Params, s: State, action: Action, want: State) -> tuple[Action, State] | None:
+def _follow(
+    p: Params, s: State, action: Action, want: State, normalise: Callable[[State], State]
+) -> tuple[Action, State] | None:
     for a, t in concrete_successors(p, s):
         if t is s or a.name != action.name:
             continue
         if spec_next._instance(a) != spec_next._instance(action) or a.detail != action.detail:
             continue
-        if quotient.normalise(t) == want:
+        if normalise(t) == want:
             return a, t
     return None

@@ -68,6 +68,14 @@ def shift(s: State, d: int) -> State:
     return renumber(s, {t: t + d for t in live_terms(s)})
 
 
+def lowest(s: State) -> State:
+    """Every term shifted so that the smallest live one is 1: exact (`shift`), not finite (gaps
+    are kept as they are). The on-the-fly search for violations runs on this quotient, so a
+    cycle it finds is a concrete behaviour that repeats with every term shifted."""
+    d = 1 - min(s.current_term)
+    return s if d == 0 else shift(s, d)
+
+
 def normalise(s: State) -> State:
     """Reduction 2: live terms renumbered from 1, gaps capped at GAP."""
     terms = live_terms(s)

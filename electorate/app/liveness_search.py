@@ -1,0 +1,135 @@
+"""The two searches behind `electorate check --liveness`, and the verdict each property gets.
+
+1. Violations, on the fly, in the exact model (spec/liveness/model.py, ShiftedRaftModel):
+   terms shifted so the smallest is 1 (exact: every cycle is a concrete behaviour that repeats
+   with its terms shifted), states with live terms more than SPAN apart cut (their actions
+   still count as enabled), stable states first, depth first (long paths close cycles early),
+   the fair-cycle search run on the partial graph at each doubling, at most BUDGET states
+   expanded. A fair violating cycle found here is a violation, replayed concretely. If the
+   bounded graph is explored to its end and nothing was cut, it is the whole model: a property
+   without a lasso holds.
+2. Holds, on the finite quotient (LivenessRaftModel: term gaps capped), breadth first, for the
+   properties the first search left open: it over-approximates, so no fair violating cycle
+   there means the property holds; a lasso found there is replayed concretely before it is
+   called a violation ("violated (unconfirmed)" otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from electorate.model_check import liveness as fair
+from electorate.spec.liveness import quotient
+from electorate.spec.liveness.model import (
+    Confirmation,
+    LivenessRaftModel,
+    ShiftedRaftModel,
+    confirm,
+)
+from electorate.spec.next import Action
+from electorate.spec.params import Params
+from electorate.spec.state import State
+
+LassoT = fair.Lasso[State, Action]
+Progress = Callable[[int, int, float], None] | None
+
+SPAN: Final = 3  # the exact search keeps live terms at most this far apart
+BUDGET: Final = 50_000  # states the exact search expands at most
+FIRST: Final = 2_000  # expanded states before the first search on a partial graph
+
+
+@dataclass
+class Search:
+    """One search: which graph, its result, the CPU seconds it took."""
+
+    name: str
+    graph: str
+    result: fair.LivenessResult[State, Action]
+    cpu_seconds: float
+
+
+@dataclass
+class Outcome:
+    verdicts: dict[str, str]
+    lassos: dict[str, LassoT | None]
+    confirmations: dict[str, Confirmation] = field(default_factory=dict)
+    found_by: dict[str, str] = field(default_factory=dict)
+    searches: list[Search] = field(default_factory=list)
+
+
+def run(
+    p: Params,
+    props: Sequence[fair.LiveProperty[State, Action]],
+    progress: Progress = None,
+    span: int = SPAN,
+    budget: int = BUDGET,
+) -> Outcome:
+    """Both searches; each property's verdict and lasso (its concrete replay beside it)."""
+    out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
+    exact = ShiftedRaftModel(p, span)
+    first = _search(
+        out,
+        "exact",
+        f"terms shifted (exact), live terms at most {span} apart, depth first, "
+        f"at most {budget:,} states expanded",
+        lambda: fair.check(
+            exact,
+            exact.key,
+            props,
+            progress,
+            rank=exact.rank,
+            on_the_fly=FIRST,
+            depth_first=True,
+            budget=budget,
+        ),
+    )
+    whole = first.complete and not first.vacuous
+    for pid, lasso in first.lassos.items():
+        if lasso is not None:
+            _found(out, p, pid, lasso, "exact", quotient.lowest)
+        elif whole:
+            out.verdicts[pid] = "holds"
+    rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
+    if not rest:
+        return out
+    model = LivenessRaftModel(p)
+    second = _search(
+        out,
+        "quotient",
+        f"term gaps capped at {quotient.GAP} (over-approximation), breadth first, whole graph",
+        lambda: fair.check(model, model.key, rest, progress, rank=model.rank, on_the_fly=FIRST),
+    )
+    for pid, lasso in second.lassos.items():
+        if lasso is not None:
+            _found(out, p, pid, lasso, "quotient", quotient.normalise)
+        elif second.complete:
+            out.verdicts[pid] = "inconclusive" if second.vacuous else "holds"
+    return out
+
+
+def _search(
+    out: Outcome,
+    name: str,
+    graph: str,
+    go: Callable[[], fair.LivenessResult[State, Action]],
+) -> fair.LivenessResult[State, Action]:
+    cpu = time.process_time()
+    result = go()
+    out.searches.append(Search(name, graph, result, time.process_time() - cpu))
+    return result
+
+
+def _found(
+    out: Outcome,
+    p: Params,
+    pid: str,
+    lasso: LassoT,
+    by: str,
+    normalise: Callable[[State], State],
+) -> None:
+    c = confirm(p, lasso, normalise=normalise)
+    out.lassos[pid], out.confirmations[pid], out.found_by[pid] = lasso, c, by
+    out.verdicts[pid] = "violated" if c.replayed else "violated (unconfirmed)"

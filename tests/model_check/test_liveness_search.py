@@ -1,0 +1,67 @@
+"""The two searches of `electorate check --liveness` (app/liveness_search.py): violations on the
+fly in the exact model, holds on the quotient; the verdicts they reach on small models."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from electorate.app import liveness_search as search
+from electorate.spec.liveness import quotient
+from electorate.spec.liveness.model import ShiftedRaftModel
+from electorate.spec.liveness.properties import liveness_properties
+from electorate.spec.params import Params, features_named
+from electorate.spec.topology import topology_from
+
+
+def _params(topology: str, n: int, features: str = "", randomized: bool = True) -> Params:
+    base = Params(servers=n, features=features_named(x for x in features.split(",") if x))
+    return dataclasses.replace(base, topology=topology_from(topology, n), randomized=randomized)
+
+
+def test_the_exact_model_is_the_concrete_one_shifted() -> None:
+    p = _params("chain", 3, "prevote")
+    model = ShiftedRaftModel(p, span=3)
+    s = model.init_states()[0]
+    for _ in range(12):
+        steps = [(a, t) for a, t in model.successors(s) if t is not s]
+        assert all(min(t.current_term) == 1 for _, t in steps)
+        s = steps[len(steps) // 2][1]
+    assert quotient.lowest(quotient.shift(s, 5)) == s
+
+
+def test_one_server_holds_on_the_whole_exact_graph() -> None:
+    """Nothing is cut (one live term), so the exact search sees the whole model and decides
+    every property; the quotient search never runs."""
+    p = _params("full", 1)
+    out = search.run(p, liveness_properties(p))
+    assert set(out.verdicts.values()) == {"holds"}
+    (only,) = out.searches
+    assert only.name == "exact" and only.result.complete and not only.result.cuts
+
+
+def test_the_split_vote_is_found_on_the_fly_and_repeats_concretely() -> None:
+    p = _params("full", 2, randomized=False)
+    out = search.run(p, liveness_properties(p, "EventuallyLeader"))
+    assert out.verdicts == {"EventuallyLeader": "violated"}
+    assert out.found_by["EventuallyLeader"] == "exact"
+    c = out.confirmations["EventuallyLeader"]
+    assert c.replayed and c.periodic and c.shift > 0
+    assert not out.searches[0].result.complete  # decided before the graph was whole
+
+
+def test_classic_raft_on_howard_deposes_its_leaders() -> None:
+    """The flapping leader of Howard & Abraham: servers 4 and 5 keep deposing the leader."""
+    p = _params("howard", 5)
+    out = search.run(p, liveness_properties(p, "LeaderStability"))
+    assert out.verdicts == {"LeaderStability": "violated"}
+    c = out.confirmations["LeaderStability"]
+    assert c.replayed and c.periodic
+
+
+def test_prevote_and_check_quorum_on_chained_leave_a_candidate_stuck() -> None:
+    """OmniPaxos's chained scenario: the server cut from the leader pre-votes for ever, since
+    the middle server still hears the leader and refuses it."""
+    p = _params("chained", 3, "prevote,check_quorum")
+    out = search.run(p, liveness_properties(p, "CandidateProgress"))
+    assert out.verdicts == {"CandidateProgress": "violated"}
+    assert out.confirmations["CandidateProgress"].periodic
