@@ -403,8 +403,11 @@ class _Cycles:
 
     def cycle(self, comp: IntArray, bits: _Bits, entry: int) -> list[int]:
         """Edge indexes of a cycle from `entry` through `comp` that is fair and meets the
-        query: it takes each fair instance taken in comp (or visits a state where it is
-        disabled) and visits/takes each predicate."""
+        query. First the shortest tour that meets the query's predicates; while it is unfair,
+        the instances that make it so become obligations (a weakly fair one: take it or visit
+        a state where it is disabled; a strongly fair one: take it) and the tour is rebuilt.
+        Each round adds an obligation the component can meet (it passed `_check`), so this
+        ends; the tour that meets every instance of the component is the last resort."""
         inside = np.flatnonzero(self.internal(comp))
         by_src: dict[int, list[int]] = {}
         for e in inside.tolist():
@@ -414,22 +417,62 @@ class _Cycles:
         for st, ins in self.enabled.tolist():
             if st in member:
                 enabled_at.setdefault(st, set()).add(ins)
+        either: set[int] = set()
+        take: set[int] = set()
+        for _ in range(len(self.g.kinds) + 1):
+            path = self._tour(entry, by_src, enabled_at, bits, either, take)
+            weak, strong = self._unfair(path, enabled_at)
+            if not weak and not strong:
+                return path
+            either |= weak
+            take |= strong
         taken = {int(self.inst[e]) for e in inside.tolist() if self.inst[e] >= 0}
-        wanted_take = set(taken)  # instances to take
-        all_enabled = set().union(*enabled_at.values()) if enabled_at else set()
-        wanted_off = all_enabled - taken  # weakly fair, disabled somewhere: visit such a state
+        never = set().union(*enabled_at.values()) - taken  # weakly fair: visit where disabled
+        path = self._tour(entry, by_src, enabled_at, bits, never, taken)
+        assert self._unfair(path, enabled_at) == (set(), set()), "an unfair cycle"
+        return path
+
+    def _unfair(self, path: list[int], enabled_at: dict[int, set[int]]) -> tuple[set[int], ...]:
+        """The instances that make the cycle `path` unfair: weakly fair ones enabled in each of
+        its states and never taken, strongly fair ones enabled in one and never taken."""
+        states = [int(self.dst[e]) for e in path]
+        taken = {int(self.inst[e]) for e in path}
+        on = [enabled_at.get(st, set()) for st in states]
+        somewhere = set().union(*on) - taken
+        everywhere = set.intersection(*on) - taken if on else set()
+        weak = {x for x in everywhere if not self.strong[x]}
+        strong = {x for x in somewhere if self.strong[x]}
+        return weak, strong
+
+    def _tour(
+        self,
+        entry: int,
+        by_src: dict[int, list[int]],
+        enabled_at: dict[int, set[int]],
+        bits: _Bits,
+        either: set[int],
+        take: set[int],
+    ) -> list[int]:
+        """A cycle from entry that visits/takes each of the query's predicates, takes each
+        instance of `take`, and takes or visits a state disabling each instance of `either`."""
+        wanted_take = set(take) | set(either)
+        wanted_off = set(either)
         visits = list(bits.visit)
         takes = list(bits.take)
 
         def done_state(st: int) -> None:
             nonlocal visits
             here = enabled_at.get(st, set())
-            wanted_off.difference_update([x for x in list(wanted_off) if x not in here])
+            off = [x for x in wanted_off if x not in here]
+            wanted_off.difference_update(off)
+            wanted_take.difference_update(x for x in off if x not in take)
             visits = [b for b in visits if not (int(self.sbits[st]) >> b & 1)]
 
         def done_edge(e: int) -> None:
             nonlocal takes
-            wanted_take.discard(int(self.inst[e]))
+            x = int(self.inst[e])
+            wanted_take.discard(x)
+            wanted_off.discard(x)
             takes = [b for b in takes if not (int(self.ebits[e]) >> b & 1)]
 
         def goal_edge(e: int) -> bool:

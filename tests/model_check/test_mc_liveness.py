@@ -138,3 +138,15 @@ def test_the_rank_orders_the_expansion() -> None:
     toy.fair = {"a": Fairness.WEAK, "b": Fairness.WEAK}
     r = check(toy, key, [eventually_two()], rank=lambda s: 0 if s < 2 else 1, on_the_fly=2)
     assert r.expanded == 2 and r.lassos["EventuallyTwo"] is not None
+
+
+def test_the_lasso_cycle_is_a_short_fair_one_not_the_whole_component() -> None:
+    # one component 0 <-> 1 <-> 3 (all weakly fair); 0 <-> 1 alone is fair (c is disabled
+    # in 0, d in 1), so the cycle need not take c and d; with c strongly fair it must
+    toy = Toy([(0, "a", 1), (1, "b", 0), (1, "c", 3), (3, "d", 1)])
+    toy.fair = {"a": Fairness.WEAK, "b": Fairness.WEAK, "c": Fairness.WEAK, "d": Fairness.WEAK}
+    lasso = check(toy, key, [eventually_two()]).lassos["EventuallyTwo"]
+    assert lasso is not None and sorted(a for a, _ in lasso.cycle) == ["a", "b"]
+    toy.fair["c"] = Fairness.STRONG
+    lasso = check(toy, key, [eventually_two()]).lassos["EventuallyTwo"]
+    assert lasso is not None and sorted(a for a, _ in lasso.cycle) == ["a", "b", "c", "d"]
