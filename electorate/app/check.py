@@ -192,6 +192,14 @@ def parser() -> argparse.ArgumentParser:
         help="--liveness: assume randomized timeouts (SF Lull, SF LuckyTimeout; default on)",
     )
     ap.add_argument(
+        "--liveness-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="--liveness: stop the search for holds after S seconds; a property it has not "
+        "decided is reported undecided (0: no limit)",
+    )
+    ap.add_argument(
         "--lasso-script",
         type=Path,
         metavar="FILE",

@@ -66,6 +66,8 @@ def _refuse(args: argparse.Namespace) -> None:
             raise ParamsError(f"{flag} does not apply to --liveness")
     if args.lasso_cycles < 1:
         raise ParamsError("--lasso-cycles must be at least 1")
+    if args.liveness_seconds < 0:
+        raise ParamsError("--liveness-seconds must be >= 0 (0: no limit)")
     if args.trace not in (None, "text", "mermaid", "json"):
         raise ParamsError("--liveness prints lassos as text, mermaid or json")
     if args.liveness not in (None, "all", *IDS):
@@ -92,7 +94,7 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             out.print(f"  - {line}", markup=False)
         out.print(f"  - {SYMMETRY_NOTE}; 1 worker", markup=False)
     start = time.perf_counter()
-    outcome = search.run(p, props, _progress(err, args.json))
+    outcome = search.run(p, props, _progress(err, args.json), seconds=args.liveness_seconds)
     seconds = time.perf_counter() - start
     if args.json:
         print(json.dumps(_json(p, model, outcome, said, seconds), indent=2))

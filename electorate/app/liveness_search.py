@@ -66,8 +66,11 @@ def run(
     progress: Progress = None,
     span: int = SPAN,
     budget: int = BUDGET,
+    seconds: float = 0.0,
 ) -> Outcome:
-    """Both searches; each property's verdict and lasso (its concrete replay beside it)."""
+    """Both searches; each property's verdict and lasso (its concrete replay beside it). The
+    quotient search stops after `seconds` (0: no limit): a property it has not decided by
+    then is "undecided", never "holds"."""
     out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
     exact = ShiftedRaftModel(p, span)
     first = _search(
@@ -100,7 +103,9 @@ def run(
         out,
         "quotient",
         f"term gaps capped at {quotient.GAP} (over-approximation), breadth first, whole graph",
-        lambda: fair.check(model, model.key, rest, progress, rank=model.rank, on_the_fly=FIRST),
+        lambda: fair.check(
+            model, model.key, rest, progress, rank=model.rank, on_the_fly=FIRST, seconds=seconds
+        ),
     )
     for pid, lasso in second.lassos.items():
         if lasso is not None:

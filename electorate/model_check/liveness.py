@@ -241,8 +241,10 @@ class Explorer(Generic[S, A]):
         limit: int,
         progress: Callable[[int, int, float], None] | None = None,
         start: float | None = None,
+        deadline: float = 0.0,
     ) -> None:
-        """Expand up to `limit` more states (all of them when limit < 0)."""
+        """Expand up to `limit` more states (all of them when limit < 0), stopping at the
+        `deadline` (a time.perf_counter() value; 0: none)."""
         g, model = self.g, self.model
         start = time.perf_counter() if start is None else start
         last = time.perf_counter()
@@ -269,9 +271,12 @@ class Explorer(Generic[S, A]):
                 g.edge_bits.append(bits)
             g.expanded[k] = 1
             now = time.perf_counter()
-            if progress is not None and now - last >= 1.0:
+            if now - last >= 1.0:
                 last = now
-                progress(g.size, self.queued, now - start)
+                if progress is not None:
+                    progress(g.size, self.queued, now - start)
+                if deadline and now > deadline:
+                    return
 
 
 def explore(
@@ -542,6 +547,7 @@ def check(
     on_the_fly: int = 0,
     depth_first: bool = False,
     budget: int = 0,
+    seconds: float = 0.0,
 ) -> LivenessResult[S, A]:
     """Check every property of `props` on `model`; a lasso for each one violated.
 
@@ -553,8 +559,9 @@ def check(
     property holds only on the whole graph. `rank` orders the expansion (lower first), depth
     first within a rank if `depth_first` (long paths close cycles early). With a `budget` the
     search stops after that many expanded states (`complete` False: a property without a
-    lasso is then undecided)."""
+    lasso is then undecided), and likewise after `seconds` (0: no limit)."""
     t0 = time.perf_counter()
+    deadline = t0 + seconds if seconds else 0.0
     ex = Explorer(model, key, props, rank, depth_first)
     layout = _layout(props)
     lassos: dict[str, Lasso[S, A] | None] = {prop.id: None for prop in props}
@@ -562,7 +569,7 @@ def check(
     cycle_seconds = 0.0
     batch = on_the_fly if on_the_fly > 0 else (budget or -1)
     while True:
-        ex.run(batch, progress, t0)
+        ex.run(batch, progress, t0, deadline)
         t1 = time.perf_counter()
         cycles = _Cycles(ex.g)
         still: list[tuple[LiveProperty[S, A], list[_Bits]]] = []
@@ -574,7 +581,8 @@ def check(
         pending = still
         cycle_seconds += time.perf_counter() - t1
         expanded = ex.g.size - ex.queued
-        if ex.done or not pending or (budget and expanded >= budget):
+        late = deadline and time.perf_counter() > deadline
+        if ex.done or not pending or (budget and expanded >= budget) or late:
             break
         batch = expanded  # the expanded states double before the next search
         if budget:

@@ -65,3 +65,11 @@ def test_prevote_and_check_quorum_on_chained_leave_a_candidate_stuck() -> None:
     out = search.run(p, liveness_properties(p, "CandidateProgress"))
     assert out.verdicts == {"CandidateProgress": "violated"}
     assert out.confirmations["CandidateProgress"].periodic
+
+
+def test_a_search_for_holds_cut_short_leaves_the_property_undecided() -> None:
+    p = _params("full", 3)
+    out = search.run(p, liveness_properties(p, "LeaderStability"), budget=100, seconds=0.01)
+    assert out.verdicts == {"LeaderStability": "undecided"}
+    assert [x.name for x in out.searches] == ["exact", "quotient"]
+    assert not any(x.result.complete for x in out.searches)
