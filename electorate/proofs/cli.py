@@ -14,9 +14,10 @@ line on stderr).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import multiprocessing
+import multiprocessing.pool
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -240,42 +241,54 @@ def _tie_job(index: int) -> list[tie.TieResult]:
     return tie.check_models(config.params, [(m, ()) for m in config.models], config.depth)
 
 
+def _worker_init() -> None:
+    # The parent handles Ctrl-C (it reaches the whole process group) and ends the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class TieRunner:
     """Runs the tie configurations, in `jobs` worker processes beside the proofs (forked, so a
     worker sees the same spec as the parent, patched or not) or, with one job, in-process."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._futures: list[concurrent.futures.Future[list[tie.TieResult]]] = []
+        self._pool: multiprocessing.pool.Pool | None = None
+        self._jobs: list[multiprocessing.pool.AsyncResult[list[tie.TieResult]]] = []
 
     def start(self) -> None:
         if self.jobs > 1:
             context = multiprocessing.get_context("fork")
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context)
-            self._futures = [self._pool.submit(_tie_job, k) for k in range(len(TIES))]
+            self._pool = context.Pool(self.jobs, initializer=_worker_init)
+            self._jobs = [self._pool.apply_async(_tie_job, (k,)) for k in range(len(TIES))]
 
     def results(self, progress: TextIO) -> list[TieRow]:
         rows = []
-        try:
-            for k, config in enumerate(TIES):
-                results = self._futures[k].result() if self._pool else _tie_job(k)
-                for r in results:
-                    verdict = "ok" if r.ok else f"FAILED ({len(r.rejected)} rejected)"
-                    model = r.model.tag or "canonical"
-                    text = f"{config.name} [{model}]: {r.steps} steps, {r.states} states"
-                    _say(progress, TIE_NAME, f"{text}: {verdict} {r.seconds:.1f} s")
-                rows.append(TieRow(config, results))
-        finally:
-            self.stop()
+        for k, config in enumerate(TIES):
+            results = self._jobs[k].get() if self._pool else _tie_job(k)
+            for r in results:
+                verdict = "ok" if r.ok else f"FAILED ({len(r.rejected)} rejected)"
+                model = r.model.tag or "canonical"
+                text = f"{config.name} [{model}]: {r.steps} steps, {r.states} states"
+                _say(progress, TIE_NAME, f"{text}: {verdict} {r.seconds:.1f} s")
+            rows.append(TieRow(config, results))
+        self.stop()
         return rows
 
     def stop(self) -> None:
+        """End the workers (at once: a stopped run's tie results are not wanted)."""
         if self._pool is not None:
-            for future in self._futures:
-                future.cancel()
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.terminate()
+            self._pool.join()
             self._pool = None
+
+
+class _TerminatedError(BaseException):
+    """SIGTERM, raised in the main thread so that the run stops like on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _TerminatedError
 
 
 def explain(out: TextIO) -> None:
@@ -423,16 +436,20 @@ def main(argv: list[str]) -> int:
     settings = Settings(timeout_ms=args.timeout_ms, seed=args.seed)
     start = time.perf_counter()
     runner = TieRunner(args.jobs) if run_tie and not args.no_tie else None
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if runner is not None:
             runner.start()
         rows = [_run(p, settings, sys.stderr, checks=args.bug is None) for p in props]
         ties = runner.results(sys.stderr) if runner is not None else []
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _TerminatedError) as stop:
         if runner is not None:
             runner.stop()
-        print("electorate prove: interrupted", file=sys.stderr)
-        return 130
+        term = isinstance(stop, _TerminatedError)
+        print(f"electorate prove: {'terminated' if term else 'interrupted'}", file=sys.stderr)
+        return 143 if term else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     total = time.perf_counter() - start
     if args.json:
         data = _json(rows, ties)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,7 +133,6 @@ def test_every_property_is_a_catalog_entry_with_its_own_formula() -> None:
 def test_z3_is_the_pinned_version() -> None:
     """The solver is part of the result: the installed z3 is the one pyproject pins."""
     import tomllib
-    from pathlib import Path
 
     from electorate.proofs.core import Z3_PIN
 
@@ -137,3 +141,30 @@ def test_z3_is_the_pinned_version() -> None:
     pinned = next(d for d in deps if d.startswith("z3-solver=="))
     assert pinned.removeprefix("z3-solver==").startswith(Z3_PIN)
     assert z3.get_version_string() == Z3_PIN
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def test_sigterm_ends_prove_and_its_tie_workers() -> None:
+    """One line and exit 143, and the tie's worker processes do not outlive the run."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "electorate.proofs.cli", "--jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # the first obligation: the workers are running by now
+    assert first.startswith("[quorum"), first
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert err.splitlines()[-1] == "electorate prove: terminated"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    assert len(workers) == 2 and not any(Path(f"/proc/{w}").exists() for w in workers)
