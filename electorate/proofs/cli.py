@@ -20,7 +20,7 @@ import multiprocessing.pool
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TextIO
 
@@ -29,6 +29,7 @@ import z3
 from electorate.proofs import quorum, tie, vacuity
 from electorate.proofs.catalog import ENTRY_BY_NAME, TIES, Entry, TieConfig
 from electorate.proofs.core import Z3_PIN, Obligation, Outcome, Property, Settings
+from electorate.proofs.induction import Theory
 from electorate.proofs.induction import obligations as theory_obligations
 from electorate.proofs.invariant import CONJUNCTS
 from electorate.proofs.mutants import MUTANTS, all_obligations, expected_breaks
@@ -116,15 +117,32 @@ def _selected(names: Sequence[str] | None, bug: str | None) -> tuple[list[Proper
     if bug is not None:
         if bug not in MUTANTS:
             raise UsageError(f"unknown bug {bug!r}; choose from {', '.join(MUTANTS)}")
-        mutant = Property(
+        return _bug_properties(bug), False
+    if not names:
+        return list(known.values()), True
+    return [known[n] for n in names if n in known], TIE_NAME in names
+
+
+def _bug_properties(bug: str) -> list[Property]:
+    """The election proof under a bug variant of the spec, then every other proof the bug is
+    known to threaten (a feature's bug breaks its feature's property, not election safety)."""
+    found = [
+        Property(
             f"election[{bug}]",
             f"election safety with the spec bug {bug}",
             lambda: all_obligations(bug),
         )
-        return [mutant], False
-    if not names:
-        return list(known.values()), True
-    return [known[n] for n in names if n in known], TIE_NAME in names
+    ]
+    for name in MUTANTS[bug].theories:
+        theory = ENTRY_BY_NAME[name].theory
+        found.append(
+            Property(f"{name}[{bug}]", f"{theory.summary}; spec bug {bug}", _under(theory, bug))
+        )
+    return found
+
+
+def _under(theory: Theory, bug: str) -> Callable[[], list[Obligation]]:
+    return lambda: theory_obligations(theory, bug)
 
 
 def _say(progress: TextIO, label: str, text: str) -> None:

@@ -70,8 +70,23 @@ def test_prove_table_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bug_variant_fails_with_counterexample(capsys: pytest.CaptureFixture[str]) -> None:
     code, data, _ = _run(["--bug", "forget-vote-on-restart"], capsys)
     assert code == 1 and data["result"] == "failed"
-    failures = data["properties"][0]["failures"]
-    assert failures and all("Restart" in f["counterexample"] for f in failures)
+    names = [p["name"] for p in data["properties"]]
+    assert names == ["election[forget-vote-on-restart]", "election-history[forget-vote-on-restart]"]
+    for prop in data["properties"]:
+        failures = prop["failures"]
+        assert failures and all("Restart" in f["counterexample"] for f in failures)
+
+
+def test_a_feature_bug_fails_its_feature_property(capsys: pytest.CaptureFixture[str]) -> None:
+    """A feature's bug leaves one leader per term alone and breaks its feature's property."""
+    code, data, _ = _run(["--bug", "no-check-quorum-zombie"], capsys)
+    assert code == 1 and data["result"] == "failed"
+    election, stepdown = data["properties"]
+    assert election["name"] == "election[no-check-quorum-zombie]" and not election["failures"]
+    assert stepdown["name"] == "checkquorum-stepdown[no-check-quorum-zombie]"
+    (failure,) = stepdown["failures"]
+    assert failure["obligation"] == "ElectionTimer => CheckQuorumStepDown'"
+    assert "counterexample to induction: ElectionTimer(" in failure["counterexample"]
 
 
 def test_a_safety_formula_weakened_to_true_is_caught(
