@@ -3,22 +3,23 @@
 As spec/RaftElectionFeatures.tla EXTENDS RaftElection.tla and restates only the actions the
 features change, `actions_for(p)` fills each slot of raft.tla's Next with the canonical action or
 its featured replacement (spec/features/restated.py) and adds the features' own actions where
-their feature is on. `Next` enumerates every enabled instance of the table's actions, in the
-order of FNext, stuttering steps included, because TLC counts every generated successor and our
-figures must equal TLC's. With the lease in relative time every successor is normalised
-(features/relative_time.py), and with `--reduce` reduced (features/reduce.py). raft.tla's Next
-also accumulates the history variable allLogs, left out here (spec/state.py).
+their feature is on; the options (spec/features/options.py) restate theirs on top. `Next`
+enumerates every enabled instance of the table's actions, in the order of FNext, stuttering
+steps included, because TLC counts every generated successor and our figures must equal TLC's.
+With the lease in relative time every successor is normalised (features/relative_time.py), and
+with `--reduce` reduced (features/reduce.py). raft.tla's Next also accumulates the history
+variable allLogs, left out here (spec/state.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import NamedTuple
 
 from electorate.spec import actions
-from electorate.spec.features import lease, prevote, reduce, restated, variables
+from electorate.spec.features import lease, options, prevote, reduce, restated, variables
 from electorate.spec.features.relative_time import Normalize, relative
 from electorate.spec.liveness import network, quotient, steps, timing
 from electorate.spec.messages import EMPTY_BAG, Message, copies, server_name, show_message
@@ -66,6 +67,7 @@ class ActionTable:
     ClientRequest: PairAction | None  # heartbeat and log profiles
     AdvanceCommitIndex: ServerAction | None  # heartbeat and log profiles
     AppendEntries: PairAction | None  # heartbeat and log profiles; with features, every profile
+    BareHeartbeat: PairAction | None  # option bare_heartbeats
     Heartbeat: ServerAction | None  # liveness: a leader's heartbeat to every other server
     HeartbeatRound: ServerAction | None  # lease
     ElectionTimer: LabelledServerAction | None  # every feature
@@ -80,31 +82,40 @@ class ActionTable:
 @cache
 def actions_for(p: Params) -> ActionTable:
     """The action table of the model `p` (built once per Params)."""
-    logs = p.profile != "election"
     if p.topology is not None:
         return _liveness_table(p)
-    if not p.features:
-        return ActionTable(
-            Restart=actions.Restart,
-            Timeout=actions.Timeout,
-            LuckyTimeout=None,
-            RequestPreVote=None,
-            StartElection=None,
-            RequestVote=actions.RequestVote,
-            BecomeLeader=actions.BecomeLeader,
-            ClientRequest=actions.ClientRequest if logs else None,
-            AdvanceCommitIndex=actions.AdvanceCommitIndex if logs else None,
-            AppendEntries=actions.AppendEntries if logs else None,
-            Heartbeat=None,
-            HeartbeatRound=None,
-            ElectionTimer=None,
-            Tick=None,
-            Receive=actions.Receive,
-            DuplicateMessage=actions.DuplicateMessage,
-            DropMessage=actions.DropMessage,
-            Stabilize=None,
-            Lull=None,
-        )
+    table = _featured_table(p) if p.features else _canonical_table(p)
+    return _with_options(p, table) if p.options else table
+
+
+def _canonical_table(p: Params) -> ActionTable:
+    logs = p.profile != "election"
+    return ActionTable(
+        Restart=actions.Restart,
+        Timeout=actions.Timeout,
+        LuckyTimeout=None,
+        RequestPreVote=None,
+        StartElection=None,
+        RequestVote=actions.RequestVote,
+        BecomeLeader=actions.BecomeLeader,
+        ClientRequest=actions.ClientRequest if logs else None,
+        AdvanceCommitIndex=actions.AdvanceCommitIndex if logs else None,
+        AppendEntries=actions.AppendEntries if logs else None,
+        BareHeartbeat=None,
+        Heartbeat=None,
+        HeartbeatRound=None,
+        ElectionTimer=None,
+        Tick=None,
+        Receive=actions.Receive,
+        DuplicateMessage=actions.DuplicateMessage,
+        DropMessage=actions.DropMessage,
+        Stabilize=None,
+        Lull=None,
+    )
+
+
+def _featured_table(p: Params) -> ActionTable:
+    logs = p.profile != "election"
     pre, timed = p.has("prevote"), p.has("lease")
     return ActionTable(
         Restart=restated.Restart,
@@ -117,6 +128,7 @@ def actions_for(p: Params) -> ActionTable:
         ClientRequest=actions.ClientRequest if logs else None,
         AdvanceCommitIndex=actions.AdvanceCommitIndex if logs else None,
         AppendEntries=restated.AppendEntries,  # the features need a leader to be heard
+        BareHeartbeat=None,
         Heartbeat=None,
         HeartbeatRound=lease.HeartbeatRound if timed else None,
         ElectionTimer=restated.ElectionTimer,
@@ -126,6 +138,28 @@ def actions_for(p: Params) -> ActionTable:
         DropMessage=actions.DropMessage,
         Stabilize=None,
         Lull=None,
+    )
+
+
+def _with_options(p: Params, t: ActionTable) -> ActionTable:
+    """The table with the options' restated actions (spec/features/options.py) in their slots:
+    the send of a leader, the handlers, and what keeps `knows_leader` where an option reads it."""
+    o = options
+    t = replace(
+        t,
+        Receive=o.Receive,
+        AppendEntries=o.AppendEntries if t.AppendEntries is not None else None,
+        BareHeartbeat=o.BareHeartbeat if p.opt("bare_heartbeats") else None,
+    )
+    if not o.knows(p):
+        return t
+    return replace(
+        t,
+        Restart=o.Restart,
+        Timeout=o.Timeout,
+        StartElection=o.StartElection if t.StartElection is not None else None,
+        BecomeLeader=o.BecomeLeader,
+        ElectionTimer=o.ElectionTimer if t.ElectionTimer is not None else None,
     )
 
 
@@ -146,6 +180,7 @@ def _liveness_table(p: Params) -> ActionTable:
         ClientRequest=None,
         AdvanceCommitIndex=None,
         AppendEntries=None,
+        BareHeartbeat=None,
         Heartbeat=steps.Heartbeat,
         HeartbeatRound=None,
         ElectionTimer=steps.ElectionTimer,
@@ -161,7 +196,7 @@ def _liveness_table(p: Params) -> ActionTable:
 def Init(p: Params) -> State:
     """Every server a follower in term 1 with no vote, empty logs, an empty network.
 
-    TLA+: Init (with features, FInit: features/variables.py).
+    TLA+: Init (with features, FInit: features/variables.py; options add knows_leader).
     """
     n = p.servers
     s = State(
@@ -176,7 +211,9 @@ def Init(p: Params) -> State:
         commit_index=(0,) * n,
         messages=EMPTY_BAG,
     )
-    return variables.Init(p, s) if p.features or p.topology is not None else s
+    if p.features or p.topology is not None:
+        s = variables.Init(p, s)
+    return s._replace(knows_leader=(False,) * n) if options.knows(p) else s
 
 
 def Next(p: Params, s: State) -> Iterator[tuple[Action, State]]:
@@ -254,6 +291,12 @@ def _instances(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, St
                 t = a.AppendEntries(p, s, i, j)
                 if t is not None:
                     yield Action("AppendEntries", (i, j)), t
+    if a.BareHeartbeat is not None:
+        for i in leaders:
+            for j in servers:
+                t = a.BareHeartbeat(p, s, i, j)
+                if t is not None:
+                    yield Action("BareHeartbeat", (i, j)), t
     if a.Heartbeat is not None:
         for i in leaders:
             t = a.Heartbeat(p, s, i)

@@ -6,7 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
-from electorate.spec.ids import BUG_IDS, FEATURES, PROFILES, BugId, Feature, Profile
+from electorate.spec.ids import (
+    BUG_IDS,
+    FEATURES,
+    OPTIONS,
+    PROFILES,
+    BugId,
+    Feature,
+    Option,
+    Profile,
+)
 from electorate.spec.topology import Topology, TopologyError
 from electorate.spec.topology import validate as validate_topology
 
@@ -36,6 +45,29 @@ def features_named(names: Iterable[str]) -> frozenset[Feature]:
     return frozenset(f for f in FEATURES if f in chosen)
 
 
+def options_named(names: Iterable[str]) -> frozenset[Option]:
+    """Option names from outside as Options; ParamsError naming any unknown one."""
+    chosen = set(names)
+    unknown = sorted(chosen - set(OPTIONS))
+    if unknown:
+        raise ParamsError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    return frozenset(o for o in OPTIONS if o in chosen)
+
+
+# What an option changes must exist in the model: the pre-vote options change PreVote's
+# handlers, the others the AppendEntries traffic (a profile with heartbeats, or any feature).
+PREVOTE_OPTIONS: Final[frozenset[Option]] = frozenset(
+    {
+        "prevote_refused_with_known_leader",
+        "prevote_granted_to_voted_candidate",
+        "stale_prevote_grant_counted",
+    }
+)
+HEARTBEAT_OPTIONS: Final[frozenset[Option]] = frozenset(
+    {"bare_heartbeats", "monotone_progress", "optimistic_next_index", "stale_append_success"}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Params:
     """One model: the servers, the profile (which part of raft.tla), bounds and features."""
@@ -48,6 +80,8 @@ class Params:
     values: int = 0  # |Value|: client values (log profile only)
     bug: BugId | None = None  # a named bug variant (spec.ids, spec.bugs), None: the correct spec
     features: frozenset[Feature] = field(default_factory=frozenset)
+    # Implementation choices raft.tla does not have, each shown safe (spec/features/options.py).
+    options: frozenset[Option] = field(default_factory=frozenset)
     max_clock: int = 0  # lease feature: bound on each clock (0: relative time, no bound)
     lease_ticks: int = 0  # lease feature: lease length in ticks (0: derived, see lease)
     election_ticks: int = 0  # lease feature: minimum election timeout in ticks
@@ -72,6 +106,9 @@ class Params:
     def has(self, feature: Feature) -> bool:
         return feature in self.features
 
+    def opt(self, option: Option) -> bool:
+        return option in self.options
+
     def describe(self) -> str:
         parts = [f"servers={self.servers}", f"profile={self.profile}"]
         parts += [f"max_term={self.max_term}", f"max_msgs={self.max_msgs}"]
@@ -79,6 +116,8 @@ class Params:
             parts += [f"max_log={self.max_log}", f"values={self.values}"]
         if self.features:
             parts.append("features=" + ",".join(sorted(self.features)))
+        if self.options:
+            parts.append("options=" + ",".join(sorted(self.options)))
         if self.has("lease"):
             k = self.knobs
             parts += [f"max_clock={k.max_clock}", f"election_ticks={k.election_ticks}"]
@@ -134,6 +173,8 @@ def validate(p: Params) -> None:
     unknown = sorted(set(p.features) - set(FEATURES))
     if unknown:
         raise ParamsError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
+    if p.options:
+        _validate_options(p)
     if p.bug is not None and p.bug not in BUG_IDS:
         raise ParamsError(f"unknown bug {p.bug!r}; known: {', '.join(BUG_IDS)}")
     if "lease" in p.features:
@@ -147,6 +188,22 @@ def validate(p: Params) -> None:
         raise ParamsError("--values only applies to the log profile (use --profile log)")
     if p.topology is not None:
         _validate_liveness(p)
+
+
+def _validate_options(p: Params) -> None:
+    unknown = sorted(set(p.options) - set(OPTIONS))
+    if unknown:
+        raise ParamsError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    if p.topology is not None:
+        raise ParamsError("the options have no liveness model: give no options with a topology")
+    for o in sorted(p.options & PREVOTE_OPTIONS):
+        if not p.has("prevote"):
+            raise ParamsError(f"option {o} changes PreVote: it needs the prevote feature")
+    for o in sorted(p.options & HEARTBEAT_OPTIONS):
+        if p.profile == "election" and not p.features:
+            raise ParamsError(
+                f"option {o} changes AppendEntries: it needs the heartbeat or log profile"
+            )
 
 
 def _validate_liveness(p: Params) -> None:

@@ -44,6 +44,8 @@ class State(NamedTuple):
     lease_until: tuple[int, ...] = ()  # lease: leader: lease expiry; others: no timeout before
     round_at: tuple[int, ...] = ()  # lease: leader's clock when its current heartbeat round began
     round_acked: tuple[int, ...] = ()  # lease: bitmask of servers that acked the current round
+    # Options (spec/features/options.py): whether a server knows the leader of its term.
+    knows_leader: tuple[bool, ...] = ()
     # Ghost variables: proof-only history, read by properties, never by a guard.
     quiet: tuple[bool, ...] = ()  # check_quorum: ended a leader period without a quorum
     earned_terms: int = 0  # prevote: bit t set <=> a pre-vote quorum opened term t
@@ -55,7 +57,14 @@ class State(NamedTuple):
 
 # Feature variables by how a server renaming acts on them (spec.symmetry.permute):
 FEATURE_MASK_FIELDS = ("prevotes_granted", "acked", "round_acked")  # per server, server sets
-FEATURE_SLOT_FIELDS = ("heard_leader", "clock", "lease_until", "round_at", "quiet")  # per server
+FEATURE_SLOT_FIELDS = (  # per server
+    "heard_leader",
+    "clock",
+    "lease_until",
+    "round_at",
+    "quiet",
+    "knows_leader",
+)
 FEATURE_GLOBAL_FIELDS = ("earned_terms", "unearned_deposition")  # no server names in them
 
 

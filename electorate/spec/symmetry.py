@@ -55,6 +55,8 @@ def permute(
             featured[name] = _slots(getattr(s, name), inverse)
         for name in FEATURE_GLOBAL_FIELDS:
             featured[name] = getattr(s, name)
+    elif s.knows_leader:  # options without features: their one variable
+        featured["knows_leader"] = _slots(s.knows_leader, inverse)
     ni, mi = s.next_index, s.match_index
     return State(
         tuple([s.current_term[x] for x in inverse]),
