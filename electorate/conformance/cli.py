@@ -13,10 +13,12 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from electorate.conformance import coverage
 from electorate.conformance.canonical import show
 from electorate.conformance.harness import Failure
 from electorate.conformance.machine import Budget
@@ -24,6 +26,7 @@ from electorate.conformance.minimize import replay
 from electorate.conformance.protocol import Adapter, Client, Hello, ProtocolViolationError
 from electorate.conformance.script import ScriptError, read_script
 from electorate.conformance.suite import Outcome
+from electorate.spec.ids import OPTIONS as SPEC_OPTIONS
 
 REPLY_TIMEOUT = 20.0
 
@@ -249,9 +252,11 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
                     "seconds": round(out.seconds, 3),
                     "seed": out.seed,
                     "budget": {"examples": budget.examples, "steps": budget.steps},
+                    "deviations": _deviations(hello, out),
                     "coverage": _coverage(out.coverage, out.required),
                     **_feature_coverage(out),
                     "missing_coverage": missing,
+                    "excused_coverage": out.excused,
                     "omitted_messages": out.omitted,
                     "scenarios_skipped": out.scenarios_skipped,
                     "deterministic": det,
@@ -265,9 +270,9 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
     rate = out.steps / out.seconds if out.seconds else 0.0
     print(f"adapter: {args.adapter}  seed {out.seed}  budget {budget.examples}x{budget.steps}")
     print(f"implementation: {hello.implementation}")
-    print("options: " + (", ".join(sorted(hello.options)) or "none"))
+    print("declared deviations: " + (_show_deviations(hello, out) or "none"))
     print(f"{out.examples} examples, {out.steps} steps in {out.seconds:.1f} s ({rate:.0f} steps/s)")
-    _print_coverage("coverage", out.coverage, out.required)
+    _print_coverage("coverage", out.coverage, out.required, out.excused)
     if out.feature_coverage is not None:
         _print_coverage(
             suite.FEATURE_LEVEL + " coverage", out.feature_coverage, out.feature_required
@@ -285,8 +290,32 @@ def _plain(client: Client, hello: Hello, budget: Budget, args: argparse.Namespac
             print(f"  {t}")
     if out.failure is not None:
         _print_failure(out.failure, out)
-    print("PASS" if passed else "FAIL")
+    print(_verdict(passed, hello))
     return 0 if passed else 1
+
+
+def _verdict(passed: bool, hello: Hello) -> str:
+    """PASS or FAIL, with the deviations the pass rests on."""
+    if not passed:
+        return "FAIL"
+    if not hello.options:
+        return "PASS"
+    return "PASS with declared deviations: " + ", ".join(sorted(hello.options))
+
+
+def _deviations(hello: Hello, out: Outcome) -> dict[str, int | None]:
+    """Each declared option, with the steps that exercised it where the spec can tell (an
+    option of the spec taken by a composition), null for the options of the mapping."""
+    hit = out.coverage + (out.feature_coverage or Counter())
+    return {
+        o: hit[coverage.option(o)] if o in SPEC_OPTIONS else None for o in sorted(hello.options)
+    }
+
+
+def _show_deviations(hello: Hello, out: Outcome) -> str:
+    return ", ".join(
+        o if k is None else f"{o} ({k} steps)" for o, k in _deviations(hello, out).items()
+    )
 
 
 def _coverage(hit: Counter[str], required: tuple[str, ...]) -> dict[str, int]:
@@ -303,11 +332,21 @@ def _feature_coverage(out: Outcome) -> dict[str, object]:
     return {"feature_coverage": _coverage(out.feature_coverage, out.feature_required)}
 
 
-def _print_coverage(title: str, hit: Counter[str], required: tuple[str, ...]) -> None:
-    print(f"{title} ({sum(1 for t in required if hit[t])}/{len(required)} targets):")
+def _print_coverage(
+    title: str, hit: Counter[str], required: tuple[str, ...], excused: Mapping[str, str] = {}
+) -> None:
+    reached = sum(1 for t in required if hit[t])
+    print(f"{title} ({reached}/{len(required)} targets" + _excused(excused) + "):")
     for t, k in _coverage(hit, required).items():
-        mark = "MISSING" if not k else ("" if t in required else "(not required)")
+        mark = "EXCUSED" if t in excused else "MISSING" if not k else ""
+        mark = mark or ("" if t in required else "(not required)")
         print(f"  {t:<50} {k:>7}  {mark}".rstrip())
+    for why in sorted(set(excused.values())):
+        print(f"  EXCUSED: {why}")
+
+
+def _excused(excused: Mapping[str, str]) -> str:
+    return f", {len(excused)} excused" if excused else ""
 
 
 def _failure_json(f: Failure, out: Outcome | None) -> dict[str, object]:

@@ -7,7 +7,8 @@ chosen to match what the implementation reported (the *completion*):
 
 - sends: ``RequestVote(i, j)``, ``RequestPreVote(i, j)`` and ``AppendEntries(i, j)`` for each
   message the implementation emitted beyond the core's replies (with ``ClientRequest`` or
-  ``AdvanceCommitIndex`` first when an AppendEntries carries a new entry or commit index);
+  ``AdvanceCommitIndex`` first when an AppendEntries carries a new entry or commit index), or
+  ``BareHeartbeat(i, j)`` (option bare_heartbeats) for a heartbeat with no log position;
 - promotions: the self-vote, ``StartElection`` and ``BecomeLeader`` of the nodes the
   implementation reports as having voted for themselves, as candidate, as leader;
 - omissions: ``DropMessage`` of each message the core sent that the implementation did not emit
@@ -46,7 +47,6 @@ class Aux:
 
     abandon: bool = False  # the adapter declared abandon_lost_election
     abandoned: frozenset[int] = frozenset()  # nodes whose (pre-)candidacy is abandoned
-    knows: tuple[bool, ...] = ()  # per node, does it know the leader of its term
     transfers: frozenset[tuple[int, int]] = frozenset()  # deferred transfers (leader, target)
 
 
@@ -361,7 +361,10 @@ def _send(mdl: Model, d: _Draft, m: Message) -> bool:
         trial.take("AdvanceCommitIndex", (i,), mdl.advance_commit_index(mdl.p, trial.state, i))
     t = mdl.append_entries(mdl.p, trial.state, i, j)
     if not _sends(trial, "AppendEntries", (i, j), t, m):
-        return False
+        bare = mdl.bare_heartbeat
+        return bare is not None and _sends(
+            d, "BareHeartbeat", (i, j), bare(mdl.p, d.state, i, j), m
+        )
     d.state = trial.state
     d.acts += trial.acts
     return True
@@ -379,11 +382,9 @@ def _sends(d: _Draft, name: str, args: tuple[int, int], t: State | None, m: Mess
 def _aux_after(
     s: State, t: State, aux: Aux, obs: Observation | None, acts: tuple[Action, ...]
 ) -> Aux:
-    """The auxiliary variables after a step: who knows a leader, whose candidacy is
+    """The auxiliary variables after a step: the deferred transfers, whose candidacy is
     abandoned (until its role or term changes, or it times out again)."""
     out = aux
-    if aux.knows:
-        out = replace(out, knows=_knows_after(s, t, acts, aux.knows))
     if aux.transfers:  # pending while the leader leads the same term and the target waits
         pending = {
             (i, j)
@@ -406,24 +407,6 @@ def _aux_after(
             if v.role == "follower" and t.role[i] in (Role.Candidate, Role.PreCandidate):
                 kept.add(i)
     return replace(out, abandoned=frozenset(kept))
-
-
-def _knows_after(
-    before: State, after: State, acts: tuple[Action, ...], knows: tuple[bool, ...]
-) -> tuple[bool, ...]:
-    """Does node k know the leader of its term? Set by a heartbeat accepted as follower,
-    cleared by a new term or any role but follower (as implementations keep their leader until
-    their term or role changes, past the end of the lease)."""
-    out = [
-        kn and after.current_term[k] == before.current_term[k] and after.role[k] == Role.Follower
-        for k, kn in enumerate(knows)
-    ]
-    for a in acts:
-        m = a.args[0] if a.args else None
-        if a.detail == "HandleAppendEntriesRequest" and isinstance(m, Message):
-            k = m.mdest
-            out[k] = out[k] or (m.mterm == after.current_term[k] and after.role[k] == Role.Follower)
-    return tuple(out)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -11,6 +11,7 @@ nothing for a branch the search never reached.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Final
 
@@ -20,6 +21,7 @@ from electorate.conformance.script import Step
 from electorate.spec.messages import Message, MType
 from electorate.spec.state import NIL, Role, State
 
+REQUESTS: Final = (MType.RequestVoteRequest, MType.AppendEntriesRequest)
 ROLE: Final = {
     Role.Follower: "follower",
     Role.Candidate: "candidate",
@@ -69,6 +71,32 @@ FEATURE_TARGETS: Final = (
     "become leader",  # every election on this level follows a PreVote round
 )
 ABANDON_TARGETS: Final = ("prevote abandoned",)  # a pre-candidate gave up: lost pre-vote
+# Reached only through the answer to a request of an older term (the answer carries the newer
+# term back): an implementation that answers none (raft.tla admits it, a lost reply) cannot
+# reach them, and a run that shows it is excused from them (see `excused`).
+STALE_ANSWER_TARGETS: Final = (
+    _receive("request_vote_res", "newer", "follower"),
+    _receive("request_vote_res", "newer", "candidate"),
+    _receive("request_vote_res", "newer", "leader"),
+    _receive("append_entries_res", "same", "candidate"),
+    _receive("append_entries_res", "newer", "follower"),
+    _receive("append_entries_res", "newer", "candidate"),
+    _receive("append_entries_res", "newer", "leader"),
+)
+# Options that change only a reply: exercised only when the reply was sent, not lost.
+REPLY_ONLY: Final = frozenset({"AckStaleAppendEntries", "GrantPreVoteToVotedCandidate"})
+STALE_ANSWERED, STALE_UNANSWERED = "stale request answered", "stale request unanswered"
+# The option whose restated action or handler a composition took (counted, not required): the
+# report shows how often each declared deviation was exercised.
+OPTION_ACTIONS: Final = {
+    "BareHeartbeat": "bare_heartbeats",
+    "KeepProgress": "monotone_progress",
+    "AckStaleAppendEntries": "stale_append_success",
+    "RefuseVoteKnowingLeader": "vote_refused_with_known_leader",
+    "RefusePreVoteKnowingLeader": "prevote_refused_with_known_leader",
+    "GrantPreVoteToVotedCandidate": "prevote_granted_to_voted_candidate",
+    "CountStalePreVote": "stale_prevote_grant_counted",
+}
 # Everything else a run hits is counted and reported without being required, among them the
 # feature level's Receive branches and "newer term ignored in lease" (rare at any budget).
 
@@ -89,6 +117,25 @@ def required(
     return out
 
 
+def excused(hit: Counter[str]) -> dict[str, str]:
+    """Targets this implementation's admitted choices make unreachable, with the reason: an
+    implementation that answered none of the requests of an older term it was given (and was
+    given some) never sends the answers that STALE_ANSWER_TARGETS receive."""
+    if hit[STALE_ANSWERED] or not hit[STALE_UNANSWERED]:
+        return {}
+    why = (
+        f"unreachable here: the implementation answered none of {hit[STALE_UNANSWERED]} "
+        "requests of an older term (raft.tla admits it: a lost reply), and only such an "
+        "answer brings a newer term back to this receiver"
+    )
+    return dict.fromkeys(STALE_ANSWER_TARGETS, why)
+
+
+def option(name: str) -> str:
+    """The coverage entry that counts the steps exercising a declared option."""
+    return f"option {name}"
+
+
 def hits(
     step: Step,
     before: State,
@@ -100,6 +147,10 @@ def hits(
     showed it before the step (an abandoned candidate is a follower)."""
     out = [_action(a.name, a.detail, healed) for a in comp.actions]
     found = [t for t in out if t]
+    for a in comp.actions:
+        name = a.detail or a.name
+        if name in OPTION_ACTIONS and not (name in REPLY_ONLY and comp.omitted):
+            found.append(option(OPTION_ACTIONS[name]))
     for i in comp.aux.abandoned:
         if shown_before[i] == "pre_candidate":
             found.append("prevote abandoned")
@@ -107,6 +158,8 @@ def hits(
     if step.op == "deliver" and m is not None and comp.core == "full":
         found.append(_receive(_kind(m), _relation(m, before), shown_before[m.mdest]))
         found += _delivery_situations(m, before)
+        if m.mtype in REQUESTS and m.mterm < before.current_term[m.mdest]:
+            found.append(STALE_UNANSWERED if comp.omitted else STALE_ANSWERED)
     elif step.op == "timeout" and comp.actions:
         found.append(f"timeout at {shown_before[step.node]}")
     elif step.op == "heartbeat":

@@ -135,19 +135,15 @@ class Session:
 
     def __init__(self, client: Client, hello: Hello, cfg: RunConfig) -> None:
         self.client, self.hello, self.cfg = client, hello, cfg
-        self.model: Model = model(cfg.params())
+        opts = hello.options
+        self.model: Model = model(cfg.params(opts))  # the spec with the declared options
         self.p = self.model.p
         n = self.p.servers
         self.featured = self.model.featured
-        self.s: State = cfg.initial_state()
-        opts = hello.options
-        abandon = "abandon_lost_election" in opts
-        self.aux = Aux(abandon=abandon)
-        if self.featured:
-            if "restart_guard" in opts:  # every node starts inside a leader's lease
-                self.s = self.s._replace(heard_leader=(True,) * n)
-            known = "prevote_refused_with_known_leader" in opts
-            self.aux = Aux(abandon, knows=(False,) * n if known else ())
+        self.s: State = cfg.initial_state(opts)
+        self.aux = Aux(abandon="abandon_lost_election" in opts)
+        if self.featured and "restart_guard" in opts:  # every node starts inside a lease
+            self.s = self.s._replace(heard_leader=(True,) * n)
         self.ops = FEATURED_OPS if self.featured else CANONICAL_OPS
         self.votes_observed = "votes_granted" in hello.observables
         self.network: list[JSON] = []  # concrete messages in flight, as the adapter emitted them
@@ -301,8 +297,6 @@ class Session:
         reply that would move a leader's nextIndex back, are never delivered, only dropped
         (adapters report a heartbeat's prev_log_index/term from the sender's static log)."""
         if m.mdest in self.down or self._cut(m):
-            return False
-        if self.aux.knows and _prevote_to_leader_follower(self.s, m, self.aux.knows):
             return False
         step = Step("deliver", msg=m)
         full = next((c for c in cores(self.model, self.s, step) if c.kind == "full"), None)
@@ -562,20 +556,6 @@ def first_match(mdl: Model, s: State, aux: Aux, step: Step, obs: Observation) ->
         if not refinement_rows(mdl, comp, obs.views) and not comp.unexplained:
             return comp
     return None
-
-
-def _prevote_to_leader_follower(s: State, m: Message, knows: tuple[bool, ...]) -> bool:
-    """A pre-vote request of the voter's own term, the voter's vote free, the voter knowing a
-    leader of that term (its lease over). Adapters declaring prevote_refused_with_known_leader
-    refuse it (etcd's rule) where the spec grants it: such a request is only ever dropped."""
-    d = m.mdest
-    return (
-        m.mtype == MType.RequestVoteRequest
-        and m.mpre_vote
-        and m.mterm == s.current_term[d]
-        and s.voted_for[d] == -1
-        and knows[d]
-    )
 
 
 def _without(s: State, m: Message) -> tuple[tuple[Message, int], ...]:

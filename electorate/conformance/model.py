@@ -1,9 +1,10 @@
 """The spec actions the conformance suite composes, for one feature set.
 
 The suite judges an implementation against the canonical spec (raft.tla) or against the spec
-with PreVote and CheckQuorum. Both are the same composition rules (conformance.compose) over a
-different action table: the canonical action or the featured replacement per slot, plus the
-features' own actions (RequestPreVote, StartElection, ElectionTimer). This module is that table.
+with PreVote and CheckQuorum, each with the options the adapter declared. All are the same
+composition rules (conformance.compose) over a different action table: the canonical action or
+the featured (or optioned) replacement per slot, plus the features' and options' own actions
+(RequestPreVote, StartElection, ElectionTimer, BareHeartbeat). This module is that table.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Model:
     request_prevote: PairAction | None = None  # RequestPreVote(i, j) (PreVote)
     start_election: ServerAction | None = None  # StartElection(i) (PreVote)
     election_timer: LabelledServerAction | None = None  # ElectionTimer(i) (the features)
+    bare_heartbeat: PairAction | None = None  # BareHeartbeat(i, j) (option bare_heartbeats)
 
     @property
     def featured(self) -> bool:
@@ -69,6 +71,7 @@ def model(p: Params) -> Model:
         t.RequestPreVote,
         t.StartElection,
         t.ElectionTimer,
+        t.BareHeartbeat,
     )
 
 

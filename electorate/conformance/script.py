@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -18,10 +19,10 @@ from electorate.conformance.canonical import (
     to_canonical,
 )
 from electorate.conformance.protocol import PROTOCOL
-from electorate.spec.ids import BUG_IDS, FEATURES, BugId, Feature
+from electorate.spec.ids import BUG_IDS, FEATURES, OPTIONS, BugId, Feature
 from electorate.spec.messages import Message
 from electorate.spec.next import Init
-from electorate.spec.params import Params, bug_named, features_named
+from electorate.spec.params import PREVOTE_OPTIONS, Params, bug_named, features_named
 from electorate.spec.state import State
 
 OPS: Final = (
@@ -71,20 +72,27 @@ class RunConfig:
     spec_bug: BugId | None = None
     features: tuple[Feature, ...] = ()  # spec features on both sides (the feature level)
 
-    def params(self) -> Params:
+    def params(self, declared: Iterable[str] = ()) -> Params:
+        """The spec of this run: with the options the adapter declared that the spec has (a
+        PreVote option only where PreVote is on)."""
+        features = features_named(self.features)
+        chosen = {o for o in OPTIONS if o in declared}
+        if "prevote" not in features:
+            chosen -= PREVOTE_OPTIONS
         return Params(
             servers=self.servers,
             profile="heartbeat",
             bug=bug_named(self.spec_bug),
-            features=features_named(self.features),
+            features=features,
+            options=frozenset(chosen),
         )
 
     def initial_term(self) -> int:
         """Every node starts in the term of the newest log entry (at least 1, as raft.tla)."""
         return max([1, *(t for _, t in self.logs)])
 
-    def initial_state(self) -> State:
-        s = Init(self.params())
+    def initial_state(self, declared: Iterable[str] = ()) -> State:
+        s = Init(self.params(declared))
         logs = tuple(static_log(i, t) for i, t in self.logs)
         return s._replace(current_term=(self.initial_term(),) * self.servers, log=logs)
 

@@ -62,9 +62,17 @@ class Outcome:
         return self.failure is not None and self.failure.kind not in BEHAVIOURAL
 
     @property
+    def excused(self) -> dict[str, str]:
+        """Required targets this implementation's admitted choices make unreachable (never
+        hit), with the reason (coverage.excused)."""
+        why = coverage.excused(self.coverage)
+        return {t: why[t] for t in self.required if t in why and not self.coverage[t]}
+
+    @property
     def missing(self) -> list[str]:
         """The coverage targets the run never hit (a run that misses one is vacuous)."""
-        out = [t for t in self.required if not self.coverage[t]]
+        excused = self.excused
+        out = [t for t in self.required if not self.coverage[t] and t not in excused]
         if self.feature_coverage is not None:
             cov = self.feature_coverage
             out += [f"{FEATURE_LEVEL}: {t}" for t in self.feature_required if not cov[t]]

@@ -127,13 +127,15 @@ def _known_leader_script() -> tuple[Step, ...]:
     )
 
 
-def test_prevote_to_a_follower_that_knows_a_leader_is_not_delivered() -> None:
-    """With option prevote_refused_with_known_leader the request is only dropped; an adapter
-    that refuses it without declaring the option fails by messages."""
+def test_prevote_to_a_follower_that_knows_a_leader_is_refused_by_the_option() -> None:
+    """With option prevote_refused_with_known_leader the spec refuses the request as impl does
+    (the option's handler); an adapter that refuses it without declaring the option fails by
+    messages."""
     client, hello = _connect()
     script = Script(_cfg(5), _known_leader_script())
     r = replay(client, hello, script)
-    assert r.failure is None and not r.feasible, "the last delivery must not be enabled"
+    assert r.failure is None and r.feasible
+    assert "RefusePreVoteKnowingLeader" in str(r.session.raw[-1].comp.actions)
     options = hello.options - {"prevote_refused_with_known_leader"}
     r = replay(client, dataclasses.replace(hello, options=options), script)
     assert r.failure is not None and r.failure.check == "messages", r.failure
