@@ -9,6 +9,7 @@ ELECTORATE_LONG=1 for all ten. The figures are in docs/conformance.md ("Coverage
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import pytest
 
@@ -45,3 +46,16 @@ def test_the_default_budget_reaches_every_target(adapter: str, seed: int) -> Non
     assert out.passed, f"{adapter} seed {seed}: {out.failure}"
     assert out.missing == [], f"{adapter} seed {seed}: never reached {out.missing}"
     assert set(out.required) == set(coverage.required(False, hello.capabilities, hello.options))
+
+
+def test_stale_answer_targets_are_excused_only_when_no_stale_request_was_answered() -> None:
+    """An implementation that answers no request of an older term (a lost reply, as raft.tla
+    admits) cannot reach the targets only such an answer leads to: they are excused, with
+    the reason; one answer, or no stale request at all, excuses nothing."""
+    silent = Counter({coverage.STALE_UNANSWERED: 3})
+    why = coverage.excused(silent)
+    assert set(why) == set(coverage.STALE_ANSWER_TARGETS)
+    assert all("answered none of 3" in w for w in why.values())
+    assert coverage.excused(silent + Counter({coverage.STALE_ANSWERED: 1})) == {}
+    assert coverage.excused(Counter()) == {}
+    assert set(coverage.STALE_ANSWER_TARGETS) <= set(coverage.required(False, frozenset(), ()))
