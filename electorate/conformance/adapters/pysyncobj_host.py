@@ -122,6 +122,7 @@ class PySyncObjHost(Host):
     name = "pysyncobj"
     implementation = f"PySyncObj {VERSION} (PyPI pysyncobj)"
     capabilities = ("step", "crash_restart")
+    options = ("optimistic_next_index",)  # nextIndex advances when an entry is sent
 
     def __init__(self, journal: str | None = None) -> None:
         """``journal="memory"``: restarts without a journal (PySyncObj's default configuration,

@@ -153,9 +153,18 @@ func (s *server) hello(req *request) (jsonObj, error) {
 		"capabilities":   []string{"step", "crash_restart", "transfer", "prevote", "check_quorum"},
 		// etcd's choices among the suite's options (docs/conformance.md, "Options"): a
 		// (pre-)candidate refused by a quorum becomes a follower at once (stepCandidate,
-		// VoteLost), and a follower that knows its term's leader refuses a same-term
-		// (pre-)vote (Step's canVote). No restart guard: a started node knows no leader.
-		"options": []string{"abandon_lost_election", "prevote_refused_with_known_leader"},
+		// VoteLost); MsgHeartbeat carries no log position and progress only grows
+		// (Progress.MaybeUpdate); with PreVote or CheckQuorum a stale MsgApp or MsgHeartbeat
+		// is answered by a MsgAppResp without Reject; Step's canVote: a follower that knows
+		// its term's leader refuses a same-term (pre-)vote, and grants a pre-vote to the
+		// candidate it voted for; a pre-vote grant of the current term is polled
+		// (stepCandidate). No restart guard: a started node knows no leader.
+		"options": []string{
+			"abandon_lost_election", "bare_heartbeats", "monotone_progress",
+			"stale_append_success", "vote_refused_with_known_leader",
+			"prevote_refused_with_known_leader", "prevote_granted_to_voted_candidate",
+			"stale_prevote_grant_counted",
+		},
 		"observables":    []string{"role", "term", "voted_for", "votes_granted", "leader"},
 	}, nil
 }
