@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from electorate.conformance.adapters.pysyncobj_host import PySyncObjHost
 from electorate.conformance.adapters.transport import InProcessAdapter
 from electorate.conformance.canonical import JSON
 from electorate.conformance.cli import main
+from electorate.conformance.minimize import replay
 from electorate.conformance.protocol import AdapterError, Client
+from electorate.conformance.script import read_script
 
 _missing = pysyncobj_host.available()
 if _missing is not None and os.environ.get("CI"):
@@ -170,10 +173,30 @@ def test_finding_duplicate_grant_counted_is_a_bug(capsys: pytest.CaptureFixture[
     assert "first divergence (refinement" in out and "n4.role" in out
 
 
-def test_finding_optimistic_next_index_is_a_deviation(capsys: pytest.CaptureFixture[str]) -> None:
+def test_finding_optimistic_next_index_is_a_declared_deviation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The adapter declares optimistic_next_index (the spec's option): the script passes; with
+    the option withheld it still fails where the deviation shows."""
     code, out = _replay("optimistic-next-index", capsys)
-    assert code == 1
-    assert "first divergence (messages) after step 4: heartbeat(n2)" in out and "prev 1@2" in out
+    assert code == 0, out
+    assert "PASS with declared deviations: optimistic_next_index" in out
+    adapter = InProcessAdapter(PySyncObjHost())
+    try:
+        client = Client(adapter, strict=True)
+        hello = client.hello()
+        withheld = replace(hello, options=hello.options - {"optimistic_next_index"})
+        r = replay(client, withheld, read_script(SCRIPTS / "optimistic-next-index.jsonl"))
+    finally:
+        adapter.close()
+    assert r.failure is not None and (r.failure.check, r.failure.step) == (
+        "messages",
+        "heartbeat(n2)",
+    )
+    assert r.failure.step_index == 4
+    assert ("message", "not sendable here", "append_entries n2->n1 term 2 prev 1@2 x1") in (
+        r.failure.rows
+    )
 
 
 def test_finding_restart_without_journal_breaks_persistence(
