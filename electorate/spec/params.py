@@ -64,7 +64,13 @@ PREVOTE_OPTIONS: Final[frozenset[Option]] = frozenset(
     }
 )
 HEARTBEAT_OPTIONS: Final[frozenset[Option]] = frozenset(
-    {"bare_heartbeats", "monotone_progress", "optimistic_next_index", "stale_append_success"}
+    {
+        "bare_heartbeats",
+        "monotone_progress",
+        "optimistic_next_index",
+        "stale_append_success",
+        "vote_refused_with_known_leader",  # a follower knows its leader from an AppendEntries
+    }
 )
 
 
