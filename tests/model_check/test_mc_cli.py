@@ -100,6 +100,13 @@ def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown command 'frobnicate'" in capsys.readouterr().err
 
 
+def test_a_mistyped_command_is_named_with_the_likely_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert electorate(["conformance"]) == 2
+    assert "did you mean 'conform'?" in capsys.readouterr().err.splitlines()[0]
+
+
 def test_console_entry_point_runs_as_a_process() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "electorate", "check", "--servers", "1", "--json"],
