@@ -200,7 +200,10 @@ def _replay_corpus(
             return
         if not r.feasible:  # this implementation's choices took the spec elsewhere
             out.scenarios_skipped.append(scenario.name)
-        elif not cfg.features:
+        elif cfg.features:  # a seed of the PreVote/CheckQuorum level's coverage
+            out.feature_coverage = out.feature_coverage or Counter()
+            out.feature_coverage.update(r.session.coverage)
+        else:
             out.coverage.update(r.session.coverage)
 
 
@@ -220,7 +223,8 @@ def _feature_level(
     out.examples += res.examples
     out.steps += res.steps
     out.omitted += res.omitted
-    out.feature_coverage = res.coverage
+    out.feature_coverage = out.feature_coverage or Counter()
+    out.feature_coverage.update(res.coverage)
     if res.failure is not None and res.script is not None:
         out.passed, out.failure, out.found_by = False, res.failure, FEATURE_LEVEL
         out.script = res.script

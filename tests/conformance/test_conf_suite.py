@@ -114,5 +114,14 @@ def test_each_seeded_coverage_scenario_reaches_its_target() -> None:
         r = replay(client, hello, sc)
         assert r.feasible and r.failure is None, f"{sc.name}: {r.failure}"
         target = sc.expect["target"]
-        assert target in coverage.RECEIVE_TARGETS, target
+        level = coverage.FEATURE_TARGETS + coverage.ABANDON_TARGETS if sc.config.features else ()
+        assert target in coverage.RECEIVE_TARGETS + level, target
         assert r.session.coverage[target], f"{sc.name} no longer reaches {target}"
+
+
+def test_a_featured_scenario_counts_towards_the_feature_levels_coverage() -> None:
+    """A pre-candidate that a majority refused and gave up is rare in the featured search (seed
+    9 of the default budget missed it); its seeded scenario counts for that level."""
+    client, hello = _connect(ImplHost())
+    out = suite.run(client, hello, Budget(2, 3, 0), corpus=True)
+    assert out.feature_coverage is not None and out.feature_coverage["prevote abandoned"]
