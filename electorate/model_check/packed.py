@@ -204,6 +204,7 @@ class PackedShard(Generic[S]):
         self.router = new_router(count, self.words)
         self.level = _Level()
         self.next: list[Rows] = []
+        self.own = b""  # the candidates this shard found for itself in the last round
         self.generated = 0
         self.log_path = trace_log_path(folder, index)
         self.log: BinaryIO = self.log_path.open("ab")
@@ -213,11 +214,17 @@ class PackedShard(Generic[S]):
 
     def step(self, limit: int, incoming: Sequence[bytes]) -> tuple[Stepped, list[bytes]]:
         """Accept the candidates found for this shard (a blob from each shard), then expand up
-        to `limit` states; the round's figures and a blob of candidates for each owner."""
-        new = self.accept([Batch.decode(blob, self.words) for blob in incoming if blob])
+        to `limit` states; the round's figures and a blob of candidates for each owner.
+
+        The blob a shard makes for itself stays here (its place in the lists is b""): with
+        workers, half the candidates or more would otherwise cross two pipes for nothing."""
+        blobs = list(incoming)
+        blobs[self.index], self.own = self.own, b""
+        new = self.accept([Batch.decode(blob, self.words) for blob in blobs if blob])
         if not limit:
             return Stepped(0, None, [], True, new), [b""] * self.count
         done, out = self.expand(limit)
+        out[self.index], self.own = b"", out[self.index]
         done.new = new
         return done, out
 
@@ -298,7 +305,7 @@ class PackedShard(Generic[S]):
         if len(records):
             self.table.add(np.ascontiguousarray(records[:, 0]))
         self.level = _Level([rows] if len(rows) else [])
-        self.next = []
+        self.next, self.own = [], b""
 
     def close(self) -> None:
         self.log.close()
