@@ -105,10 +105,10 @@ def test_every_state_of_a_small_model_agrees(p: Params) -> None:
 def test_the_first_states_of_the_three_server_model_agree(bug: BugId | None) -> None:
     p = Params(servers=3, bug=bug)
     plain, _ = spaces(p)
-    states = reachable(p, limit=60_000)  # of 535,491 (the search tests count them all)
+    states = reachable(p, limit=30_000)  # of 535,491 (the search tests count them all)
     for s in states:
         agree(p, plain, s)
-    assert len(states) == 60_000
+    assert len(states) == 30_000
 
 
 @pytest.mark.parametrize(
@@ -200,6 +200,8 @@ def test_a_state_outside_the_profile_is_refused() -> None:
     append = Message(MType.AppendEntriesRequest, 1, 0, 1)
     with pytest.raises(ValueError, match="not a message of the election profile"):
         plain.pack(s._replace(messages=((append, 1),)))
+    with pytest.raises(ValueError, match="election profile without features"):
+        plain.pack(s._replace(knows_leader=(True, False)))
     with pytest.raises(ValueError, match="out of the packed range"):
         plain.pack(s._replace(current_term=(9, 1)))  # terms up to max_term + 1 are packed
 

@@ -54,6 +54,8 @@ def not_covered(p: Params) -> str | None:
         return f"the packed model covers the election profile, not {p.profile}"
     if p.features:
         return f"the packed model covers no features ({', '.join(sorted(p.features))} given)"
+    if p.options:
+        return f"the packed model covers no options ({', '.join(sorted(p.options))} given)"
     if p.bug is not None and p.bug not in BUGS:
         return f"the packed model does not cover the bug variant {p.bug}"
     if p.max_msgs > MAX_MSGS:
@@ -108,9 +110,12 @@ class ElectionSpace:
             raise ValueError("not a state of the election profile without features")
         msgs = tuple(_message_fields(m, c) for m, c in s.messages)
         roles = tuple(int(r) for r in s.role)
-        return self._c.pack(
+        row = self._c.pack(
             s.current_term, roles, s.voted_for, s.votes_responded, s.votes_granted, msgs
         )
+        if self.unpack(row) != s:  # a variable the row does not hold (a feature's, an option's)
+            raise ValueError("not a state of the election profile without features")
+        return row
 
     def unpack(self, row: Any) -> State:
         terms, roles, voted, resp, granted, msgs = self._c.unpack(row)
