@@ -33,7 +33,6 @@ def test_bad_input_exits_2_with_one_line(
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-@pytest.mark.slow
 def test_a_violation_exits_1_with_a_lasso_in_the_json(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["--liveness", "EventuallyLeader", "--servers", "2", "--no-randomized-timeouts", "--json"]
@@ -91,3 +90,17 @@ def test_lasso_script_options_are_checked(capsys: pytest.CaptureFixture[str]) ->
     )
     assert code == 2
     assert "--lasso-cycles must be at least 1" in capsys.readouterr().err
+
+
+def test_a_featured_lasso_replays_on_the_spec_adapter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Chained with PreVote + CheckQuorum: s1 pre-votes for ever. The leader's periods that end
+    with a quorum heard are no step (the harness draws none); the spec adapter takes it all."""
+    script = tmp_path / "chained.jsonl"
+    args = ["--liveness", "CandidateProgress", "--topology", "chained", "--json"]
+    args += ["--features", "prevote,check_quorum", "--lasso-script", str(script)]
+    assert main(args) == 1
+    capsys.readouterr()
+    assert conform_main(["conform", "replay", str(script), "--adapter", "spec"]) == 0
+    assert "PASS" in capsys.readouterr().out
