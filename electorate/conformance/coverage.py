@@ -96,6 +96,7 @@ OPTION_ACTIONS: Final = {
     "RefusePreVoteKnowingLeader": "prevote_refused_with_known_leader",
     "GrantPreVoteToVotedCandidate": "prevote_granted_to_voted_candidate",
     "CountStalePreVote": "stale_prevote_grant_counted",
+    "AdoptNewerTermInLease": "newer_term_adopted_in_lease",
 }
 # Everything else a run hits is counted and reported without being required, among them the
 # feature level's Receive branches and "newer term ignored in lease" (rare at any budget).

@@ -74,11 +74,13 @@ class RunConfig:
 
     def params(self, declared: Iterable[str] = ()) -> Params:
         """The spec of this run: with the options the adapter declared that the spec has (a
-        PreVote option only where PreVote is on)."""
+        PreVote option only where PreVote is on, a CheckQuorum one where CheckQuorum is)."""
         features = features_named(self.features)
         chosen = {o for o in OPTIONS if o in declared}
         if "prevote" not in features:
             chosen -= PREVOTE_OPTIONS
+        if "check_quorum" not in features:  # it changes CheckQuorum's lease
+            chosen.discard("newer_term_adopted_in_lease")
         return Params(
             servers=self.servers,
             profile="heartbeat",

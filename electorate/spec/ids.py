@@ -29,6 +29,7 @@ Option = Literal[
     "prevote_refused_with_known_leader",
     "prevote_granted_to_voted_candidate",
     "stale_prevote_grant_counted",
+    "newer_term_adopted_in_lease",
 ]
 OPTIONS: Final[tuple[Option, ...]] = get_args(Option)
 

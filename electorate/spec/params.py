@@ -205,6 +205,17 @@ def _validate_options(p: Params) -> None:
     for o in sorted(p.options & PREVOTE_OPTIONS):
         if not p.has("prevote"):
             raise ParamsError(f"option {o} changes PreVote: it needs the prevote feature")
+    if p.opt("newer_term_adopted_in_lease"):
+        if not p.has("check_quorum"):
+            raise ParamsError(
+                "option newer_term_adopted_in_lease changes CheckQuorum's lease: it needs the "
+                "check_quorum feature"
+            )
+        if p.has("lease"):  # the lease hole: docs/failure-modes.md
+            raise ParamsError(
+                "option newer_term_adopted_in_lease is unsafe with the lease feature (a follower "
+                "would break its lease promise): drop one of them"
+            )
     for o in sorted(p.options & HEARTBEAT_OPTIONS):
         if p.profile == "election" and not p.features:
             raise ParamsError(

@@ -24,6 +24,11 @@ not cross-check these models.
   it voted for is granted even inside a leader's lease (etcd's canVote).
 - `stale_prevote_grant_counted`: a pre-candidate counts a pre-vote granted for its current term
   (an answer to its previous round) as one for the next (etcd: `m.Term == r.Term` is polled).
+- `newer_term_adopted_in_lease`: with CheckQuorum, a follower inside a leader's lease ignores
+  only (pre-)vote requests of a newer term (the Raft thesis, section 9.6; etcd's `inLease`) and
+  adopts the newer term of any other message, where the featured spec keeps a lease promise and
+  ignores them all. Safe without leader leases; with the `lease` feature it is the lease hole of
+  docs/failure-modes.md, so Params refuses that combination.
 
 `knows_leader[i]`: i knows the leader of its term, as etcd's `r.lead`. Set
 when i handles an AppendEntries of its term as follower, or becomes leader; cleared when its
@@ -150,6 +155,8 @@ def _option_handler(p: Params, s: State, m: Message) -> tuple[str, State] | None
     """The handler of the first option that takes m in state s, if any."""
     i = m.mdest
     term = s.current_term[i]
+    if p.opt("newer_term_adopted_in_lease") and _adopts_in_lease(p, s, m):
+        return AdoptNewerTermInLease(p, s, i, m.msource, m)
     if m.mtype == MType.AppendEntriesRequest:
         if m.mterm < term and p.opt("stale_append_success"):
             return AckStaleAppendEntries(p, s, i, m.msource, m)
@@ -170,6 +177,23 @@ def _option_handler(p: Params, s: State, m: Message) -> tuple[str, State] | None
     )
     known = bool(s.knows_leader) and s.knows_leader[i] and s.voted_for[i] == NIL
     return RefuseKnowingLeader(p, s, i, j, m) if known and p.opt(refuse) else None
+
+
+def _adopts_in_lease(p: Params, s: State, m: Message) -> bool:
+    """m is a newer-term message the featured spec ignores inside a lease, other than a
+    (pre-)vote request and a granted pre-vote (which names a term not yet held)."""
+    if m.mtype == MType.RequestVoteRequest or (m.mpre_vote and m.mvote_granted):
+        return False
+    return restated.keeps_lease_promise(p, s, m.mdest, m)
+
+
+def AdoptNewerTermInLease(p: Params, s: State, i: int, j: int, m: Message) -> tuple[str, State]:
+    """Follower i, inside a leader's lease, adopts the newer term of j's message m (not a vote
+    request) as raft.tla's UpdateTerm does: a follower of that term that knows no leader; m
+    stays in the network and is handled next."""
+    t = restated.UpdateTerm(p, s, i, j, m)
+    assert t is not None  # m's term is newer
+    return "AdoptNewerTermInLease", t
 
 
 def AckStaleAppendEntries(p: Params, s: State, i: int, j: int, m: Message) -> tuple[str, State]:
