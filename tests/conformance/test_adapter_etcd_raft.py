@@ -105,6 +105,7 @@ def test_envelope_every_command_and_the_errors(client: Client) -> None:
         "prevote_refused_with_known_leader",
         "prevote_granted_to_voted_candidate",
         "stale_prevote_grant_counted",
+        "newer_term_adopted_in_lease",
     }
     with pytest.raises(AdapterError) as e:
         client.request("observe")
@@ -234,6 +235,7 @@ SPEC_OPTIONS_DECLARED = {
     "prevote_refused_with_known_leader",
     "prevote_granted_to_voted_candidate",
     "stale_prevote_grant_counted",
+    "newer_term_adopted_in_lease",
 }
 # Each finding's script (docs/conformance-matrix/etcd-raft/*.jsonl). The deviations pass with
 # the options etcd declares; each still fails where it did when the option it needs is
@@ -246,6 +248,7 @@ WITHOUT: dict[str, tuple[str, tuple[str, int]]] = {
     "prevote-granted-to-own-vote": ("prevote_granted_to_voted_candidate", ("messages", 9)),
     "vote-refused-known-leader": ("vote_refused_with_known_leader", ("refinement", 8)),
     "durable-commit-index": ("bare_heartbeats", ("messages", 6)),  # the heartbeat masks it
+    "newer-term-adopted-in-lease": ("newer_term_adopted_in_lease", ("refinement", 13)),
 }
 PASSES = {
     "no-restart-guard",  # suite defects, fixed: etcd declares no restart guard,

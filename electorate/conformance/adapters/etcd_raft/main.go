@@ -158,14 +158,16 @@ func (s *server) hello(req *request) (jsonObj, error) {
 		// is answered by a MsgAppResp without Reject; Step's canVote: a follower that knows
 		// its term's leader refuses a same-term (pre-)vote, and grants a pre-vote to the
 		// candidate it voted for; a pre-vote grant of the current term is polled
-		// (stepCandidate). No restart guard: a started node knows no leader.
+		// (stepCandidate); inside a lease only (pre-)vote requests are ignored (Step's
+		// inLease), a newer term in any other message is adopted. No restart guard: a
+		// started node knows no leader.
 		"options": []string{
 			"abandon_lost_election", "bare_heartbeats", "monotone_progress",
 			"stale_append_success", "vote_refused_with_known_leader",
 			"prevote_refused_with_known_leader", "prevote_granted_to_voted_candidate",
-			"stale_prevote_grant_counted",
+			"stale_prevote_grant_counted", "newer_term_adopted_in_lease",
 		},
-		"observables":    []string{"role", "term", "voted_for", "votes_granted", "leader"},
+		"observables": []string{"role", "term", "voted_for", "votes_granted", "leader"},
 	}, nil
 }
 
