@@ -218,13 +218,18 @@ def test_the_suite_runs_etcd_with_its_declared_deviations(
 
 
 @pytest.mark.slow  # the default budget: about a minute
-def test_etcd_passes_with_declared_deviations_at_the_default_budget(
+def test_etcd_refines_the_spec_with_its_options_at_the_default_budget(
     cache: Path, program: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["conform", "--adapter", "etcd-raft", "--bundle-dir", str(tmp_path)])
-    text = capsys.readouterr().out
-    assert code == 0, text
-    assert text.splitlines()[-1].startswith("PASS with declared deviations: abandon_lost_election")
+    """Seed 0, the default budget: no divergence on any level. The verdict is not a pass: the
+    search misses a coverage target or two that etcd reaches only rarely (the matrix,
+    "Coverage"), and the seven stale-answer targets are excused, never missing."""
+    argv = ["conform", "--adapter", "etcd-raft", "--json", "--bundle-dir", str(tmp_path)]
+    main(argv)
+    out = json.loads(capsys.readouterr().out)
+    assert (out.get("failure"), out["deterministic"]) == (None, True)
+    assert len(out["excused_coverage"]) == 7
+    assert not set(out["missing_coverage"]) & set(out["excused_coverage"])
 
 
 SPEC_OPTIONS_DECLARED = {
