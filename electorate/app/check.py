@@ -196,8 +196,8 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="S",
-        help="--liveness: stop the search for holds after S seconds; a property it has not "
-        "decided is reported undecided (0: no limit)",
+        help="--liveness: stop each search (violations, then holds) after S seconds; a "
+        "property not decided is reported undecided (0: no limit)",
     )
     ap.add_argument(
         "--lasso-script",

@@ -312,6 +312,13 @@ def _report(
             markup=False,
         )
     out.print(f"{seconds:.1f} s wall in all", markup=False)
+    open_ = [pid for pid, v in outcome.verdicts.items() if v == "undecided"]
+    if open_:
+        out.print(
+            f"undecided ({', '.join(open_)}): no lasso found, and the search for holds stopped "
+            "before the end of its graph (--liveness-seconds); undecided is not holds",
+            markup=False,
+        )
     for pid, found in outcome.lassos.items():
         if found is None:
             continue

@@ -68,9 +68,9 @@ def run(
     budget: int = BUDGET,
     seconds: float = 0.0,
 ) -> Outcome:
-    """Both searches; each property's verdict and lasso (its concrete replay beside it). The
-    quotient search stops after `seconds` (0: no limit): a property it has not decided by
-    then is "undecided", never "holds"."""
+    """Both searches; each property's verdict and lasso (its concrete replay beside it). Each
+    search stops after `seconds` (0: no limit): a property not decided by then is
+    "undecided", never "holds"."""
     out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
     exact = ShiftedRaftModel(p, span)
     first = _search(
@@ -87,6 +87,7 @@ def run(
             on_the_fly=FIRST,
             depth_first=True,
             budget=budget,
+            seconds=seconds,
         ),
     )
     whole = first.complete and not first.vacuous

@@ -104,3 +104,10 @@ def test_a_featured_lasso_replays_on_the_spec_adapter(
     capsys.readouterr()
     assert conform_main(["conform", "replay", str(script), "--adapter", "spec"]) == 0
     assert "PASS" in capsys.readouterr().out
+
+
+def test_an_undecided_property_is_said_so_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--liveness", "LeaderStability", "--servers", "3", "--liveness-seconds", "0.01"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "undecided (LeaderStability)" in out and "undecided is not holds" in out
