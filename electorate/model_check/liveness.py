@@ -355,16 +355,74 @@ class _Cycles:
         work = [np.flatnonzero(allowed)]
         while work:
             nodes = work.pop()
-            for comp in self._components(nodes):
-                verdict = self._check(comp, bits)
+            for comp, verdict in self._judge(nodes, bits):
                 if verdict is True:
                     return comp, False
                 if verdict is not False:
                     work.append(verdict)
         return None
 
+    def _judge(self, nodes: IntArray, bits: _Bits) -> list[tuple[IntArray, bool | IntArray]]:
+        """`_check` for every component of the subgraph on `nodes` at once, in array
+        operations over the subgraph (a component at a time would cost the whole graph's size
+        per component: quadratic when there are many)."""
+        if len(nodes) == 0:
+            return []
+        index = np.full(self.g.size, -1, dtype=np.int64)
+        index[nodes] = np.arange(len(nodes))
+        keep = np.flatnonzero((index[self.src] >= 0) & (index[self.dst] >= 0))
+        s, d = index[self.src[keep]], index[self.dst[keep]]
+        m = csr_matrix((np.ones(len(s), dtype=np.int8), (s, d)), shape=(len(nodes), len(nodes)))
+        count, labels = connected_components(m, directed=True, connection="strong")
+        same = labels[s] == labels[d]
+        edges = keep[same]  # the internal edges of each component (global edge indexes)
+        ecomp = labels[s[same]]
+        has_edge = np.zeros(count, dtype=bool)
+        has_edge[ecomp] = True
+        k = max(1, len(self.g.kinds))
+        fair = self.inst[edges] >= 0
+        taken = np.unique(ecomp[fair] * k + self.inst[edges][fair])
+        on = index[self.enabled[:, 0]] >= 0
+        en_state = self.enabled[on, 0]
+        en_inst = self.enabled[on, 1]
+        en_key = labels[index[en_state]] * k + en_inst
+        keys, counts = np.unique(en_key, return_counts=True)
+        comp_of, inst_of = keys // k, keys % k
+        sizes = np.bincount(labels, minlength=count)
+        untaken = ~np.isin(keys, taken)
+        weak_bad = untaken & ~self.strong[inst_of] & (counts == sizes[comp_of])
+        dead = np.zeros(count, dtype=bool)
+        dead[comp_of[weak_bad]] = True  # a weakly fair instance enabled throughout, untaken
+        strong_bad = untaken & self.strong[inst_of]
+        refine = np.zeros(count, dtype=bool)
+        refine[comp_of[strong_bad]] = True
+        drop = np.zeros(self.g.size, dtype=bool)
+        drop[en_state[np.isin(en_key, keys[strong_bad])]] = True
+        meets = np.ones(count, dtype=bool)
+        for b in bits.visit:
+            hit = np.zeros(count, dtype=bool)
+            hit[labels[(self.sbits[nodes] >> b & 1).astype(bool)]] = True
+            meets &= hit
+        for b in bits.take:
+            hit = np.zeros(count, dtype=bool)
+            hit[ecomp[(self.ebits[edges] >> b & 1).astype(bool)]] = True
+            meets &= hit
+        order = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[order], np.arange(count + 1))
+        out: list[tuple[IntArray, bool | IntArray]] = []
+        for c in np.flatnonzero(has_edge & ~dead).tolist():
+            comp = nodes[order[bounds[c] : bounds[c + 1]]]
+            if refine[c]:
+                rest = comp[~drop[comp]]
+                if len(rest):
+                    out.append((comp, rest))
+            elif meets[c]:
+                out.append((comp, True))
+        return out
+
     def _components(self, nodes: IntArray) -> list[IntArray]:
-        """The strongly connected components of the subgraph on `nodes` that have an edge."""
+        """The strongly connected components of the subgraph on `nodes` that have an edge (with
+        `_check`, the one-component-at-a-time reference `_judge` is tested against)."""
         if len(nodes) == 0:
             return []
         index = np.full(self.g.size, -1, dtype=np.int64)

@@ -3,10 +3,21 @@ the queries' predicates, lassos, and a constraint that cuts a fair step."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-from electorate.model_check.liveness import Fairness, LiveProperty, Query, check
+import numpy as np
+
+from electorate.model_check.liveness import (
+    Explorer,
+    Fairness,
+    LiveProperty,
+    Query,
+    _Cycles,
+    _layout,
+    check,
+)
 
 Edge = tuple[int, str, int]
 
@@ -150,3 +161,45 @@ def test_the_lasso_cycle_is_a_short_fair_one_not_the_whole_component() -> None:
     toy.fair["c"] = Fairness.STRONG
     lasso = check(toy, key, [eventually_two()]).lassos["EventuallyTwo"]
     assert lasso is not None and sorted(a for a, _ in lasso.cycle) == ["a", "b", "c", "d"]
+
+
+def test_all_components_at_once_agree_with_one_at_a_time() -> None:
+    """`_judge` (array operations over every component) against `_check` (one component at a
+    time, the plain statement of the fairness conditions) on random graphs and queries."""
+    rng = random.Random(11)
+    for _ in range(300):
+        n = rng.randint(2, 9)
+        edges = [(rng.randrange(n), rng.choice("abcdef"), rng.randrange(n)) for _ in range(20)]
+        edges = [(a, x, b) for a, x, b in edges if a != b] + [(0, "z", 1)]
+        kinds = (Fairness.WEAK, Fairness.STRONG)
+        toy = Toy(edges, {x: rng.choice(kinds) for x in "abcdefz" if rng.random() < 0.6})
+        target = rng.randrange(n)
+
+        def other(s: int, target: int = target) -> bool:
+            return s != target
+
+        def hit(s: int, target: int = target) -> bool:
+            return s == target
+
+        def takes_b(s: int, a: str, u: int) -> bool:
+            return a == "b"
+
+        props: list[LiveProperty[int, str]] = [
+            LiveProperty("P", "", (Query("q", stay=other),)),
+            LiveProperty("V", "", (Query("q", visit=(hit,)),)),
+            LiveProperty("T", "", (Query("q", take=(takes_b,)),)),
+        ]
+        ex = Explorer(toy, key, props)
+        ex.run(-1)
+        cycles = _Cycles(ex.g)
+        nodes = np.arange(ex.g.size, dtype=np.int64)
+        for per in _layout(props):
+            for bits in per:
+                judged = {tuple(c.tolist()): v for c, v in cycles._judge(nodes, bits)}
+                for comp in cycles._components(nodes):
+                    want = cycles._check(comp, bits)
+                    got = judged.get(tuple(comp.tolist()), False)
+                    if isinstance(want, np.ndarray):
+                        assert isinstance(got, np.ndarray) and got.tolist() == want.tolist()
+                    else:
+                        assert got is want
