@@ -186,11 +186,12 @@ def _replay_corpus(
     """Replay the stored scenarios (the mutants' counterexamples, then the coverage seeds); a
     failure is credited to the check that fired, the scenario only named as the steps that
     were replayed."""
-    for scenario in load_corpus() + load_coverage_scenarios():
+    seeds = load_coverage_scenarios()
+    for scenario in load_corpus() + seeds:
         cfg = scenario.config.with_faults(mutations, bug)
         if cfg.features and not runs_feature_level(hello):
             continue
-        r = replay(client, hello, Script(cfg, scenario.steps, scenario.name))
+        r = replay(client, hello, Script(cfg, scenario.steps, scenario.name), scenario in seeds)
         out.examples += 1
         out.steps += len(r.session.steps)
         if r.failure is not None:

@@ -25,3 +25,33 @@ def test_ddmin_removes_a_pair_that_only_goes_together() -> None:
         return feasible and 12 in xs
 
     assert ddmin([5, 12, 30], fails, seconds=10) == [12]
+
+
+def test_a_coverage_seed_replays_by_message_header_where_an_option_reshapes_a_message() -> None:
+    """A seed written against one implementation names a heartbeat with its log position; where
+    the message in flight differs in other fields only (e.g. etcd's heartbeat without one), the
+    seed's replay takes that message, and a strict replay (a failure's script) does not."""
+    from dataclasses import replace
+
+    from electorate.conformance import suite
+    from electorate.conformance.adapters.impl_host import ImplHost
+    from electorate.conformance.adapters.transport import InProcessAdapter
+    from electorate.conformance.minimize import replay
+    from electorate.conformance.protocol import Client
+    from electorate.conformance.script import Script
+
+    seed = next(
+        s
+        for s in suite.load_coverage_scenarios()
+        if s.name.endswith("newer-at-leader") and "append" in s.name
+    )
+    last = seed.steps[-1]
+    assert last.msg is not None
+    reshaped = replace(last, msg=last.msg._replace(mprev_log_index=7))
+    script = Script(seed.config, (*seed.steps[:-1], reshaped), seed.name, seed.expect)
+    client = Client(InProcessAdapter(ImplHost()), strict=False)
+    hello = client.hello()
+    assert not replay(client, hello, script).feasible
+    loose = replay(client, hello, script, by_header=True)
+    assert loose.feasible and loose.failure is None
+    assert loose.session.coverage[seed.expect["target"]]
