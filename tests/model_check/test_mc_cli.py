@@ -333,7 +333,10 @@ def _children(pid: int) -> list[int]:
 def test_a_signal_stops_the_run_with_partial_figures(workers: str, sig: signal.Signals) -> None:
     """A real signal to a real process: exit 130, the figures so far, no traceback, no worker
     left behind."""
-    cmd = [sys.executable, "-m", "electorate", "check", "--no-symmetry", "--workers", workers]
+    # 13 million states: minutes even on the packed path (the default model takes it a second,
+    # so the run would end before the signal)
+    cmd = [sys.executable, "-m", "electorate", "check", "--no-symmetry", "--max-msgs", "2"]
+    cmd += ["--workers", workers]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
@@ -348,6 +351,7 @@ def test_a_signal_stops_the_run_with_partial_figures(workers: str, sig: signal.S
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()  # reap it and close its pipes, whatever failed above
     assert proc.returncode == 130, err
     assert f"Interrupted ({sig.name}) at depth" in out and "distinct states" in out
     assert "Traceback" not in err + out
