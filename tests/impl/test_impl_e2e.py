@@ -98,9 +98,12 @@ def test_sigstop_leader_resumes_as_not_leader_with_a_stale_token(cluster: LocalC
     first = status(old)  # the very first answer after SIGCONT
     assert first and first["is_leader"] is False, first
     assert isinstance(new_token, int) and new_token > old_token
-    # It then learns the new term and follows; it never leads its stale term again.
+    # It then learns the new term; it never leads its stale term again. (On a loaded machine it
+    # may already be a pre-candidate when asked: its timer can fire before the new leader's
+    # heartbeat arrives, and PreVote keeps that from disturbing the leader.)
     wait_for(lambda: status(old).get("term") == status(new).get("term"), 3.0, "catch-up")
-    assert status(old)["role"] == "follower"
+    later = status(old)
+    assert later["role"] in ("follower", "pre_candidate") and later["is_leader"] is False, later
 
 
 def test_restart_keeps_term_and_vote(cluster: LocalCluster) -> None:
