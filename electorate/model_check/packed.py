@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from electorate.model_check.fptable import Table, new_router, new_table
 from electorate.model_check.model import Model
-from electorate.model_check.shard import Found, trace_log_path
+from electorate.model_check.shard import Found, cut_trace_log, trace_log_path
 
 S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
@@ -296,14 +296,8 @@ class PackedShard(Generic[S]):
         """Continue from a checkpoint: the trace log cut to `logged` records, the table rebuilt
         from it, and the level to expand."""
         self.log.close()
-        with self.log_path.open("r+b") as f:
-            f.truncate(logged * 16)
-        self.log = self.log_path.open("ab")
+        self.log, self.table = cut_trace_log(self.log_path, logged)
         self.logged = logged
-        records = np.fromfile(self.log_path, dtype=np.int64).reshape(-1, 2)
-        self.table = new_table()
-        if len(records):
-            self.table.add(np.ascontiguousarray(records[:, 0]))
         self.level = _Level([rows] if len(rows) else [])
         self.next, self.own = [], b""
 

@@ -69,6 +69,18 @@ def trace_log_path(folder: Path, index: int) -> Path:
     return folder / f"trace-{index}.bin"
 
 
+def cut_trace_log(log_path: Path, logged: int) -> tuple[BinaryIO, Table]:
+    """Resume a shard's trace log at a checkpoint: cut it to ``logged`` records (16 bytes each:
+    fingerprint, parent), rebuild the seen table from it, and reopen it for appending."""
+    with log_path.open("r+b") as f:
+        f.truncate(logged * 16)
+    records = np.fromfile(log_path, dtype=np.int64).reshape(-1, 2)
+    table = new_table()
+    if len(records):
+        table.add(np.ascontiguousarray(records[:, 0]))
+    return log_path.open("ab"), table
+
+
 class Shard(Generic[S, A]):
     """The states one partition owns and the work of one search round on them."""
 
@@ -249,14 +261,8 @@ class Shard(Generic[S, A]):
         """Continue from a checkpoint: the trace log cut to `logged` records, the table
         rebuilt from it, and the level to expand."""
         self.log.close()
-        with self.log_path.open("r+b") as f:
-            f.truncate(logged * 16)
-        self.log = self.log_path.open("ab")
+        self.log, self.table = cut_trace_log(self.log_path, logged)
         self.logged = logged
-        records = np.fromfile(self.log_path, dtype=np.int64).reshape(-1, 2)
-        self.table = new_table()
-        if len(records):
-            self.table.add(np.ascontiguousarray(records[:, 0]))
         self.level, self.next, self.cursor = level, [], 0
 
     def close(self) -> None:
