@@ -9,11 +9,21 @@
  * times its size for a moment: the peak resident memory is what counts). Slot value 0 marks an
  * empty slot; the fingerprint 0 itself is remembered by a flag.
  *
- * Also here: `Router`, which sends a shard's candidates to their owners (model_check/packed.py).
+ * Several threads may add to one set at once (the packed search's workers share it, as TLC's
+ * workers share their fingerprint set): a batch is inserted without the GIL, a slot is claimed
+ * by compare-and-swap, and nothing is ever removed, so a probe that meets its fingerprint or an
+ * empty slot has its answer. Growth is the one exclusive step: a batch first reserves room for
+ * all its fingerprints in their segments under a shared lock; a segment that would pass three
+ * quarters full is grown under the exclusive lock, when no batch is inserting.
+ *
+ * Also here: `Inserter`, one thread's way into a shared set for the packed search (expanded
+ * candidates in, the new ones and their trace records out).
  */
 
 #define PY_SSIZE_T_CLEAN
+#define _GNU_SOURCE
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +37,17 @@ static const uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL;
 
 typedef struct {
     uint64_t *slots;
-    uint32_t cap, count;
+    uint32_t cap;
+    uint32_t count;    /* fingerprints in it (added to at the end of each batch) */
+    uint32_t reserved; /* room the batches inserting now may still take */
 } Seg;
 
 typedef struct {
     PyObject_HEAD Seg seg[NSEG];
     uint64_t count;
     int has_zero;
+    int locked; /* the lock is initialised */
+    pthread_rwlock_t lock;
 } FpSetObject;
 
 static inline uint32_t home(const Seg *s, uint64_t h) {
@@ -41,23 +55,27 @@ static inline uint32_t home(const Seg *s, uint64_t h) {
     return (uint32_t)(((uint64_t)below * s->cap) >> 32);
 }
 
-/* 1: inserted, 0: already there. The segment has room. */
+/* 1: inserted, 0: already there. The segment has room; other threads may insert meanwhile. */
 static inline int seg_insert(Seg *s, uint64_t fp, uint64_t h) {
     uint32_t i = home(s, h);
     for (;;) {
-        uint64_t v = s->slots[i];
+        uint64_t v = __atomic_load_n(&s->slots[i], __ATOMIC_RELAXED);
         if (v == fp) return 0;
         if (!v) {
-            s->slots[i] = fp;
-            s->count++;
-            return 1;
+            if (__atomic_compare_exchange_n(&s->slots[i], &v, fp, 0, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED))
+                return 1;
+            if (v == fp) return 0; /* another thread put the same fingerprint there */
         }
         if (++i == s->cap) i = 0;
     }
 }
 
-static int seg_grow(Seg *s) {
+/* Grow a segment to hold `need` fingerprints at most three quarters full (by half at least).
+ * Exclusive: no other thread is inserting. */
+static int seg_grow(Seg *s, uint64_t need) {
     uint64_t cap = s->cap ? (uint64_t)s->cap + s->cap / 2 : MINCAP;
+    while (need * 4 > cap * 3) cap += cap / 2;
     if (cap > 0xFFFFFFF0ULL) return -1;
     uint64_t *old = s->slots;
     uint32_t oldcap = s->cap;
@@ -67,21 +85,106 @@ static int seg_grow(Seg *s) {
         return -1;
     }
     s->cap = (uint32_t)cap;
-    s->count = 0;
     for (uint32_t k = 0; k < oldcap; k++)
         if (old[k]) seg_insert(s, old[k], old[k] * GOLDEN);
     free(old);
     return 0;
 }
 
+static void release_room(FpSetObject *t, const uint32_t *need) {
+    for (int k = 0; k < NSEG; k++)
+        if (need[k]) __atomic_sub_fetch(&t->seg[k].reserved, need[k], __ATOMIC_RELAXED);
+}
+
+/* Take the shared lock with room for `need[k]` more fingerprints in each segment k, growing
+ * segments under the exclusive lock first if need be. -1: out of memory (no lock held). */
+static int reserve_room(FpSetObject *t, const uint32_t *need) {
+    for (;;) {
+        pthread_rwlock_rdlock(&t->lock);
+        int fits = 1;
+        for (int k = 0; k < NSEG; k++) {
+            if (!need[k]) continue;
+            Seg *s = &t->seg[k];
+            uint64_t r = __atomic_add_fetch(&s->reserved, need[k], __ATOMIC_RELAXED);
+            uint64_t c = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+            if ((c + r) * 4 > (uint64_t)s->cap * 3) fits = 0;
+        }
+        if (fits) return 0;
+        release_room(t, need);
+        pthread_rwlock_unlock(&t->lock);
+        pthread_rwlock_wrlock(&t->lock);
+        int failed = 0;
+        for (int k = 0; k < NSEG && !failed; k++) {
+            Seg *s = &t->seg[k];
+            uint64_t want = (uint64_t)s->count + s->reserved + need[k];
+            if (need[k] && want * 4 > (uint64_t)s->cap * 3 && seg_grow(s, want) < 0) failed = 1;
+        }
+        pthread_rwlock_unlock(&t->lock);
+        if (failed) return -1;
+    }
+}
+
+/* Insert fps[idx[j]] (fps[j] without idx) for j < m; mask[j] = 1 where new. Called without the
+ * GIL. -1: out of memory (nothing inserted). */
+static int insert_batch(FpSetObject *t, const uint64_t *fps, const int32_t *idx, Py_ssize_t m,
+                        uint8_t *mask) {
+    uint32_t need[NSEG] = {0}, added[NSEG] = {0};
+    for (Py_ssize_t j = 0; j < m; j++) {
+        uint64_t fp = fps[idx ? idx[j] : j];
+        if (fp) need[(fp * GOLDEN) >> (64 - SEGBITS)]++;
+    }
+    if (reserve_room(t, need) < 0) return -1;
+    uint64_t total = 0;
+    for (Py_ssize_t j = 0; j < m; j++) {
+        if (j + PREFETCH < m) {
+            uint64_t h = fps[idx ? idx[j + PREFETCH] : j + PREFETCH] * GOLDEN;
+            const Seg *s = &t->seg[h >> (64 - SEGBITS)];
+            __builtin_prefetch(&s->slots[home(s, h)], 1);
+        }
+        uint64_t fp = fps[idx ? idx[j] : j];
+        if (!fp) {
+            int none = 0;
+            mask[j] = (uint8_t)__atomic_compare_exchange_n(&t->has_zero, &none, 1, 0,
+                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+            total += mask[j];
+            continue;
+        }
+        uint64_t h = fp * GOLDEN;
+        int k = (int)(h >> (64 - SEGBITS));
+        mask[j] = (uint8_t)seg_insert(&t->seg[k], fp, h);
+        added[k] += mask[j];
+        total += mask[j];
+    }
+    /* The count first, then the reservation: count + reserved never underestimates. */
+    for (int k = 0; k < NSEG; k++)
+        if (added[k]) __atomic_add_fetch(&t->seg[k].count, added[k], __ATOMIC_RELAXED);
+    release_room(t, need);
+    __atomic_add_fetch(&t->count, total, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&t->lock);
+    return 0;
+}
+
 static int FpSet_init(FpSetObject *self, PyObject *args, PyObject *kw) {
     static char *names[] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kw, "", names)) return -1;
+    if (!self->locked) {
+        pthread_rwlockattr_t attr;
+        pthread_rwlockattr_init(&attr);
+        /* A waiting grower goes before new batches: otherwise two busy threads could keep
+         * the shared lock taken for ever. */
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        if (pthread_rwlock_init(&self->lock, &attr)) {
+            PyErr_SetString(PyExc_OSError, "cannot make the fingerprint set's lock");
+            return -1;
+        }
+        pthread_rwlockattr_destroy(&attr);
+        self->locked = 1;
+    }
     for (int k = 0; k < NSEG; k++) {
         free(self->seg[k].slots);
         self->seg[k].slots = NULL;
-        self->seg[k].cap = self->seg[k].count = 0;
-        if (seg_grow(&self->seg[k]) < 0) {
+        self->seg[k].cap = self->seg[k].count = self->seg[k].reserved = 0;
+        if (seg_grow(&self->seg[k], 0) < 0) {
             PyErr_NoMemory();
             return -1;
         }
@@ -93,50 +196,35 @@ static int FpSet_init(FpSetObject *self, PyObject *args, PyObject *kw) {
 
 static void FpSet_dealloc(FpSetObject *self) {
     for (int k = 0; k < NSEG; k++) free(self->seg[k].slots);
+    if (self->locked) pthread_rwlock_destroy(&self->lock);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int int64_buffer(PyObject *arg, Py_buffer *view, const char *what) {
+    if (PyObject_GetBuffer(arg, view, PyBUF_SIMPLE) < 0) return -1;
+    if (view->len % 8) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "%s are 8-byte integers", what);
+        return -1;
+    }
+    return 0;
 }
 
 /* add(fps) -> bytes: one byte per fingerprint (an int64 buffer), 1 where it was not in the set
  * (the first of several equal ones in the batch counts as new, the others not). */
 static PyObject *FpSet_add(FpSetObject *self, PyObject *arg) {
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
-    if (view.len % 8) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "fingerprints are 8-byte integers");
-        return NULL;
-    }
+    if (int64_buffer(arg, &view, "fingerprints") < 0) return NULL;
     Py_ssize_t n = view.len / 8;
     PyObject *out = PyBytes_FromStringAndSize(NULL, n);
     if (!out) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    uint8_t *mask = (uint8_t *)PyBytes_AS_STRING(out);
-    const uint64_t *fps = view.buf;
-    int failed = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (i + PREFETCH < n) {
-            uint64_t h = fps[i + PREFETCH] * GOLDEN;
-            const Seg *s = &self->seg[h >> (64 - SEGBITS)];
-            __builtin_prefetch(&s->slots[home(s, h)], 1);
-        }
-        uint64_t fp = fps[i];
-        if (!fp) {
-            mask[i] = !self->has_zero;
-            self->count += mask[i];
-            self->has_zero = 1;
-            continue;
-        }
-        uint64_t h = fp * GOLDEN;
-        Seg *s = &self->seg[h >> (64 - SEGBITS)];
-        if (((uint64_t)s->count + 1) * 4 > (uint64_t)s->cap * 3 && seg_grow(s) < 0) {
-            failed = 1;
-            break;
-        }
-        mask[i] = (uint8_t)seg_insert(s, fp, h);
-        self->count += mask[i];
-    }
+    int failed;
+    Py_BEGIN_ALLOW_THREADS;
+    failed = insert_batch(self, view.buf, NULL, n, (uint8_t *)PyBytes_AS_STRING(out));
+    Py_END_ALLOW_THREADS;
     PyBuffer_Release(&view);
     if (failed) {
         Py_DECREF(out);
@@ -148,39 +236,49 @@ static PyObject *FpSet_add(FpSetObject *self, PyObject *arg) {
 static PyObject *FpSet_contains(FpSetObject *self, PyObject *arg) {
     unsigned long long fp = PyLong_AsUnsignedLongLongMask(arg);
     if (fp == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
-    if (!fp) return PyBool_FromLong(self->has_zero);
+    if (!fp) return PyBool_FromLong(__atomic_load_n(&self->has_zero, __ATOMIC_RELAXED));
     uint64_t h = fp * GOLDEN;
+    int found = 0;
+    pthread_rwlock_rdlock(&self->lock);
     const Seg *s = &self->seg[h >> (64 - SEGBITS)];
-    if (!s->cap) Py_RETURN_FALSE;
-    for (uint32_t i = home(s, h);;) {
-        uint64_t v = s->slots[i];
-        if (v == fp) Py_RETURN_TRUE;
-        if (!v) Py_RETURN_FALSE;
+    for (uint32_t i = home(s, h); s->cap;) {
+        uint64_t v = __atomic_load_n(&s->slots[i], __ATOMIC_RELAXED);
+        if (v == fp) found = 1;
+        if (!v || v == fp) break;
         if (++i == s->cap) i = 0;
     }
+    pthread_rwlock_unlock(&self->lock);
+    return PyBool_FromLong(found);
 }
 
-/* values() -> bytes: every fingerprint in the set, as int64. */
+/* values() -> bytes: every fingerprint in the set, as int64 (none being added meanwhile). */
 static PyObject *FpSet_values(FpSetObject *self, PyObject *unused) {
     (void)unused;
+    pthread_rwlock_wrlock(&self->lock);
     PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(8 * self->count));
-    if (!out) return NULL;
-    uint64_t *dst = (uint64_t *)PyBytes_AS_STRING(out);
-    for (int k = 0; k < NSEG; k++)
-        for (uint32_t i = 0; i < self->seg[k].cap; i++)
-            if (self->seg[k].slots[i]) *dst++ = self->seg[k].slots[i];
-    if (self->has_zero) *dst++ = 0;
+    if (out) {
+        uint64_t *dst = (uint64_t *)PyBytes_AS_STRING(out);
+        for (int k = 0; k < NSEG; k++)
+            for (uint32_t i = 0; i < self->seg[k].cap; i++)
+                if (self->seg[k].slots[i]) *dst++ = self->seg[k].slots[i];
+        if (self->has_zero) *dst++ = 0;
+    }
+    pthread_rwlock_unlock(&self->lock);
     return out;
 }
 
 static PyObject *FpSet_nbytes(FpSetObject *self, void *closure) {
     (void)closure;
     uint64_t total = 0;
+    pthread_rwlock_rdlock(&self->lock);
     for (int k = 0; k < NSEG; k++) total += 8ULL * self->seg[k].cap;
+    pthread_rwlock_unlock(&self->lock);
     return PyLong_FromUnsignedLongLong(total);
 }
 
-static Py_ssize_t FpSet_len(FpSetObject *self) { return (Py_ssize_t)self->count; }
+static Py_ssize_t FpSet_len(FpSetObject *self) {
+    return (Py_ssize_t)__atomic_load_n(&self->count, __ATOMIC_RELAXED);
+}
 
 static PyMethodDef FpSet_methods[] = {
     {"add", (PyCFunction)FpSet_add, METH_O, "add a batch of int64 fingerprints; 1 where new"},
@@ -210,27 +308,28 @@ static PyTypeObject FpSetType = {
 };
 
 
-/* ---- Router: a shard's candidates, grouped by owning shard -------------------------------------
+/* ---- Inserter: one thread's candidates into a shared set ----------------------------------------
  *
- * owner(fp) = bits 32-63 of the fingerprint scaled to the number of shards (fptable.owner).
- * A candidate whose fingerprint this shard sent before (this round or any earlier one) is left
- * out: its owner has it, or has it earlier in its queue, and keeps the first submission of a
- * fingerprint only. A direct-mapped cache of sent fingerprints finds most such repeats (a state
- * is generated about a dozen times, mostly from nearby states); those it misses are sent again
- * and recognised by the owner's table. */
+ * The packed search expands a chunk of its level into candidates (rows, fingerprints, each
+ * one's parent as an index into the chunk) and hands them here with the chunk's own
+ * fingerprints. A candidate whose fingerprint this inserter saw before is left out first, by
+ * a direct-mapped cache of the last fingerprints seen (a state is generated about a dozen
+ * times, mostly from nearby states, and the cache is far cheaper than the table); the others
+ * go into the set, and those new to it come out in generation order: their rows, and a trace
+ * record (fingerprint, parent's fingerprint) each. One inserter per thread: the cache is its
+ * own. */
 
 typedef struct {
-    PyObject_HEAD int count;
-    int bits;
+    PyObject_HEAD int bits;
     uint64_t *cache;
-} RouterObject;
+} InserterObject;
 
-static int Router_init(RouterObject *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"count", "cache_bits", NULL};
-    int count, bits;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "ii", names, &count, &bits)) return -1;
-    if (count < 1 || count > 255 || bits < 1 || bits > 30) {
-        PyErr_SetString(PyExc_ValueError, "1 to 255 shards and a cache of 2**1 to 2**30 slots");
+static int Inserter_init(InserterObject *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"cache_bits", NULL};
+    int bits;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "i", names, &bits)) return -1;
+    if (bits < 1 || bits > 30) {
+        PyErr_SetString(PyExc_ValueError, "a cache of 2**1 to 2**30 slots");
         return -1;
     }
     free(self->cache);
@@ -239,94 +338,107 @@ static int Router_init(RouterObject *self, PyObject *args, PyObject *kw) {
         PyErr_NoMemory();
         return -1;
     }
-    self->count = count;
     self->bits = bits;
     return 0;
 }
 
-static void Router_dealloc(RouterObject *self) {
+static void Inserter_dealloc(InserterObject *self) {
     free(self->cache);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* route(rows, fps, parents, words) -> [a blob for each owner]: candidates in generation order,
- * as rows of `words` words, int64 fingerprints and int64 parent fingerprints; each owner's
- * share keeps that order, repeats left out, in one bytes object: rows, fingerprints, parents. */
-static PyObject *Router_route(RouterObject *self, PyObject *args) {
-    Py_buffer vr, vf, vp;
+/* insert(table, rows, fps, parents, own, words) -> (new rows, records): rows of `words` words,
+ * int64 fingerprints, int32 parent indexes into `own` (the chunk's int64 fingerprints). */
+static PyObject *Inserter_insert(InserterObject *self, PyObject *args) {
+    PyObject *table;
+    Py_buffer vr, vf, vp, vo;
     int words;
-    if (!PyArg_ParseTuple(args, "y*y*y*i", &vr, &vf, &vp, &words)) return NULL;
-    Py_ssize_t n = vf.len / 8;
-    PyObject *out = NULL;
-    uint8_t *dest = NULL;
-    if (words < 1 || vf.len % 8 || vp.len != vf.len || vr.len != n * 8 * words) {
+    if (!PyArg_ParseTuple(args, "O!y*y*y*y*i", &FpSetType, &table, &vr, &vf, &vp, &vo, &words))
+        return NULL;
+    FpSetObject *t = (FpSetObject *)table;
+    Py_ssize_t n = vf.len / 8, no = vo.len / 8;
+    PyObject *rows_out = NULL, *records_out = NULL, *result = NULL;
+    int32_t *idx = NULL;
+    uint8_t *mask = NULL;
+    int failed = 0;
+    if (words < 1 || vf.len % 8 || vp.len != n * 4 || vr.len != n * 8 * words || vo.len % 8) {
         PyErr_SetString(PyExc_ValueError, "rows, fingerprints and parents do not match");
         goto done;
     }
-    dest = malloc((size_t)(n ? n : 1));
-    if (!dest) {
-        PyErr_NoMemory();
+    rows_out = PyBytes_FromStringAndSize(NULL, n * 8 * words);
+    records_out = PyBytes_FromStringAndSize(NULL, n * 16);
+    idx = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    mask = malloc((size_t)(n ? n : 1));
+    if (!rows_out || !records_out || !idx || !mask) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
-    const uint64_t *fps = vf.buf, *parents = vp.buf, *rows = vr.buf;
-    Py_ssize_t per[256] = {0};
+    Py_ssize_t kept = 0;
+    const uint64_t *fps = vf.buf, *rows = vr.buf;
+    const int32_t *parents = vp.buf;
+    const int64_t *own = vo.buf;
+    Py_BEGIN_ALLOW_THREADS;
+    Py_ssize_t m = 0;
     int shift = 64 - self->bits;
     for (Py_ssize_t i = 0; i < n; i++) {
         uint64_t fp = fps[i];
         uint64_t *slot = &self->cache[(fp * GOLDEN) >> shift];
-        if (*slot == fp && fp) {
-            dest[i] = 255;
-            continue;
-        }
+        if (*slot == fp && fp) continue;
         *slot = fp;
-        dest[i] = (uint8_t)(((fp >> 32) * (uint64_t)self->count) >> 32);
-        per[dest[i]]++;
-    }
-    out = PyList_New(self->count);
-    if (!out) goto done;
-    /* One blob per owner: its rows, then their fingerprints, then their parents' (Batch). */
-    uint64_t *wr[256], *wf[256], *wp[256];
-    for (int o = 0; o < self->count; o++) {
-        PyObject *blob = PyBytes_FromStringAndSize(NULL, per[o] * 8 * (words + 2));
-        if (!blob) {
-            Py_CLEAR(out);
-            goto done;
+        if (parents[i] < 0 || parents[i] >= no) {
+            failed = 2;
+            break;
         }
-        PyList_SET_ITEM(out, o, blob);
-        wr[o] = (uint64_t *)PyBytes_AS_STRING(blob);
-        wf[o] = wr[o] + per[o] * words;
-        wp[o] = wf[o] + per[o];
+        idx[m++] = (int32_t)i;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int o = dest[i];
-        if (o == 255) continue;
-        memcpy(wr[o], rows + i * words, (size_t)words * 8);
-        wr[o] += words;
-        *wf[o]++ = fps[i];
-        *wp[o]++ = parents[i];
+    if (!failed) failed = insert_batch(t, fps, idx, m, mask) < 0;
+    if (!failed) {
+        uint64_t *wr = (uint64_t *)PyBytes_AS_STRING(rows_out);
+        int64_t *wc = (int64_t *)PyBytes_AS_STRING(records_out);
+        for (Py_ssize_t j = 0; j < m; j++) {
+            if (!mask[j]) continue;
+            Py_ssize_t i = idx[j];
+            memcpy(wr + kept * words, rows + i * words, (size_t)words * 8);
+            wc[2 * kept] = (int64_t)fps[i];
+            wc[2 * kept + 1] = own[parents[i]];
+            kept++;
+        }
+    }
+    Py_END_ALLOW_THREADS;
+    if (failed == 2) {
+        PyErr_SetString(PyExc_ValueError, "a parent index outside the chunk");
+    } else if (failed) {
+        PyErr_NoMemory();
+    } else if (_PyBytes_Resize(&rows_out, kept * 8 * words) == 0 &&
+               _PyBytes_Resize(&records_out, kept * 16) == 0) {
+        result = PyTuple_Pack(2, rows_out, records_out);
     }
 done:
-    free(dest);
+    Py_XDECREF(rows_out);
+    Py_XDECREF(records_out);
+    free(idx);
+    free(mask);
     PyBuffer_Release(&vr);
     PyBuffer_Release(&vf);
     PyBuffer_Release(&vp);
-    return out;
+    PyBuffer_Release(&vo);
+    return result;
 }
 
-static PyMethodDef Router_methods[] = {
-    {"route", (PyCFunction)Router_route, METH_VARARGS, "group candidates by owner"},
+static PyMethodDef Inserter_methods[] = {
+    {"insert", (PyCFunction)Inserter_insert, METH_VARARGS, "candidates in, the new ones out"},
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject RouterType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "electorate.model_check._fpset.Router",
-    .tp_basicsize = sizeof(RouterObject),
+static PyTypeObject InserterType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "electorate.model_check._fpset.Inserter",
+    .tp_basicsize = sizeof(InserterObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Groups a shard's candidates by owning shard, repeats left out.",
+    .tp_doc = "One thread's way into a shared fingerprint set (the packed search).",
     .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Router_init,
-    .tp_dealloc = (destructor)Router_dealloc,
-    .tp_methods = Router_methods,
+    .tp_init = (initproc)Inserter_init,
+    .tp_dealloc = (destructor)Inserter_dealloc,
+    .tp_methods = Inserter_methods,
 };
 
 static struct PyModuleDef module = {
@@ -337,13 +449,13 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__fpset(void) {
-    if (PyType_Ready(&FpSetType) < 0 || PyType_Ready(&RouterType) < 0) return NULL;
+    if (PyType_Ready(&FpSetType) < 0 || PyType_Ready(&InserterType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&FpSetType);
-    Py_INCREF(&RouterType);
+    Py_INCREF(&InserterType);
     if (PyModule_AddObject(m, "FpSet", (PyObject *)&FpSetType) < 0 ||
-        PyModule_AddObject(m, "Router", (PyObject *)&RouterType) < 0) {
+        PyModule_AddObject(m, "Inserter", (PyObject *)&InserterType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -1,4 +1,4 @@
-"""The fast search: breadth-first over hash-partitioned shards, in one process or several.
+"""The fast search: breadth-first, in one process or several.
 
 Beside the readable reference (model_check.search) this is the search `electorate check` runs.
 It counts exactly as the reference does (tests/model_check/test_mc_engine.py holds the two to
@@ -8,9 +8,13 @@ the same counts and, with one worker, the same shortest traces). What it adds:
 - a model that offers packed states (model_check.packed) is searched on them: a BFS level is
   arrays of 64-bit words and its successors are computed in native code a chunk at a time;
   other models, or `fast=False`, run the readable successors (the result says which);
-- `workers > 1`: one persistent process per shard for the whole run, each owning the states
-  whose fingerprint falls in its partition (not a fork per level); a round exchanges only
-  fingerprints, then the new states, between them;
+- `workers > 1` on the packed path: threads in this process, which expand chunks of the level
+  and insert their successors into one shared fingerprint table in native code, without the
+  GIL (as TLC's workers share its fingerprint set); nothing is sent between workers;
+- `workers > 1` on the readable path (Python successors, which hold the GIL): one persistent
+  process per shard for the whole run, each owning the states whose fingerprint falls in its
+  partition (not a fork per level); a round exchanges only fingerprints, then the new states,
+  between them;
 - a stop request (Ctrl-C, SIGTERM: see `StopFlag`) ends the run between two rounds, a fraction
   of a second, with the partial figures; worker processes never outlive the run;
 - `checkpoint`: at the end of a BFS level, every `checkpoint_every` seconds, the trace logs, the
@@ -46,7 +50,6 @@ from electorate.model_check.fptable import owner
 from electorate.model_check.model import Model
 from electorate.model_check.packed import (
     PackedShard,
-    PackedSpace,
     PathError,
     Stepped,
     choose,
@@ -67,7 +70,7 @@ A = TypeVar("A")
 
 CHECKPOINT_FORMAT = 2
 ROUND_STATES = 2048  # states a shard expands per round: a round lasts a fraction of a second
-PACKED_ROUND_STATES = 16384  # the same on the packed path, where a state costs far less
+PACKED_ROUND_STATES = 16384  # the same per thread on the packed path, where a state costs less
 
 
 class EngineError(Exception):
@@ -136,11 +139,14 @@ class _Run(Generic[S, A]):
             self.meta = read_meta(opts.resume, opts.model_id, opts.workers, self.path.name)
         elif opts.checkpoint is not None:
             prepare_checkpoint_folder(opts.checkpoint)
-        self.shards: _Shards[S, A] = (
-            _LocalShards(_make_shard(model, symmetry, self.space, 0, 1, self.folder))
-            if opts.workers == 1
-            else _WorkerShards(model, symmetry, self.space, opts.workers, self.folder)
-        )
+        self.shards: _Shards[S, A]
+        if self.space is not None:  # threads, one table
+            shard = _ServedPacked(model, self.space, self.folder, opts.workers)
+            self.shards = _LocalShards(shard)
+        elif opts.workers == 1:
+            self.shards = _LocalShards(_Served(model, symmetry, 0, 1, self.folder))
+        else:  # processes, one shard each
+            self.shards = _WorkerShards(model, symmetry, opts.workers, self.folder)
         self.generated = 0  # initial states (the shards count the successors)
         self.depth = 0
         self.reached: dict[str, bool] = {p.id: False for p in model.sometimes}
@@ -238,23 +244,16 @@ class _Run(Generic[S, A]):
                 self.report(now)
 
     def packed_level(self) -> Found[S] | None:
-        """The level on the packed path: each round, every shard takes the candidates found
-        for it in the previous round and expands a chunk of its states (one request each)."""
-        n = self.shards.count
-        pending: list[list[bytes]] = [[b""] * n for _ in range(n)]  # [owner][from shard]
+        """The level on the packed path, round by round: each round the threads expand a chunk
+        of the level each (model_check.packed)."""
         last = time.perf_counter()
         while True:
-            replies = self.shards.exchange("step", [(PACKED_ROUND_STATES,)] * n, pending)
-            stepped: list[Stepped] = [value for value, _ in replies]
-            pending = [[out[o] for _, out in replies] for o in range(n)]
-            for st in stepped:
-                for pid in st.reached:
-                    self.reached[pid] = True
-            found = next((st.found for st in stepped if st.found is not None), None)
-            if found is not None:
-                return found
-            if self.opts.stop.requested or all(st.exhausted for st in stepped):
-                self.shards.exchange("step", [(0,)] * n, pending)  # the last candidates
+            stepped: Stepped = self.shards.call_one(0, "step", (PACKED_ROUND_STATES,))
+            for pid in stepped.reached:
+                self.reached[pid] = True
+            if stepped.found is not None:
+                return stepped.found
+            if self.opts.stop.requested or stepped.exhausted:
                 self.interrupted = self.opts.stop.requested
                 return None
             now = time.perf_counter()
@@ -332,7 +331,7 @@ class _Run(Generic[S, A]):
             "format": CHECKPOINT_FORMAT,
             "model": self.opts.model_id,
             "successors": self.path.name,
-            "workers": self.shards.count,
+            "workers": self.opts.workers,
             "depth": self.depth,
             "generated_initial": self.generated,
             "reached": self.reached,
@@ -423,13 +422,6 @@ class _Shards(Generic[S, A]):
     def call_one(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
         raise NotImplementedError
 
-    def exchange(
-        self, method: str, args: Sequence[tuple[Any, ...]], blobs: Sequence[Sequence[bytes]]
-    ) -> list[tuple[Any, list[bytes]]]:
-        """call_all with blobs of bytes passed along, and returned, as they are: each shard's
-        method takes its blobs as a last argument and returns (value, blobs)."""
-        raise NotImplementedError
-
     def figures(self) -> tuple[int, int, int]:
         """(distinct, generated, queued) over every shard."""
         rows = self.call_all("figures", [()] * self.count)
@@ -445,16 +437,8 @@ class _Shards(Generic[S, A]):
         raise NotImplementedError
 
 
-def _make_shard(
-    model: Model[S, A], symmetry: bool, space: Any, index: int, count: int, folder: Path
-) -> Any:
-    if space is None:
-        return _Served(model, symmetry, index, count, folder)
-    return _ServedPacked(model, space, index, count, folder)
-
-
 class _ServedPacked(PackedShard[S]):
-    """A packed shard with the driver's requests as methods (in this process or a worker)."""
+    """The packed shard with the driver's requests as methods."""
 
     def restore_from(self, folder: Path, entry: dict[str, Any]) -> int:
         try:
@@ -512,11 +496,6 @@ class _LocalShards(_Shards[S, A]):
     def call_one(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
         return getattr(self.shard, method)(*args)
 
-    def exchange(
-        self, method: str, args: Sequence[tuple[Any, ...]], blobs: Sequence[Sequence[bytes]]
-    ) -> list[tuple[Any, list[bytes]]]:
-        return [getattr(self.shard, method)(*args[0], blobs[0])]
-
     def log_paths(self) -> list[Path]:
         self.shard.flush()
         return [self.shard.log_path]
@@ -526,22 +505,20 @@ class _LocalShards(_Shards[S, A]):
 
 
 class _WorkerShards(_Shards[S, A]):
-    """One forked process per shard, alive for the whole run, driven over pipes."""
+    """One forked process per shard of the readable search, alive for the whole run, driven
+    over pipes."""
 
-    def __init__(
-        self, model: Model[S, A], symmetry: bool, space: Any, workers: int, folder: Path
-    ) -> None:
+    def __init__(self, model: Model[S, A], symmetry: bool, workers: int, folder: Path) -> None:
         self.count = workers
         self.folder = folder
         ctx = mp.get_context("fork")
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
-        self._rss = 0
         for index in range(workers):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(
                 target=_serve,
-                args=(theirs, model, symmetry, space, index, workers, folder),
+                args=(theirs, model, symmetry, index, workers, folder),
                 daemon=True,
             )
             proc.start()
@@ -551,45 +528,27 @@ class _WorkerShards(_Shards[S, A]):
 
     def call_all(self, method: str, args: Sequence[tuple[Any, ...]]) -> list[Any]:
         for conn, a in zip(self.conns, args, strict=True):
-            self._send(conn, method, a, None)
-        return [self._reply(conn)[0] for conn in self.conns]
-
-    def call_one(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
-        self._send(self.conns[index], method, args, None)
-        return self._reply(self.conns[index])[0]
-
-    def exchange(
-        self, method: str, args: Sequence[tuple[Any, ...]], blobs: Sequence[Sequence[bytes]]
-    ) -> list[tuple[Any, list[bytes]]]:
-        for conn, a, b in zip(self.conns, args, blobs, strict=True):
-            self._send(conn, method, a, b)
+            self._send(conn, method, a)
         return [self._reply(conn) for conn in self.conns]
 
-    def _send(
-        self,
-        conn: Connection,
-        method: str,
-        args: tuple[Any, ...],
-        blobs: Sequence[bytes] | None,
-    ) -> None:
-        # Blobs go as raw messages after the request, never pickled: the candidates a round
-        # hands over are most of what crosses the pipes. None: a plain call, without blobs.
+    def call_one(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
+        self._send(self.conns[index], method, args)
+        return self._reply(self.conns[index])
+
+    def _send(self, conn: Connection, method: str, args: tuple[Any, ...]) -> None:
         try:
-            conn.send((method, args, None if blobs is None else len(blobs)))
-            for blob in blobs or ():
-                conn.send_bytes(blob)
+            conn.send((method, args))
         except OSError:
             raise WorkerError("a worker process died (see its message above)") from None
 
-    def _reply(self, conn: Connection) -> tuple[Any, list[bytes]]:
+    def _reply(self, conn: Connection) -> Any:
         try:
-            ok, value, count = conn.recv()
-            blobs = [conn.recv_bytes() for _ in range(count)]
+            ok, value = conn.recv()
         except (EOFError, OSError):
             raise WorkerError("a worker process died (see its message above)") from None
         if not ok:
             raise (EngineError if value.startswith("the checkpoint") else WorkerError)(value)
-        return value, blobs
+        return value
 
     def peak_rss(self) -> int:
         return sum(self.call_all("peak_rss", [()] * self.count))
@@ -600,7 +559,7 @@ class _WorkerShards(_Shards[S, A]):
     def close(self) -> None:
         for conn in self.conns:
             with contextlib.suppress(OSError):
-                conn.send(("exit", (), None))
+                conn.send(("exit", ()))
         deadline = time.monotonic() + 0.5
         for proc in self.procs:
             proc.join(max(0.0, deadline - time.monotonic()))
@@ -612,41 +571,29 @@ class _WorkerShards(_Shards[S, A]):
 
 
 def _serve(
-    conn: Connection,
-    model: Any,
-    symmetry: bool,
-    space: PackedSpace[Any] | None,
-    index: int,
-    count: int,
-    folder: Path,
+    conn: Connection, model: Any, symmetry: bool, index: int, count: int, folder: Path
 ) -> None:
     """A worker: serve the driver's requests on one shard until told to exit (or orphaned)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.disable()
-    shard = _make_shard(model, symmetry, space, index, count, folder)
+    shard = _Served(model, symmetry, index, count, folder)
     try:
         while True:
             try:
-                method, args, nblobs = conn.recv()
-                blobs = [conn.recv_bytes() for _ in range(nblobs or 0)]
+                method, args = conn.recv()
             except (EOFError, OSError):
                 return  # the driver is gone
             if method == "exit":
                 return
             try:
-                if nblobs is not None:
-                    value, out = getattr(shard, method)(*args, blobs)
-                else:
-                    value, out = getattr(shard, method)(*args), []
+                value = getattr(shard, method)(*args)
             except EngineError as e:
-                conn.send((False, str(e), 0))
+                conn.send((False, str(e)))
             except Exception:
-                conn.send((False, f"worker {index} failed:\n{traceback.format_exc()}", 0))
+                conn.send((False, f"worker {index} failed:\n{traceback.format_exc()}"))
             else:
-                conn.send((True, value, len(out)))
-                for blob in out:
-                    conn.send_bytes(blob)
+                conn.send((True, value))
     finally:
         shard.close()
         os._exit(0)  # no atexit handlers or buffers of the driver's run in a forked child

@@ -16,15 +16,16 @@ itself is remembered by a flag, so every 64-bit value is a distinct fingerprint.
 
 from __future__ import annotations
 
+import threading
 from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 try:
-    from electorate.model_check._fpset import FpSet, Router
+    from electorate.model_check._fpset import FpSet, Inserter
 except ImportError:  # not built (no C compiler at install): the numpy versions do the job
-    FpSet = Router = None  # type: ignore[assignment,misc]
+    FpSet = Inserter = None  # type: ignore[assignment,misc]
 
 Fps = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -160,24 +161,24 @@ class NativeTable:
 
     def __init__(self) -> None:
         assert FpSet is not None
-        self._set = FpSet()
+        self.native = FpSet()
 
     def add(self, fps: Fps) -> Mask:
-        mask: Mask = np.frombuffer(self._set.add(np.ascontiguousarray(fps)), dtype=np.bool_)
+        mask: Mask = np.frombuffer(self.native.add(np.ascontiguousarray(fps)), dtype=np.bool_)
         return mask
 
     def __len__(self) -> int:
-        return len(self._set)
+        return len(self.native)
 
     @property
     def nbytes(self) -> int:
-        return self._set.nbytes
+        return self.native.nbytes
 
     def contains(self, fp: int) -> bool:
-        return self._set.contains(fp)
+        return self.native.contains(fp)
 
     def values(self) -> Fps:
-        return np.frombuffer(self._set.values(), dtype=np.int64)
+        return np.frombuffer(self.native.values(), dtype=np.int64)
 
 
 class NumpyTable(FpTable):
@@ -213,50 +214,59 @@ def owners(fps: Fps, count: int) -> npt.NDArray[np.int64]:
     return ((high * np.uint64(count)) >> np.uint64(32)).astype(np.int64)
 
 
-# A shard remembers the last 2**20 fingerprints it sent (8 MiB) to send fewer repeats.
+# An inserter remembers the last 2**20 fingerprints it saw (8 MiB) to probe the table less.
 CACHE_BITS: Final = 20
 
 
-class Routing(Protocol):
-    def route(self, rows: Rows, fps: Fps, parents: Fps) -> list[bytes]:
-        """Candidates (in generation order) grouped by owner, each group in that order and
-        encoded as one blob (rows, fingerprints, parents' fingerprints: model_check.packed's
-        Batch), the ones this shard sent before left out (some of them: a cache)."""
+class Inserting(Protocol):
+    def insert(
+        self, table: Table, rows: bytes, fps: bytes, parents: bytes, own: bytes
+    ) -> tuple[bytes, bytes]:
+        """Expanded candidates into `table`: rows of `words` words, int64 fingerprints, int32
+        indexes of their parents into `own` (the expanded chunk's int64 fingerprints). Out: the
+        rows new to the table, in generation order, and a trace record (int64 fingerprint,
+        parent's fingerprint) for each. Repeats this inserter saw before are left out first
+        (some of them: a cache); the table decides the rest."""
         ...
 
 
-Rows = npt.NDArray[np.uint64]
+class NativeInserter:
+    """model_check/_fpset.c's Inserter: one pass in C, without the GIL, into a NativeTable
+    that other threads may be adding to at the same time."""
 
-
-class NativeRouter:
-    """model_check/_fpset.c's Router: one pass in C."""
-
-    def __init__(self, count: int, words: int) -> None:
-        assert Router is not None
-        self._router = Router(count, CACHE_BITS)
+    def __init__(self, words: int) -> None:
+        assert Inserter is not None
+        self._ins = Inserter(CACHE_BITS)
         self.words = words
 
-    def route(self, rows: Rows, fps: Fps, parents: Fps) -> list[bytes]:
-        return self._router.route(rows, fps, parents, self.words)
+    def insert(
+        self, table: Table, rows: bytes, fps: bytes, parents: bytes, own: bytes
+    ) -> tuple[bytes, bytes]:
+        assert isinstance(table, NativeTable)
+        return self._ins.insert(table.native, rows, fps, parents, own, self.words)
 
 
-class NumpyRouter:
-    """The same in numpy, repeats left out only within a batch."""
+class NumpyInserter:
+    """The same in numpy (repeats left out by the table alone); one thread at a time."""
 
-    def __init__(self, count: int, words: int) -> None:
-        self.count, self.words = count, words
+    _lock = threading.Lock()  # the numpy table is not safe for threads
 
-    def route(self, rows: Rows, fps: Fps, parents: Fps) -> list[bytes]:
-        _, first = np.unique(fps, return_index=True)
-        keep = np.sort(first)
-        rows = rows.reshape(-1, self.words)[keep]
-        fps, parents = fps[keep], parents[keep]
-        own = owners(fps, self.count)
-        return [
-            rows[own == o].tobytes() + fps[own == o].tobytes() + parents[own == o].tobytes()
-            for o in range(self.count)
-        ]
+    def __init__(self, words: int) -> None:
+        self.words = words
+
+    def insert(
+        self, table: Table, rows: bytes, fps: bytes, parents: bytes, own: bytes
+    ) -> tuple[bytes, bytes]:
+        cand = np.frombuffer(rows, dtype=np.uint64).reshape(-1, self.words)
+        fp = np.frombuffer(fps, dtype=np.int64)
+        parent = np.frombuffer(own, dtype=np.int64)[np.frombuffer(parents, dtype=np.int32)]
+        with self._lock:
+            new = table.add(fp)
+        records = np.empty((int(new.sum()), 2), dtype=np.int64)
+        records[:, 0], records[:, 1] = fp[new], parent[new]
+        return cand[new].tobytes(), records.tobytes()
 
 
-def new_router(count: int, words: int) -> Routing:
-    return NativeRouter(count, words) if Router is not None else NumpyRouter(count, words)
+def new_inserter(table: Table, words: int) -> Inserting:
+    """An inserter for one thread into `table`."""
+    return NativeInserter(words) if isinstance(table, NativeTable) else NumpyInserter(words)

@@ -24,7 +24,8 @@ first violation and its trace are the same.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, Protocol, TypeVar
@@ -32,7 +33,7 @@ from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from electorate.model_check.fptable import Table, new_router, new_table
+from electorate.model_check.fptable import Inserting, Table, new_inserter, new_table
 from electorate.model_check.model import Model
 from electorate.model_check.shard import Found, cut_trace_log, trace_log_path
 
@@ -116,31 +117,9 @@ def choose(model: Model[S, Any], symmetry: bool, want: bool | None) -> tuple[Any
     return space, SearchPath(True, space.note)
 
 
-# ---- one shard ------------------------------------------------------------------------------
+# ---- the shard: one table, searched by one or several threads ----------------------------------
 
-
-@dataclass
-class Batch:
-    """Candidates for one owner: packed rows, their fingerprints, their parents' fingerprints.
-
-    Between shards a batch travels as one blob of bytes (the rows, then the fingerprints, then
-    the parents' fingerprints), which the driver relays to the owner without decoding it."""
-
-    rows: Rows
-    fps: Ints
-    parents: Ints
-
-    def __len__(self) -> int:
-        return len(self.fps)
-
-    @staticmethod
-    def decode(blob: bytes, words: int) -> Batch:
-        k = len(blob) // (8 * (words + 2))
-        return Batch(
-            np.frombuffer(blob, dtype=np.uint64, count=k * words).reshape(k, words),
-            np.frombuffer(blob, dtype=np.int64, count=k, offset=8 * k * words),
-            np.frombuffer(blob, dtype=np.int64, count=k, offset=8 * k * (words + 1)),
-        )
+CHUNK = 4096  # rows a thread expands at a time: a few milliseconds
 
 
 @dataclass
@@ -149,7 +128,20 @@ class Stepped:
     found: Found[Any] | None
     reached: list[str]
     exhausted: bool  # no state of the level is left to expand
-    new: int = 0  # states this round's accept found new
+    new: int = 0  # states this round found new
+
+
+@dataclass
+class _Chunk:
+    """What one chunk of the level gave: its place in the round, the new rows and their trace
+    records, and the chunk's figures."""
+
+    seq: int
+    rows: bytes
+    records: bytes
+    generated: int
+    found: Found[Any] | None
+    reached: list[str]
 
 
 @dataclass
@@ -192,76 +184,86 @@ class _Level:
 
 
 class PackedShard(Generic[S]):
-    """The states one partition owns, packed, and the work of one round on them."""
+    """Every packed state of the search, in one process: `threads` threads expand the level,
+    a chunk at a time, and insert the successors into one shared fingerprint table.
+
+    A thread expands its chunk and inserts the candidates in native code without the GIL, so
+    the threads run on separate cores; the table (model_check/_fpset.c) takes them from all
+    threads at once and says which are new. Nothing is sent between workers: with one table
+    there are no owners, and a state any thread finds new joins the next level once, in the
+    order of the chunk it came from (with one thread, the reference search's order)."""
 
     def __init__(
-        self, model: Model[S, Any], space: PackedSpace[S], index: int, count: int, folder: Path
+        self, model: Model[S, Any], space: PackedSpace[S], folder: Path, threads: int = 1
     ) -> None:
         self.model, self.space = model, space
         self.words = space.words
-        self.index, self.count = index, count
+        self.index, self.count = 0, 1
+        self.threads = threads
         self.table: Table = new_table()
-        self.router = new_router(count, self.words)
+        self.inserters = [new_inserter(self.table, self.words) for _ in range(threads)]
+        self.pool = ThreadPoolExecutor(threads - 1) if threads > 1 else None
+        self.lock = threading.Lock()  # the level and the round's bookkeeping, between threads
         self.level = _Level()
         self.next: list[Rows] = []
-        self.own = b""  # the candidates this shard found for itself in the last round
         self.generated = 0
-        self.log_path = trace_log_path(folder, index)
+        self.log_path = trace_log_path(folder, 0)
         self.log: BinaryIO = self.log_path.open("ab")
         self.logged = self.log_path.stat().st_size // 16
+        self._quota = self._seq = 0
+        self._halt = False
 
     # ---- a round ----------------------------------------------------------------------------
 
-    def step(self, limit: int, incoming: Sequence[bytes]) -> tuple[Stepped, list[bytes]]:
-        """Accept the candidates found for this shard (a blob from each shard), then expand up
-        to `limit` states; the round's figures and a blob of candidates for each owner.
-
-        The blob a shard makes for itself stays here (its place in the lists is b""): with
-        workers, half the candidates or more would otherwise cross two pipes for nothing."""
-        blobs = list(incoming)
-        blobs[self.index], self.own = self.own, b""
-        new = self.accept([Batch.decode(blob, self.words) for blob in blobs if blob])
-        if not limit:
-            return Stepped(0, None, [], True, new), [b""] * self.count
-        done, out = self.expand(limit)
-        out[self.index], self.own = b"", out[self.index]
-        done.new = new
-        return done, out
-
-    def accept(self, incoming: Sequence[Batch]) -> int:
-        """Keep the candidates new to this shard's table, in the order given; how many."""
+    def step(self, limit: int) -> Stepped:
+        """Expand up to `limit` states per thread; the round's figures. The threads take the
+        level's chunks in turn; their new states join the next level in chunk order."""
+        self._quota, self._seq, self._halt = limit * self.threads, 0, False
+        pool = self.pool
+        others = [pool.submit(self._work, k) for k in range(1, self.threads)] if pool else []
+        chunks = self._work(0)  # this thread works too
+        for f in others:
+            chunks += f.result()
+        chunks.sort(key=lambda c: c.seq)
+        found = next((c.found for c in chunks if c.found is not None), None)
         new = 0
-        for batch in incoming:
-            if not len(batch):
-                continue
-            mask = self.table.add(batch.fps)
-            if not mask.any():
-                continue
-            self.next.append(batch.rows[mask])
-            records = np.empty((int(mask.sum()), 2), dtype=np.int64)
-            records[:, 0] = batch.fps[mask]
-            records[:, 1] = batch.parents[mask]
-            self.log.write(records.tobytes())
-            self.logged += len(records)
-            new += len(records)
+        for c in chunks:
+            if c.rows:
+                self.next.append(np.frombuffer(c.rows, dtype=np.uint64).reshape(-1, self.words))
+                self.log.write(c.records)
+                new += len(c.records) // 16
         self.log.flush()
-        return new
+        self.logged += new
+        self.generated += sum(c.generated for c in chunks)
+        reached = sorted({pid for c in chunks for pid in c.reached})
+        return Stepped(
+            sum(c.generated for c in chunks), found, reached, self.level.left() == 0, new
+        )
 
-    def expand(self, limit: int) -> tuple[Stepped, list[bytes]]:
-        rows = self.level.take(limit, self.words)
-        cand, fps_b, parents_b, own_b, generated, violation, reached = self.space.expand(rows)
-        self.generated += generated
-        own = np.frombuffer(own_b, dtype=np.int64)
+    def _work(self, k: int) -> list[_Chunk]:
+        done: list[_Chunk] = []
+        while True:
+            with self.lock:
+                if self._halt or self._quota <= 0:
+                    return done
+                rows = self.level.take(min(CHUNK, self._quota), self.words)
+                if not len(rows):
+                    return done
+                self._quota -= len(rows)
+                seq, self._seq = self._seq, self._seq + 1
+            done.append(self._expand(seq, rows, self.inserters[k]))
+            if done[-1].found is not None:
+                self._halt = True  # the others finish their chunk and stop
+
+    def _expand(self, seq: int, rows: Rows, inserter: Inserting) -> _Chunk:
+        cand, fps, parents, own, generated, violation, reached = self.space.expand(rows)
+        new_rows, records = inserter.insert(self.table, cand, fps, parents, own)
         found: Found[S] | None = None
         if violation is not None:
             parent, row, invariant = violation
-            found = Found(invariant, self.space.unpack(row), int(own[parent]))
-        out = self.router.route(
-            np.frombuffer(cand, dtype=np.uint64),
-            np.frombuffer(fps_b, dtype=np.int64),
-            own[np.frombuffer(parents_b, dtype=np.int32)],
-        )
-        return Stepped(generated, found, reached, self.level.left() == 0), out
+            parent_fp = int(np.frombuffer(own, dtype=np.int64)[parent])
+            found = Found(invariant, self.space.unpack(row), parent_fp)
+        return _Chunk(seq, new_rows, records, generated, found, reached)
 
     # ---- levels, initial states, bookkeeping --------------------------------------------------
 
@@ -272,10 +274,14 @@ class PackedShard(Generic[S]):
         return self.level.left()
 
     def add_initial(self, row: bytes, fp: int) -> bool:
-        """Record an initial state this shard owns (its own parent in the trace log)."""
-        rows = np.frombuffer(row, dtype=np.uint64).reshape(1, self.words)
-        fps = np.array([fp], dtype=np.int64)
-        return self.accept([Batch(rows, fps, fps.copy())]) == 1
+        """Record an initial state (its own parent in the trace log)."""
+        if not self.table.add(np.array([fp], dtype=np.int64))[0]:
+            return False
+        self.next.append(np.frombuffer(row, dtype=np.uint64).reshape(1, self.words))
+        self.log.write(np.array([fp, fp], dtype=np.int64).tobytes())
+        self.log.flush()
+        self.logged += 1
+        return True
 
     def queued(self) -> int:
         return self.level.left() + sum(len(r) for r in self.next)
@@ -297,9 +303,12 @@ class PackedShard(Generic[S]):
         from it, and the level to expand."""
         self.log.close()
         self.log, self.table = cut_trace_log(self.log_path, logged)
+        self.inserters = [new_inserter(self.table, self.words) for _ in range(self.threads)]
         self.logged = logged
         self.level = _Level([rows] if len(rows) else [])
-        self.next, self.own = [], b""
+        self.next = []
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
         self.log.close()

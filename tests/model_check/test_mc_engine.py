@@ -234,6 +234,7 @@ def test_the_generic_checker_imports_nothing_of_the_spec() -> None:
 
 
 def test_a_dead_worker_fails_the_run_and_leaves_no_other_behind() -> None:
+    """The readable path's workers are processes (the packed path's are threads)."""
     killed: list[int] = []
 
     def progress(p: Progress) -> None:
@@ -247,7 +248,7 @@ def test_a_dead_worker_fails_the_run_and_leaves_no_other_behind() -> None:
             os.kill(kids[0], signal.SIGKILL)
             killed.extend(kids)
 
-    opts = Options(workers=2, progress=progress, every=0.0)
+    opts = Options(workers=2, progress=progress, every=0.0, fast=False)
     with pytest.raises(WorkerError, match="a worker process died"):
         engine.check(RaftModel(Params(servers=3)), False, opts)
     assert len(killed) == 2

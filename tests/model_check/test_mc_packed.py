@@ -1,11 +1,12 @@
 """The search on packed states against the readable one, and the C modules against their numpy
-fallbacks: the same counts on every path, a path chosen and named honestly, and the C
-fingerprint set and router agreeing with the numpy ones batch by batch."""
+fallbacks: the same counts on every path, a path chosen and named honestly, the C fingerprint
+set and inserter agreeing with the numpy ones batch by batch, and threads sharing one set."""
 
 from __future__ import annotations
 
 import json
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from electorate.app.check import main
 from electorate.model_check import engine, fptable
 from electorate.model_check.engine import EngineError, Options
-from electorate.model_check.fptable import NativeRouter, NativeTable, NumpyRouter, NumpyTable
+from electorate.model_check.fptable import NativeTable, NumpyTable
 from electorate.model_check.search import Search
 from electorate.spec.fast import election
 from electorate.spec.model import RaftModel
@@ -61,13 +62,13 @@ def test_the_paths_count_alike_on_three_servers(sym: bool) -> None:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_the_packed_path_runs_on_the_numpy_table_and_router(
+def test_the_packed_path_runs_on_the_numpy_table_and_inserter(
     workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p = Params(servers=2, max_term=3, max_msgs=2)
     whole = engine.check(RaftModel(p), True, Options(workers=workers))
     monkeypatch.setattr(fptable, "FpSet", None)
-    monkeypatch.setattr(fptable, "Router", None)
+    monkeypatch.setattr(fptable, "Inserter", None)
     assert isinstance(fptable.new_table(), NumpyTable)
     numpy_run = engine.check(RaftModel(p), True, Options(workers=workers))
     assert numpy_run.successors == "packed"
@@ -78,7 +79,7 @@ def test_without_the_c_modules_the_readable_path_runs_and_says_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(fptable, "FpSet", None)
-    monkeypatch.setattr(fptable, "Router", None)
+    monkeypatch.setattr(fptable, "Inserter", None)
     monkeypatch.setattr(election, "_MISSING", "the C module spec/fast/_election is not built (x)")
     p = Params(servers=2)
     r = engine.check(RaftModel(p), False, Options())
@@ -150,30 +151,76 @@ def test_a_fingerprint_table_is_a_set(table: type[NativeTable] | type[NumpyTable
     assert all(t.contains(x) for x in list(ref)[:500]) and not t.contains(12345), f"seed {seed}"
 
 
-@pytest.mark.parametrize("count", [1, 2, 3])
-def test_the_c_router_sends_what_the_numpy_router_sends_less_repeats(count: int) -> None:
-    """Each owner gets its candidates in generation order, the first of each fingerprint; the C
-    router also leaves out some it sent in an earlier round (never one it did not send)."""
+def candidates(
+    fps: np.ndarray[tuple[int], np.dtype[np.int64]], words: int, seed: int
+) -> tuple[bytes, bytes, bytes, bytes]:
+    """An expansion's output for fps: rows (the fingerprint, then its complement), int32 parent
+    indexes into a chunk of 50 states, and the chunk's fingerprints."""
+    rng = np.random.default_rng(seed)
+    rows = np.stack([fps.view(np.uint64), ~fps.view(np.uint64)], axis=1)[:, :words]
+    parents = rng.integers(0, 50, size=len(fps), dtype=np.int32)
+    own = rng.integers(-(1 << 63), (1 << 63) - 1, size=50, dtype=np.int64)
+    return rows.tobytes(), fps.tobytes(), parents.tobytes(), own.tobytes()
+
+
+def test_the_c_inserter_keeps_what_the_numpy_inserter_keeps() -> None:
+    """The states new to the table, in generation order, with their parents' fingerprints: the
+    C inserter's cache only leaves out repeats the table would refuse."""
     seed = random.randrange(1 << 30)
     words = 2
-    native, plain = NativeRouter(count, words), NumpyRouter(count, words)
-    sent: list[set[int]] = [set() for _ in range(count)]
-    for fps in random_batches(seed):
-        rows = np.stack([fps.view(np.uint64), ~fps.view(np.uint64)], axis=1)
-        parents = fps[::-1].copy()
-        got, want = native.route(rows, fps, parents), plain.route(rows, fps, parents)
-        for o in range(count):
-            k = len(want[o]) // (8 * (words + 2))
-            want_fps = np.frombuffer(want[o], dtype=np.int64, offset=8 * k * words, count=k)
-            assert all(fptable.owner(int(fp), count) == o for fp in want_fps), f"seed {seed}"
-            kept = [x for x in want_fps.tolist() if x not in sent[o]]
-            n = len(got[o]) // (8 * (words + 2))
-            got_rows = np.frombuffer(got[o], dtype=np.uint64, count=n * words).reshape(n, words)
-            got_fps = np.frombuffer(got[o], dtype=np.int64, offset=8 * n * words, count=n)
-            assert (got_rows[:, 0] == got_fps.view(np.uint64)).all(), f"seed {seed}"
-            # everything not sent before is sent, first occurrences in order (a repeat the
-            # cache forgot may follow; the owner's table drops it)
-            fresh = list(dict.fromkeys(x for x in got_fps.tolist() if x not in sent[o]))
-            assert fresh == kept, f"seed {seed}"
-            assert set(got_fps.tolist()) <= set(want_fps.tolist()), f"seed {seed}"
-            sent[o].update(got_fps.tolist())
+    native_table, plain_table = NativeTable(), NumpyTable()
+    native = fptable.new_inserter(native_table, words)
+    plain = fptable.new_inserter(plain_table, words)
+    assert isinstance(native, fptable.NativeInserter)
+    assert isinstance(plain, fptable.NumpyInserter)
+    for k, fps in enumerate(random_batches(seed)):
+        batch = candidates(fps, words, seed + k)
+        got, want = native.insert(native_table, *batch), plain.insert(plain_table, *batch)
+        assert got == want, f"seed {seed}"
+        records = np.frombuffer(got[1], dtype=np.int64).reshape(-1, 2)
+        rows = np.frombuffer(got[0], dtype=np.uint64).reshape(-1, words)
+        assert (rows[:, 0] == records[:, 0].view(np.uint64)).all(), f"seed {seed}"
+    assert len(native_table) == len(plain_table), f"seed {seed}"
+
+
+def test_an_inserter_refuses_a_parent_outside_the_chunk() -> None:
+    table = NativeTable()
+    inserter = fptable.new_inserter(table, 1)
+    fps = np.array([5, 6], dtype=np.int64)
+    rows, fp, _, own = candidates(fps, 1, 0)
+    with pytest.raises(ValueError, match="parent index outside the chunk"):
+        inserter.insert(table, rows, fp, np.array([0, 50], dtype=np.int32).tobytes(), own)
+
+
+def test_threads_inserting_into_one_table_keep_each_state_once() -> None:
+    """Four threads, overlapping batches, the table growing meanwhile: every distinct
+    fingerprint comes out new exactly once, whichever thread met it first."""
+    seed = random.randrange(1 << 30)
+    rng = np.random.default_rng(seed)
+    universe = rng.integers(-(1 << 63), (1 << 63) - 1, size=400_000, dtype=np.int64)
+    universe[:3] = (0, -1, 1 << 62)
+    table = NativeTable()
+    batches = [
+        [universe[rng.integers(0, len(universe), size=20_000)] for _ in range(30)] for _ in range(4)
+    ]
+    out: list[list[int]] = [[] for _ in range(4)]
+
+    def work(k: int) -> None:
+        inserter = fptable.new_inserter(table, 1)
+        for j, fps in enumerate(batches[k]):
+            if j % 2:  # the plain add too: both take part in the same table
+                out[k] += fps[table.add(fps)].tolist()
+            else:
+                records = inserter.insert(table, *candidates(fps, 1, j))[1]
+                out[k] += np.frombuffer(records, dtype=np.int64)[::2].tolist()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [x for part in out for x in part]
+    distinct = {x for part in batches for fps in part for x in fps.tolist()}
+    assert len(every) == len(set(every)) == len(distinct) == len(table), f"seed {seed}"
+    assert set(every) == distinct, f"seed {seed}"
+    assert sorted(table.values().tolist()) == sorted(distinct), f"seed {seed}"
