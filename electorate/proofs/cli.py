@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import multiprocessing.pool
+import resource
 import signal
 import sys
 import time
@@ -99,6 +101,7 @@ class Row:
     seconds: float = 0.0
     checks: list[Check] = field(default_factory=list)
     scope: str = "all N"
+    cpu: float = 0.0  # CPU seconds of the obligations and checks (this process)
 
     @property
     def result(self) -> str:
@@ -226,7 +229,7 @@ def _sanity_check(entry: Entry, progress: TextIO) -> Check:
 
 def _run(prop: Property, settings: Settings, progress: TextIO, checks: bool) -> Row:
     row = Row(prop.name)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     outcomes = _run_obligations(prop.name, prop.obligations(), settings, progress)
     row.obligations = len(outcomes)
     row.failed = [(n, o) for n, o in outcomes if not o.holds]
@@ -240,6 +243,7 @@ def _run(prop: Property, settings: Settings, progress: TextIO, checks: bool) -> 
         ]
     if prop.name in ("quorum", "vacuity"):
         row.scope = "all N" if prop.name == "quorum" else "election model"
+    row.cpu = time.process_time() - cpu
     return row
 
 
@@ -265,6 +269,11 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _longest_first(index: int) -> float:
+    cpu = TIES[index].cpu
+    return -math.inf if cpu is None else -cpu
+
+
 class TieRunner:
     """Runs the tie configurations, in `jobs` worker processes beside the proofs (forked, so a
     worker sees the same spec as the parent, patched or not) or, with one job, in-process."""
@@ -278,7 +287,11 @@ class TieRunner:
         if self.jobs > 1:
             context = multiprocessing.get_context("fork")
             self._pool = context.Pool(self.jobs, initializer=_worker_init)
-            self._jobs = [self._pool.apply_async(_tie_job, (k,)) for k in range(len(TIES))]
+            # Longest first (a free worker takes the next job): the run ends when its longest
+            # job does, so that one must not start last.
+            order = sorted(range(len(TIES)), key=_longest_first)
+            started = {k: self._pool.apply_async(_tie_job, (k,)) for k in order}
+            self._jobs = [started[k] for k in range(len(TIES))]
 
     def results(self, progress: TextIO) -> list[TieRow]:
         rows = []
@@ -288,7 +301,7 @@ class TieRunner:
                 verdict = "ok" if r.ok else f"FAILED ({len(r.rejected)} rejected)"
                 model = r.model.tag or "canonical"
                 text = f"{config.name} [{model}]: {r.steps} steps, {r.states} states"
-                _say(progress, TIE_NAME, f"{text}: {verdict} {r.seconds:.1f} s")
+                _say(progress, TIE_NAME, f"{text}: {verdict} {r.seconds:.1f} s ({r.cpu:.1f} s CPU)")
             rows.append(TieRow(config, results))
         self.stop()
         return rows
@@ -394,6 +407,7 @@ def _json(rows: list[Row], ties: list[TieRow]) -> dict[str, object]:
                 "scope": r.scope,
                 "obligations": r.obligations,
                 "seconds": round(r.seconds, 3),
+                "cpu_seconds": round(r.cpu, 3),
                 "failures": [
                     {"obligation": n, "status": o.status, "counterexample": o.detail}
                     for n, o in r.failed
@@ -418,6 +432,7 @@ def _json(rows: list[Row], ties: list[TieRow]) -> dict[str, object]:
                 "steps": res.steps,
                 "states": res.states,
                 "seconds": round(res.seconds, 3),
+                "cpu_seconds": round(res.cpu, 3),
                 "rejected": [
                     {
                         "spec_action": rej.action,
@@ -432,6 +447,15 @@ def _json(rows: list[Row], ties: list[TieRow]) -> dict[str, object]:
             for res in t.results
         ],
     }
+
+
+def _cpu() -> dict[str, float]:
+    """CPU seconds (user and system) of this process and of its ended tie workers."""
+    here = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    main_s = here.ru_utime + here.ru_stime
+    workers_s = workers.ru_utime + workers.ru_stime
+    return {"main": main_s, "workers": workers_s, "total": main_s + workers_s}
 
 
 def main(argv: list[str]) -> int:
@@ -469,15 +493,22 @@ def main(argv: list[str]) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     total = time.perf_counter() - start
+    cpu = _cpu()
     if args.json:
         data = _json(rows, ties)
         data["seconds"] = round(total, 3)
+        data["cpu_seconds"] = {k: round(v, 3) for k, v in cpu.items()}
         print(json.dumps(data, indent=2), file=out)
     else:
         print(file=out)
         _table(rows, ties, out)
         _report_failures(rows, ties, out)
-        print(f"\nz3 {z3.get_version_string()}, seed {args.seed}, {total:.1f} s", file=out)
+        print(
+            f"\nz3 {z3.get_version_string()}, seed {args.seed}, {total:.1f} s "
+            f"({cpu['total']:.1f} s CPU: {cpu['main']:.1f} s here, {cpu['workers']:.1f} s in "
+            "tie workers)",
+            file=out,
+        )
     ok = all(r.result == "proved" for r in rows) and all(t.ok for t in ties)
     if args.bug is not None:  # a bug variant's proof is expected to fail: report it as such
         ok = all(not r.failed for r in rows)

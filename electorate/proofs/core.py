@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import z3
 
@@ -21,10 +21,12 @@ Z3_PIN = "4.15.4"
 class Settings:
     """Solver knobs shared by all obligations.
 
-    Quantified queries are sensitive to the solver's random choices: the same obligation takes
-    0.2 s under one seed and over 10 s under another. As mypyvy does, an `unknown` answer is
-    retried with a new seed and a larger budget (`attempts` in all); only if every attempt is
-    `unknown` does the obligation fail. The budget is z3's resource limit (`rlimit`, about 5
+    Quantified queries are sensitive to the solver's random choices (and to the order in which
+    the context created its terms): the same obligation takes 0.02 s under one seed and runs out
+    of any budget under another. So, as a restart strategy: `quick` short attempts first, each
+    with its own seed and `quick_rlimit` (almost every obligation needs a small fraction of it),
+    then, as mypyvy does, `attempts` with new seeds and growing budgets; only if every attempt
+    is `unknown` does the obligation fail. The budget is z3's resource limit (`rlimit`, about 5
     million units per second of CPU here), not wall-clock time, so a loaded machine makes a
     proof slower, never different; `timeout_ms` is only a wall-clock backstop per attempt.
     """
@@ -33,13 +35,28 @@ class Settings:
     seed: int = 0
     attempts: int = 3
     first_rlimit: int = 10_000_000
+    quick: int = 4
+    quick_rlimit: int = 1_000_000
 
     def schedule(self) -> list[tuple[int, int, int]]:
         """(seed, wall-clock timeout ms, resource limit) of each attempt."""
-        return [
-            (self.seed + 1009 * k, self.timeout_ms, self.first_rlimit * 3**k)
-            for k in range(max(1, self.attempts))
-        ]
+        short = [(self.quick_rlimit, k) for k in range(self.quick)]
+        long = [(self.first_rlimit * 3**k, self.quick + k) for k in range(self.attempts)]
+        tries = [*short, *long] or long[:1]
+        return [(self.seed + 1009 * k, self.timeout_ms, rlimit) for rlimit, k in tries]
+
+    def split(self) -> tuple[Settings, Settings]:
+        """The quick attempts and the first long one, then the remaining long ones (each with
+        the seeds and budgets it has in `schedule`)."""
+        first = replace(self, attempts=min(1, self.attempts))
+        rest = replace(
+            self,
+            seed=self.seed + 1009 * (self.quick + 1),
+            quick=0,
+            attempts=self.attempts - 1,
+            first_rlimit=self.first_rlimit * 3,
+        )
+        return first, rest
 
 
 @dataclass(frozen=True)
@@ -85,7 +102,7 @@ def check(
     returns the answer and the solver (for models and the reason of an `unknown`)."""
     answer, solver = z3.unknown, make_solver(settings)
     for seed, timeout, rlimit in settings.schedule():
-        solver = make_solver(Settings(timeout_ms=timeout, seed=seed), rlimit)
+        solver = make_solver(replace(settings, timeout_ms=timeout, seed=seed), rlimit)
         solver.add(*assertions)
         answer = solver.check()
         if answer != z3.unknown:

@@ -153,7 +153,8 @@ def check_step(
     def explain(solver: z3.Solver) -> str:
         return cti.minimized(solver, goal, ctx, action, args, conj.id, settings)
 
-    first = expect_unsat(goal, replace(settings, attempts=1), explain)
+    quick, later = settings.split()
+    first = expect_unsat(goal, quick, explain)
     if not first.status.startswith("unknown") or settings.attempts <= 1:
         return first
     # Model finding with quantified arithmetic can run out of budget where a small universe
@@ -162,12 +163,6 @@ def check_step(
     found = cti.bounded(goal, ctx, action, args, conj.id, settings)
     if found is not None:
         return Outcome(False, "sat", first.seconds, found)
-    later = replace(
-        settings,
-        seed=settings.seed + 1009,
-        attempts=settings.attempts - 1,
-        first_rlimit=settings.first_rlimit * 3,
-    )
     outcome = expect_unsat(goal, later, explain)
     return replace(outcome, seconds=outcome.seconds + first.seconds)
 

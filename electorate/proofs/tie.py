@@ -16,6 +16,7 @@ states' definitions and lets z3 decide (its simplifier settles most).
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -122,11 +123,46 @@ class _Part:
     params: frozenset[int]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class _Group:
+    """Parts decided together, with their verdicts by the values they read."""
+
     formula: z3.BoolRef
     reads: tuple[tuple[str, str], ...]
     bound: tuple[int, ...]  # parameters bound to values in the key
+    at: Callable[[Sequence[Any]], tuple[Any, ...]]  # the values read, from pre + post values
+    args: Callable[[Sequence[object]], tuple[object, ...]]  # the bound parameters' values
+    verdicts: dict[tuple[Any, ...], bool] = field(default_factory=dict)
+
+
+def _getter(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A tuple of the items at `indexes` (itemgetter returns a bare item for one index)."""
+    if len(indexes) == 1:
+        (k,) = indexes
+        return lambda xs: (xs[k],)
+    if not indexes:
+        return lambda xs: ()
+    return operator.itemgetter(*indexes)
+
+
+class Abstractions:
+    """Every spec variable's abstracted value in a state, as a tuple (in `names` order), for
+    the last two states asked about: BFS asks about one pre-state and each of its successors in
+    a row, and checkers of the same variables share one instance, so each state is abstracted
+    once."""
+
+    def __init__(self, v: Vocab) -> None:
+        self.vocab = v
+        self.names = tuple(x for x in v.variables() if not VAR[x].ghost)
+        self._recent: list[tuple[State, tuple[Any, ...]]] = []
+
+    def of(self, s: State) -> tuple[Any, ...]:
+        for known, values in self._recent:
+            if known is s:
+                return values
+        values = tuple([abstraction(self.vocab, s, x) for x in self.names])
+        self._recent = [(s, values), *self._recent[:1]]
+        return values
 
 
 class StepChecker:
@@ -145,7 +181,7 @@ class StepChecker:
         }
         self._parts: dict[str, tuple[list[_Part], list[Expr]]] = {}
         self._groups: dict[tuple[str, frozenset[int]], list[_Group]] = {}
-        self._cache: dict[tuple[Any, ...], bool] = {}
+        self._cache: dict[tuple[Any, ...], bool] = {}  # invariant conjuncts by state values
         self._residue = make_solver(self.settings)
         self._knobs: list[tuple[Expr, Expr]] = []
         if p.has("lease"):
@@ -155,8 +191,12 @@ class StepChecker:
                 (DRIFT, z3.IntVal(k.drift)),
                 (LEASE_TICKS, z3.IntVal(k.lease_ticks)),
             ]
-        self._spec_vars = [v for v in self.pre.variables() if not VAR[v].ghost]
-        self._last: tuple[State, dict[str, Any]] | None = None
+        self.alphas = Abstractions(self.pre)
+        width = len(self.alphas.names)
+        self._index = {
+            **{("pre", x): k for k, x in enumerate(self.alphas.names)},
+            **{("post", x): width + k for k, x in enumerate(self.alphas.names)},
+        }
         self.misses = 0
         self.residues = 0
 
@@ -198,15 +238,15 @@ class StepChecker:
             for k, part in enumerate(parts):
                 joined.setdefault(root(k), []).append(part)
             _, params = self._parts_of(name)
-            self._groups[key] = [
-                _Group(
-                    _choose(expand_finite(z3.And(*[x.formula for x in members])), params, free),
-                    tuple(sorted({r for x in members for r in x.reads})),
-                    tuple(sorted(set().union(*[x.params for x in members]) - free)),
-                )
-                for members in joined.values()
-            ]
+            self._groups[key] = [self._group(members, params, free) for members in joined.values()]
         return self._groups[key]
+
+    def _group(self, members: list[_Part], params: list[Expr], free: frozenset[int]) -> _Group:
+        reads = tuple(sorted({r for x in members for r in x.reads}))
+        bound = tuple(sorted(set().union(*[x.params for x in members]) - free))
+        formula = _choose(expand_finite(z3.And(*[x.formula for x in members])), params, free)
+        at = _getter([self._index[r] for r in reads])
+        return _Group(formula, reads, bound, at, _getter(bound))
 
     def _bind(self, params: Sequence[Expr], k: int, value: object) -> tuple[Expr, Expr]:
         param = params[k]
@@ -217,16 +257,6 @@ class StepChecker:
         if param.sort() == z3.BoolSort():
             return param, z3.BoolVal(bool(value))
         return param, z3.IntVal(int(value))  # type: ignore[call-overload]
-
-    def _alpha(self, s: State, keep: bool = True) -> dict[str, Any]:
-        """Every spec variable's abstracted value in `s` (the last pre-state is remembered:
-        BFS asks about all successors of one state in a row)."""
-        if keep and self._last is not None and self._last[0] is s:
-            return self._last[1]
-        values = {v: abstraction(self.pre, s, v) for v in self._spec_vars}
-        if keep:
-            self._last = (s, values)
-        return values
 
     def _decide(self, closed: z3.BoolRef) -> bool:
         """Satisfiability of a formula over the finite sorts: z3's simplifier settles most;
@@ -247,27 +277,32 @@ class StepChecker:
     def accepts(self, pre: State, action: Action, post: State) -> tuple[str, bool]:
         """The encoding's action name and whether its relation allows pre --action--> post."""
         name, values = encoded_action(self.p, self.model, action)
-        _, params = self._parts_of(name)
-        free = frozenset(k for k, x in enumerate(values) if x is None)
-        alpha = {"pre": self._alpha(pre), "post": self._alpha(post, keep=False)}
-        vocab = {"pre": self.pre, "post": self.post}
-        for gid, group in enumerate(self._groups_of(name, free)):
-            seen = tuple([alpha[side][v] for side, v in group.reads])
-            key = (name, gid, free, tuple(values[k] for k in group.bound), seen)
-            known = self._cache.get(key)
+        free = frozenset([k for k, x in enumerate(values) if x is None])
+        both = self.alphas.of(pre) + self.alphas.of(post)
+        for group in self._groups_of(name, free):
+            seen = group.at(both)
+            key = (group.args(values), seen)
+            known = group.verdicts.get(key)
             if known is None:
-                self.misses += 1
-                defs = [
-                    (vocab[side].fn(v), body(self.u, vocab[side], v, value))
-                    for (side, v), value in zip(group.reads, seen, strict=True)
-                ]
-                closed = substitute(group.formula, defs)
-                bound = [self._bind(params, k, values[k]) for k in group.bound]
-                closed = z3.substitute(closed, *bound, *self._knobs)
-                known = self._cache[key] = self._decide(closed)
+                known = group.verdicts[key] = self._decide_group(name, group, values, seen)
             if not known:
                 return name, False
         return name, True
+
+    def _decide_group(
+        self, name: str, group: _Group, values: Sequence[object], seen: tuple[Any, ...]
+    ) -> bool:
+        """One group's verdict for the values it reads (a cache miss)."""
+        self.misses += 1
+        _, params = self._parts_of(name)
+        vocab = {"pre": self.pre, "post": self.post}
+        defs = [
+            (vocab[side].fn(v), body(self.u, vocab[side], v, value))
+            for (side, v), value in zip(group.reads, seen, strict=True)
+        ]
+        closed = substitute(group.formula, defs)
+        bound = [self._bind(params, k, values[k]) for k in group.bound]
+        return self._decide(z3.substitute(closed, *bound, *self._knobs))
 
     def violated(self, s: State, conjuncts: Sequence[Lemma]) -> list[str]:
         """The conjuncts (over spec variables only) that `s` violates."""
@@ -332,6 +367,7 @@ class TieResult:
     steps: int = 0
     states: int = 0
     seconds: float = 0.0
+    cpu: float = 0.0  # CPU seconds of the exploration and its checks (all models together)
     leader: bool = False
     encoded: set[str] = field(default_factory=set)
     rejected: list[Rejection] = field(default_factory=list)
@@ -368,9 +404,13 @@ def check_models(
 ) -> list[TieResult]:
     """One exploration, every step checked against each model's relation (and each reached
     state against the model's invariant conjuncts over spec variables, if any)."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = [TieResult(p, m, depth) for m, _ in models]
     checkers = [StepChecker(p, m) for m, _ in models]
+    shared: dict[tuple[bool, tuple[str, ...]], Abstractions] = {}
+    for checker in checkers:  # models over the same variables abstract each state once
+        alphas = checker.alphas
+        checker.alphas = shared.setdefault((alphas.vocab.stamped, alphas.names), alphas)
     states: set[State] = set()
     leader = False
     for s, action, t in steps if steps is not None else explore(p, depth, next_fn):
@@ -389,8 +429,9 @@ def check_models(
         leader = leader or any(r == Role.Leader for r in t.role)
         if any(len(r.rejected) >= max_rejections for r in results):
             break
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     for result, checker in zip(results, checkers, strict=True):
         result.states, result.leader, result.seconds = len(states), leader, seconds
+        result.cpu = cpu
         result.misses, result.residues = checker.misses, checker.residues
     return results
