@@ -217,11 +217,12 @@ def goals(rows: list[Row], symmetry: bool, max_msgs: int) -> None:
             f"goal: 2 workers >= {TWO_WORKERS_GOAL}x 1 worker (wall): not measurable, other "
             f"jobs kept {noise:.2f} cores busy (wall ratio {got:.2f}x measures them too)"
         )
-    # The CPU the partition costs does not depend on the load: with it, two idle cores could
-    # give at most 2 * (one's CPU / two's CPU).
+    # What a second worker adds in CPU depends little on the load: with it, two idle cores
+    # could give at most 2 * (one's CPU / two's CPU), if both were busy for the whole run.
     print(
         f"2 workers spend {two.cpu / one.cpu:.2f}x one worker's CPU: on two idle cores at most "
-        f"{2 * one.cpu / two.cpu:.2f}x (an upper bound, not a measurement)"
+        f"{2 * one.cpu / two.cpu:.2f}x (an upper bound, not a measurement: it assumes both cores "
+        "busy for the whole run)"
     )
     theirs = by_name.get("TLC, 1 worker")
     if theirs is not None and symmetry:

@@ -16,8 +16,8 @@
  * all its fingerprints in their segments under a shared lock; a segment that would pass three
  * quarters full is grown under the exclusive lock, when no batch is inserting.
  *
- * Also here: `Inserter`, one thread's way into a shared set for the packed search (expanded
- * candidates in, the new ones and their trace records out).
+ * Also here: `Inserter`, the packed search's way into a shared set (expanded candidates in,
+ * the new ones and their trace records out).
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -308,16 +308,17 @@ static PyTypeObject FpSetType = {
 };
 
 
-/* ---- Inserter: one thread's candidates into a shared set ----------------------------------------
+/* ---- Inserter: the search's candidates into a shared set ----------------------------------------
  *
  * The packed search expands a chunk of its level into candidates (rows, fingerprints, each
  * one's parent as an index into the chunk) and hands them here with the chunk's own
- * fingerprints. A candidate whose fingerprint this inserter saw before is left out first, by
- * a direct-mapped cache of the last fingerprints seen (a state is generated about a dozen
- * times, mostly from nearby states, and the cache is far cheaper than the table); the others
- * go into the set, and those new to it come out in generation order: their rows, and a trace
- * record (fingerprint, parent's fingerprint) each. One inserter per thread: the cache is its
- * own. */
+ * fingerprints. A candidate whose fingerprint the inserter saw before is left out first, by a
+ * direct-mapped cache of the last fingerprints seen (a state is generated about a dozen times,
+ * mostly from nearby states, and the cache is far cheaper than the table); the others go into
+ * the set, and those new to it come out in generation order: their rows, and a trace record
+ * (fingerprint, parent's fingerprint) each. Threads may share one inserter: a fingerprint in
+ * the cache has been, or is being, inserted by the call that put it there, which keeps its
+ * state if it is new, so any other call may leave it out. */
 
 typedef struct {
     PyObject_HEAD int bits;
@@ -383,8 +384,8 @@ static PyObject *Inserter_insert(InserterObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         uint64_t fp = fps[i];
         uint64_t *slot = &self->cache[(fp * GOLDEN) >> shift];
-        if (*slot == fp && fp) continue;
-        *slot = fp;
+        if (fp && __atomic_load_n(slot, __ATOMIC_RELAXED) == fp) continue;
+        __atomic_store_n(slot, fp, __ATOMIC_RELAXED);
         if (parents[i] < 0 || parents[i] >= no) {
             failed = 2;
             break;
@@ -434,7 +435,7 @@ static PyTypeObject InserterType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "electorate.model_check._fpset.Inserter",
     .tp_basicsize = sizeof(InserterObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "One thread's way into a shared fingerprint set (the packed search).",
+    .tp_doc = "Expanded candidates into a shared fingerprint set, repeats left out.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Inserter_init,
     .tp_dealloc = (destructor)Inserter_dealloc,

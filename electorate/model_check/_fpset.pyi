@@ -16,7 +16,7 @@ class FpSet:
     def nbytes(self) -> int: ...
 
 class Inserter:
-    """One thread's candidates into a shared FpSet, repeats left out (model_check/_fpset.c)."""
+    """Expanded candidates into a shared FpSet, repeats left out (model_check/_fpset.c)."""
 
     def __init__(self, cache_bits: int) -> None: ...
     def insert(

@@ -70,7 +70,7 @@ A = TypeVar("A")
 
 CHECKPOINT_FORMAT = 2
 ROUND_STATES = 2048  # states a shard expands per round: a round lasts a fraction of a second
-PACKED_ROUND_STATES = 16384  # the same per thread on the packed path, where a state costs less
+PACKED_ROUND_STATES = 65536  # the same per thread on the packed path, where a state costs less
 
 
 class EngineError(Exception):

@@ -232,7 +232,7 @@ class Inserting(Protocol):
 
 class NativeInserter:
     """model_check/_fpset.c's Inserter: one pass in C, without the GIL, into a NativeTable
-    that other threads may be adding to at the same time."""
+    that other threads may be adding to at the same time (through this inserter or others)."""
 
     def __init__(self, words: int) -> None:
         assert Inserter is not None
@@ -268,5 +268,5 @@ class NumpyInserter:
 
 
 def new_inserter(table: Table, words: int) -> Inserting:
-    """An inserter for one thread into `table`."""
+    """An inserter into `table`, which threads may share."""
     return NativeInserter(words) if isinstance(table, NativeTable) else NumpyInserter(words)

@@ -33,7 +33,7 @@ from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from electorate.model_check.fptable import Inserting, Table, new_inserter, new_table
+from electorate.model_check.fptable import Table, new_inserter, new_table
 from electorate.model_check.model import Model
 from electorate.model_check.shard import Found, cut_trace_log, trace_log_path
 
@@ -119,7 +119,8 @@ def choose(model: Model[S, Any], symmetry: bool, want: bool | None) -> tuple[Any
 
 # ---- the shard: one table, searched by one or several threads ----------------------------------
 
-CHUNK = 4096  # rows a thread expands at a time: a few milliseconds
+CHUNK = 4096  # rows a thread expands at a time at most: a few milliseconds
+MIN_CHUNK = 256  # ... and at least, where the round's last rows are shared out
 
 
 @dataclass
@@ -151,6 +152,11 @@ class _Level:
     chunks: list[Rows | None] = field(default_factory=list)
     first: int = 0  # first chunk not yet spent
     offset: int = 0  # rows of it already taken
+    remaining: int = -1  # rows not yet taken (-1: to be counted)
+
+    def __post_init__(self) -> None:
+        if self.remaining < 0:
+            self.remaining = sum(len(c) for c in self.chunks if c is not None)
 
     def take(self, limit: int, words: int) -> Rows:
         parts: list[Rows] = []
@@ -166,13 +172,13 @@ class _Level:
                 self.chunks[self.first] = None
                 self.first += 1
                 self.offset = 0
+        self.remaining -= got
         if not parts:
             return np.zeros((0, words), dtype=np.uint64)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def left(self) -> int:
-        rest = [c for c in self.chunks[self.first :] if c is not None]
-        return sum(len(c) for c in rest) - self.offset
+        return self.remaining
 
     def rows(self, words: int) -> Rows:
         """Every row not yet taken (for a checkpoint)."""
@@ -201,7 +207,7 @@ class PackedShard(Generic[S]):
         self.index, self.count = 0, 1
         self.threads = threads
         self.table: Table = new_table()
-        self.inserters = [new_inserter(self.table, self.words) for _ in range(threads)]
+        self.inserter = new_inserter(self.table, self.words)  # one cache for every thread
         self.pool = ThreadPoolExecutor(threads - 1) if threads > 1 else None
         self.lock = threading.Lock()  # the level and the round's bookkeeping, between threads
         self.level = _Level()
@@ -220,8 +226,8 @@ class PackedShard(Generic[S]):
         level's chunks in turn; their new states join the next level in chunk order."""
         self._quota, self._seq, self._halt = limit * self.threads, 0, False
         pool = self.pool
-        others = [pool.submit(self._work, k) for k in range(1, self.threads)] if pool else []
-        chunks = self._work(0)  # this thread works too
+        others = [pool.submit(self._work) for _ in range(1, self.threads)] if pool else []
+        chunks = self._work()  # this thread works too
         for f in others:
             chunks += f.result()
         chunks.sort(key=lambda c: c.seq)
@@ -240,24 +246,26 @@ class PackedShard(Generic[S]):
             sum(c.generated for c in chunks), found, reached, self.level.left() == 0, new
         )
 
-    def _work(self, k: int) -> list[_Chunk]:
+    def _work(self) -> list[_Chunk]:
         done: list[_Chunk] = []
         while True:
             with self.lock:
-                if self._halt or self._quota <= 0:
+                left = min(self._quota, self.level.left())
+                if self._halt or left <= 0:
                     return done
-                rows = self.level.take(min(CHUNK, self._quota), self.words)
-                if not len(rows):
-                    return done
+                # Smaller chunks towards the end of the round (guided self-scheduling): the
+                # threads finish it at nearly the same time.
+                size = min(CHUNK, max(MIN_CHUNK, left // (2 * self.threads)), left)
+                rows = self.level.take(size, self.words)
                 self._quota -= len(rows)
                 seq, self._seq = self._seq, self._seq + 1
-            done.append(self._expand(seq, rows, self.inserters[k]))
+            done.append(self._expand(seq, rows))
             if done[-1].found is not None:
                 self._halt = True  # the others finish their chunk and stop
 
-    def _expand(self, seq: int, rows: Rows, inserter: Inserting) -> _Chunk:
+    def _expand(self, seq: int, rows: Rows) -> _Chunk:
         cand, fps, parents, own, generated, violation, reached = self.space.expand(rows)
-        new_rows, records = inserter.insert(self.table, cand, fps, parents, own)
+        new_rows, records = self.inserter.insert(self.table, cand, fps, parents, own)
         found: Found[S] | None = None
         if violation is not None:
             parent, row, invariant = violation
@@ -303,7 +311,7 @@ class PackedShard(Generic[S]):
         from it, and the level to expand."""
         self.log.close()
         self.log, self.table = cut_trace_log(self.log_path, logged)
-        self.inserters = [new_inserter(self.table, self.words) for _ in range(self.threads)]
+        self.inserter = new_inserter(self.table, self.words)
         self.logged = logged
         self.level = _Level([rows] if len(rows) else [])
         self.next = []

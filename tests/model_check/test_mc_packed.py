@@ -193,8 +193,9 @@ def test_an_inserter_refuses_a_parent_outside_the_chunk() -> None:
 
 
 def test_threads_inserting_into_one_table_keep_each_state_once() -> None:
-    """Four threads, overlapping batches, the table growing meanwhile: every distinct
-    fingerprint comes out new exactly once, whichever thread met it first."""
+    """Four threads, overlapping batches, the table growing meanwhile, two of them sharing an
+    inserter (and its cache): every distinct fingerprint comes out new exactly once, whichever
+    thread met it first."""
     seed = random.randrange(1 << 30)
     rng = np.random.default_rng(seed)
     universe = rng.integers(-(1 << 63), (1 << 63) - 1, size=400_000, dtype=np.int64)
@@ -204,9 +205,10 @@ def test_threads_inserting_into_one_table_keep_each_state_once() -> None:
         [universe[rng.integers(0, len(universe), size=20_000)] for _ in range(30)] for _ in range(4)
     ]
     out: list[list[int]] = [[] for _ in range(4)]
+    shared = fptable.new_inserter(table, 1)
 
     def work(k: int) -> None:
-        inserter = fptable.new_inserter(table, 1)
+        inserter = shared if k < 2 else fptable.new_inserter(table, 1)
         for j, fps in enumerate(batches[k]):
             if j % 2:  # the plain add too: both take part in the same table
                 out[k] += fps[table.add(fps)].tolist()
