@@ -32,10 +32,26 @@ from electorate.spec.params import Params, ParamsError
 from electorate.spec.state import State
 from electorate.spec.topology import DEFAULT_SERVERS, TopologyError, topology_from
 
-SYMMETRY_NOTE = (
-    "symmetry off: a search on server orbits would need each step's renaming to know which "
-    "fair instance a cycle takes (TLC's liveness under SYMMETRY misses violations, tlaplus#59)"
+SYMMETRY_OFF = (
+    "symmetry off: the search for holds expands every state (TLC's liveness under SYMMETRY "
+    "misses violations, tlaplus#59; ours judges fairness on the unfolded graph instead)"
 )
+
+
+def symmetry_note(model: LivenessRaftModel, used: bool) -> str:
+    """What the searches do with the topology's automorphisms."""
+    group = len(model.automorphisms())
+    if group == 1:
+        return "no symmetry: the topology has no automorphism but the identity"
+    if not used:
+        return SYMMETRY_OFF
+    return (
+        f"symmetry: the search for holds expands one state per orbit of the topology's {group} "
+        "automorphisms and judges fairness on the unfolded graph (exact; lassos are concrete "
+        "cycles); the search for violations expands every state"
+    )
+
+
 LassoT = fair.Lasso[State, Action]
 
 
@@ -92,12 +108,19 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
         out.print("Assumptions:", markup=False)
         for line in said:
             out.print(f"  - {line}", markup=False)
-        out.print(f"  - {SYMMETRY_NOTE}; 1 worker", markup=False)
+        out.print(f"  - {symmetry_note(model, args.symmetry)}; 1 worker", markup=False)
     start = time.perf_counter()
-    outcome = search.run(p, props, _progress(err, args.json), seconds=args.liveness_seconds)
+    outcome = search.run(
+        p,
+        props,
+        _progress(err, args.json),
+        seconds=args.liveness_seconds,
+        symmetry=args.symmetry,
+    )
     seconds = time.perf_counter() - start
     if args.json:
-        print(json.dumps(_json(p, model, outcome, said, seconds), indent=2))
+        note = symmetry_note(model, args.symmetry)
+        print(json.dumps(_json(p, model, outcome, said, seconds, note), indent=2))
     else:
         _report(out, model, outcome, seconds, args.trace or "text")
     if args.lasso_script is not None and not _write_script(args, p, outcome, err):
@@ -220,6 +243,7 @@ def _json(
     outcome: search.Outcome,
     said: list[str],
     seconds: float,
+    note: str,
 ) -> dict[str, Any]:
     assert p.topology is not None
     verdicts = outcome.verdicts
@@ -253,7 +277,7 @@ def _json(
         "params": p.describe(),
         "topology": {"name": p.topology.name, "links": p.topology.edge_list()},
         "assumptions": said,
-        "symmetry": SYMMETRY_NOTE,
+        "symmetry": note,
         "workers": 1,
         "distinct_states": sum(x.result.distinct for x in outcome.searches),
         "seconds": round(seconds, 3),

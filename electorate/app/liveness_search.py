@@ -11,7 +11,9 @@
 2. Holds, on the finite quotient (LivenessRaftModel: term gaps capped), breadth first, for the
    properties the first search left open: it over-approximates, so no fair violating cycle
    there means the property holds; a lasso found there is replayed concretely before it is
-   called a violation ("violated (unconfirmed)" otherwise).
+   called a violation ("violated (unconfirmed)" otherwise). With `symmetry` (the default) it
+   expands one state per orbit of the topology's automorphisms and judges fairness on the
+   unfolded graph, which is exact for the whole quotient (model_check/liveness_symmetry.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from electorate.model_check import liveness as fair
+from electorate.model_check.liveness_symmetry import check_symmetric
 from electorate.spec.liveness import quotient
 from electorate.spec.liveness.model import (
     Confirmation,
@@ -67,10 +70,12 @@ def run(
     span: int = SPAN,
     budget: int = BUDGET,
     seconds: float = 0.0,
+    symmetry: bool = True,
 ) -> Outcome:
     """Both searches; each property's verdict and lasso (its concrete replay beside it). Each
     search stops after `seconds` (0: no limit): a property not decided by then is
-    "undecided", never "holds"."""
+    "undecided", never "holds". `symmetry`: the search for holds expands one state per orbit
+    of the topology's automorphisms (when it has more than the identity)."""
     out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
     exact = ShiftedRaftModel(p, span)
     first = _search(
@@ -100,14 +105,27 @@ def run(
     if not rest:
         return out
     model = LivenessRaftModel(p)
-    second = _search(
-        out,
-        "quotient",
-        f"term gaps capped at {quotient.GAP} (over-approximation), breadth first, whole graph",
-        lambda: fair.check(
-            model, model.key, rest, progress, rank=model.rank, on_the_fly=FIRST, seconds=seconds
-        ),
-    )
+    group = len(model.automorphisms()) if symmetry else 1
+    graph = f"term gaps capped at {quotient.GAP} (over-approximation), breadth first, whole graph"
+    if group > 1:
+        second = _search(
+            out,
+            "quotient",
+            f"{graph}, one state per orbit of the topology's {group} automorphisms "
+            "(fairness judged on the unfolded graph: exact)",
+            lambda: check_symmetric(
+                model, model.key, rest, progress, model.rank, on_the_fly=FIRST, seconds=seconds
+            ),
+        )
+    else:
+        second = _search(
+            out,
+            "quotient",
+            graph,
+            lambda: fair.check(
+                model, model.key, rest, progress, rank=model.rank, on_the_fly=FIRST, seconds=seconds
+            ),
+        )
     for pid, lasso in second.lassos.items():
         if lasso is not None:
             _found(out, p, pid, lasso, "quotient", quotient.normalise)

@@ -139,6 +139,7 @@ class Graph:
         self.targets = array("q")
         self.instances = array("q")  # fair instance id, -1 for an unfair action
         self.edge_bits = array("q")
+        self.perms = array("q")  # per edge: the renaming that made its target canonical (0: none)
         self.state_bits = array("q")
         self.expanded = bytearray()  # 1 once the state's successors are all in the graph
         self.cut_pairs: list[tuple[int, int]] = []  # (state, fair instance) cut by the constraint
@@ -203,7 +204,7 @@ class Explorer(Generic[S, A]):
         self.queues: list[deque[tuple[S, int]]] = []
         self.queued = 0
         for s in model.init_states():
-            self._add(s, -1)
+            self._add(self._canon(s)[0], -1)
 
     @property
     def done(self) -> bool:
@@ -230,6 +231,26 @@ class Explorer(Generic[S, A]):
         self.queues[r].append((s, k))
         self.queued += 1
         return k
+
+    def _canon(self, t: S) -> tuple[S, int]:
+        """The state the graph keeps for successor t, and the renaming that made it (none
+        here; liveness_symmetry.SymmetricExplorer keeps one state per orbit)."""
+        return t, 0
+
+    def cycles(self) -> _Cycles:
+        """Steps 2 and 3 on the graph explored so far."""
+        return _Cycles(self.g)
+
+    def lasso(
+        self,
+        cycles: _Cycles,
+        prop: LiveProperty[S, A],
+        q: Query[S, A],
+        entry: int,
+        edges: list[int],
+    ) -> Lasso[S, A]:
+        """The lasso through state `entry` of `cycles`' graph and its cycle `edges`."""
+        return _rebuild(self.model, self.key, self.g, cycles, prop, q, entry, edges)
 
     def _pop(self) -> tuple[S, int]:
         self.queued -= 1
@@ -260,15 +281,17 @@ class Explorer(Generic[S, A]):
                     if inst >= 0:
                         g.cut_pairs.append((k, inst))
                     continue
-                j = self._add(t, k)
                 bits = 0
                 for b, pred in enumerate(self.edge_preds):
                     if pred(s, a, t):
                         bits |= 1 << b
+                t, perm = self._canon(t)
+                j = self._add(t, k)
                 g.sources.append(k)
                 g.targets.append(j)
                 g.instances.append(inst)
                 g.edge_bits.append(bits)
+                g.perms.append(perm)
             g.expanded[k] = 1
             now = time.perf_counter()
             if now - last >= 1.0:
@@ -324,25 +347,59 @@ class _Cycles:
     and it is never taken to stutter (its enabled instances are not known yet)."""
 
     def __init__(self, g: Graph) -> None:
-        self.g = g
         # copies: the graph keeps growing after a search on a partial graph
-        self.src, self.dst, self.inst, self.ebits = (x.copy() for x in g.arrays())
-        self.sbits = np.frombuffer(g.state_bits, dtype=np.int64).copy()
-        self.expanded = np.frombuffer(g.expanded, dtype=np.uint8).astype(bool)
-        self.strong = np.array([k == Fairness.STRONG for k in g.kinds], dtype=bool)
+        src, dst, inst, ebits = (x.copy() for x in g.arrays())
+        self._setup(
+            g.size,
+            list(g.kinds),
+            (src, dst, inst, ebits),
+            np.frombuffer(g.state_bits, dtype=np.int64).copy(),
+            np.frombuffer(g.expanded, dtype=np.uint8).astype(bool),
+            np.array(g.cut_pairs, dtype=np.int64).reshape(-1, 2),
+        )
+
+    @classmethod
+    def of(
+        cls,
+        size: int,
+        kinds: list[Fairness],
+        edges: tuple[IntArray, IntArray, IntArray, IntArray],
+        sbits: IntArray,
+        expanded: NDArray[np.bool_],
+        extra: IntArray,
+    ) -> _Cycles:
+        """From arrays: `edges` (sources, targets, instances, edge bits), the states' bits,
+        which are expanded, and `extra` (state, fair instance) pairs enabled by no edge here."""
+        self = cls.__new__(cls)
+        self._setup(size, kinds, edges, sbits, expanded, extra)
+        return self
+
+    def _setup(
+        self,
+        size: int,
+        kinds: list[Fairness],
+        edges: tuple[IntArray, IntArray, IntArray, IntArray],
+        sbits: IntArray,
+        expanded: NDArray[np.bool_],
+        extra: IntArray,
+    ) -> None:
+        self.size, self.kinds = size, kinds
+        self.src, self.dst, self.inst, self.ebits = edges
+        self.sbits, self.expanded = sbits, expanded
+        self.strong = np.array([k == Fairness.STRONG for k in kinds], dtype=bool)
         fair = self.inst >= 0
         pairs = np.stack([self.src[fair], self.inst[fair]], axis=1)
-        if g.cut_pairs:
-            pairs = np.concatenate([pairs, np.array(g.cut_pairs, dtype=np.int64)])
+        if len(extra):
+            pairs = np.concatenate([pairs, extra])
         # enabled: the distinct (state, fair instance) pairs
         self.enabled = np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
-        self.any_enabled = np.zeros(g.size, dtype=bool)
+        self.any_enabled = np.zeros(size, dtype=bool)
         self.any_enabled[self.enabled[:, 0]] = True
 
     def find(self, bits: _Bits) -> tuple[IntArray, bool] | None:
         """The states of a violating fair component and whether it is a stutter (one state
         with no fair instance enabled); None if there is none."""
-        n = self.g.size
+        n = self.size
         allowed = np.ones(n, dtype=bool)
         if bits.stay is not None:
             allowed &= (self.sbits >> bits.stay & 1).astype(bool)
@@ -368,7 +425,7 @@ class _Cycles:
         per component: quadratic when there are many)."""
         if len(nodes) == 0:
             return []
-        index = np.full(self.g.size, -1, dtype=np.int64)
+        index = np.full(self.size, -1, dtype=np.int64)
         index[nodes] = np.arange(len(nodes))
         keep = np.flatnonzero((index[self.src] >= 0) & (index[self.dst] >= 0))
         s, d = index[self.src[keep]], index[self.dst[keep]]
@@ -379,7 +436,7 @@ class _Cycles:
         ecomp = labels[s[same]]
         has_edge = np.zeros(count, dtype=bool)
         has_edge[ecomp] = True
-        k = max(1, len(self.g.kinds))
+        k = max(1, len(self.kinds))
         fair = self.inst[edges] >= 0
         taken = np.unique(ecomp[fair] * k + self.inst[edges][fair])
         on = index[self.enabled[:, 0]] >= 0
@@ -396,7 +453,7 @@ class _Cycles:
         strong_bad = untaken & self.strong[inst_of]
         refine = np.zeros(count, dtype=bool)
         refine[comp_of[strong_bad]] = True
-        drop = np.zeros(self.g.size, dtype=bool)
+        drop = np.zeros(self.size, dtype=bool)
         drop[en_state[np.isin(en_key, keys[strong_bad])]] = True
         meets = np.ones(count, dtype=bool)
         for b in bits.visit:
@@ -425,7 +482,7 @@ class _Cycles:
         `_check`, the one-component-at-a-time reference `_judge` is tested against)."""
         if len(nodes) == 0:
             return []
-        index = np.full(self.g.size, -1, dtype=np.int64)
+        index = np.full(self.size, -1, dtype=np.int64)
         index[nodes] = np.arange(len(nodes))
         keep = (index[self.src] >= 0) & (index[self.dst] >= 0)
         s, d = index[self.src[keep]], index[self.dst[keep]]
@@ -439,20 +496,20 @@ class _Cycles:
         return [nodes[order[bounds[c] : bounds[c + 1]]] for c in range(count) if has_edge[c]]
 
     def internal(self, comp: IntArray) -> NDArray[np.bool_]:
-        member = np.zeros(self.g.size, dtype=bool)
+        member = np.zeros(self.size, dtype=bool)
         member[comp] = True
         return member[self.src] & member[self.dst]
 
     def _check(self, comp: IntArray, bits: _Bits) -> bool | IntArray:
         """True: a fair violating component; False: none in it; an array: the states left once
         a strongly fair instance's enabling states are dropped (search them again)."""
-        member = np.zeros(self.g.size, dtype=bool)
+        member = np.zeros(self.size, dtype=bool)
         member[comp] = True
         inside = member[self.src] & member[self.dst]
-        taken = np.zeros(len(self.g.kinds), dtype=bool)
+        taken = np.zeros(len(self.kinds), dtype=bool)
         taken[self.inst[inside & (self.inst >= 0)]] = True
         rows = self.enabled[member[self.enabled[:, 0]]]
-        count = np.bincount(rows[:, 1], minlength=len(self.g.kinds))
+        count = np.bincount(rows[:, 1], minlength=len(self.kinds))
         untaken = (count > 0) & ~taken
         if (untaken & ~self.strong & (count == len(comp))).any():
             return False  # a weakly fair instance enabled throughout and never taken
@@ -482,7 +539,7 @@ class _Cycles:
                 enabled_at.setdefault(st, set()).add(ins)
         either: set[int] = set()
         take: set[int] = set()
-        for _ in range(len(self.g.kinds) + 1):
+        for _ in range(len(self.kinds) + 1):
             path = self._tour(entry, by_src, enabled_at, bits, either, take)
             weak, strong = self._unfair(path, enabled_at)
             if not weak and not strong:
@@ -606,6 +663,7 @@ def check(
     depth_first: bool = False,
     budget: int = 0,
     seconds: float = 0.0,
+    explorer: Explorer[S, A] | None = None,
 ) -> LivenessResult[S, A]:
     """Check every property of `props` on `model`; a lasso for each one violated.
 
@@ -617,10 +675,11 @@ def check(
     property holds only on the whole graph. `rank` orders the expansion (lower first), depth
     first within a rank if `depth_first` (long paths close cycles early). With a `budget` the
     search stops after that many expanded states (`complete` False: a property without a
-    lasso is then undecided), and likewise after `seconds` (0: no limit)."""
+    lasso is then undecided), and likewise after `seconds` (0: no limit). An `explorer` built
+    beforehand (liveness_symmetry's) replaces the plain one."""
     t0 = time.perf_counter()
     deadline = t0 + seconds if seconds else 0.0
-    ex = Explorer(model, key, props, rank, depth_first)
+    ex = explorer or Explorer(model, key, props, rank, depth_first)
     layout = _layout(props)
     lassos: dict[str, Lasso[S, A] | None] = {prop.id: None for prop in props}
     pending = list(zip(props, layout, strict=True))
@@ -629,10 +688,10 @@ def check(
     while True:
         ex.run(batch, progress, t0, deadline)
         t1 = time.perf_counter()
-        cycles = _Cycles(ex.g)
+        cycles = ex.cycles()
         still: list[tuple[LiveProperty[S, A], list[_Bits]]] = []
         for prop, per in pending:
-            lasso = _violation(model, key, ex.g, cycles, prop, per)
+            lasso = _violation(ex, cycles, prop, per)
             if lasso is None:
                 still.append((prop, per))
             lassos[prop.id] = lasso
@@ -664,9 +723,7 @@ def check(
 
 
 def _violation(
-    model: LivenessModel[S, A],
-    key: Callable[[S], Hashable],
-    g: Graph,
+    ex: Explorer[S, A],
     cycles: _Cycles,
     prop: LiveProperty[S, A],
     per: list[_Bits],
@@ -679,7 +736,7 @@ def _violation(
         comp, stutter = found
         entry = int(comp.min())  # the first discovered: the shortest stem
         edges = [] if stutter else cycles.cycle(comp, bits, entry)
-        return _rebuild(model, key, g, cycles, prop, q, entry, edges)
+        return ex.lasso(cycles, prop, q, entry, edges)
     return None
 
 

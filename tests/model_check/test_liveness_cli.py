@@ -111,3 +111,20 @@ def test_an_undecided_property_is_said_so_and_exits_1(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert code == 1
     assert "undecided (LeaderStability)" in out and "undecided is not holds" in out
+
+
+@pytest.mark.parametrize("flag", ["--symmetry", "--no-symmetry"])
+def test_holds_with_and_without_symmetry(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Full connectivity on 2 servers: LeaderStability holds either way; the JSON says what
+    the search did with the topology's swap."""
+    code = main(["--liveness", "LeaderStability", "--servers", "2", "--json", flag])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["result"] == "holds"
+    quotient = doc["searches"][-1]
+    assert quotient["search"] == "quotient" and quotient["complete_graph"]
+    if flag == "--symmetry":
+        assert "one state per orbit of the topology's 2 automorphisms" in doc["symmetry"]
+        assert "one state per orbit" in quotient["graph"]
+    else:
+        assert doc["symmetry"].startswith("symmetry off")
+        assert "orbit" not in quotient["graph"]

@@ -1,15 +1,20 @@
 """A liveness model as the generic fair-cycle search sees it (model_check.liveness), and the
 replay of its lassos in the concrete model (terms not normalised).
 
-Symmetry is off: server symmetry maps a fair instance to another server's, and a search on
-orbits would have to carry each step's renaming to know which instance a cycle took (TLC's
-tlaplus#59 is this unsoundness); a topology other than `full` breaks most symmetries anyway.
+The symmetries are the topology's automorphisms (`automorphisms`): renamings of servers that
+keep every link, so they keep the steps, the fairness (a renamed instance), the initial state
+and the properties (LeaderStability's connected servers are kept). The search for holds runs on
+one state per orbit with the fairness of the whole model (model_check/liveness_symmetry.py:
+why that is exact, and lassos that are concrete cycles); the on-the-fly search for violations
+does not use them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from itertools import permutations
 
 from electorate.model_check.liveness import Fairness, Lasso
 from electorate.spec import next as spec_next
@@ -18,6 +23,8 @@ from electorate.spec.model import RaftModel
 from electorate.spec.next import Action
 from electorate.spec.params import Params
 from electorate.spec.state import State
+from electorate.spec.symmetry import permute
+from electorate.spec.topology import Topology
 
 
 class LivenessRaftModel(RaftModel):
@@ -41,6 +48,73 @@ class LivenessRaftModel(RaftModel):
         """Expand stable states first: every fair cycle lies among them (WF Stabilize), so a
         violation is found before the unstable prefix is explored to its end."""
         return 0 if s.stable else 1
+
+    def automorphisms(self) -> list[tuple[int, ...]]:
+        assert self.params.topology is not None
+        return automorphisms(self.params.topology)
+
+    def permute(self, s: State, pi: tuple[int, ...]) -> State:
+        return permute(s, pi, *_renaming(pi))
+
+    def permute_view(self, s: State, pi: tuple[int, ...]) -> State:
+        """s with the servers' terms, roles and votes renamed, all the liveness properties read
+        (spec/liveness/properties.py; tests/model_check/test_liveness_symmetry.py checks it
+        against `permute`)."""
+        inverse = _renaming(pi)[0]
+        return s._replace(
+            current_term=tuple([s.current_term[x] for x in inverse]),
+            role=tuple([s.role[x] for x in inverse]),
+            voted_for=tuple([-1 if s.voted_for[x] < 0 else pi[s.voted_for[x]] for x in inverse]),
+        )
+
+    def signature(self, s: State) -> tuple[Hashable, ...]:
+        """Per server: term, role, vote (none, itself, another), messages sent and received."""
+        n = len(s.current_term)
+        sent = [0] * n
+        got = [0] * n
+        for m, _ in s.messages:
+            sent[m.msource] += 1
+            got[m.mdest] += 1
+        return tuple(
+            (
+                s.current_term[k],
+                int(s.role[k]),
+                0 if s.voted_for[k] < 0 else 1 if s.voted_for[k] == k else 2,
+                sent[k],
+                got[k],
+            )
+            for k in range(n)
+        )
+
+    def permute_instance(self, key: Hashable, pi: tuple[int, ...]) -> Hashable:
+        """A fair instance's key renamed: ("Deliver", source, destination, kind, pre-vote),
+        (action, server) or (action,) (spec/liveness/fairness.py)."""
+        assert isinstance(key, tuple)
+        if key[0] == "Deliver":
+            return (key[0], pi[key[1]], pi[key[2]], *key[3:])
+        if len(key) == 2:
+            return (key[0], pi[key[1]])
+        return key
+
+
+@cache
+def automorphisms(t: Topology) -> list[tuple[int, ...]]:
+    """The renamings of servers that keep every link of t, the identity first."""
+    n = t.servers
+    return [
+        pi
+        for pi in permutations(range(n))
+        if all(t.up(pi[i], pi[j]) == t.up(i, j) for i in range(n) for j in range(n))
+    ]
+
+
+@cache
+def _renaming(pi: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """pi's inverse and pi applied to every server bitmask (spec.symmetry.permute's tables)."""
+    n = len(pi)
+    inverse = tuple(pi.index(k) for k in range(n))
+    masks = tuple(sum(1 << pi[j] for j in range(n) if mask >> j & 1) for mask in range(1 << n))
+    return inverse, masks
 
 
 class ShiftedRaftModel(LivenessRaftModel):

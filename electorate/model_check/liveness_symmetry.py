@@ -1,0 +1,313 @@
+"""Fair-cycle search on one state per symmetry orbit, with the fairness of the whole model.
+
+A symmetry of a model is a renaming of its processes (a permutation pi) that maps every
+transition s -a-> t to a transition pi(s) -pi(a)-> pi(t), keeps the initial states, maps each
+fair instance to a fair instance of the same kind, and keeps every query (its edge predicates
+unchanged, its state predicates as a set). Reducing to orbits is sound for safety, but not
+directly for liveness: a cycle of orbits is a path from s to a renamed copy pi(s), and which
+instance a step takes, or which is enabled, depends on the renaming it was reached under
+(TLC's liveness checking under SYMMETRY misses violations for this reason, tlaplus#59).
+
+The search here expands one state per orbit (the successor function, where the time goes, runs
+once per orbit) and records on each edge the renaming gamma that took its target to the orbit's
+representative. The fair-cycle search then runs on the unfolded graph U: a node (c, sigma) for
+each representative c and each renaming sigma of the group G, standing for the state sigma(c);
+for each edge c -a-> t of the model with gamma(t) = d, an edge
+(c, sigma) -sigma(a)-> (d, sigma . gamma^-1), for every sigma. Built from the stored edges by
+array operations, never by calling the model again.
+
+Why U decides exactly what the whole model M decides:
+
+- U covers M: node (c, sigma) stands for the M state sigma(c), every M state has such a node
+  (sigma(c) for c the representative of its orbit, as the initial states are closed under G),
+  and the out-edges of (c, sigma) are sigma applied to the out-edges of c in M: exactly the
+  out-edges of sigma(c) in M (s -> t is an M edge iff sigma(s) -> sigma(t) is one). So the
+  instances enabled at (c, sigma) are those enabled at sigma(c), and the state predicates of
+  (c, sigma) are those of sigma(c) (computed on sigma(c); edge predicates are invariant).
+- A cycle of U projects to a cycle of M through the same instances, enabled sets and
+  predicates, so it is fair and violating in U iff its image is in M.
+- A cycle of M lifts to a path of U from any node standing for its first state: each M edge out
+  of sigma(c) is the image of exactly one U edge out of (c, sigma). The path ends at a node that
+  stands for the same M state; repeating the cycle, the finitely many such nodes recur, so some
+  number of repetitions closes a cycle of U, with the same instances, enabled sets and
+  predicates as the M cycle (repeated). So M has a fair violating cycle iff U has one, and the
+  standard search on U (components, weak and strong fairness) is exact for M.
+
+U has |G| nodes per orbit, so the component search costs as much as on M, but that part is
+array operations; the successor function runs |G| times less. Only edges inside a component of
+the orbit graph can lie on a cycle of U (a cycle of U projects to a cycle of orbits); the others
+count only for what is enabled. A lasso is rebuilt in M: the stem replays the model along the
+orbit graph's BFS tree, ending in some renaming rho(c) of the cycle's entry c, and the cycle of
+U, renamed so that it starts there, is replayed step by step (each step a real successor
+checked against the U edge's state and instance): the lasso is concrete, not an orbit path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Protocol, TypeVar
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from electorate.model_check.liveness import (
+    A,
+    Explorer,
+    IntArray,
+    Lasso,
+    LivenessModel,
+    LivenessResult,
+    LiveProperty,
+    Query,
+    S,
+    _Cycles,
+    check,
+)
+
+Perm = tuple[int, ...]  # pi[k]: the new name of process k
+S2 = TypeVar("S2")
+A2 = TypeVar("A2")
+
+
+class SymmetricModel(LivenessModel[S2, A2], Protocol):
+    """A liveness model with a symmetry group (see the module docstring for what it must keep)."""
+
+    def automorphisms(self) -> list[Perm]:
+        """The group, the identity first."""
+        ...
+
+    def permute(self, s: S2, pi: Perm) -> S2: ...
+
+    def permute_instance(self, key: Hashable, pi: Perm) -> Hashable: ...
+
+    def permute_view(self, s: S2, pi: Perm) -> S2:
+        """s renamed as far as the properties' state predicates read it (permute, or less)."""
+        ...
+
+    def signature(self, s: S2) -> tuple[Hashable, ...]:
+        """Per process, what it looks like with names erased (renaming s permutes these), so
+        that only the renamings that sort them least need a renamed state."""
+        ...
+
+
+def compose(a: Perm, b: Perm) -> Perm:
+    """a . b: rename by b, then by a."""
+    return tuple(a[x] for x in b)
+
+
+def inverse(a: Perm) -> Perm:
+    out = [0] * len(a)
+    for k, x in enumerate(a):
+        out[x] = k
+    return tuple(out)
+
+
+class SymmetricExplorer(Explorer[S, A]):
+    """Explores one state per orbit (the one with the smallest fingerprint of its key) and
+    judges fairness on the unfolded graph U (module docstring)."""
+
+    def __init__(
+        self,
+        model: SymmetricModel[S, A],
+        key: Callable[[S], Hashable],
+        props: Sequence[LiveProperty[S, A]],
+        rank: Callable[[S], int] | None = None,
+        depth_first: bool = False,
+    ) -> None:
+        self.sym = model
+        self.group = model.automorphisms()
+        assert self.group and self.group[0] == tuple(range(len(self.group[0])))
+        index = {g: k for k, g in enumerate(self.group)}
+        assert len(index) == len(self.group)
+        n = len(self.group)
+        # after[s, e]: the index of group[s] . group[e]^-1 (the U edge's target renaming)
+        self.after = np.array(
+            [
+                [index[compose(self.group[s], inverse(self.group[e]))] for e in range(n)]
+                for s in range(n)
+            ],
+            dtype=np.int64,
+        )
+        self.perm_bits: list[int] = []  # per state and renaming: the state bits of sigma(c)
+        self.inverses = [inverse(g) for g in self.group]
+        super().__init__(model, key, props, rank, depth_first)
+
+    def _canon(self, t: S) -> tuple[S, int]:
+        """The orbit's representative and the renaming that makes it of t: among the renamings
+        whose renamed signature is least, the renamed state with the smallest fingerprint.
+        Both steps depend on the orbit only (renaming t first renames every candidate)."""
+        sig = self.sym.signature(t)
+        least: list[int] = []
+        low: tuple[Hashable, ...] | None = None
+        for k, inv in enumerate(self.inverses):
+            mine = tuple([sig[x] for x in inv])  # slot j holds old process inv[j]
+            if low is None or mine < low:
+                low, least = mine, [k]
+            elif mine == low:
+                least.append(k)
+        best: S | None = None
+        best_k, best_fp = 0, 0
+        for k in least:
+            u = t if k == 0 else self.sym.permute(t, self.group[k])
+            fp = hash(self.key(u))
+            if best is None or fp < best_fp:
+                best, best_k, best_fp = u, k, fp
+        assert best is not None
+        return best, best_k
+
+    def _add(self, s: S, parent: int) -> int:
+        before = self.g.size
+        k = super()._add(s, parent)
+        if self.g.size > before:
+            for n, pi in enumerate(self.group):
+                u = s if n == 0 else self.sym.permute_view(s, pi)
+                bits = 0
+                for b, pred in enumerate(self.state_preds):
+                    if pred(u):
+                        bits |= 1 << b
+                self.perm_bits.append(bits)
+        return k
+
+    def cycles(self) -> _Cycles:
+        g, n = self.g, len(self.group)
+        src, dst, inst, ebits = (x.copy() for x in g.arrays())
+        perm = np.frombuffer(g.perms, dtype=np.int64).copy()
+        itab = self._instance_table()
+        size = g.size
+        # the orbit graph's components: only edges inside one can lie on a cycle of U
+        m = csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(size, size))
+        _, labels = connected_components(m, directed=True, connection="strong")
+        inner = labels[src] == labels[dst]
+        sig = np.arange(n, dtype=np.int64)
+        u_src = (src[:, None] * n + sig[None, :]).ravel()
+        u_inst = np.where(inst[:, None] >= 0, itab[np.maximum(inst, 0)], -1).ravel()
+        keep = np.repeat(inner, n)
+        u_dst = (dst[:, None] * n + self.after[:, perm].T).ravel()
+        u_bits = np.repeat(ebits, n)
+        cut = np.array(g.cut_pairs, dtype=np.int64).reshape(-1, 2)
+        extra = [
+            np.stack([u_src[~keep], u_inst[~keep]], axis=1),
+            np.stack(
+                [
+                    (cut[:, 0][:, None] * n + sig[None, :]).ravel(),
+                    itab[cut[:, 1]].ravel() if len(cut) else np.zeros(0, dtype=np.int64),
+                ],
+                axis=1,
+            ),
+        ]
+        extra_pairs = np.concatenate(extra)
+        extra_pairs = extra_pairs[extra_pairs[:, 1] >= 0]
+        expanded = np.repeat(np.frombuffer(g.expanded, dtype=np.uint8).astype(bool), n)
+        return _Cycles.of(
+            size * n,
+            list(g.kinds),
+            (u_src[keep], u_dst[keep], u_inst[keep], u_bits[keep]),
+            np.array(self.perm_bits, dtype=np.int64),
+            expanded,
+            extra_pairs,
+        )
+
+    def _instance_table(self) -> IntArray:
+        """itab[k, s]: the fair instance group[s] makes of instance k (registered if new)."""
+        g = self.g
+        by_id = list(g.instance_ids)  # insertion order is id order
+        rows: list[list[int]] = []
+        while len(rows) < len(by_id):
+            key = by_id[len(rows)]
+            kind = g.kinds[len(rows)]
+            row: list[int] = []
+            for pi in self.group:
+                renamed = self.sym.permute_instance(key, pi)
+                new = renamed not in g.instance_ids
+                row.append(g.instance(renamed, kind))
+                if new:
+                    by_id.append(renamed)
+            rows.append(row)
+        return np.array(rows, dtype=np.int64).reshape(-1, len(self.group))
+
+    def lasso(
+        self,
+        cycles: _Cycles,
+        prop: LiveProperty[S, A],
+        q: Query[S, A],
+        entry: int,
+        edges: list[int],
+    ) -> Lasso[S, A]:
+        """The stem along the orbit graph's BFS tree, replayed in the model, then U's cycle
+        renamed to start where the stem ends, replayed step by step."""
+        g, n, model = self.g, len(self.group), self.sym
+        names = {v: k for k, v in g.instance_ids.items()}
+        orbit, sigma = divmod(entry, n)
+        chain: list[int] = []
+        k = orbit
+        while k >= 0:
+            chain.append(k)
+            k = g.parents[k]
+        chain.reverse()
+        here = next(s for s in model.init_states() if self._fp(s) == g.fp_list[chain[0]])
+        stem: list[tuple[A | None, S]] = [(None, here)]
+        for k in chain[1:]:
+            step = next(
+                (a, t)
+                for a, t in model.successors(here)
+                if t is not here and self._fp(t) == g.fp_list[k]
+            )
+            stem.append(step)
+            here = step[1]
+        _, gamma = self._canon(here)
+        rho = inverse(self.group[gamma])  # here = rho(rep)
+        pi = compose(rho, inverse(self.group[sigma]))  # U's (entry orbit, sigma) to `here`
+        cycle: list[tuple[A, S]] = []
+        for e in edges:
+            d, tau = divmod(int(cycles.dst[e]), n)
+            ren = compose(pi, self.group[tau])
+            inst = int(cycles.inst[e])
+            want = None if inst < 0 else model.permute_instance(names[inst], pi)
+            step = self._follow(here, g.fp_list[d], ren, want)
+            cycle.append(step)
+            here = step[1]
+        return Lasso(prop.id, prop.description, q.name, stem, cycle)
+
+    def _fp(self, s: S) -> int:
+        return hash(self.key(self._canon(s)[0]))
+
+    def _follow(self, s: S, fp: int, ren: Perm, want: Hashable | None) -> tuple[A, S]:
+        """The successor of s that is ren(representative with fingerprint fp), by an action of
+        fair instance `want` (None: an unfair action)."""
+        for a, t in self.sym.successors(s):
+            if t is s:
+                continue
+            rep, _ = self._canon(t)
+            if hash(self.key(rep)) != fp or self.sym.permute(rep, ren) != t:
+                continue
+            fair = self.sym.fairness(a)
+            if (None if fair is None else fair[0]) == want:
+                return a, t
+        raise AssertionError("a U edge with no step in the model (is the model symmetric?)")
+
+
+def check_symmetric(
+    model: SymmetricModel[S, A],
+    key: Callable[[S], Hashable],
+    props: Sequence[LiveProperty[S, A]],
+    progress: Callable[[int, int, float], None] | None = None,
+    rank: Callable[[S], int] | None = None,
+    on_the_fly: int = 0,
+    budget: int = 0,
+    seconds: float = 0.0,
+) -> LivenessResult[S, A]:
+    """`liveness.check` on one state per orbit of the model's symmetry group, with the fairness
+    and lassos of the whole model (module docstring). Counts are of orbits."""
+    ex: Explorer[S, A] = SymmetricExplorer(model, key, props, rank)
+    return check(
+        model,
+        key,
+        props,
+        progress,
+        rank=rank,
+        on_the_fly=on_the_fly,
+        budget=budget,
+        seconds=seconds,
+        explorer=ex,
+    )
