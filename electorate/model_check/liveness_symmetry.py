@@ -48,12 +48,14 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Protocol, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from electorate.model_check.liveness import (
     A,
     Explorer,
+    Fairness,
     IntArray,
     Lasso,
     LivenessModel,
@@ -170,43 +172,76 @@ class SymmetricExplorer(Explorer[S, A]):
         return k
 
     def cycles(self) -> _Cycles:
+        """The unfolded graph U, built from the stored edges. Only edges inside one component
+        of the orbit graph can lie on a cycle of U (a cycle of U projects to one of orbits);
+        the others count only for what is enabled. A component of the orbit graph in which a
+        weakly fair instance that every renaming keeps (Stabilize) is enabled everywhere and
+        taken nowhere is unfair in U as well (each of its U nodes enables that very instance,
+        and no U edge above it takes it), so its edges are left out of U."""
         g, n = self.g, len(self.group)
         src, dst, inst, ebits = (x.copy() for x in g.arrays())
         perm = np.frombuffer(g.perms, dtype=np.int64).copy()
         itab = self._instance_table()
         size = g.size
-        # the orbit graph's components: only edges inside one can lie on a cycle of U
         m = csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(size, size))
-        _, labels = connected_components(m, directed=True, connection="strong")
+        count, labels = connected_components(m, directed=True, connection="strong")
         inner = labels[src] == labels[dst]
-        sig = np.arange(n, dtype=np.int64)
-        u_src = (src[:, None] * n + sig[None, :]).ravel()
-        u_inst = np.where(inst[:, None] >= 0, itab[np.maximum(inst, 0)], -1).ravel()
-        keep = np.repeat(inner, n)
-        u_dst = (dst[:, None] * n + self.after[:, perm].T).ravel()
-        u_bits = np.repeat(ebits, n)
+        fair = inst >= 0
         cut = np.array(g.cut_pairs, dtype=np.int64).reshape(-1, 2)
-        extra = [
-            np.stack([u_src[~keep], u_inst[~keep]], axis=1),
-            np.stack(
-                [
-                    (cut[:, 0][:, None] * n + sig[None, :]).ravel(),
-                    itab[cut[:, 1]].ravel() if len(cut) else np.zeros(0, dtype=np.int64),
-                ],
-                axis=1,
-            ),
-        ]
-        extra_pairs = np.concatenate(extra)
-        extra_pairs = extra_pairs[extra_pairs[:, 1] >= 0]
+        enabled = np.unique(
+            np.concatenate([np.stack([src[fair], inst[fair]], axis=1), cut]), axis=0
+        )
+        inner &= ~self._unfair_components(count, labels, src, inner, inst, enabled, itab)
+        # enabled pairs no kept edge carries, then renamed for every sigma
+        rest = np.unique(
+            np.concatenate([np.stack([src[~inner & fair], inst[~inner & fair]], axis=1), cut]),
+            axis=0,
+        )
+        sig = np.arange(n, dtype=np.int64)
+        extra = np.stack(
+            [(rest[:, 0][:, None] * n + sig[None, :]).ravel(), itab[rest[:, 1]].ravel()], axis=1
+        )
+        e = np.flatnonzero(inner)
+        u_src = (src[e][:, None] * n + sig[None, :]).ravel()
+        u_dst = (dst[e][:, None] * n + self.after[:, perm[e]].T).ravel()
+        ie = inst[e]
+        u_inst = np.where(ie[:, None] >= 0, itab[np.maximum(ie, 0)], -1).ravel()
+        u_bits = np.repeat(ebits[e], n)
         expanded = np.repeat(np.frombuffer(g.expanded, dtype=np.uint8).astype(bool), n)
         return _Cycles.of(
             size * n,
             list(g.kinds),
-            (u_src[keep], u_dst[keep], u_inst[keep], u_bits[keep]),
+            (u_src, u_dst, u_inst, u_bits),
             np.array(self.perm_bits, dtype=np.int64),
             expanded,
-            extra_pairs,
+            extra.reshape(-1, 2),
         )
+
+    def _unfair_components(
+        self,
+        count: int,
+        labels: IntArray,
+        src: IntArray,
+        inner: NDArray[np.bool_],
+        inst: IntArray,
+        enabled: IntArray,
+        itab: IntArray,
+    ) -> NDArray[np.bool_]:
+        """Per edge: inside a component where a weakly fair instance kept by every renaming is
+        enabled in every state and taken on no inner edge."""
+        kinds = self.g.kinds
+        kept = [
+            k for k in range(len(kinds)) if kinds[k] == Fairness.WEAK and bool((itab[k] == k).all())
+        ]
+        dead = np.zeros(count, dtype=bool)
+        sizes = np.bincount(labels, minlength=count)
+        for k in kept:
+            at = enabled[enabled[:, 1] == k, 0]
+            full = np.bincount(labels[at], minlength=count) == sizes
+            taken = np.zeros(count, dtype=bool)
+            taken[labels[src[inner & (inst == k)]]] = True
+            dead |= full & ~taken
+        return dead[labels[src]]
 
     def _instance_table(self) -> IntArray:
         """itab[k, s]: the fair instance group[s] makes of instance k (registered if new)."""
