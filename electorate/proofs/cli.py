@@ -23,7 +23,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, TextIO
 
 import z3
@@ -173,8 +173,9 @@ def _mutant_check(entry: Entry, settings: Settings, progress: TextIO) -> Check:
     start = time.perf_counter()
     label = f"{entry.theory.name} mutant {entry.mutant}"
     broken: list[tuple[str, Outcome]] = []
+    search = replace(settings, search_first=True)  # a counterexample is expected
     for ob in expected_breaks(entry.mutant, entry.theory):
-        ((name, outcome),) = _run_obligations(label, [ob], settings, progress)
+        ((name, outcome),) = _run_obligations(label, [ob], search, progress)
         if not outcome.holds and outcome.status == "sat" and outcome.detail:
             broken.append((name, outcome))
             break
@@ -433,6 +434,7 @@ def _json(rows: list[Row], ties: list[TieRow]) -> dict[str, object]:
                 "states": res.states,
                 "seconds": round(res.seconds, 3),
                 "cpu_seconds": round(res.cpu, 3),
+                "process": res.process,
                 "rejected": [
                     {
                         "spec_action": rej.action,

@@ -37,6 +37,9 @@ class Settings:
     first_rlimit: int = 10_000_000
     quick: int = 4
     quick_rlimit: int = 1_000_000
+    # The obligation is expected to fail (a mutant's): look for a counterexample among few
+    # servers and small terms first, where model finding is quick (proofs.cti.bounded).
+    search_first: bool = False
 
     def schedule(self) -> list[tuple[int, int, int]]:
         """(seed, wall-clock timeout ms, resource limit) of each attempt."""
@@ -142,3 +145,57 @@ def expect_sat(
     if answer == z3.unsat:
         return Outcome(False, "unsat", seconds, "no witness exists")
     return Outcome(False, f"unknown: {solver.reason_unknown()}", seconds)
+
+
+class _SharedSolver:
+    """One incremental solver holding the assertions a row of queries share (Inv /\\ Action
+    for the obligations of one action): each query's own assertion is pushed, checked and
+    popped, so the shared part is internalized once per row instead of once per query."""
+
+    def __init__(self) -> None:
+        self.base: list[z3.BoolRef] = []
+        self.settings: Settings | None = None
+        self.solver: z3.Solver | None = None
+
+    def holding(self, base: list[z3.BoolRef], settings: Settings) -> z3.Solver:
+        same = len(base) == len(self.base) and all(
+            a.eq(b) for a, b in zip(base, self.base, strict=True)
+        )
+        if self.solver is None or not same or self.settings != settings:
+            self.solver = make_solver(settings, settings.quick_rlimit)
+            self.solver.add(*base)
+            self.base, self.settings = base, settings
+        return self.solver
+
+
+_SHARED = _SharedSolver()
+
+
+def first_attempt(
+    base: list[z3.BoolRef],
+    own: z3.BoolRef,
+    settings: Settings,
+    explain: Callable[[z3.Solver], str] | None = None,
+    *,
+    want: z3.CheckSatResult = z3.unsat,
+) -> Outcome | None:
+    """A first, short attempt at `base` + `own` on the shared solver: the outcome (it holds if
+    the answer is `want`; `explain` renders a model), or None if `unknown`, and the caller then
+    makes its usual attempts as if this one had not been made."""
+    if settings.quick < 1:
+        return None
+    start = time.perf_counter()
+    solver = _SHARED.holding(base, settings)
+    solver.push()
+    try:
+        solver.add(own)
+        answer = solver.check()
+        if answer == z3.unknown:
+            return None
+        seconds = time.perf_counter() - start
+        text = explain(solver) if answer == z3.sat and explain is not None else None
+        if answer == z3.unsat and want == z3.sat:
+            text = "no witness exists"
+        return Outcome(answer == want, str(answer), seconds, text)
+    finally:
+        solver.pop()

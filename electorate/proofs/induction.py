@@ -11,6 +11,7 @@ stand for the spec's majorities.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -18,7 +19,7 @@ from functools import cache
 import z3
 
 from electorate.proofs import cti
-from electorate.proofs.core import Obligation, Outcome, Settings, expect_unsat
+from electorate.proofs.core import Obligation, Outcome, Settings, expect_unsat, first_attempt
 from electorate.proofs.invariant import Lemma
 from electorate.proofs.model import ActionDef, actions_for, fresh_params, init, relation
 from electorate.proofs.quorum import quorum_threshold_obligations
@@ -115,8 +116,13 @@ class Theory:
 
 
 def background(theory: Theory, bug: str | None) -> list[z3.BoolRef]:
+    return list(_background(theory, bug))
+
+
+@cache
+def _background(theory: Theory, bug: str | None) -> tuple[z3.BoolRef, ...]:
     ctx = context(theory.model)
-    return [*axioms(ctx, bug), *theory.hypotheses(bug)]
+    return (*axioms(ctx, bug), *theory.hypotheses(bug))
 
 
 def check_init(theory: Theory, conj: Lemma, bug: str | None, settings: Settings) -> Outcome:
@@ -143,18 +149,20 @@ def check_step(
     ctx = context(model)
     step, args = relation_formula(action, bug, model)
     held = theory.conjuncts if lemmas is None else lemmas
-    goal = [
-        *background(theory, bug),
-        *[lemma_formula(lemma, False, model) for lemma in held],
-        step,
-        z3.Not(lemma_formula(conj, True, model)),
-    ]
+    base = [*background(theory, bug), *[lemma_formula(lemma, False, model) for lemma in held], step]
+    goal = [*base, z3.Not(lemma_formula(conj, True, model))]
 
     def explain(solver: z3.Solver) -> str:
         return cti.minimized(solver, goal, ctx, action, args, conj.id, settings)
 
+    start = time.perf_counter()
+    if settings.search_first:
+        found = cti.bounded(goal, ctx, action, args, conj.id, settings)
+        if found is not None:
+            return Outcome(False, "sat", time.perf_counter() - start, found)
     quick, later = settings.split()
-    first = expect_unsat(goal, quick, explain)
+    shared = first_attempt(base, goal[-1], settings, explain)
+    first = shared if shared is not None else expect_unsat(goal, quick, explain)
     if not first.status.startswith("unknown") or settings.attempts <= 1:
         return first
     # Model finding with quantified arithmetic can run out of budget where a small universe

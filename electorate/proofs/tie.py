@@ -17,6 +17,7 @@ states' definitions and lets z3 decide (its simplifier settles most).
 from __future__ import annotations
 
 import operator
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from typing import Any
 import z3
 
 from electorate.proofs.concrete import (
+    ABSTRACTION,
+    READS,
     Universe,
     abstraction,
     body,
@@ -52,6 +55,7 @@ from electorate.spec.symmetry import canonical
 
 Step = tuple[State, Action, State]
 NextFn = Callable[[Params, State], Iterator[tuple[Action, State]]]
+Abstraction = Callable[[State, bool], Any]
 
 
 def explore(p: Params, depth: int, next_fn: NextFn | None = None) -> Iterator[Step]:
@@ -130,8 +134,9 @@ class _Group:
     formula: z3.BoolRef
     reads: tuple[tuple[str, str], ...]
     bound: tuple[int, ...]  # parameters bound to values in the key
-    at: Callable[[Sequence[Any]], tuple[Any, ...]]  # the values read, from pre + post values
-    args: Callable[[Sequence[object]], tuple[object, ...]]  # the bound parameters' values
+    # The verdict's key from the step's arguments + pre values + post values: the bound
+    # parameters' values, then the values the group reads.
+    key: Callable[[Sequence[Any]], tuple[Any, ...]]
     verdicts: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 
 
@@ -155,12 +160,24 @@ class Abstractions:
         self.vocab = v
         self.names = tuple(x for x in v.variables() if not VAR[x].ghost)
         self._recent: list[tuple[State, tuple[Any, ...]]] = []
+        # Per variable: the State field it reads, and its abstraction by that field's value
+        # (successors share most fields with their pre-state).
+        self._plan: list[tuple[Callable[[State], Any], Abstraction, dict[Any, Any]]] = [
+            (operator.attrgetter(READS[x]), ABSTRACTION[x], {}) for x in self.names
+        ]
 
     def of(self, s: State) -> tuple[Any, ...]:
         for known, values in self._recent:
             if known is s:
                 return values
-        values = tuple([abstraction(self.vocab, s, x) for x in self.names])
+        stamped, found = self.vocab.stamped, []
+        for read, abstract, memo in self._plan:
+            field_value = read(s)
+            value = memo.get(field_value, memo)
+            if value is memo:
+                value = memo[field_value] = abstract(s, stamped)
+            found.append(value)
+        values = tuple(found)
         self._recent = [(s, values), *self._recent[:1]]
         return values
 
@@ -180,7 +197,7 @@ class StepChecker:
             **{f.get_id(): ("post", v) for v, f in self._decls(self.post)},
         }
         self._parts: dict[str, tuple[list[_Part], list[Expr]]] = {}
-        self._groups: dict[tuple[str, frozenset[int]], list[_Group]] = {}
+        self._groups: dict[tuple[str, frozenset[int], int], list[_Group]] = {}
         self._cache: dict[tuple[Any, ...], bool] = {}  # invariant conjuncts by state values
         self._residue = make_solver(self.settings)
         self._knobs: list[tuple[Expr, Expr]] = []
@@ -199,6 +216,10 @@ class StepChecker:
         }
         self.misses = 0
         self.residues = 0
+        # Verdicts by group, shared with the other models' checkers of one exploration: two
+        # groups that are the same formula once the models' symbols are renamed alike (the
+        # canonical and +history relations share most) have the same verdicts.
+        self.shared: dict[tuple[Any, ...], tuple[z3.BoolRef, dict[tuple[Any, ...], bool]]] = {}
 
     @staticmethod
     def _decls(v: Vocab) -> Iterator[tuple[str, Any]]:
@@ -218,9 +239,10 @@ class StepChecker:
             self._parts[name] = (parts, params)
         return self._parts[name]
 
-    def _groups_of(self, name: str, free: frozenset[int]) -> list[_Group]:
-        """Parts joined when they share a free parameter (union-find over the parts)."""
-        key = (name, free)
+    def _groups_of(self, name: str, free: frozenset[int], width: int) -> list[_Group]:
+        """Parts joined when they share a free parameter (union-find over the parts), for
+        steps with `width` arguments."""
+        key = (name, free, width)
         if key not in self._groups:
             parts, _ = self._parts_of(name)
             owner = list(range(len(parts)))
@@ -238,15 +260,36 @@ class StepChecker:
             for k, part in enumerate(parts):
                 joined.setdefault(root(k), []).append(part)
             _, params = self._parts_of(name)
-            self._groups[key] = [self._group(members, params, free) for members in joined.values()]
+            self._groups[key] = [
+                self._group(members, params, free, width) for members in joined.values()
+            ]
         return self._groups[key]
 
-    def _group(self, members: list[_Part], params: list[Expr], free: frozenset[int]) -> _Group:
+    def _group(
+        self, members: list[_Part], params: list[Expr], free: frozenset[int], width: int
+    ) -> _Group:
         reads = tuple(sorted({r for x in members for r in x.reads}))
         bound = tuple(sorted(set().union(*[x.params for x in members]) - free))
         formula = _choose(expand_finite(z3.And(*[x.formula for x in members])), params, free)
-        at = _getter([self._index[r] for r in reads])
-        return _Group(formula, reads, bound, at, _getter(bound))
+        key_of = _getter([*bound, *[width + self._index[r] for r in reads]])
+        neutral = self._neutral(formula)
+        # The renamed formula's AST id names it (z3 shares equal terms); the entry keeps it
+        # alive, so the id cannot be reused by another term.
+        key = (neutral.get_id(), reads, bound, self.alphas.vocab.stamped)
+        _, verdicts = self.shared.setdefault(key, (neutral, {}))
+        return _Group(formula, reads, bound, key_of, verdicts)
+
+    def _neutral(self, formula: z3.BoolRef) -> z3.BoolRef:
+        """`formula` with each state function renamed to one named for its variable and side
+        alone (same sorts): equal for two models exactly when their formulas are."""
+        defs: list[tuple[Any, Expr]] = []
+        for side, vocab in (("pre", self.pre), ("post", self.post)):
+            for var, decl in self._decls(vocab):
+                sorts = [decl.domain(k) for k in range(decl.arity())]
+                renamed = z3.Function(f"{var}#{side}", *sorts, decl.range())
+                args = [z3.Var(k, sort) for k, sort in enumerate(sorts)]
+                defs.append((vocab.fn(var), renamed(*args) if sorts else renamed()))
+        return substitute(formula, defs)
 
     def _bind(self, params: Sequence[Expr], k: int, value: object) -> tuple[Expr, Expr]:
         param = params[k]
@@ -278,12 +321,12 @@ class StepChecker:
         """The encoding's action name and whether its relation allows pre --action--> post."""
         name, values = encoded_action(self.p, self.model, action)
         free = frozenset([k for k, x in enumerate(values) if x is None])
-        both = self.alphas.of(pre) + self.alphas.of(post)
-        for group in self._groups_of(name, free):
-            seen = group.at(both)
-            key = (group.args(values), seen)
+        flat = (*values, *self.alphas.of(pre), *self.alphas.of(post))
+        for group in self._groups_of(name, free, len(values)):
+            key = group.key(flat)
             known = group.verdicts.get(key)
             if known is None:
+                seen = key[len(group.bound) :]
                 known = group.verdicts[key] = self._decide_group(name, group, values, seen)
             if not known:
                 return name, False
@@ -368,6 +411,7 @@ class TieResult:
     states: int = 0
     seconds: float = 0.0
     cpu: float = 0.0  # CPU seconds of the exploration and its checks (all models together)
+    process: int = 0  # the id of the process that explored (prove's tie runs in workers)
     leader: bool = False
     encoded: set[str] = field(default_factory=set)
     rejected: list[Rejection] = field(default_factory=list)
@@ -411,6 +455,7 @@ def check_models(
     for checker in checkers:  # models over the same variables abstract each state once
         alphas = checker.alphas
         checker.alphas = shared.setdefault((alphas.vocab.stamped, alphas.names), alphas)
+        checker.shared = checkers[0].shared
     states: set[State] = set()
     leader = False
     for s, action, t in steps if steps is not None else explore(p, depth, next_fn):
@@ -432,6 +477,6 @@ def check_models(
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     for result, checker in zip(results, checkers, strict=True):
         result.states, result.leader, result.seconds = len(states), leader, seconds
-        result.cpu = cpu
+        result.cpu, result.process = cpu, os.getpid()
         result.misses, result.residues = checker.misses, checker.residues
     return results

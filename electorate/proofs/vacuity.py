@@ -15,7 +15,14 @@ from collections.abc import Callable, Sequence
 import z3
 
 from electorate.proofs import cti
-from electorate.proofs.core import Obligation, Outcome, Property, Settings, expect_sat
+from electorate.proofs.core import (
+    Obligation,
+    Outcome,
+    Property,
+    Settings,
+    expect_sat,
+    first_attempt,
+)
 from electorate.proofs.election import ELECTION, ELECTION_FEATURES
 from electorate.proofs.induction import Theory, background, context
 from electorate.proofs.model import ELECTION_TICKS, ActionDef, fresh_params, init, relation
@@ -70,14 +77,15 @@ def check_enabled(
         theory = ELECTION_FEATURES if action.name not in _canonical_names() else ELECTION
     ctx = context(theory.model)
     args = fresh_params(action, theory.model, ctx.pre)
-    goal = [
+    base = [
         *background(theory, None),
         *_invariant(theory, ctx.pre, ctx),
-        relation(action, ctx.pre, ctx.post, None, args),
         *(_invariant(theory, ctx.post, ctx) if post else []),
         *small_universe(theory.model),
     ]
-    return expect_sat(goal, settings)
+    step = relation(action, ctx.pre, ctx.post, None, args)
+    first = first_attempt(base, step, settings, want=z3.sat)
+    return first if first is not None else expect_sat([*base, step], settings)
 
 
 def check_witness(theory: Theory, witness: Witness, settings: Settings) -> Outcome:
