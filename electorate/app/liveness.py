@@ -14,13 +14,16 @@ import argparse
 import dataclasses
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from electorate.app import liveness_search as search
+from electorate.app import tlc_liveness
 from electorate.app.lasso_script import LassoScriptError, lasso_script
+from electorate.app.tlc import TlcError
 from electorate.conformance.script import write_script
 from electorate.model_check import liveness as fair
 from electorate.spec.liveness import quotient
@@ -72,11 +75,9 @@ def _refuse(args: argparse.Namespace) -> None:
     for flag, given in (
         ("--simulate", args.simulate),
         ("--witness", args.witness),
-        ("--tlc", args.tlc),
         ("--checkpoint", args.checkpoint),
         ("--resume", args.resume),
         ("--max-depth", args.max_depth),
-        ("--export-tla", args.export_tla),
     ):
         if given:
             raise ParamsError(f"{flag} does not apply to --liveness")
@@ -98,6 +99,15 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
         err.print(f"electorate check: error: {e}", markup=False)
         return 2
     only = None if args.liveness in (None, "all") else args.liveness
+    if args.export_tla or args.tlc:
+        try:
+            tlc_liveness.refuse_unmirrored(p)
+        except TlcError as e:
+            err.print(f"electorate check: error: {e}", markup=False)
+            return 2
+    if args.export_tla:
+        for path in tlc_liveness.export(p, Path(args.export_tla)):
+            err.print(f"wrote {path}", markup=False)
     props = liveness_properties(p, only)
     model = LivenessRaftModel(p)
     said = assumptions(p)
@@ -118,14 +128,68 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
         symmetry=args.symmetry,
     )
     seconds = time.perf_counter() - start
+    tlc: dict[str, Any] | None = None
+    if args.tlc:
+        tlc = _tlc(p, outcome.verdicts, err)
     if args.json:
         note = symmetry_note(model, args.symmetry)
-        print(json.dumps(_json(p, model, outcome, said, seconds, note), indent=2))
+        doc = _json(p, model, outcome, said, seconds, note)
+        if tlc is not None:
+            doc["tlc"] = tlc
+        print(json.dumps(doc, indent=2))
     else:
         _report(out, model, outcome, seconds, args.trace or "text")
+        if tlc is not None:
+            _tlc_report(out, tlc)
     if args.lasso_script is not None and not _write_script(args, p, outcome, err):
         return 1
+    if tlc is not None and not all(e["agree"] is not False for e in tlc.values()):
+        return 1
     return 0 if all(v == "holds" for v in outcome.verdicts.values()) else 1
+
+
+def _tlc(p: Params, verdicts: dict[str, str], err: Console) -> dict[str, Any]:
+    """TLC's verdict on each property our search decided (RaftElectionLiveness.tla), and
+    whether the two agree (None: ours undecided, or TLC failed or ran out of time)."""
+    out: dict[str, Any] = {}
+    for pid, ours in verdicts.items():
+        entry: dict[str, Any] = {"ours": ours}
+        try:
+            t = tlc_liveness.run_property(p, pid, final_only=ours == "holds")
+        except TlcError as e:
+            err.print(f"electorate check: TLC on {pid}: {e}", markup=False)
+            entry.update(tlc="error", error=str(e), agree=None)
+        else:
+            entry.update(t.json())
+            entry["tlc"] = t.verdict
+            decided = ours in ("holds", "violated") and t.verdict != "timeout"
+            entry["agree"] = (ours == t.verdict) if decided else None
+        out[pid] = entry
+    return out
+
+
+def _tlc_report(out: Console, tlc: dict[str, Any]) -> None:
+    table = Table(title="TLC (RaftElectionLiveness.tla, 1 worker, no symmetry, no constraint)")
+    for col in ("property", "ours", "TLC", "agree", "TLC states", "TLC CPU s", "TLC lasso"):
+        table.add_column(col)
+    for pid, e in tlc.items():
+        lasso = e.get("lasso")
+        shape = (
+            f"{lasso['stem_idle_states']} + {lasso['cycle_idle_states']} idle states"
+            if lasso
+            else "-"
+        )
+        agree = {True: "yes", False: "NO", None: "not compared"}[e["agree"]]
+        table.add_row(
+            pid,
+            e["ours"],
+            e["tlc"],
+            agree,
+            f"{e.get('distinct_states', 0):,}",
+            str(e.get("cpu_seconds", "-")),
+            shape,
+        )
+    out.print(table)
 
 
 def _write_script(

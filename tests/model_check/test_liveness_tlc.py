@@ -1,0 +1,108 @@
+"""TLC's liveness checking on RaftElectionLiveness.tla gives our verdicts.
+
+The mirror (spec/RaftElectionLiveness.tla) and its runner (app/tlc_liveness.py): the generated
+model module and config, and, with Java, TLC's verdict against our checker's on models where
+ours decides: one server (every property holds), two servers without randomized timeouts
+(the split vote: EventuallyLeader violated by a lasso in both), and two servers with them
+(every property holds; slow).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from electorate.app import liveness_search as search
+from electorate.app import tlc_liveness
+from electorate.app.tlc import TlcConfigError
+from electorate.spec.liveness.properties import liveness_properties
+from electorate.spec.params import Params
+from electorate.spec.topology import topology_from
+
+NEEDS_JAVA = pytest.mark.skipif(
+    shutil.which("java") is None, reason="java not on PATH: TLC needs a Java runtime"
+)
+
+
+def model(servers: int, name: str = "full", randomized: bool = True, **kw: object) -> Params:
+    base = Params(servers=servers, **kw)  # type: ignore[arg-type]
+    return dataclasses.replace(base, topology=topology_from(name, servers), randomized=randomized)
+
+
+def ours(p: Params, prop: str) -> str:
+    outcome = search.run(p, liveness_properties(p, prop), None, seconds=0)
+    return outcome.verdicts[prop]
+
+
+def test_model_module_names_the_links_and_every_leader() -> None:
+    text = tlc_liveness.mc_text(model(3, "chain"))
+    assert "MCLinks == {<<s1, s2>>, <<s2, s1>>, <<s2, s3>>, <<s3, s2>>}" in text
+    assert "LeadsForever(s1) \\/ LeadsForever(s2) \\/ LeadsForever(s3)" in text
+
+
+def test_config_picks_the_fairness_and_the_property() -> None:
+    cfg = tlc_liveness.cfg_text(model(2, features=frozenset({"prevote"})), "EventuallyLeader")
+    assert "SPECIFICATION LiveSpecR" in cfg
+    assert "PROPERTY MCEventuallyLeader" in cfg
+    assert 'Features = {"prevote"}' in cfg
+    assert "CONSTRAINT" not in cfg and "SYMMETRY" not in cfg and "VIEW" not in cfg
+    cfg = tlc_liveness.cfg_text(model(2, randomized=False), "LeaderStability")
+    assert "SPECIFICATION LiveSpec\n" in cfg
+    assert "PROPERTY LeaderStability" in cfg
+
+
+def test_unmirrored_models_are_refused() -> None:
+    with pytest.raises(TlcConfigError, match="topology"):
+        tlc_liveness.cfg_text(Params(servers=2), "EventuallyLeader")
+    with pytest.raises(TlcConfigError, match="unknown liveness property"):
+        tlc_liveness.cfg_text(model(2), "Eventually")
+
+
+def test_export_writes_modules_and_one_config_per_property(tmp_path: Path) -> None:
+    written = {p.name for p in tlc_liveness.export(model(2), tmp_path)}
+    assert {"RaftElectionLiveness.tla", "MCLiveness.tla"} <= written
+    assert {f"MCLiveness_{p}.cfg" for p in ("EventuallyLeader", "LeaderStability")} <= written
+
+
+def test_lasso_shape_is_read_from_tlcs_report() -> None:
+    report = "\n".join(
+        [
+            "Error: Temporal properties were violated.",
+            "State 1: <Initial predicate>",
+            '/\\ pc = [op |-> "idle", i |-> Nil]',
+            "State 2: <LTimeout line 1>",
+            '/\\ pc = [op |-> "askself", i |-> s1]',
+            "State 3: <Settle line 1>",
+            '/\\ pc = [op |-> "idle", i |-> Nil]',
+            "State 4: <LTimeout line 1>",
+            '/\\ pc = [op |-> "settle", i |-> Nil]',
+            "Back to state 3: <Settle line 1>",
+            "10 states generated, 7 distinct states found, 0 states left on queue.",
+        ]
+    )
+    t = tlc_liveness.parse("EventuallyLeader", report, 1.0, 1.0, False)
+    assert t.verdict == "violated"
+    assert (t.stem, t.cycle, t.stem_idle, t.cycle_idle) == (2, 2, 1, 1)
+
+
+@NEEDS_JAVA
+@pytest.mark.tlc
+def test_one_server_every_property_holds_in_both() -> None:
+    p = model(1)
+    for prop in ("EventuallyLeader", "LeaderStability", "CandidateProgress"):
+        assert ours(p, prop) == "holds"
+        assert tlc_liveness.run_property(p, prop, timeout_s=600).verdict == "holds"
+
+
+@NEEDS_JAVA
+@pytest.mark.tlc
+@pytest.mark.slow
+def test_split_vote_is_a_lasso_in_both() -> None:
+    p = model(2, randomized=False)
+    assert ours(p, "EventuallyLeader") == "violated"
+    t = tlc_liveness.run_property(p, "EventuallyLeader", timeout_s=900)
+    assert t.verdict == "violated"
+    assert t.cycle_idle >= 1 or t.stuttering
