@@ -219,10 +219,11 @@ def goals(rows: list[Row], symmetry: bool, max_msgs: int) -> None:
         )
     # What a second worker adds in CPU depends little on the load: with it, two idle cores
     # could give at most 2 * (one's CPU / two's CPU), if both were busy for the whole run.
+    # (Capped at 2: two spending less CPU than one is measurement noise.)
     print(
         f"2 workers spend {two.cpu / one.cpu:.2f}x one worker's CPU: on two idle cores at most "
-        f"{2 * one.cpu / two.cpu:.2f}x (an upper bound, not a measurement: it assumes both cores "
-        "busy for the whole run)"
+        f"{min(2.0, 2 * one.cpu / two.cpu):.2f}x (an upper bound, not a measurement: it assumes "
+        "both cores busy for the whole run)"
     )
     theirs = by_name.get("TLC, 1 worker")
     if theirs is not None and symmetry:

@@ -234,7 +234,7 @@ with one, compiled spec; tested in CI). On 2 servers the reduction is 13x (19,61
 SPEED_TEMPLATE = """## Speed, measured
 
 `python benchmarks/engine.py`, three invocations on 2026-12-06: x86_64, 2 cores shared with other
-jobs (load average 8 to 16; the column `others` is how many cores the other jobs kept busy
+jobs (load average 9 to 14; the column `others` is how many cores the other jobs kept busy
 during each run, from /proc/stat), Python 3.11.7, mypyc-compiled spec, the C modules built by
 `pip install -e .`. Each contender runs as its own process; CPU seconds include its children
 and its start (about 0.2 s of imports for electorate); the ratios are the first row's time
@@ -251,35 +251,34 @@ the other jobs as much as the checker, and the script prints no verdict on a wal
 while they keep a quarter of a core busy or more):
 
 - 3 servers, MaxTerm 2, MaxMsgs 1 without symmetry: one worker takes 0.6 s of CPU against the
-  plain BFS's 17.0 s, 26x (target 3x: reached); TLC took 36.4 s. The readable spec's
-  successors take 24.0 s (0.71x the plain BFS), as before the packed successors existed: the
-  spec's `Next` alone costs about what the plain BFS's whole loop does. With symmetry: 0.3 s
-  against the plain BFS's 21.7 s, 67x (target 5x: reached); the readable successors 4.5 s
-  (4.9x). On this model half of electorate's CPU is its start.
+  plain BFS's 16.5 s, 28x (target 3x: reached); TLC took 42.0 s. The readable spec's successors
+  take 23.1 s (0.71x the plain BFS): the spec's `Next` alone costs about what the plain BFS's
+  whole loop does. With symmetry: 0.4 s against the plain BFS's 22.1 s, 62x (target 5x:
+  reached); the readable successors 4.9 s (4.5x). On this model half of electorate's CPU is
+  its start.
 - MaxMsgs 2 with symmetry (2,198,180 orbits, 30,542,282 generated, depth 39): one worker takes
-  3.9 s of CPU (target: under 60 s, reached; the readable successors took 158.6 s in an earlier
-  run); TLC, one worker, run in the same invocation on the same model, 200.3 s of CPU and
-  806.8 s of wall time: 51x in CPU (target 4x: reached).
+  4.1 s of CPU (target: under 60 s, reached). TLC was not rerun on it here (13 minutes of wall
+  time on this machine): in an earlier invocation the same day, on the same model, one TLC
+  worker took 200.3 s of CPU and 806.8 s of wall time against electorate's 3.9 s in that
+  invocation: 51x in CPU (target 4x: reached).
 - Memory, on the 13,178,016-state model (no symmetry, MaxMsgs 2, 183,109,576 generated, depth
-  39): one worker peaks at 19.0 bytes per distinct state, two workers at
-  24.1 (their peaks summed), against the target of 40: reached. The fingerprint set
-  takes 11 to 16 bytes a state, the BFS queue 8 bytes a queued state (one 64-bit word: the
-  packed state), the parents are on disk (16 bytes a state, as TLC's trace file). Two workers
-  finish it in 55.9 s of wall time (target: under 10 minutes, exact counts: reached).
-- Two workers against one: on MaxMsgs 2 two workers spend 1.27x (symmetry) and 1.31x (no
-  symmetry) one worker's CPU, so two idle cores could give at most 1.58x and 1.52x: the target
-  of 1.7x wall is not reached even by that bound, and the wall ratio itself was not measurable
-  here (the other jobs kept 1.5 to 1.7 cores busy). A profile of the first 30 levels without
-  symmetry (12,752,124 states; CPU seconds summed over the workers, one worker against two):
-  the C expansion 8.6 s against 11.0 s, routing 1.5 s against 2.1 s, the fingerprint tables 2.4
-  s against 2.9 s; 32.3 million candidates sent against 45.6 million (a state reached from both
-  shards is sent by both: each shard's cache of what it sent sees only its own successors).
-  The driver's own CPU is under 0.1 s and halving the bytes that cross the pipes changed
-  nothing measurable, so the pipes are not the cost. Two independent one-worker runs side by
-  side take 4% more CPU each than one alone, and expanding the first 22 levels' 6,547,796
-  states in one process costs the same split by owner as in BFS order (4.8 s against 4.7 s),
-  so neither the machine nor the partition explains the 28% more the C expansion costs when
-  two worker processes share the level; what does is not known yet.
+  39): one worker peaks at about 19 bytes per distinct state, two workers at about 20 (one
+  process: the threads share the table and the queue), against the target of 40: reached. The
+  fingerprint set takes 11 to 16 bytes a state, the BFS queue 8 bytes a queued state (one 64-bit
+  word: the packed state), the parents are on disk (16 bytes a state, as TLC's trace file). Two
+  workers finish it in about 36 s of wall time even on this machine (target: under 10 minutes,
+  exact counts: reached).
+- Two workers against one: on the packed path the workers are threads over one fingerprint
+  table (see The engine). On the 13-million-state model two workers spend 1.02x one worker's
+  CPU in the run quoted (with symmetry 1.00x, on MaxMsgs 1 0.98x to 0.99x), so two idle cores
+  could give at most 1.96x. Six pairs of runs of that model the same day gave 0.98x to 1.17x
+  (median 1.03x): the spread of a machine whose other jobs kept 1.5 cores busy. In the process,
+  3.5% of the CPU (its start included) is spent outside the C expansion and insertion, holding
+  the GIL: the one part two threads cannot overlap, which by Amdahl's law leaves about 1.9x on
+  two idle cores (an estimate, not a measurement). The wall ratio itself was not measurable
+  here (the other jobs kept 1.6 cores busy); on a quiet machine `python benchmarks/engine.py
+  --max-msgs 2 --only-no-symmetry --no-plain --no-tlc` measures it and prints the verdict on
+  the target of 1.7x.
 """
 # benchmarks/engine.py's output from the run SPEED_TEMPLATE describes, verbatim.
 BENCHMARK = Path(__file__).with_name("engine_benchmark.txt")

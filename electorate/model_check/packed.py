@@ -318,5 +318,6 @@ class PackedShard(Generic[S]):
 
     def close(self) -> None:
         if self.pool is not None:
+            self._halt = True  # a round cut short (a second Ctrl-C): the others stop too
             self.pool.shutdown()
         self.log.close()
