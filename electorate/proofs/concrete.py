@@ -130,28 +130,6 @@ ABSTRACTION: dict[str, Callable[[State, bool], Any]] = {
 }
 
 
-# The one State field each abstraction reads: equal fields, equal abstractions (a memo key).
-READS: dict[str, str] = {
-    "ct": "current_term",
-    "role": "role",
-    "voted": "voted_for",
-    "vf": "voted_for",
-    "vr": "votes_responded",
-    "vg": "votes_granted",
-    "msg": "messages",
-    "pmsg": "messages",
-    "earned": "earned_terms",
-    "unearned": "unearned_deposition",
-    "acked": "acked",
-    "quiet": "quiet",
-    "heard": "heard_leader",
-    "clock": "clock",
-    "lu": "lease_until",
-    "ra": "round_at",
-    "rack": "round_acked",
-}
-
-
 def abstraction(v: Vocab, s: State, var: str) -> Any:
     return ABSTRACTION[var](s, v.stamped)
 

@@ -26,8 +26,6 @@ from typing import Any
 import z3
 
 from electorate.proofs.concrete import (
-    ABSTRACTION,
-    READS,
     Universe,
     abstraction,
     body,
@@ -55,7 +53,6 @@ from electorate.spec.symmetry import canonical
 
 Step = tuple[State, Action, State]
 NextFn = Callable[[Params, State], Iterator[tuple[Action, State]]]
-Abstraction = Callable[[State, bool], Any]
 
 
 def explore(p: Params, depth: int, next_fn: NextFn | None = None) -> Iterator[Step]:
@@ -150,32 +147,56 @@ def _getter(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]
     return operator.itemgetter(*indexes)
 
 
+# The one State field that concrete.abstraction reads for a variable: equal fields, equal
+# abstractions (a memo key; a variable not listed is abstracted afresh in every state).
+READS: dict[str, str] = {
+    "ct": "current_term",
+    "role": "role",
+    "voted": "voted_for",
+    "vf": "voted_for",
+    "vr": "votes_responded",
+    "vg": "votes_granted",
+    "msg": "messages",
+    "pmsg": "messages",
+    "earned": "earned_terms",
+    "unearned": "unearned_deposition",
+    "acked": "acked",
+    "quiet": "quiet",
+    "heard": "heard_leader",
+    "clock": "clock",
+    "lu": "lease_until",
+    "ra": "round_at",
+    "rack": "round_acked",
+}
+
+
 class Abstractions:
     """Every spec variable's abstracted value in a state, as a tuple (in `names` order), for
-    the last two states asked about: BFS asks about one pre-state and each of its successors in
-    a row, and checkers of the same variables share one instance, so each state is abstracted
-    once."""
+    the last two states asked about (BFS asks about one pre-state and each of its successors
+    in a row), memoized by the State field each variable reads (successors share most fields
+    with their pre-state)."""
 
     def __init__(self, v: Vocab) -> None:
         self.vocab = v
         self.names = tuple(x for x in v.variables() if not VAR[x].ghost)
         self._recent: list[tuple[State, tuple[Any, ...]]] = []
-        # Per variable: the State field it reads, and its abstraction by that field's value
-        # (successors share most fields with their pre-state).
-        self._plan: list[tuple[Callable[[State], Any], Abstraction, dict[Any, Any]]] = [
-            (operator.attrgetter(READS[x]), ABSTRACTION[x], {}) for x in self.names
+        self._plan: list[tuple[str, Callable[[State], Any] | None, dict[Any, Any]]] = [
+            (x, operator.attrgetter(READS[x]) if x in READS else None, {}) for x in self.names
         ]
 
     def of(self, s: State) -> tuple[Any, ...]:
         for known, values in self._recent:
             if known is s:
                 return values
-        stamped, found = self.vocab.stamped, []
-        for read, abstract, memo in self._plan:
+        found = []
+        for name, read, memo in self._plan:
+            if read is None:
+                found.append(abstraction(self.vocab, s, name))
+                continue
             field_value = read(s)
             value = memo.get(field_value, memo)
             if value is memo:
-                value = memo[field_value] = abstract(s, stamped)
+                value = memo[field_value] = abstraction(self.vocab, s, name)
             found.append(value)
         values = tuple(found)
         self._recent = [(s, values), *self._recent[:1]]
@@ -451,10 +472,7 @@ def check_models(
     start, cpu = time.perf_counter(), time.process_time()
     results = [TieResult(p, m, depth) for m, _ in models]
     checkers = [StepChecker(p, m) for m, _ in models]
-    shared: dict[tuple[bool, tuple[str, ...]], Abstractions] = {}
-    for checker in checkers:  # models over the same variables abstract each state once
-        alphas = checker.alphas
-        checker.alphas = shared.setdefault((alphas.vocab.stamped, alphas.names), alphas)
+    for checker in checkers:
         checker.shared = checkers[0].shared
     states: set[State] = set()
     leader = False
