@@ -25,6 +25,7 @@ first violation and its trace are the same.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,9 @@ def choose(model: Model[S, Any], symmetry: bool, want: bool | None) -> tuple[Any
 # ---- the shard: one table, searched by one or several threads ----------------------------------
 
 CHUNK = 4096  # rows a thread expands at a time at most: a few milliseconds
-MIN_CHUNK = 256  # ... and at least, where the round's last rows are shared out
+MIN_CHUNK = 256  # ... and at least where the round's last rows are shared out (unless costly)
+CHUNK_SECONDS = 0.005  # a chunk of costly rows (symmetry on many servers) is cut to about this
+ROUND_SECONDS = 0.25  # a round ends after this long even short of its rows (Ctrl-C waits for it)
 
 
 @dataclass
@@ -218,6 +221,8 @@ class PackedShard(Generic[S]):
         self.logged = self.log_path.stat().st_size // 16
         self._quota = self._seq = 0
         self._halt = False
+        self._deadline = 0.0
+        self._row_seconds = 0.0  # the last chunk's time per row
 
     # ---- a round ----------------------------------------------------------------------------
 
@@ -225,6 +230,7 @@ class PackedShard(Generic[S]):
         """Expand up to `limit` states per thread; the round's figures. The threads take the
         level's chunks in turn; their new states join the next level in chunk order."""
         self._quota, self._seq, self._halt = limit * self.threads, 0, False
+        self._deadline = time.perf_counter() + ROUND_SECONDS
         pool = self.pool
         others = [pool.submit(self._work) for _ in range(1, self.threads)] if pool else []
         chunks = self._work()  # this thread works too
@@ -251,15 +257,20 @@ class PackedShard(Generic[S]):
         while True:
             with self.lock:
                 left = min(self._quota, self.level.left())
-                if self._halt or left <= 0:
+                late = done and time.perf_counter() > self._deadline  # one chunk at least
+                if self._halt or left <= 0 or late:
                     return done
                 # Smaller chunks towards the end of the round (guided self-scheduling): the
-                # threads finish it at nearly the same time.
+                # threads finish it at nearly the same time. Costly rows: smaller chunks still.
                 size = min(CHUNK, max(MIN_CHUNK, left // (2 * self.threads)), left)
+                if self._row_seconds * size > CHUNK_SECONDS:
+                    size = max(1, int(CHUNK_SECONDS / self._row_seconds))
                 rows = self.level.take(size, self.words)
                 self._quota -= len(rows)
                 seq, self._seq = self._seq, self._seq + 1
+            start = time.perf_counter()
             done.append(self._expand(seq, rows))
+            self._row_seconds = (time.perf_counter() - start) / len(rows)
             if done[-1].found is not None:
                 self._halt = True  # the others finish their chunk and stop
 
