@@ -179,10 +179,10 @@ def _params(servers: int, *features: Feature, profile: Profile = "election") -> 
 
 
 TIES: tuple[TieConfig, ...] = (
-    TieConfig(_params(3, profile="heartbeat"), 13, (CANONICAL, history.HISTORY_MODEL), cpu=13.9),
-    TieConfig(_params(3, "prevote"), 14, (prevote.PREVOTE_MODEL,), cpu=1.7),
+    TieConfig(_params(3, profile="heartbeat"), 13, (CANONICAL, history.HISTORY_MODEL), cpu=12.6),
+    TieConfig(_params(3, "prevote"), 14, (prevote.PREVOTE_MODEL,), cpu=1.8),
     TieConfig(_params(3, "check_quorum"), 10, (checkquorum.CHECK_QUORUM_MODEL,), cpu=3.2),
-    TieConfig(_params(3, "lease"), 8, (lease.LEASE_MODEL,), cpu=4.5),
-    TieConfig(_params(2, "lease"), 13, (lease.LEASE_MODEL,), cpu=7.0),
+    TieConfig(_params(3, "lease"), 8, (lease.LEASE_MODEL,), cpu=4.0),
+    TieConfig(_params(2, "lease"), 13, (lease.LEASE_MODEL,), cpu=6.2),
     TieConfig(_params(3, "prevote", "check_quorum", "lease"), 10, (ALL_FEATURES,), cpu=2.7),
 )

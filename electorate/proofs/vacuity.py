@@ -11,6 +11,7 @@ actions, with the same symbolic encoding, also reaches a state with a leader.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 
 import z3
 
@@ -24,9 +25,15 @@ from electorate.proofs.core import (
     first_attempt,
 )
 from electorate.proofs.election import ELECTION, ELECTION_FEATURES
-from electorate.proofs.induction import Theory, background, context
+from electorate.proofs.induction import (
+    Theory,
+    background,
+    context,
+    lemma_formula,
+    relation_formula,
+)
 from electorate.proofs.model import ELECTION_TICKS, ActionDef, fresh_params, init, relation
-from electorate.proofs.vocab import CANONICAL, Context, Model, Sorts, Vocab, symbolic_vocab
+from electorate.proofs.vocab import CANONICAL, Model, Sorts, Vocab, symbolic_vocab
 
 # The shortest election in raft.tla style: a candidate asks itself for its vote.
 LEADER_SCHEDULE = (
@@ -45,6 +52,11 @@ def small_universe(model: Model = CANONICAL, nodes: int = WITNESS_NODES) -> list
     """At most `nodes` servers and quorums, and with clocks, terms and clocks small. A witness
     in a small universe is still a witness, and the bounds keep model finding (MBQI) quick where
     the unbounded query can time out."""
+    return list(_small_universe(model, nodes))
+
+
+@cache
+def _small_universe(model: Model, nodes: int) -> tuple[z3.BoolRef, ...]:
     ctx = context(model)
     servers = [z3.Const(f"w{k}", ctx.sorts.node) for k in range(nodes)]
     quorums = [z3.Const(f"wq{k}", ctx.sorts.quorum) for k in range(nodes)]
@@ -55,7 +67,7 @@ def small_universe(model: Model = CANONICAL, nodes: int = WITNESS_NODES) -> list
     ]
     if ctx.pre.has("clock"):  # the lease's arithmetic: small terms, clocks and knobs
         found += [ELECTION_TICKS <= 8, *cti.bounds(ctx, nodes, 4, quiet=False)]
-    return found
+    return tuple(found)
 
 
 def check_init_sat(settings: Settings, theory: Theory = ELECTION) -> Outcome:
@@ -64,8 +76,9 @@ def check_init_sat(settings: Settings, theory: Theory = ELECTION) -> Outcome:
     return expect_sat(goal, settings)
 
 
-def _invariant(theory: Theory, v: Vocab, ctx: Context) -> list[z3.BoolRef]:
-    return [c.formula(ctx.sorts, v) for c in theory.conjuncts]
+def _invariant(theory: Theory, post: bool = False) -> list[z3.BoolRef]:
+    """The invariant in the pre- or post-state (formulas built once: proofs.induction)."""
+    return [lemma_formula(c, post, theory.model) for c in theory.conjuncts]
 
 
 def check_enabled(
@@ -75,15 +88,13 @@ def check_enabled(
     satisfying it: implied by the proof, but checked directly for the election proof)."""
     if theory is None:
         theory = ELECTION_FEATURES if action.name not in _canonical_names() else ELECTION
-    ctx = context(theory.model)
-    args = fresh_params(action, theory.model, ctx.pre)
     base = [
         *background(theory, None),
-        *_invariant(theory, ctx.pre, ctx),
-        *(_invariant(theory, ctx.post, ctx) if post else []),
+        *_invariant(theory),
+        *(_invariant(theory, post=True) if post else []),
         *small_universe(theory.model),
     ]
-    step = relation(action, ctx.pre, ctx.post, None, args)
+    step, _ = relation_formula(action, None, theory.model)
     first = first_attempt(base, step, settings, want=z3.sat)
     return first if first is not None else expect_sat([*base, step], settings)
 
@@ -93,7 +104,7 @@ def check_witness(theory: Theory, witness: Witness, settings: Settings) -> Outco
     ctx = context(theory.model)
     goal = [
         *background(theory, None),
-        *_invariant(theory, ctx.pre, ctx),
+        *_invariant(theory),
         witness(ctx.sorts, ctx.pre),
         *small_universe(theory.model),
     ]
