@@ -1,6 +1,6 @@
 """`electorate check`: model-check the Raft spec and print a table, a trace, or JSON.
 
-Also the long-run conveniences: worker processes, Ctrl-C with partial figures (exit 130),
+Also the long-run conveniences: workers, Ctrl-C with partial figures (exit 130),
 checkpoints, random simulation, a TOML config file, and the model exported for TLC.
 """
 
@@ -99,7 +99,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--workers",
         default="1",
-        help="worker processes, each owning a share of the states, or `auto` (one per CPU)",
+        help="workers (threads sharing one table on the packed path, processes owning a share "
+        "of the states on the readable one), or `auto` (one per CPU)",
     )
     ap.add_argument(
         "--fast",
