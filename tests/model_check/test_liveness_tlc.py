@@ -51,7 +51,9 @@ def test_config_picks_the_fairness_and_the_property() -> None:
     assert "CONSTRAINT" not in cfg and "SYMMETRY" not in cfg and "VIEW" not in cfg
     cfg = tlc_liveness.cfg_text(model(2, randomized=False), "LeaderStability")
     assert "SPECIFICATION LiveSpec\n" in cfg
-    assert "PROPERTY LeaderStability" in cfg
+    assert "PROPERTY LeaderStability\n" in cfg
+    cfg = tlc_liveness.cfg_text(model(2), ("EventuallyLeader", "CandidateProgress"))
+    assert "PROPERTY MCEventuallyLeader CandidateProgress\n" in cfg
 
 
 def test_unmirrored_models_are_refused() -> None:
@@ -92,9 +94,11 @@ def test_lasso_shape_is_read_from_tlcs_report() -> None:
 @pytest.mark.tlc
 def test_one_server_every_property_holds_in_both() -> None:
     p = model(1)
-    for prop in ("EventuallyLeader", "LeaderStability", "CandidateProgress"):
-        assert ours(p, prop) == "holds"
-        assert tlc_liveness.run_property(p, prop, timeout_s=600).verdict == "holds"
+    props = ("EventuallyLeader", "LeaderStability", "CandidateProgress")
+    assert [ours(p, prop) for prop in props] == ["holds"] * 3
+    t = tlc_liveness.run_property(p, props, timeout_s=600, final_only=True)
+    assert t.verdict == "holds"
+    assert t.depth is not None  # TLC searched the whole graph
 
 
 @NEEDS_JAVA
