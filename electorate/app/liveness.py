@@ -192,7 +192,7 @@ def _tlc_run(
 def _tlc_report(out: Console, tlc: dict[str, Any]) -> None:
     table = Table(title="TLC (RaftElectionLiveness.tla, 1 worker, no symmetry, no constraint)")
     for col in ("property", "ours", "TLC", "agree", "TLC states", "TLC CPU s", "TLC lasso"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "property")
     for pid, e in tlc.items():
         lasso = e.get("lasso")
         shape = (
