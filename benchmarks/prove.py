@@ -4,15 +4,16 @@
 
 Runs the whole `electorate prove --json` (every property with its checks, the tie in its worker
 processes) `--runs` times and prints, per run: each property's CPU seconds (its obligations and
-checks, in the main process), each tie configuration's CPU seconds and the worker that ran it,
-the CPU of each process, the wall time and the load average.
+checks, in the main process), each tie configuration's CPU seconds and the process that ran it
+(a worker, or the main process once its proofs are done), the CPU of each process, the wall
+time and the load average.
 
 The machine is shared, so the wall time measures the load more than prove. The figure that
-carries over to an idle machine is CPU: prove runs three processes (the proofs, and two tie
-workers), and on an idle 2-core machine fair sharing ends them after c3 + c1/2 seconds, c1 and c3
-being the smallest and largest of the three processes' CPU seconds (all three run at 2/3 of a
-core until the smallest ends, then the other two have a core each). Exit 1 if some run fails
-or that estimate exceeds BUDGET_S.
+carries over to an idle machine is CPU: prove runs three processes (the proofs, which then
+take the tie jobs no worker has started, and two tie workers), and on an idle 2-core machine
+fair sharing ends them after c3 + c1/2 seconds, c1 and c3 being the smallest and largest of
+the three processes' CPU seconds (all three run at 2/3 of a core until the smallest ends, then
+the other two have a core each). Exit 1 if some run fails or that estimate exceeds BUDGET_S.
 """
 
 from __future__ import annotations
@@ -54,23 +55,26 @@ def run_once(extra: list[str]) -> dict[str, Any]:
     load_before = os.getloadavg()
     cpu_before = _children_cpu()
     start = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "electorate.proofs.cli", "--json", *extra],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
-        check=False,
     )
+    stdout, stderr = proc.communicate()
     wall = time.perf_counter() - start
     cpu = _children_cpu() - cpu_before  # prove and its workers, as the OS counted them
-    if proc.returncode not in (0, 1) or not proc.stdout.strip():
-        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+    if proc.returncode not in (0, 1) or not stdout.strip():
+        tail = stderr.strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"prove exited {proc.returncode}: {tail[0]}")
-    data = json.loads(proc.stdout)
+    data = json.loads(stdout)
     workers: dict[int, float] = defaultdict(float)
     seen: set[str] = set()
     for t in data["tie"]:
-        if t["config"] not in seen:  # a configuration's models share one exploration
+        # A configuration's models share one exploration; the main process runs the jobs no
+        # worker has started when its proofs are done (its CPU includes them).
+        if t["config"] not in seen and t["process"] != proc.pid:
             seen.add(t["config"])
             workers[t["process"]] += t["cpu_seconds"]
     main_cpu = data["cpu_seconds"]["main"]
@@ -98,7 +102,7 @@ def run_once(extra: list[str]) -> dict[str, Any]:
                 "models": [u["model"] for u in data["tie"] if u["config"] == t["config"]],
                 "cpu_s": t["cpu_seconds"],
                 "steps": t["steps"],
-                "worker": sorted(workers).index(t["process"]) + 1,
+                "worker": sorted(workers).index(t["process"]) + 1 if t["process"] in workers else 0,
             }
             for k, t in enumerate(data["tie"])
             if all(u["config"] != t["config"] for u in data["tie"][:k])
@@ -119,12 +123,10 @@ def _print(run: dict[str, Any]) -> None:
             f"{p['cpu_s']:.2f} |"
         )
     for t in run["tie"]:
-        print(
-            f"| tie {t['config']} [{', '.join(t['models'])}] | worker {t['worker']} | "
-            f"{t['cpu_s']:.2f} |"
-        )
+        where = f"worker {t['worker']}" if t["worker"] else "main"
+        print(f"| tie {t['config']} [{', '.join(t['models'])}] | {where} | {t['cpu_s']:.2f} |")
     print(
-        f"| main process in all (imports, formulas, proofs, checks) | main | "
+        f"| main process in all (imports, formulas, proofs, checks, tie jobs) | main | "
         f"{run['main_cpu_s']:.2f} |"
     )
     for k, w in enumerate(run["worker_cpu_s"], 1):

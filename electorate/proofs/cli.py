@@ -21,6 +21,7 @@ import multiprocessing.pool
 import resource
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -277,27 +278,46 @@ def _longest_first(index: int) -> float:
 
 class TieRunner:
     """Runs the tie configurations, in `jobs` worker processes beside the proofs (forked, so a
-    worker sees the same spec as the parent, patched or not) or, with one job, in-process."""
+    worker sees the same spec as the parent, patched or not) or, with one job, in-process.
+
+    Longest first: each worker holds one job and takes the next longest when it is done (the
+    run ends when its longest job does, so that one must not start last). When the proofs are
+    done, this process takes the shortest of the jobs no worker has started yet."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self._pool: multiprocessing.pool.Pool | None = None
-        self._jobs: list[multiprocessing.pool.AsyncResult[list[tie.TieResult]]] = []
+        self._started: dict[int, multiprocessing.pool.AsyncResult[list[tie.TieResult]]] = {}
+        self._pending = sorted(range(len(TIES)), key=_longest_first)
+        self._lock = threading.Lock()  # the pool's result thread starts the next jobs
 
     def start(self) -> None:
         if self.jobs > 1:
             context = multiprocessing.get_context("fork")
             self._pool = context.Pool(self.jobs, initializer=_worker_init)
-            # Longest first (a free worker takes the next job): the run ends when its longest
-            # job does, so that one must not start last.
-            order = sorted(range(len(TIES)), key=_longest_first)
-            started = {k: self._pool.apply_async(_tie_job, (k,)) for k in order}
-            self._jobs = [started[k] for k in range(len(TIES))]
+            for _ in range(self.jobs):
+                self._start_next()
+
+    def _start_next(self, _: object = None) -> None:
+        with self._lock:
+            if self._pool is None or not self._pending:
+                return
+            k = self._pending.pop(0)
+            self._started[k] = self._pool.apply_async(
+                _tie_job, (k,), callback=self._start_next, error_callback=self._start_next
+            )
+
+    def _take_shortest(self) -> int | None:
+        with self._lock:
+            return self._pending.pop() if self._pending else None
 
     def results(self, progress: TextIO) -> list[TieRow]:
+        here: dict[int, list[tie.TieResult]] = {}
+        while (k := self._take_shortest()) is not None:
+            here[k] = _tie_job(k)
         rows = []
         for k, config in enumerate(TIES):
-            results = self._jobs[k].get() if self._pool else _tie_job(k)
+            results = here[k] if k in here else self._started[k].get()
             for r in results:
                 verdict = "ok" if r.ok else f"FAILED ({len(r.rejected)} rejected)"
                 model = r.model.tag or "canonical"
@@ -309,10 +329,11 @@ class TieRunner:
 
     def stop(self) -> None:
         """End the workers (at once: a stopped run's tie results are not wanted)."""
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
 
 class _TerminatedError(BaseException):
