@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 import z3
 
-from electorate.proofs import checkquorum, election, history, lease, prevote
+from electorate.proofs import checkquorum, election, history, lease, logsafety, prevote
 from electorate.proofs.induction import Theory
 from electorate.proofs.sanity import BadState, Formula
 from electorate.proofs.vacuity import Witness
 from electorate.proofs.vocab import ALL_FEATURES, CANONICAL, Model, Sorts, Vocab
-from electorate.spec.ids import BugId, Feature, Profile
+from electorate.spec.ids import Feature, Profile
+from electorate.spec.messages import Entry as LogEntry
 from electorate.spec.next import Init
 from electorate.spec.params import Params
 from electorate.spec.state import Role
@@ -50,7 +51,7 @@ class TieConfig:
 class Entry:
     theory: Theory
     statement: str  # the property's id: a conjunct or a corollary of the theory
-    mutant: BugId
+    mutant: str  # a spec bug variant's mirror (BugId) or a relation mutant (proofs.mutants)
     witness: Witness
     witness_words: str
     bad: Callable[[], BadState]
@@ -76,6 +77,21 @@ def _two_leaders() -> BadState:
     p = Params(servers=2)
     s = Init(p)._replace(role=(Role.Leader, Role.Leader), votes_granted=(0b11, 0b11))
     return BadState(p, s, words="two leaders in term 1")
+
+
+def _logs_disagree() -> BadState:
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    logs = ((LogEntry(1, 1), LogEntry(2, 1)), (LogEntry(1, 2), LogEntry(2, 1)))
+    s = Init(p)._replace(log=logs)
+    return BadState(p, s, words="two logs with the same entry at index 2 and different at 1")
+
+
+def _shared_entry(s: Sorts, v: Vocab) -> z3.BoolRef:
+    i, j = z3.Consts("wi wj", s.node)
+    one = z3.IntVal(1)
+    held = z3.And(v.fn("len")(i) >= 1, v.fn("len")(j) >= 1)
+    same = v.fn("lterm")(i, one) == v.fn("lterm")(j, one)
+    return z3.Exists([i, j], z3.And(i != j, held, same))
 
 
 def _elected_twice() -> BadState:
@@ -156,6 +172,14 @@ ENTRIES: tuple[Entry, ...] = (
         "a server that stepped down",
         _quiet_leader,
     ),
+    Entry(
+        logsafety.LOG_MATCHING,
+        "LogMatching",
+        logsafety.MUTANT,
+        _shared_entry,
+        "two servers holding an entry of the same index and term",
+        _logs_disagree,
+    ),
 )
 ENTRY_BY_NAME = {e.theory.name: e for e in ENTRIES}
 
@@ -185,4 +209,12 @@ TIES: tuple[TieConfig, ...] = (
     TieConfig(_params(3, "lease"), 8, (lease.LEASE_MODEL,), cpu=4.0),
     TieConfig(_params(2, "lease"), 13, (lease.LEASE_MODEL,), cpu=6.2),
     TieConfig(_params(3, "prevote", "check_quorum", "lease"), 10, (ALL_FEATURES,), cpu=2.7),
+    # The log profile: two values, logs of up to two entries; depth 16 reaches leaders that
+    # append, replicate and answer, and logs holding entries of two terms.
+    TieConfig(
+        Params(servers=2, profile="log", max_term=3, max_msgs=1, max_log=2, values=2),
+        16,
+        (logsafety.LOG_MODEL,),
+        cpu=4.0,
+    ),
 )

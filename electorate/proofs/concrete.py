@@ -30,7 +30,7 @@ from electorate.proofs.vocab import (
     Vocab,
 )
 from electorate.spec.ids import BugId
-from electorate.spec.messages import Message
+from electorate.spec.messages import Message, MType
 from electorate.spec.next import Action
 from electorate.spec.params import Params
 from electorate.spec.state import NIL, State
@@ -90,21 +90,40 @@ def universe(n: int, bug: BugId | None) -> Universe:
 MsgKey = tuple[int, ...]
 
 
-def message_key(m: Message, stamped: bool) -> tuple[Any, ...]:
-    """Type, source, destination, term, flag (vote granted; with stamps, an AppendEntries
-    response's success) and, with stamps, the heartbeat's send time."""
-    flag = bool(m.mvote_granted) or (stamped and bool(m.msuccess))
-    base = (int(m.mtype), m.msource, m.mdest, m.mterm, flag)
-    return (*base, m.msent_at) if stamped else base
+def message_key(m: Message, stamped: bool, logged: bool = False) -> tuple[Any, ...]:
+    """Type, source, destination, term, flag (vote granted; with stamps or logs, an
+    AppendEntries response's success; with logs, "carries an entry" of a request), with stamps
+    the heartbeat's send time, with logs the log payload (proofs.logmodel)."""
+    flag = bool(m.mvote_granted) or ((stamped or logged) and bool(m.msuccess))
+    flag = flag or (logged and bool(m.mentries))
+    base: tuple[Any, ...] = (int(m.mtype), m.msource, m.mdest, m.mterm, flag)
+    if stamped:
+        base = (*base, m.msent_at)
+    return (*base, *log_payload(m)) if logged else base
 
 
-def _messages(s: State, stamped: bool, pre_vote: bool) -> frozenset[tuple[Any, ...]]:
-    return _keys(s.messages, stamped and not pre_vote, pre_vote)
+def log_payload(m: Message) -> tuple[int, int, int, int]:
+    """The four integers a message carries in the model with logs (proofs.logmodel)."""
+    if m.mtype == MType.RequestVoteRequest:
+        return (m.mlast_log_index, m.mlast_log_term, 0, 0)
+    if m.mtype == MType.AppendEntriesRequest:
+        entry = m.mentries[0] if m.mentries else None
+        term, value = (entry.term, entry.value) if entry is not None else (0, 0)
+        return (m.mprev_log_index, m.mprev_log_term, term, value)
+    return (0, 0, 0, 0)
+
+
+def _messages(
+    s: State, stamped: bool, pre_vote: bool, logged: bool = False
+) -> frozenset[tuple[Any, ...]]:
+    return _keys(s.messages, stamped and not pre_vote, pre_vote, logged)
 
 
 @lru_cache(maxsize=65_536)
-def _keys(bag: Any, stamped: bool, pre_vote: bool) -> frozenset[tuple[Any, ...]]:
-    return frozenset(message_key(m, stamped) for m, _ in bag if m.mpre_vote == pre_vote)
+def _keys(
+    bag: Any, stamped: bool, pre_vote: bool, logged: bool = False
+) -> frozenset[tuple[Any, ...]]:
+    return frozenset(message_key(m, stamped, logged) for m, _ in bag if m.mpre_vote == pre_vote)
 
 
 # Each variable's value in a spec state: a hashable Python value (a cache key) that `body`
@@ -127,11 +146,23 @@ ABSTRACTION: dict[str, Callable[[State, bool], Any]] = {
     "lu": lambda s, st: s.lease_until,
     "ra": lambda s, st: s.round_at,
     "rack": lambda s, st: s.round_acked,
+    "len": lambda s, st: tuple(len(log) for log in s.log),
+    "lterm": lambda s, st: tuple(tuple(e.term for e in log) for log in s.log),
+    "lval": lambda s, st: tuple(tuple(e.value for e in log) for log in s.log),
 }
 
 
+def _logged_messages(s: State, stamped: bool) -> frozenset[tuple[Any, ...]]:
+    return _messages(s, False, False, logged=True)
+
+
+def abstraction_of(v: Vocab, var: str) -> Callable[[State, bool], Any]:
+    """The abstraction of `var` in `v`'s model (with logs, messages keep their payload)."""
+    return _logged_messages if var == "msg" and v.logged else ABSTRACTION[var]
+
+
 def abstraction(v: Vocab, s: State, var: str) -> Any:
-    return ABSTRACTION[var](s, v.stamped)
+    return abstraction_of(v, var)(s, v.stamped)
 
 
 # The bodies below are cached by value: spec states share most of their per-server tuples,
@@ -173,19 +204,35 @@ def _relation_body(u: Universe, masks: tuple[int, ...]) -> z3.BoolRef:
 
 
 @lru_cache(maxsize=65_536)
-def _messages_body(u: Universe, keys: frozenset[tuple[Any, ...]], stamped: bool) -> z3.BoolRef:
-    """Body of msg(type, src, dst, term, flag[, stamp]): one of the messages in flight."""
+def _messages_body(
+    u: Universe, keys: frozenset[tuple[Any, ...]], stamped: bool, logged: bool = False
+) -> z3.BoolRef:
+    """Body of msg(type, src, dst, term, flag[, stamp][, log]): one of the messages in flight."""
     sorts = [MTypeSort, u.sorts.node, u.sorts.node, z3.IntSort(), z3.BoolSort()]
     sorts += [z3.IntSort()] if stamped else []
+    sorts += [z3.IntSort()] * 4 if logged else []
     xs = [z3.Var(k, sort) for k, sort in enumerate(sorts)]
     node = u.servers
     cases = []
     for k in sorted(keys):
         eqs = [xs[0] == MTYPES[k[0]], xs[1] == node[k[1]], xs[2] == node[k[2]]]
         eqs += [xs[3] == k[3], xs[4] == z3.BoolVal(k[4])]
-        eqs += [xs[5] == k[5]] if stamped else []
+        eqs += [x == value for x, value in zip(xs[5:], k[5:], strict=True)]
         cases.append(z3.And(*eqs))
     return z3.Or(*cases) if cases else z3.BoolVal(False)
+
+
+@lru_cache(maxsize=65_536)
+def _log_body(u: Universe, logs: tuple[tuple[int, ...], ...]) -> Expr:
+    """Body of (n, k) |-> the k-th entry's term (or value) of n's log, 0 outside it."""
+    x, k = z3.Var(0, u.sorts.node), z3.Var(1, z3.IntSort())
+    out: Expr = z3.IntVal(0)
+    for n in range(len(logs) - 1, -1, -1):
+        row: Expr = z3.IntVal(0)
+        for pos in range(len(logs[n]), 0, -1):
+            row = z3.If(k == pos, z3.IntVal(logs[n][pos - 1]), row)
+        out = row if n == len(logs) - 1 else z3.If(x == u.servers[n], row, out)
+    return out
 
 
 def _bits_body(bits: int) -> z3.BoolRef:
@@ -199,7 +246,9 @@ def body(u: Universe, v: Vocab, var: str, value: Any) -> Expr:
     """The definition of `var`'s function for the abstracted value `value`."""
     spec = VAR[var]
     if var in ("msg", "pmsg"):
-        return _messages_body(u, value, v.stamped and var == "msg")
+        return _messages_body(u, value, v.stamped and var == "msg", v.logged and var == "msg")
+    if var in ("lterm", "lval"):
+        return _log_body(u, value)
     if var == "earned":
         return _bits_body(value)
     if var == "unearned":
@@ -255,8 +304,14 @@ def encoded_action(p: Params, model: Model, action: Action) -> tuple[str, list[o
         return name, [servers[0], None]
     if name == "BecomeLeader":
         return name, servers[:1] + ([None] if model.tracked("history") else [])
-    if name == "ClientRequest":
-        return name, servers[:1]  # the client value does not matter to elections
+    if name == "ClientRequest":  # the client value matters only to the logs
+        return name, servers[:2] if model.tracked("log") else servers[:1]
+    if name == "AppendEntries" and model.tracked("log"):
+        return name, [*servers, None]  # prevLogIndex: nextIndex is not modelled
+    if model.tracked("log") and name in ("Receive", "DuplicateMessage", "DropMessage"):
+        m = args[0]
+        if isinstance(m, Message):
+            return _encoded_logged(action, m)
     if name not in ("Receive", "DuplicateMessage", "DropMessage"):
         return name, servers
     m = args[0]
@@ -286,6 +341,25 @@ def _encoded_message(action: Action, m: Message, lease: bool) -> tuple[str, list
         return name, [i, j, t, *([g, m.msent_at] if lease else [])]
     if name == "IgnoreVoteRequestInLease":
         return name, [i, j, t]
+    raise ValueError(f"no encoding for spec action {action}")
+
+
+def _encoded_logged(action: Action, m: Message) -> tuple[str, list[object]]:
+    """Steps on a message in the model with logs: the message's payload is part of it."""
+    i, j, t = m.mdest, m.msource, m.mterm
+    key = message_key(m, False, logged=True)
+    g, payload = key[4], list(key[5:])
+    name = action.detail or action.name
+    if name in ("UpdateTerm", "DropStaleResponse", "DuplicateMessage", "DropMessage"):
+        return name, [int(m.mtype), i, j, t, g, *payload]
+    if name == "HandleRequestVoteRequest":
+        return name, [i, j, t, None, *payload[:2]]
+    if name == "HandleRequestVoteResponse":
+        return name, [i, j, t, g]
+    if name == "HandleAppendEntriesRequest":
+        return name, [i, j, t, None, None, *payload[:2], g, *payload[2:]]
+    if name == "HandleAppendEntriesResponse":
+        return name, [i, j, t, g]
     raise ValueError(f"no encoding for spec action {action}")
 
 

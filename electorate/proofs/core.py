@@ -40,6 +40,9 @@ class Settings:
     # The obligation is expected to fail (a mutant's): look for a counterexample among few
     # servers and small terms first, where model finding is quick (proofs.cti.bounded).
     search_first: bool = False
+    # z3's macro finder (definitions of the post-state by the pre-state are expanded before
+    # the search): the model with logs needs it to find models at all (proofs.logmodel).
+    macros: bool = False
 
     def schedule(self) -> list[tuple[int, int, int]]:
         """(seed, wall-clock timeout ms, resource limit) of each attempt."""
@@ -95,6 +98,8 @@ def make_solver(settings: Settings, rlimit: int | None = None) -> z3.Solver:
     solver.set("rlimit", settings.first_rlimit if rlimit is None else rlimit)
     solver.set("random_seed", settings.seed)
     solver.set("smt.random_seed", settings.seed)
+    if settings.macros:
+        solver.set("smt.macro_finder", True)
     return solver
 
 

@@ -25,11 +25,16 @@ SHRINK_TERMS = (3, 6)
 SHRINK_RLIMIT = 20_000_000  # z3 resource units per bounded search (a few seconds of CPU)
 MINIMIZE_CALLS = 12  # at most this many solver calls to drop messages
 MAX_MESSAGES = 12  # messages printed per state (an unshrunk model can have hundreds)
+LOG_LENGTH = 3  # with logs: at most this many entries per log in a shrunk counterexample
+LOG_VALUES = 2  # and values in 0..LOG_VALUES
 
 
-def bounds(ctx: Context, k: int, top: int, quiet: bool) -> list[z3.BoolRef]:
+def bounds(
+    ctx: Context, k: int, top: int, quiet: bool, first_term: bool = False
+) -> list[z3.BoolRef]:
     """At most k nodes and k quorums, all terms (state and messages) in 1..top, clocks in
-    0..2*top; with `quiet`, no message in flight before the step."""
+    0..2*top; with `quiet`, no message in flight before the step; with `first_term`, every
+    server in term 1 before the step."""
     s = ctx.sorts
     nodes = [z3.Const(f"node{j}", s.node) for j in range(k)]
     quorums = [z3.Const(f"quorum{j}", s.quorum) for j in range(k)]
@@ -43,11 +48,18 @@ def bounds(ctx: Context, k: int, top: int, quiet: bool) -> list[z3.BoolRef]:
         found.append(z3.ForAll([x], z3.And(v.ct(x) >= 1, v.ct(x) <= top)))
         m = msg_vars(v)
         in_range = z3.And(m[3] >= 1, m[3] <= top)
+        if v.logged:  # the payload: an index, a term, a term, a value
+            a, b, c, d = m[5:9]
+            in_range = z3.And(in_range, a >= 0, a <= LOG_LENGTH, b >= 0, b <= top)
+            in_range = z3.And(in_range, c >= 0, c <= top, d >= 0, d <= LOG_VALUES)
+            found += _log_bounds(v, x, top)
         found.append(z3.ForAll(m, z3.Implies(v.msg(*m), in_range)))
         for name in ("clock", "lu", "ra"):
             if v.has(name):
                 f = v.fn(name)
                 found.append(z3.ForAll([x], z3.And(f(x) >= 0, f(x) <= 2 * top)))
+    if first_term:
+        found.append(z3.ForAll([x], ctx.pre.ct(x) == 1))
     if quiet:
         for name in ("msg", "pmsg"):
             if ctx.pre.has(name):
@@ -56,15 +68,34 @@ def bounds(ctx: Context, k: int, top: int, quiet: bool) -> list[z3.BoolRef]:
     return found
 
 
+def _log_bounds(v: Vocab, x: z3.ExprRef, top: int) -> list[z3.BoolRef]:
+    """Short logs, terms in 1..top, values in 0..LOG_VALUES."""
+    k = z3.Int("bk")
+    length, term, value = v.fn("len"), v.fn("lterm"), v.fn("lval")
+    inside = z3.And(k >= 1, k <= length(x))
+    entries = z3.And(term(x, k) >= 1, term(x, k) <= top, value(x, k) >= 0)
+    return [
+        z3.ForAll([x], z3.And(length(x) >= 0, length(x) <= LOG_LENGTH)),
+        z3.ForAll([x, k], z3.Implies(inside, z3.And(entries, value(x, k) <= LOG_VALUES))),
+    ]
+
+
 def _shrink(
     goal: Sequence[z3.BoolRef], ctx: Context, settings: Settings
 ) -> tuple[z3.ModelRef, int, list[z3.BoolRef]] | None:
-    budget = Settings(settings.timeout_ms, settings.seed, first_rlimit=SHRINK_RLIMIT)
-    for k in SHRINK_NODES:
+    budget = Settings(
+        settings.timeout_ms, settings.seed, first_rlimit=SHRINK_RLIMIT, macros=settings.macros
+    )
+    # With logs, z3's model search gets lost among the terms of the election history: a first
+    # tier with every server in term 1 finds the small counterexamples at once (measured: in
+    # well under a second, where other terms run out of budget under some seeds); and two
+    # servers at most already include one.
+    tiers = [(True, True), (False, True)] if ctx.pre.logged else []
+    for k in SHRINK_NODES[1:] if ctx.pre.logged else SHRINK_NODES:
         for top in SHRINK_TERMS:
-            for quiet in (True, False):
+            for quiet, first_term in [*tiers, (True, False), (False, False)]:
                 solver = make_solver(budget)
-                limits = bounds(ctx, k, top, quiet)
+                limits = bounds(ctx, k, top, quiet, first_term)
                 solver.add(*goal, *limits)
                 if solver.check() == z3.sat:
                     return solver.model(), top, limits
@@ -80,7 +111,9 @@ def _minimize_messages(
     settings: Settings,
 ) -> z3.ModelRef:
     """Drop pre-state messages the counterexample does not need, one at a time (greedy)."""
-    budget = Settings(settings.timeout_ms, settings.seed, first_rlimit=SHRINK_RLIMIT)
+    budget = Settings(
+        settings.timeout_ms, settings.seed, first_rlimit=SHRINK_RLIMIT, macros=settings.macros
+    )
     view = _View(model, ctx, top)
     atoms = [atom for atom, _ in view.message_atoms(ctx.pre)]
     dropped: list[z3.BoolRef] = []
@@ -238,8 +271,19 @@ class _View:
             lines.append(f"    ... and {len(shown) - MAX_MESSAGES} more messages")
         return lines
 
+    def _log(self, v: Vocab, n: z3.ExprRef) -> list[tuple[int, int]]:
+        """n's log as (term, value) pairs."""
+        length = self.ev(v.fn("len")(n)).as_long()
+        at = [z3.IntVal(k) for k in range(1, max(0, length) + 1)]
+        return [
+            (self.ev(v.fn("lterm")(n, k)).as_long(), self.ev(v.fn("lval")(n, k)).as_long())
+            for k in at
+        ]
+
     def _extras(self, v: Vocab, n: z3.ExprRef) -> str:
         out = ""
+        if v.logged:
+            out += ", log [" + ", ".join(f"{t}:v{x}" for t, x in self._log(v, n)) + "]"
         if v.has("quiet"):
             quiet = " quiet" if self.true(v.fn("quiet")(n)) else ""
             out += f", acked {self._set(v.fn('acked'), n)}{quiet}"
@@ -283,14 +327,46 @@ class _View:
             found |= {self.ev(v.fn(name)(n)).as_long() for n in self.nodes}
         return sorted(found)
 
+    def _payloads(self, v: Vocab, ty: z3.ExprRef) -> list[tuple[int, ...]]:
+        """The log payloads to try for a message type (proofs.logmodel), or [()] without
+        logs: indexes up to the longest log, terms 0..the largest, values up to the largest."""
+        if not v.logged:
+            return [()]
+        logs = [self._log(w, n) for w in (self.ctx.pre, self.ctx.post) for n in self.nodes]
+        longest = max([LOG_LENGTH, *[len(log) for log in logs]])
+        values = max([LOG_VALUES, *[x for log in logs for _, x in log]])
+        terms = [0, *self._terms(v)]
+        indexes = range(longest + 1)
+        if ty.eq(MTYPES[0]):
+            return [(a, b, 0, 0) for a in indexes for b in terms]
+        if ty.eq(MTYPES[2]):
+            return [
+                (a, b, c, d)
+                for a in indexes
+                for b in terms
+                for c in terms
+                for d in range(values + 1)
+            ]
+        return [(0, 0, 0, 0)]
+
+    def _none(self, rel: z3.FuncDeclRef) -> bool:
+        """The model says the relation is empty (no need to try every message)."""
+        found = self.model[rel]
+        if not isinstance(found, z3.FuncInterp):
+            return False
+        return bool(found.num_entries() == 0 and z3.is_false(found.else_value()))
+
     def message_atoms(self, v: Vocab) -> Iterator[tuple[z3.BoolRef, str]]:
         """The messages in flight in the model, as ground atoms and as text."""
         for name, prefix in (("msg", ""), ("pmsg", "Pre")):
             if not v.has(name):
                 continue
             rel = v.fn(name)
+            if self._none(rel):
+                continue
             stamps = self._stamps(v) if name == "msg" else [0]
             for ty in MTYPES:
+                payloads = self._payloads(v, ty) if name == "msg" else [()]
                 for a, na in enumerate(self.nodes):
                     for b, nb in enumerate(self.nodes):
                         for t in self._terms(v):
@@ -299,9 +375,11 @@ class _View:
                                     key = [ty, na, nb, z3.IntVal(t), z3.BoolVal(g)]
                                     if name == "msg" and v.stamped:
                                         key.append(z3.IntVal(st))
-                                    atom = rel(*key)
-                                    if self.true(atom):
-                                        yield atom, self._text(prefix, ty, a, b, t, g, st, v)
+                                    for load in payloads:
+                                        atom = rel(*key, *[z3.IntVal(x) for x in load])
+                                        if self.true(atom):
+                                            text = self._text(prefix, ty, a, b, t, g, st, v)
+                                            yield atom, text + _payload_text(ty, g, load)
 
     @staticmethod
     def _text(
@@ -310,11 +388,23 @@ class _View:
         extra = ""
         if ty.eq(MTYPES[1]):
             extra = " granted" if g else " denied"
-        elif ty.eq(MTYPES[3]) and v.stamped:
+        elif ty.eq(MTYPES[3]) and (v.stamped or v.logged):
             extra = " ok" if g else " fail"
         if v.stamped and prefix == "" and (ty.eq(MTYPES[2]) or ty.eq(MTYPES[3])):
             extra += f" round {st}"
         return f"{prefix}{ty} n{a + 1}->n{b + 1} term {t}{extra}"
+
+
+def _payload_text(ty: z3.ExprRef, carries: bool, load: tuple[int, ...]) -> str:
+    """A message's log payload as the spec prints it (spec.messages.show_message)."""
+    if not load:
+        return ""
+    if ty.eq(MTYPES[0]):
+        return f" last {load[0]}@{load[1]}"
+    if ty.eq(MTYPES[2]):
+        entry = f" entry v{load[3]}@{load[2]}" if carries else ""
+        return f" prev {load[0]}@{load[1]}{entry}"
+    return ""
 
 
 __all__ = ["minimized", "render_state"]

@@ -125,7 +125,13 @@ def _background(theory: Theory, bug: str | None) -> tuple[z3.BoolRef, ...]:
     return (*axioms(ctx, bug), *theory.hypotheses(bug))
 
 
+def tuned(model: Model, settings: Settings) -> Settings:
+    """The solver settings a model's queries need (the logs: z3's macro finder)."""
+    return replace(settings, macros=True) if model.tracked("log") else settings
+
+
 def check_init(theory: Theory, conj: Lemma, bug: str | None, settings: Settings) -> Outcome:
+    settings = tuned(theory.model, settings)
     ctx = context(theory.model)
     goal = [
         *background(theory, bug),
@@ -146,6 +152,7 @@ def check_step(
     """Inv /\\ Action => conj', with Inv the conjunction of `lemmas` (default: all conjuncts)
     in the pre-state."""
     model = theory.model
+    settings = tuned(model, settings)
     ctx = context(model)
     step, args = relation_formula(action, bug, model)
     held = theory.conjuncts if lemmas is None else lemmas
@@ -176,6 +183,7 @@ def check_step(
 
 
 def check_corollary(theory: Theory, cor: Corollary, bug: str | None, settings: Settings) -> Outcome:
+    settings = tuned(theory.model, settings)
     ctx = context(theory.model)
     goal = [
         *background(theory, bug),

@@ -32,12 +32,13 @@ def _nodes(sorts: Sorts, names: str) -> list[z3.ExprRef]:
 def in_flight(
     v: Vocab, ty: z3.ExprRef, src: z3.ExprRef, dst: z3.ExprRef, t: z3.ExprRef, g: z3.ExprRef
 ) -> tuple[z3.BoolRef, list[z3.ExprRef]]:
-    """ "This message is in flight", and the extra bound variable it needs: a model whose
-    messages carry a send-time stamp (the lease) quantifies over it."""
-    if v.stamped:
-        stamp = z3.Int("mstamp")
-        return v.msg(ty, src, dst, t, g, stamp), [stamp]
-    return v.msg(ty, src, dst, t, g), []
+    """ "This message is in flight", and the extra bound variables it needs: a model whose
+    messages carry a send-time stamp (the lease) or a log payload (the logs) quantifies over
+    them."""
+    extra = [z3.Int("mstamp")] if v.stamped else []
+    if v.logged:
+        extra += [z3.Int(f"mlog{k}") for k in range(4)]
+    return v.msg(ty, src, dst, t, g, *extra), extra
 
 
 def _electing(v: Vocab, i: z3.ExprRef) -> z3.BoolRef:

@@ -24,6 +24,7 @@ from typing import Final
 
 import z3
 
+from electorate.proofs import logmodel
 from electorate.proofs.vocab import (
     AE_REQ,
     AE_RESP,
@@ -244,7 +245,11 @@ def _timeout_in(model: Model, bug: str | None) -> bool:
 
 def _request_vote(c: Ctx, a: Sequence[Expr]) -> Step:
     i, j = a
-    request = c.pre.key(RV_REQ, i, j, c.pre.ct(i))
+    pre = c.pre
+    last: tuple[Expr | int, ...] = (0, 0, 0, 0)
+    if c.tracked("log"):  # the candidate's lastLogIndex and lastLogTerm
+        last = (pre.fn("len")(i), logmodel.last_term(pre, i), 0, 0)
+    request = pre.key(RV_REQ, i, j, pre.ct(i), log=last)
     return Step(
         z3.And(c.pre.role(i) == c.pre.roles.candidate, z3.Not(c.pre.vr(i, j))),
         {"msg": update_messages(c.pre, c.post, send=request)},
@@ -287,20 +292,37 @@ def _become_leader(c: Ctx, a: Sequence[Expr]) -> Step:
 
 def _leader_only(c: Ctx, a: Sequence[Expr]) -> Step:
     """ClientRequest / AdvanceCommitIndex: they touch only the log and commitIndex."""
-    (i,) = a
+    i = a[0]
     return Step(c.pre.role(i) == c.pre.roles.leader, {})
+
+
+def _client_request(c: Ctx, a: Sequence[Expr]) -> Step:
+    """Leader i appends an entry of its term with value v (logs tracked; else only a guard)."""
+    if not c.tracked("log"):
+        return _leader_only(c, a)
+    i, value = a
+    pre = c.pre
+    log = logmodel.append(pre, i, pre.ct(i), value)
+    if c.bug == "leader-overwrites":  # relation mutant: the new entry replaces the last one
+        over = logmodel.overwrite_last(pre, i, pre.ct(i), value)
+        log = logmodel.pick(pre.fn("len")(i) >= 1, over, log)
+    return Step(pre.role(i) == pre.roles.leader, logmodel.changes(pre, c.post, i, log))
 
 
 def _append_entries(c: Ctx, a: Sequence[Expr]) -> Step:
     """Leader i sends j an AppendEntries request (with the lease, stamped with its round)."""
-    i, j = a
+    i, j = a[:2]
     pre = c.pre
     stamp = pre.fn("ra")(i) if c.tracked("lease") else 0
-    request = pre.key(AE_REQ, i, j, pre.ct(i), False, stamp)
-    return Step(
-        z3.And(i != j, pre.role(i) == pre.roles.leader),
-        {"msg": update_messages(pre, c.post, send=request)},
-    )
+    guard = z3.And(i != j, pre.role(i) == pre.roles.leader)
+    if c.tracked("log"):  # prevLogIndex = nextIndex[i][j] - 1, any index of i's log
+        prev = a[2]
+        carries, payload = logmodel.append_request(pre, i, prev)
+        request = pre.key(AE_REQ, i, j, pre.ct(i), carries, log=payload)
+        guard = z3.And(guard, prev >= 0, prev <= pre.fn("len")(i))
+    else:
+        request = pre.key(AE_REQ, i, j, pre.ct(i), False, stamp)
+    return Step(guard, {"msg": update_messages(pre, c.post, send=request)})
 
 
 def _heartbeat_round(c: Ctx, a: Sequence[Expr]) -> Step:
@@ -379,10 +401,13 @@ def _election_timer(c: Ctx, a: Sequence[Expr]) -> Step:
 
 
 def _msg_key(c: Ctx, a: Sequence[Expr]) -> tuple[Expr, ...]:
-    """The message of a generic handler's parameters (mtype, i, j, t, flag[, stamp]), as it
-    sits in the relation: from j to i."""
+    """The message of a generic handler's parameters (mtype, i, j, t, flag[, stamp][, log]),
+    as it sits in the relation: from j to i."""
     ty, i, j, t, g = a[:5]
-    return c.pre.key(ty, j, i, t, g, a[5] if c.tracked("lease") else 0)
+    rest = list(a[5:])
+    stamp = rest.pop(0) if c.tracked("lease") else 0
+    log = rest[:4] if c.tracked("log") else (0, 0, 0, 0)
+    return c.pre.key(ty, j, i, t, g, stamp, log)
 
 
 def _term_changes(c: Ctx, i: Expr, term: Expr) -> Changes:
@@ -423,13 +448,21 @@ def _update_term(c: Ctx, a: Sequence[Expr]) -> Step:
 
 
 def _handle_rv_request(c: Ctx, a: Sequence[Expr]) -> Step:
-    i, j, t, log_ok = a
+    i, j, t, log_ok = a[:4]
     pre, post = c.pre, c.post
     free = z3.Or(z3.Not(pre.voted(i)), pre.vf(i) == j)
     if c.bug == "vote-twice":  # bug: votedFor is not consulted
         free = z3.BoolVal(True)
     grant = z3.And(t == pre.ct(i), log_ok, free)
     request = pre.key(RV_REQ, j, i, t)
+    exact_log_ok: z3.BoolRef = z3.BoolVal(True)
+    if c.tracked("log"):  # the up-to-date check on the request's lastLogIndex and lastLogTerm
+        last_index, last_term = a[4:6]
+        request = pre.key(RV_REQ, j, i, t, log=(last_index, last_term, 0, 0))
+        if c.bug != "no-log-check":  # bug: votes granted without the check
+            exact_log_ok = log_ok == logmodel.up_to_date(pre, i, last_index, last_term)
+        else:
+            exact_log_ok = log_ok
     response = pre.key(RV_RESP, i, j, pre.ct(i), grant)
     ghosts: Changes = {}
     if c.tracked("history"):
@@ -443,7 +476,7 @@ def _handle_rv_request(c: Ctx, a: Sequence[Expr]) -> Step:
             ),
         )
     return Step(
-        z3.And(pre.msg(*request), t <= pre.ct(i)),
+        z3.And(pre.msg(*request), t <= pre.ct(i), exact_log_ok),
         {
             "voted": set_at(pre, post, "voted", i, z3.Or(grant, pre.voted(i))),
             "vf": set_at(pre, post, "vf", i, z3.If(grant, j, pre.vf(i))),
@@ -478,6 +511,8 @@ def _handle_ae_request(c: Ctx, a: Sequence[Expr]) -> Step:
     R = pre.roles
     lease = c.tracked("lease")
     stamp = a[5] if lease else 0
+    if c.tracked("log"):
+        return _handle_ae_request_logged(c, a)
     follower = pre.role(i) == R.follower
     # A pre-candidate (PreVote) steps down like a candidate (spec.features.restated.Receive).
     candidate = z3.Or(*[pre.role(i) == r for r in (R.candidate, R.precandidate) if r is not None])
@@ -504,6 +539,56 @@ def _handle_ae_request(c: Ctx, a: Sequence[Expr]) -> Step:
     return Step(z3.And(pre.msg(*request), t <= pre.ct(i)), changes)
 
 
+def _handle_ae_request_logged(c: Ctx, a: Sequence[Expr]) -> Step:
+    """HandleAppendEntriesRequest with the logs (no features): the consistency check on
+    prevLogIndex and prevLogTerm (logOk) is computed, and an accepted request either is
+    already done (reply success), or removes i's last entry on a conflict, or appends the
+    entry (both keep the message)."""
+    i, j, t, log_ok, replied, prev, prev_term, carries, term, value = a
+    pre, post = c.pre, c.post
+    R = pre.roles
+    follower = pre.role(i) == R.follower
+    exact = z3.Or(
+        prev == 0,
+        z3.And(logmodel.has_entry(pre, i, prev), prev_term == pre.fn("lterm")(i, prev)),
+    )
+    reject = z3.Or(t < pre.ct(i), z3.And(t == pre.ct(i), follower, z3.Not(log_ok)))
+    accept = z3.And(t == pre.ct(i), follower, log_ok)
+    to_follower = z3.And(t == pre.ct(i), pre.role(i) == R.candidate)
+    k = prev + 1
+    length = pre.fn("len")(i)
+    done = z3.Or(z3.Not(carries), z3.And(length >= k, pre.fn("lterm")(i, k) == term))
+    conflict = z3.And(carries, length >= k, pre.fn("lterm")(i, k) != term)
+    appends = z3.And(carries, length == prev)
+    request = pre.key(AE_REQ, j, i, t, carries, log=(prev, prev_term, term, value))
+    response = pre.key(AE_RESP, i, j, pre.ct(i), accept)
+    reply = update_messages(pre, post, send=response, discard=request)
+    changes_log = z3.And(accept, z3.Not(replied))
+    log = logmodel.pick(
+        z3.And(changes_log, conflict),
+        logmodel.truncate(pre, i),
+        logmodel.pick(
+            z3.And(changes_log, z3.Not(conflict)),
+            logmodel.append(pre, i, term, value),
+            logmodel.keep(pre, i),
+        ),
+    )
+    branch = z3.And(
+        log_ok == exact,
+        z3.Implies(z3.And(accept, replied), done),
+        z3.Implies(changes_log, z3.And(z3.Not(done), z3.Or(conflict, appends))),
+    )
+    changes: Changes = {
+        "role": set_at(pre, post, "role", i, z3.If(to_follower, R.follower, pre.role(i))),
+        "msg": z3.Or(
+            z3.And(z3.Or(reject, z3.And(accept, replied)), reply),
+            z3.And(z3.Or(to_follower, changes_log), same(pre, post, "msg")),
+        ),
+        **logmodel.changes(pre, post, i, log),
+    }
+    return Step(z3.And(pre.msg(*request), t <= pre.ct(i), branch), changes)
+
+
 def _handle_ae_response(c: Ctx, a: Sequence[Expr]) -> Step:
     """Server i handles j's AppendEntries response of its current term; a leader notes j heard
     (CheckQuorum) and a successful ack of its current round (lease), which may grant the lease:
@@ -512,6 +597,8 @@ def _handle_ae_response(c: Ctx, a: Sequence[Expr]) -> Step:
     pre, post = c.pre, c.post
     lease = c.tracked("lease")
     success, stamp = (a[3], a[4]) if lease else (z3.BoolVal(False), 0)
+    if c.tracked("log"):
+        success = a[3]
     response = pre.key(AE_RESP, j, i, t, success, stamp)
     changes: Changes = {"msg": update_messages(pre, post, discard=response)}
     leader = pre.role(i) == pre.roles.leader
@@ -659,7 +746,8 @@ def _duplicate_prevote(c: Ctx, a: Sequence[Expr]) -> Step:
 # ---- the table -------------------------------------------------------------------------------
 
 _MSG: Params = (("mtype", "mtype"), ("i", "node"), ("j", "node"), ("t", "int"), ("granted", "bool"))
-_STAMP: tuple[tuple[str, Params], ...] = (("lease", (("stamp", "int"),)),)
+_PAYLOAD: Params = tuple((name, "int") for name in ("la", "lb", "lc", "ld"))
+_STAMP: tuple[tuple[str, Params], ...] = (("lease", (("stamp", "int"),)), ("log", _PAYLOAD))
 
 
 def _with(feature: str) -> Callable[[Model, str | None], bool]:
@@ -677,14 +765,20 @@ ACTIONS: tuple[ActionDef, ...] = (
     ActionDef(
         "BecomeLeader", (("i", "node"),), _become_leader, more=(("history", (("q", "quorum"),)),)
     ),
-    ActionDef("ClientRequest", (("i", "node"),), _leader_only),
+    ActionDef("ClientRequest", (("i", "node"),), _client_request, more=(("log", (("v", "int"),)),)),
     ActionDef("AdvanceCommitIndex", (("i", "node"),), _leader_only),
-    ActionDef("AppendEntries", (("i", "node"), ("j", "node")), _append_entries),
+    ActionDef(
+        "AppendEntries",
+        (("i", "node"), ("j", "node")),
+        _append_entries,
+        more=(("log", (("prev", "int"),)),),
+    ),
     ActionDef("UpdateTerm", _MSG, _update_term, more=_STAMP),
     ActionDef(
         "HandleRequestVoteRequest",
         (("i", "node"), ("j", "node"), ("t", "int"), ("logOk", "bool")),
         _handle_rv_request,
+        more=(("log", (("lastIndex", "int"), ("lastTerm", "int"))),),
     ),
     ActionDef(
         "HandleRequestVoteResponse",
@@ -695,13 +789,17 @@ ACTIONS: tuple[ActionDef, ...] = (
         "HandleAppendEntriesRequest",
         (("i", "node"), ("j", "node"), ("t", "int"), ("logOk", "bool"), ("replied", "bool")),
         _handle_ae_request,
-        more=_STAMP,
+        more=(
+            ("lease", (("stamp", "int"),)),
+            ("log", (("prev", "int"), ("prevTerm", "int"), ("carries", "bool"))),
+            ("log", (("term", "int"), ("value", "int"))),
+        ),
     ),
     ActionDef(
         "HandleAppendEntriesResponse",
         (("i", "node"), ("j", "node"), ("t", "int")),
         _handle_ae_response,
-        more=(("lease", (("success", "bool"), ("stamp", "int"))),),
+        more=(("lease", (("success", "bool"), ("stamp", "int"))), ("log", (("success", "bool"),))),
     ),
     ActionDef("DropStaleResponse", _MSG, _drop_stale, more=_STAMP),
     ActionDef("DuplicateMessage", _MSG, _duplicate, more=_STAMP),
@@ -771,6 +869,8 @@ def init(v: Vocab) -> z3.BoolRef:
             m = msg_vars(v, name)
             parts.append(z3.ForAll(m, z3.Not(v.fn(name)(*m))))
     t = z3.Int("it")
+    if v.has("len"):
+        parts.append(logmodel.init(v))
     if v.has("elected"):
         c = z3.Const("ic", v.sorts.node)
         parts.append(z3.ForAll([x, t], z3.Not(v.fn("elected")(x, t))))

@@ -16,12 +16,11 @@ from electorate.proofs.core import Obligation
 from electorate.proofs.election import ELECTION, ELECTION_FEATURES
 from electorate.proofs.induction import Theory, obligations
 from electorate.proofs.model import ACTION_BY_NAME
-from electorate.spec.ids import BugId
 
 
 @dataclass(frozen=True)
 class Mutant:
-    bug: BugId
+    bug: str  # a spec bug variant (BugId) or, in RELATION_MUTANTS, a mutant of the relation
     actions: tuple[str, ...]  # encoding actions the bug changes
     breaks: tuple[str, ...]  # election obligations that fail under the bug
     features: bool = False  # a feature's bug: the election proof runs the featured model
@@ -143,14 +142,36 @@ MUTANTS: dict[str, Mutant] = {
 }
 
 
+# Mutants of the relation that no spec bug variant mirrors (no bug of the spec's catalogue breaks
+# Log Matching): each breaks a log property, so that its proof is shown not to hold for a trivial
+# reason. Not offered by `--bug` (there is no buggy spec to run them on).
+RELATION_MUTANTS: dict[str, Mutant] = {
+    m.bug: m
+    for m in (
+        Mutant(
+            "leader-overwrites",  # a leader's new entry replaces its last one
+            ("ClientRequest",),
+            (),
+            theories={
+                "log-matching": (
+                    "ClientRequest => LogMatching'",
+                    "ClientRequest => MessageMatchesLogs'",
+                )
+            },
+        ),
+    )
+}
+
+
 def _election(bug: str) -> Theory:
     return ELECTION_FEATURES if MUTANTS[bug].features else ELECTION
 
 
 def _known(bug: str) -> Mutant:
-    if bug not in MUTANTS:
-        raise ValueError(f"unknown bug {bug!r}; known: {', '.join(MUTANTS)}")
-    return MUTANTS[bug]
+    found = MUTANTS.get(bug) or RELATION_MUTANTS.get(bug)
+    if found is None:
+        raise ValueError(f"unknown bug {bug!r}; known: {', '.join([*MUTANTS, *RELATION_MUTANTS])}")
+    return found
 
 
 def mutant_obligations(bug: str, theory: Theory | None = None) -> list[Obligation]:

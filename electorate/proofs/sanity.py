@@ -73,4 +73,16 @@ def evaluate(formula: Formula, model: Model, bad: BadState) -> bool | None:
         return True
     if z3.is_false(value):
         return False
+    return _decide(value)
+
+
+def _decide(closed: z3.BoolRef) -> bool | None:
+    """A closed formula the simplifier left open (quantifiers over integers, as the logs'
+    indexes): true if its negation has no model, false if it has none; None if z3 cannot tell."""
+    for wanted, answer in ((z3.Not(closed), True), (closed, False)):
+        solver = z3.Solver()
+        solver.set("timeout", 10_000)
+        solver.add(wanted)
+        if solver.check() == z3.unsat:
+            return answer
     return None

@@ -167,6 +167,9 @@ READS: dict[str, str] = {
     "lu": "lease_until",
     "ra": "round_at",
     "rack": "round_acked",
+    "len": "log",
+    "lterm": "log",
+    "lval": "log",
 }
 
 

@@ -31,6 +31,7 @@ from electorate.proofs.induction import (
     context,
     lemma_formula,
     relation_formula,
+    tuned,
 )
 from electorate.proofs.model import ELECTION_TICKS, ActionDef, fresh_params, init, relation
 from electorate.proofs.vocab import CANONICAL, Model, Sorts, Vocab, symbolic_vocab
@@ -71,6 +72,7 @@ def _small_universe(model: Model, nodes: int) -> tuple[z3.BoolRef, ...]:
 
 
 def check_init_sat(settings: Settings, theory: Theory = ELECTION) -> Outcome:
+    settings = tuned(theory.model, settings)
     ctx = context(theory.model)
     goal = [*background(theory, None), init(ctx.pre), *small_universe(theory.model)]
     return expect_sat(goal, settings)
@@ -88,6 +90,7 @@ def check_enabled(
     satisfying it: implied by the proof, but checked directly for the election proof)."""
     if theory is None:
         theory = ELECTION_FEATURES if action.name not in _canonical_names() else ELECTION
+    settings = tuned(theory.model, settings)
     base = [
         *background(theory, None),
         *_invariant(theory),
@@ -101,6 +104,7 @@ def check_enabled(
 
 def check_witness(theory: Theory, witness: Witness, settings: Settings) -> Outcome:
     """The property's situation (a leader, a lease, ...) occurs in some invariant state."""
+    settings = tuned(theory.model, settings)
     ctx = context(theory.model)
     goal = [
         *background(theory, None),

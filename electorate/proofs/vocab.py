@@ -16,6 +16,9 @@ it (lease safety reads the clocks) tracks it. Tracked groups:
 * `lease`: `heard_leader`, the discrete clocks, lease deadlines, heartbeat rounds and their
   acknowledgements; messages then carry a send-time stamp and AppendEntries responses their
   success flag.
+* `log`: the logs (length, and each entry's term and value: proofs.logmodel); messages then
+  carry their log payload and AppendEntries responses their success flag. Only without
+  features (the log profile of the spec is raft.tla's, without them).
 
 Servers and quorums are uninterpreted sorts, so one proof covers every cluster size; the only
 facts about quorums are two axioms, "any two intersect" and "none is empty" (both justified for
@@ -39,7 +42,7 @@ Expr: TypeAlias = z3.ExprRef
 Kind = Literal["node", "quorum", "int", "bool", "mtype", "role"]
 
 FEATURES: Final = ("prevote", "check_quorum", "lease")
-TRACKS: Final = ("history", "earned", "quiet", "lease")
+TRACKS: Final = ("history", "earned", "quiet", "lease", "log")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Model:
         unknown = (set(self.features) - set(FEATURES)) | (set(self.tracks) - set(TRACKS))
         if unknown:
             raise ValueError(f"unknown model parameter(s): {', '.join(sorted(unknown))}")
+        if "log" in self.tracks and self.features:
+            raise ValueError("the logs are tracked only in the model without features")
         needs = {"earned": "prevote", "quiet": "check_quorum", "lease": "lease"}
         for track, feature in needs.items():
             if track in self.tracks and feature not in self.features:
@@ -124,6 +129,7 @@ class Var:
 
 
 _MSG_ARGS: tuple[Kind, ...] = ("mtype", "node", "node", "int", "bool")
+LOG_PAYLOAD: tuple[Kind, ...] = ("int", "int", "int", "int")  # proofs.logmodel: message_payload
 VARS: Final[tuple[Var, ...]] = (
     Var("ct", ("node",), "int", "base", "currentTerm"),
     Var("role", ("node",), "role", "base", "state"),
@@ -145,6 +151,9 @@ VARS: Final[tuple[Var, ...]] = (
     Var("lu", ("node",), "int", "lease", "lease_until"),
     Var("ra", ("node",), "int", "lease", "round_at"),
     Var("rack", ("node", "node"), "bool", "lease", "round_acked"),
+    Var("len", ("node",), "int", "log", "Len(log)"),
+    Var("lterm", ("node", "int"), "int", "log", "log[i][k].term"),
+    Var("lval", ("node", "int"), "int", "log", "log[i][k].value"),
 )
 VAR: Final = {v.name: v for v in VARS}
 MESSAGE_VARIABLES: Final = ("msg", "pmsg")
@@ -179,6 +188,7 @@ class Vocab:
         self.sorts, self.model, self.funcs = sorts, model, funcs
         self.roles = FEATURE_ROLES if model.has("prevote") else CANONICAL_ROLES
         self.stamped = model.tracked("lease")  # messages carry a send-time stamp
+        self.logged = model.tracked("log")  # messages carry their log payload
         self.ct = funcs["ct"]
         self.role = funcs["role"]
         self.voted = funcs["voted"]
@@ -218,18 +228,28 @@ class Vocab:
         term: Expr,
         flag: Expr | bool = False,
         stamp: Expr | int = 0,
+        log: Sequence[Expr | int] = (0, 0, 0, 0),
     ) -> tuple[Expr, ...]:
-        """A message of `msg`: (type, source, destination, term, flag[, stamp]). The flag is
-        `mvoteGranted` of a vote response and, with the lease tracked, `msuccess` of an
-        AppendEntries response; the stamp (lease) is the heartbeat round's send time."""
+        """A message of `msg`: (type, source, destination, term, flag[, stamp][, log]). The
+        flag is `mvoteGranted` of a vote response and, with the lease or the logs tracked,
+        `msuccess` of an AppendEntries response (with the logs, of a request: it carries an
+        entry); the stamp (lease) is the heartbeat round's send time; the log payload
+        (proofs.logmodel) four integers."""
         f = z3.BoolVal(flag) if isinstance(flag, bool) else flag
-        base = (ty, src, dst, term, f)
-        if not self.stamped:
-            return base
-        return (*base, z3.IntVal(stamp) if isinstance(stamp, int) else stamp)
+        out: tuple[Expr, ...] = (ty, src, dst, term, f)
+        if self.stamped:
+            out = (*out, z3.IntVal(stamp) if isinstance(stamp, int) else stamp)
+        if self.logged:
+            out = (*out, *[z3.IntVal(x) if isinstance(x, int) else x for x in log])
+        return out
 
     def msg_args(self, name: str = "msg") -> tuple[Kind, ...]:
-        return _MSG_ARGS + (("int",) if name == "msg" and self.stamped else ())
+        extra: tuple[Kind, ...] = ()
+        if name == "msg" and self.stamped:
+            extra += ("int",)
+        if name == "msg" and self.logged:
+            extra += LOG_PAYLOAD
+        return _MSG_ARGS + extra
 
 
 def symbolic_vocab(sorts: Sorts, suffix: str, model: Model = CANONICAL) -> Vocab:
@@ -238,6 +258,7 @@ def symbolic_vocab(sorts: Sorts, suffix: str, model: Model = CANONICAL) -> Vocab
     probe.sorts, probe.model = sorts, model
     probe.roles = FEATURE_ROLES if model.has("prevote") else CANONICAL_ROLES
     probe.stamped = model.tracked("lease")
+    probe.logged = model.tracked("log")
     funcs: dict[str, Any] = {}
     for var in model_vars(model):
         args = probe.msg_args(var.name) if var.name in MESSAGE_VARIABLES else var.args
@@ -359,9 +380,13 @@ def clear_row(pre: Vocab, post: Vocab, var: str, i: Expr) -> z3.BoolRef:
 
 
 def _msg_vars(v: Vocab, var: str = "msg") -> list[Expr]:
-    names = ("mty", "msrc", "mdst", "mterm", "mflag", "mstamp")
+    names = ["mty", "msrc", "mdst", "mterm", "mflag"]
+    if var == "msg" and v.stamped:
+        names.append("mstamp")
+    if var == "msg" and v.logged:
+        names += ["ma", "mb", "mc", "md"]
     kinds = v.msg_args(var)
-    return [z3.Const(n, v.sort(k)) for n, k in zip(names, kinds, strict=False)]
+    return [z3.Const(n, v.sort(k)) for n, k in zip(names, kinds, strict=True)]
 
 
 def msg_vars(v: Vocab, var: str = "msg") -> list[Expr]:

@@ -20,7 +20,13 @@ from electorate.proofs.invariant import Lemma
 from electorate.proofs.vocab import CANONICAL
 from electorate.spec.params import Params
 
-NEW = ["election-history", "lease", "prevote-nondisruption", "checkquorum-stepdown"]
+NEW = [
+    "election-history",
+    "lease",
+    "prevote-nondisruption",
+    "checkquorum-stepdown",
+    "log-matching",
+]
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any], str]:

@@ -1,0 +1,205 @@
+"""Log Matching for the log profile: the proof, its checks, its tie to the spec's log actions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+
+from electorate.proofs import catalog, cli, logsafety, tie
+from electorate.proofs.core import Settings
+from electorate.proofs.induction import obligations
+from electorate.proofs.mutants import expected_breaks
+from electorate.proofs.sanity import evaluate
+from electorate.spec.messages import Entry, Message, MType
+from electorate.spec.next import Action, Init, Next
+from electorate.spec.params import Params
+from electorate.spec.state import Except, Role, State
+
+THEORY = logsafety.LOG_MATCHING
+MODEL = logsafety.LOG_MODEL
+LOG = Params(servers=2, profile="log", max_term=3, max_msgs=1, max_log=2, values=2)
+
+
+def test_log_matching_is_proved_for_every_cluster_size() -> None:
+    failed = [o.name for o in obligations(THEORY) if not o.run(Settings()).holds]
+    assert failed == []
+
+
+def test_the_mutant_breaks_log_matching_with_a_readable_counterexample() -> None:
+    first = expected_breaks(logsafety.MUTANT, THEORY)[0]
+    outcome = first.run(Settings(search_first=True))
+    assert not outcome.holds and outcome.status == "sat" and outcome.detail
+    assert outcome.detail.startswith("counterexample to induction: ClientRequest(")
+    assert "breaks LogMatching" in outcome.detail and "log [" in outcome.detail
+
+
+def test_the_formula_is_false_on_two_disagreeing_logs() -> None:
+    entry = catalog.ENTRY_BY_NAME[THEORY.name]
+    assert evaluate(entry.formula, MODEL, entry.bad()) is False
+    agreeing = replace(entry.bad(), state=entry.bad().state._replace(log=((Entry(1, 1),),) * 2))
+    assert evaluate(entry.formula, MODEL, agreeing) is True
+
+
+def test_a_formula_weakened_to_true_fails_the_bad_state_check() -> None:
+    """`true` is inductive; the bad-state check (it must be false there) is what catches it."""
+    import z3
+
+    entry = catalog.ENTRY_BY_NAME[THEORY.name]
+    assert evaluate(lambda s, v: z3.BoolVal(True), MODEL, entry.bad()) is True
+
+
+def test_the_log_actions_accept_every_spec_step() -> None:
+    """A shallower exploration than prove's (depth 16): leaders append and replicate."""
+    result = tie.check(LOG, MODEL, 12)
+    assert result.ok, result.rejected[:1]
+    assert {"ClientRequest", "AppendEntries", "HandleAppendEntriesRequest"} <= result.encoded
+
+
+# ---- a conflict: a follower removes an entry (beyond exhaustive reach: a scripted trace) ----
+
+Pick = Callable[[Action, State, State], bool]
+
+
+def _step(
+    p: Params, s: State, name: str, pick: Pick = lambda a, s, t: True
+) -> tuple[Action, State]:
+    for action, t in Next(p, s):
+        if (action.detail or action.name) == name and pick(action, s, t):
+            return action, t
+    raise AssertionError(f"no {name} step from {s}")
+
+
+def _msg(a: Action) -> Message:
+    m = a.args[0]
+    assert isinstance(m, Message)
+    return m
+
+
+def _at(i: int, j: int | None = None) -> Pick:
+    """A step by server i (with j, towards or from server j)."""
+
+    def pick(a: Action, s: State, t: State) -> bool:
+        if a.args and isinstance(a.args[0], Message):
+            m = _msg(a)
+            return m.mdest == i and (j is None or m.msource == j)
+        return a.args[0] == i and (j is None or len(a.args) < 2 or a.args[1] == j)
+
+    return pick
+
+
+def _elect(p: Params, s: State, c: int, voter: int) -> Iterator[tuple[State, Action, State]]:
+    """c times out until its term is the largest, then wins with its own and voter's votes."""
+    for j in (c, voter):
+        a, t = _step(p, s, "RequestVote", _at(c, j))
+        yield s, a, t
+        s = t
+        while True:  # the voter adopts the term if needed, then answers
+            a, t = (
+                _step(p, s, "UpdateTerm", _at(j))
+                if s.current_term[j] < s.current_term[c]
+                else _step(p, s, "HandleRequestVoteRequest", _at(j, c))
+            )
+            yield s, a, t
+            s = t
+            if a.detail == "HandleRequestVoteRequest":
+                break
+        a, t = _step(p, s, "HandleRequestVoteResponse", _at(c, j))
+        yield s, a, t
+        s = t
+    a, t = _step(p, s, "BecomeLeader", _at(c))
+    yield s, a, t
+
+
+def _conflict_trace() -> list[tuple[State, Action, State]]:
+    """s1 leads term 2 and appends an entry nobody else has; s3 leads term 3 with s2's vote,
+    appends its own entry and sends it to s1, which removes its entry (the conflict branch)."""
+    p = Params(servers=3, profile="log", max_term=3, max_msgs=3, max_log=2, values=2)
+    steps: list[tuple[State, Action, State]] = []
+    s = Init(p)
+
+    def do(name: str, pick: Pick = lambda a, s, t: True) -> None:
+        nonlocal s
+        a, t = _step(p, s, name, pick)
+        steps.append((s, a, t))
+        s = t
+
+    do("Timeout", _at(0))
+    for triple in _elect(p, s, 0, 1):
+        steps.append(triple)
+    s = steps[-1][2]
+    do("ClientRequest", lambda a, s, t: a.args == (0, 1))
+    do("Timeout", _at(2))
+    do("Timeout", _at(2))
+    for triple in _elect(p, s, 2, 1):
+        steps.append(triple)
+    s = steps[-1][2]
+    do("ClientRequest", lambda a, s, t: a.args == (2, 2))
+    do("AppendEntries", _at(2, 0))
+    do("UpdateTerm", _at(0))
+    do("HandleAppendEntriesRequest", lambda a, s, t: len(t.log[0]) < len(s.log[0]))
+    return steps
+
+
+def test_a_conflicting_entry_is_removed_and_the_relation_accepts_it() -> None:
+    steps = _conflict_trace()
+    pre, _, post = steps[-1]
+    assert pre.log[0] == (Entry(2, 1),) and post.log[0] == ()
+    p = Params(servers=3, profile="log", max_term=3, max_msgs=3, max_log=2, values=2)
+    result = tie.check(p, MODEL, 0, steps=iter(steps))
+    assert result.ok and result.steps == len(steps), result.rejected[:1]
+
+
+# ---- a drift of a log action in the spec alone is caught and named ---------------------------
+
+
+def _stale_entry_term(p: Params, s: State) -> Iterator[tuple[Action, State]]:
+    """The spec's Next, except that a client request's entry carries the previous term."""
+    for action, t in Next(p, s):
+        if action.name == "ClientRequest" and s.role[action.args[0]] == Role.Leader:  # type: ignore[index]
+            i = action.args[0]
+            assert isinstance(i, int)
+            log = t.log[i]
+            t = t._replace(
+                log=Except(t.log, i, (*log[:-1], log[-1]._replace(term=log[-1].term - 1)))
+            )
+        yield action, t
+
+
+def test_a_drift_in_a_log_action_is_caught_and_named() -> None:
+    result = tie.check(LOG, MODEL, 12, next_fn=_stale_entry_term, max_rejections=1)
+    assert result.rejected, "the drift went unnoticed"
+    assert result.rejected[0].encoded == "ClientRequest"
+
+
+def test_a_log_drift_fails_prove_naming_the_action(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "TIES", (catalog.TieConfig(LOG, 12, (MODEL,)),))
+    monkeypatch.setattr(tie, "Next", _stale_entry_term)
+    code = cli.main(["--property", "spec-tie", "--json", "--jobs", "1"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and data["result"] == "failed"
+    rejected = data["tie"][0]["rejected"][0]
+    assert rejected["encoded_as"] == "ClientRequest"
+    assert rejected["spec_action"].startswith("ClientRequest(")
+
+
+def test_messages_of_the_log_profile_keep_their_payload() -> None:
+    from electorate.proofs.concrete import log_payload
+
+    m = Message(MType.AppendEntriesRequest, 3, 0, 1, mprev_log_index=1, mprev_log_term=2)
+    assert log_payload(m._replace(mentries=(Entry(3, 2),))) == (1, 2, 3, 2)
+    assert log_payload(m) == (1, 2, 0, 0)
+
+
+def test_entry_term_elected_is_necessary() -> None:
+    """Without it a new leader could find an entry of its own term: a counterexample."""
+    (lemma,) = [x for x in logsafety.LEMMAS if x.id == "EntryTermElected"]
+    held = [c for c in THEORY.conjuncts if c is not lemma]
+    found = {o.name: o for o in obligations(THEORY, lemmas=held)}
+    for name in lemma.broken_without:
+        outcome = found[name].run(Settings(attempts=1))
+        assert not outcome.holds and outcome.status == "sat", name
