@@ -232,6 +232,11 @@ class Explorer(Generic[S, A]):
         self.queued += 1
         return k
 
+    def _target(self, t: S, parent: int) -> tuple[int, int]:
+        """The graph index of successor t (added if new) and the renaming that made it."""
+        rep, perm = self._canon(t)
+        return self._add(rep, parent), perm
+
     def _canon(self, t: S) -> tuple[S, int]:
         """The state the graph keeps for successor t, and the renaming that made it (none
         here; liveness_symmetry.SymmetricExplorer keeps one state per orbit)."""
@@ -285,8 +290,7 @@ class Explorer(Generic[S, A]):
                 for b, pred in enumerate(self.edge_preds):
                     if pred(s, a, t):
                         bits |= 1 << b
-                t, perm = self._canon(t)
-                j = self._add(t, k)
+                j, perm = self._target(t, k)
                 g.sources.append(k)
                 g.targets.append(j)
                 g.instances.append(inst)
@@ -341,6 +345,16 @@ def _layout(props: Sequence[LiveProperty[S, A]]) -> list[list[_Bits]]:
     return out
 
 
+def unique_pairs(pairs: IntArray, width: int) -> IntArray:
+    """The distinct rows of (state, instance) pairs, sorted; instances below `width` (one
+    integer key per pair: far faster than np.unique over rows)."""
+    if not len(pairs):
+        return pairs.reshape(0, 2)
+    k = max(1, width)
+    keys = np.unique(pairs[:, 0] * k + pairs[:, 1])
+    return np.stack([keys // k, keys % k], axis=1)
+
+
 class _Cycles:
     """Step 2 and 3 for one graph: fair components meeting a query's predicates. The graph may
     be partial (states not expanded yet): such a state has no edge, so it is in no component,
@@ -392,7 +406,7 @@ class _Cycles:
         if len(extra):
             pairs = np.concatenate([pairs, extra])
         # enabled: the distinct (state, fair instance) pairs
-        self.enabled = np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
+        self.enabled = unique_pairs(pairs, len(kinds))
         self.any_enabled = np.zeros(size, dtype=bool)
         self.any_enabled[self.enabled[:, 0]] = True
 

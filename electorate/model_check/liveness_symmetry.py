@@ -65,6 +65,7 @@ from electorate.model_check.liveness import (
     S,
     _Cycles,
     check,
+    unique_pairs,
 )
 
 Perm = tuple[int, ...]  # pi[k]: the new name of process k
@@ -133,7 +134,18 @@ class SymmetricExplorer(Explorer[S, A]):
         )
         self.perm_bits: list[int] = []  # per state and renaming: the state bits of sigma(c)
         self.inverses = [inverse(g) for g in self.group]
+        self.seen: dict[int, tuple[int, int]] = {}  # a state's fingerprint: (index, renaming)
         super().__init__(model, key, props, rank, depth_first)
+
+    def _target(self, t: S, parent: int) -> tuple[int, int]:
+        """As the plain explorer's, with what each state (by its own fingerprint) was found to
+        be kept: most successors were met before, and their renaming need not be sought."""
+        fp = hash(self.key(t))
+        known = self.seen.get(fp)
+        if known is None:
+            rep, perm = self._canon(t)
+            known = self.seen[fp] = (self._add(rep, parent), perm)
+        return known
 
     def _canon(self, t: S) -> tuple[S, int]:
         """The orbit's representative and the renaming that makes it of t: among the renamings
@@ -188,14 +200,15 @@ class SymmetricExplorer(Explorer[S, A]):
         inner = labels[src] == labels[dst]
         fair = inst >= 0
         cut = np.array(g.cut_pairs, dtype=np.int64).reshape(-1, 2)
-        enabled = np.unique(
-            np.concatenate([np.stack([src[fair], inst[fair]], axis=1), cut]), axis=0
+        width = len(g.kinds)
+        enabled = unique_pairs(
+            np.concatenate([np.stack([src[fair], inst[fair]], axis=1), cut]), width
         )
         inner &= ~self._unfair_components(count, labels, src, inner, inst, enabled, itab)
         # enabled pairs no kept edge carries, then renamed for every sigma
-        rest = np.unique(
+        rest = unique_pairs(
             np.concatenate([np.stack([src[~inner & fair], inst[~inner & fair]], axis=1), cut]),
-            axis=0,
+            width,
         )
         sig = np.arange(n, dtype=np.int64)
         extra = np.stack(
