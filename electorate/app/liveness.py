@@ -26,6 +26,7 @@ from electorate.app.lasso_script import LassoScriptError, lasso_script
 from electorate.app.tlc import TlcError
 from electorate.conformance.script import write_script
 from electorate.model_check import liveness as fair
+from electorate.model_check.engine import StopFlag
 from electorate.spec.liveness import quotient
 from electorate.spec.liveness.fairness import assumptions
 from electorate.spec.liveness.model import Confirmation, LivenessRaftModel
@@ -120,14 +121,25 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             out.print(f"  - {line}", markup=False)
         out.print(f"  - {symmetry_note(model, args.symmetry)}; 1 worker", markup=False)
     start = time.perf_counter()
-    outcome = search.run(
-        p,
-        props,
-        _progress(err, args.json),
-        seconds=args.liveness_seconds,
-        symmetry=args.symmetry,
-    )
+    from electorate.app.check import stop_on_signals  # the router imports this module lazily
+
+    stop = StopFlag()
+    with stop_on_signals(stop):
+        outcome = search.run(
+            p,
+            props,
+            _progress(err, args.json),
+            seconds=args.liveness_seconds,
+            symmetry=args.symmetry,
+            stop=lambda: stop.requested,
+        )
     seconds = time.perf_counter() - start
+    if stop.requested:
+        err.print(
+            f"electorate check: stopped by {stop.signal_name}: the graph so far was judged; "
+            "what it did not decide is undecided",
+            markup=False,
+        )
     tlc: dict[str, Any] | None = None
     if args.tlc:
         tlc = _tlc(p, outcome.verdicts, err)

@@ -71,11 +71,13 @@ def run(
     budget: int = BUDGET,
     seconds: float = 0.0,
     symmetry: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> Outcome:
     """Both searches; each property's verdict and lasso (its concrete replay beside it). Each
     search stops after `seconds` (0: no limit): a property not decided by then is
     "undecided", never "holds". `symmetry`: the search for holds expands one state per orbit
-    of the topology's automorphisms (when it has more than the identity)."""
+    of the topology's automorphisms (when it has more than the identity). Once `stop()` says
+    so (a signal), the search under way judges the graph it has and none follows."""
     out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
     exact = ShiftedRaftModel(p, span)
     first = _search(
@@ -93,6 +95,7 @@ def run(
             depth_first=True,
             budget=budget,
             seconds=seconds,
+            stop=stop,
         ),
     )
     whole = first.complete and not first.vacuous
@@ -102,7 +105,7 @@ def run(
         elif whole:
             out.verdicts[pid] = "holds"
     rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
-    if not rest:
+    if not rest or (stop is not None and stop()):
         return out
     model = LivenessRaftModel(p)
     group = len(model.automorphisms()) if symmetry else 1
@@ -114,7 +117,14 @@ def run(
             f"{graph}, one state per orbit of the topology's {group} automorphisms "
             "(fairness judged on the unfolded graph: exact)",
             lambda: check_symmetric(
-                model, model.key, rest, progress, model.rank, on_the_fly=FIRST, seconds=seconds
+                model,
+                model.key,
+                rest,
+                progress,
+                model.rank,
+                on_the_fly=FIRST,
+                seconds=seconds,
+                stop=stop,
             ),
         )
     else:
@@ -123,7 +133,14 @@ def run(
             "quotient",
             graph,
             lambda: fair.check(
-                model, model.key, rest, progress, rank=model.rank, on_the_fly=FIRST, seconds=seconds
+                model,
+                model.key,
+                rest,
+                progress,
+                rank=model.rank,
+                on_the_fly=FIRST,
+                seconds=seconds,
+                stop=stop,
             ),
         )
     for pid, lasso in second.lassos.items():

@@ -268,9 +268,11 @@ class Explorer(Generic[S, A]):
         progress: Callable[[int, int, float], None] | None = None,
         start: float | None = None,
         deadline: float = 0.0,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         """Expand up to `limit` more states (all of them when limit < 0), stopping at the
-        `deadline` (a time.perf_counter() value; 0: none)."""
+        `deadline` (a time.perf_counter() value; 0: none) or once `stop()` says so (checked
+        about once a second)."""
         g, model = self.g, self.model
         start = time.perf_counter() if start is None else start
         last = time.perf_counter()
@@ -302,7 +304,7 @@ class Explorer(Generic[S, A]):
                 last = now
                 if progress is not None:
                     progress(g.size, self.queued, now - start)
-                if deadline and now > deadline:
+                if (deadline and now > deadline) or (stop is not None and stop()):
                     return
 
 
@@ -678,6 +680,7 @@ def check(
     budget: int = 0,
     seconds: float = 0.0,
     explorer: Explorer[S, A] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> LivenessResult[S, A]:
     """Check every property of `props` on `model`; a lasso for each one violated.
 
@@ -689,7 +692,8 @@ def check(
     property holds only on the whole graph. `rank` orders the expansion (lower first), depth
     first within a rank if `depth_first` (long paths close cycles early). With a `budget` the
     search stops after that many expanded states (`complete` False: a property without a
-    lasso is then undecided), and likewise after `seconds` (0: no limit). An `explorer` built
+    lasso is then undecided), and likewise after `seconds` (0: no limit) or once `stop()` says
+    so (a signal: the graph so far is judged and reported). An `explorer` built
     beforehand (liveness_symmetry's) replaces the plain one."""
     t0 = time.perf_counter()
     deadline = t0 + seconds if seconds else 0.0
@@ -700,7 +704,7 @@ def check(
     cycle_seconds = 0.0
     batch = on_the_fly if on_the_fly > 0 else (budget or -1)
     while True:
-        ex.run(batch, progress, t0, deadline)
+        ex.run(batch, progress, t0, deadline, stop)
         t1 = time.perf_counter()
         cycles = ex.cycles()
         still: list[tuple[LiveProperty[S, A], list[_Bits]]] = []
@@ -712,7 +716,7 @@ def check(
         pending = still
         cycle_seconds += time.perf_counter() - t1
         expanded = ex.g.size - ex.queued
-        late = deadline and time.perf_counter() > deadline
+        late = (deadline and time.perf_counter() > deadline) or (stop is not None and stop())
         if ex.done or not pending or (budget and expanded >= budget) or late:
             break
         batch = expanded  # the expanded states double before the next search

@@ -344,6 +344,7 @@ def check_symmetric(
     on_the_fly: int = 0,
     budget: int = 0,
     seconds: float = 0.0,
+    stop: Callable[[], bool] | None = None,
 ) -> LivenessResult[S, A]:
     """`liveness.check` on one state per orbit of the model's symmetry group, with the fairness
     and lassos of the whole model (module docstring). Counts are of orbits."""
@@ -358,4 +359,5 @@ def check_symmetric(
         budget=budget,
         seconds=seconds,
         explorer=ex,
+        stop=stop,
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,30 @@ def test_holds_with_and_without_symmetry(flag: str, capsys: pytest.CaptureFixtur
     else:
         assert doc["symmetry"].startswith("symmetry off")
         assert "orbit" not in quotient["graph"]
+
+
+@pytest.mark.timeout(300)
+def test_a_signal_stops_the_search_with_a_report_not_a_traceback() -> None:
+    """SIGTERM during a search that would run for many minutes (full, 3 servers): the graph so
+    far is judged, every property not decided is undecided (exit 1), and it is said why."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "electorate", "check", "--liveness", "--servers", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        while line and "distinct" not in line:
+            line = proc.stderr.readline()
+        assert "distinct" in line, "no progress line before the process ended"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    assert "undecided" in out
