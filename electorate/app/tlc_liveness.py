@@ -16,8 +16,12 @@ from __future__ import annotations
 import re
 import resource
 import shutil
+import signal
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -214,12 +218,31 @@ def run_property(
         (workdir / "model.cfg").write_text(cfg)
         cpu0 = _children_cpu()
         start = time.perf_counter()
-        output, timed_out = _run(
-            command(java, jar, workdir, "model.cfg", final_only), workdir, timeout_s
-        )
+        with _sigterm_interrupts():
+            output, timed_out = _run(
+                command(java, jar, workdir, "model.cfg", final_only), workdir, timeout_s
+            )
         wall = time.perf_counter() - start
         cpu = _children_cpu() - cpu0
     return parse(prop if isinstance(prop, str) else " ".join(prop), output, wall, cpu, timed_out)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt while TLC runs, so that _run kills the JVM on its way
+    out instead of leaving it running (the interpreter's default would exit at once)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _children_cpu() -> float:

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +144,46 @@ def test_tlc_beside_ours_in_the_json(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0
     assert {e["agree"] for e in doc["tlc"].values()} == {True}
     assert {e["tlc"] for e in doc["tlc"].values()} == {"holds"}
+
+
+def _java_children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"tlc2.TLC" in cmd:
+            found.append(int(entry.name))
+    return found
+
+
+@NEEDS_JAVA
+@pytest.mark.tlc
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads child processes from /proc")
+def test_sigterm_leaves_no_tlc_running() -> None:
+    """TLC on two servers runs for minutes; SIGTERM to the checker ends it and its JVM."""
+    cmd = [sys.executable, "-m", "electorate", "check", "--liveness", "LeaderStability"]
+    proc = subprocess.Popen(
+        [*cmd, "--servers", "2", "--tlc"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not (jvms := _java_children(proc.pid)):
+            assert proc.poll() is None and time.monotonic() < deadline, "TLC never started"
+            time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130
+    assert b"interrupted" in err
+    time.sleep(1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in jvms)
