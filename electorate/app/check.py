@@ -11,11 +11,8 @@ import dataclasses
 import json
 import os
 import random
-import signal
 import sys
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from electorate.app.api import CheckResult, check, export_tla
+from electorate.app.signals import stop_on_signals
 from electorate.model_check import trace
 from electorate.model_check.engine import EngineError, Options, StopFlag, WorkerError
 from electorate.model_check.search import Progress, Violation
@@ -396,25 +394,6 @@ def main(argv: list[str]) -> int:
         except KeyboardInterrupt:
             err.print("electorate check: interrupted", markup=False)
             return 130
-
-
-@contextmanager
-def stop_on_signals(stop: StopFlag) -> Iterator[None]:
-    """SIGINT and SIGTERM ask the search to stop (it ends its round and reports what it has);
-    a second one stops at once."""
-
-    def handler(signum: int, _frame: object) -> None:
-        if stop.requested:
-            raise KeyboardInterrupt
-        stop.requested = True
-        stop.signal_name = signal.Signals(signum).name
-
-    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in before.items():
-            signal.signal(sig, old)
 
 
 def _run(

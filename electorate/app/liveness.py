@@ -23,6 +23,7 @@ from rich.table import Table
 from electorate.app import liveness_search as search
 from electorate.app import tlc_liveness
 from electorate.app.lasso_script import LassoScriptError, lasso_script
+from electorate.app.signals import stop_on_signals
 from electorate.app.tlc import TlcError
 from electorate.conformance.script import write_script
 from electorate.model_check import liveness as fair
@@ -121,7 +122,6 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             out.print(f"  - {line}", markup=False)
         out.print(f"  - {symmetry_note(model, args.symmetry)}; 1 worker", markup=False)
     start = time.perf_counter()
-    from electorate.app.check import stop_on_signals  # the router imports this module lazily
 
     stop = StopFlag()
     with stop_on_signals(stop):
