@@ -265,24 +265,17 @@ def find_java() -> str:
     return java
 
 
+def tlc_prefix(java: str, jar: Path, workdir: Path, *flags: str) -> list[str]:
+    """TLC with one worker, `flags` and our fingerprint index; tmpdir is private so that
+    parallel runs do not share files."""
+    jvm = [java, "-XX:+UseParallelGC", f"-Djava.io.tmpdir={workdir}", "-cp", str(jar)]
+    return [*jvm, "tlc2.TLC", "-workers", "1", *flags, "-fp", str(FP_INDEX)]
+
+
 def tlc_command(java: str, jar: Path, workdir: Path, module: TlaModule) -> list[str]:
-    """The TLC invocation; tmpdir is private so that parallel runs do not share files."""
-    return [
-        java,
-        "-XX:+UseParallelGC",
-        f"-Djava.io.tmpdir={workdir}",
-        "-cp",
-        str(jar),
-        "tlc2.TLC",
-        "-workers",
-        "1",
-        "-deadlock",
-        "-fp",
-        str(FP_INDEX),
-        "-config",
-        "model.cfg",
-        f"{module.name}.tla",
-    ]
+    """The TLC invocation for a safety model (deadlock is not an error there)."""
+    cmd = tlc_prefix(java, jar, workdir, "-deadlock")
+    return [*cmd, "-config", "model.cfg", f"{module.name}.tla"]
 
 
 def run(model: TlcModel, timeout_s: float = 600.0) -> TlcResult:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Final, Literal
 
 from electorate.app.tlc import (
-    FP_INDEX,
     SPEC_DIR,
     TlcConfigError,
     TlcError,
@@ -37,6 +36,7 @@ from electorate.app.tlc import (
     _version,
     find_jar,
     find_java,
+    tlc_prefix,
 )
 from electorate.spec.liveness.properties import IDS
 from electorate.spec.params import Params
@@ -183,20 +183,7 @@ class TlcLiveness:
 
 def command(java: str, jar: Path, workdir: Path, cfg: str, final_only: bool) -> list[str]:
     """TLC, sound for liveness: one worker, no symmetry (the config names none)."""
-    cmd = [
-        java,
-        "-XX:+UseParallelGC",
-        f"-Djava.io.tmpdir={workdir}",
-        "-cp",
-        str(jar),
-        "tlc2.TLC",
-        "-workers",
-        "1",
-        "-fp",
-        str(FP_INDEX),
-        "-config",
-        cfg,
-    ]
+    cmd = [*tlc_prefix(java, jar, workdir), "-config", cfg]
     if final_only:  # the liveness check once, on the whole graph (faster when it holds)
         cmd += ["-lncheck", "final"]
     return [*cmd, f"{MC}.tla"]
