@@ -169,13 +169,15 @@ def _run_obligations(
     return results
 
 
-def _mutant_check(entry: Entry, settings: Settings, progress: TextIO) -> Check:
-    """The mutant must break the proof with a counterexample to induction."""
+def _mutant_check(entry: Entry, settings: Settings, progress: TextIO, bug: str) -> Check:
+    """The mutant must break the proof with a counterexample to induction (the first of a
+    property's mutants is its check `mutant`, another one `mutant <bug>`)."""
     start = time.perf_counter()
-    label = f"{entry.theory.name} mutant {entry.mutant}"
+    label = f"{entry.theory.name} mutant {bug}"
+    check = "mutant" if bug == entry.mutant else f"mutant {bug}"
     broken: list[tuple[str, Outcome]] = []
     search = replace(settings, search_first=True)  # a counterexample is expected
-    for ob in expected_breaks(entry.mutant, entry.theory):
+    for ob in expected_breaks(bug, entry.theory):
         ((name, outcome),) = _run_obligations(label, [ob], search, progress)
         if not outcome.holds and outcome.status == "sat" and outcome.detail:
             broken.append((name, outcome))
@@ -183,20 +185,20 @@ def _mutant_check(entry: Entry, settings: Settings, progress: TextIO) -> Check:
     seconds = time.perf_counter() - start
     if not broken:
         return Check(
-            "mutant",
+            check,
             False,
-            f"{entry.mutant}: no counterexample (the proof survives the bug)",
+            f"{bug}: no counterexample (the proof survives the bug)",
             seconds,
-            {"bug": entry.mutant, "refuted": False},
+            {"bug": bug, "refuted": False},
         )
     name, outcome = broken[0]
     data = {
-        "bug": entry.mutant,
+        "bug": bug,
         "refuted": True,
         "obligation": name,
         "counterexample": outcome.detail,
     }
-    return Check("mutant", True, f"{entry.mutant}: {name}", seconds, data)
+    return Check(check, True, f"{bug}: {name}", seconds, data)
 
 
 def _vacuity_check(entry: Entry, settings: Settings, progress: TextIO) -> Check:
@@ -241,7 +243,7 @@ def _run(prop: Property, settings: Settings, progress: TextIO, checks: bool) -> 
         row.checks = [
             _sanity_check(entry, progress),
             _vacuity_check(entry, settings, progress),
-            _mutant_check(entry, settings, progress),
+            *[_mutant_check(entry, settings, progress, bug) for bug in entry.mutants],
         ]
     if prop.name in ("quorum", "vacuity"):
         row.scope = "all N" if prop.name == "quorum" else "election model"

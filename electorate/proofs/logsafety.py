@@ -32,6 +32,9 @@ LOG_MODEL = Model(CANONICAL.features, frozenset({"history", "log"}))
 # A mutant of the relation only (proofs.model, proofs.mutants.RELATION_MUTANTS), with no spec
 # variant: a leader that overwrites its last entry instead of appending.
 MUTANT = "leader-overwrites"
+# Another: a follower that appends an entry without the consistency check on the entry before
+# it (prevLogIndex, prevLogTerm).
+SKIP_CHECK = "append-skips-check"
 
 
 def _nodes(s: Sorts, names: str) -> list[Expr]:
@@ -182,7 +185,7 @@ LOG_MATCHING = Theory(
     "Log Matching for the log profile: same index and term => same prefix, all N",
     LOG_MODEL,
     CONJUNCTS,
-    known_bugs=(MUTANT,),
+    known_bugs=(MUTANT, SKIP_CHECK),
 )
 
 PROPERTY = Property(

@@ -552,6 +552,8 @@ def _handle_ae_request_logged(c: Ctx, a: Sequence[Expr]) -> Step:
         prev == 0,
         z3.And(logmodel.has_entry(pre, i, prev), prev_term == pre.fn("lterm")(i, prev)),
     )
+    if c.bug == "append-skips-check":  # relation mutant: no prev-log consistency check
+        exact = z3.BoolVal(True)
     reject = z3.Or(t < pre.ct(i), z3.And(t == pre.ct(i), follower, z3.Not(log_ok)))
     accept = z3.And(t == pre.ct(i), follower, log_ok)
     to_follower = z3.And(t == pre.ct(i), pre.role(i) == R.candidate)

@@ -11,7 +11,7 @@ import pytest
 from electorate.proofs import catalog, cli, logsafety, tie
 from electorate.proofs.core import Settings
 from electorate.proofs.induction import obligations
-from electorate.proofs.mutants import expected_breaks
+from electorate.proofs.mutants import expected_breaks, mutant_obligations
 from electorate.proofs.sanity import evaluate
 from electorate.spec.messages import Entry, Message, MType
 from electorate.spec.next import Action, Init, Next
@@ -203,3 +203,34 @@ def test_entry_term_elected_is_necessary() -> None:
     for name in lemma.broken_without:
         outcome = found[name].run(Settings(attempts=1))
         assert not outcome.holds and outcome.status == "sat", name
+
+
+# ---- a follower that skips the consistency check -------------------------------------------
+
+
+def test_skipping_the_consistency_check_gives_a_minimized_counterexample() -> None:
+    (first,) = expected_breaks(logsafety.SKIP_CHECK, THEORY)
+    outcome = first.run(Settings(search_first=True))
+    assert not outcome.holds and outcome.status == "sat" and outcome.detail
+    text = outcome.detail
+    assert text.startswith("counterexample to induction: HandleAppendEntriesRequest(")
+    assert "breaks MessageMatchesLogs" in text
+    before = text.split("  before:\n")[1].split("  after:\n")[0]
+    # Minimized: the one request it appends is the only message in flight.
+    assert [line for line in before.splitlines() if "msg " in line] == [
+        line for line in before.splitlines() if "msg AppendEntriesRequest" in line
+    ]
+    assert len([line for line in before.splitlines() if "msg " in line]) == 1
+
+
+@pytest.mark.slow
+def test_skipping_the_check_breaks_only_the_obligations_that_read_it() -> None:
+    """Every other obligation of the changed action still holds; LogMatching' is the one left
+    undecided (docs/proofs.md: its counterexample needs an election history of two terms)."""
+    wanted = {o.name for o in expected_breaks(logsafety.SKIP_CHECK, THEORY)}
+    for ob in mutant_obligations(logsafety.SKIP_CHECK, THEORY):
+        if ob.name == "HandleAppendEntriesRequest => LogMatching'":
+            continue
+        outcome = ob.run(Settings(search_first=ob.name in wanted))
+        assert outcome.holds == (ob.name not in wanted), (ob.name, outcome.status)
+        assert outcome.holds or outcome.status == "sat", ob.name
