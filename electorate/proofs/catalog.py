@@ -19,7 +19,15 @@ from dataclasses import dataclass
 
 import z3
 
-from electorate.proofs import checkquorum, election, history, lease, logsafety, prevote
+from electorate.proofs import (
+    checkquorum,
+    completeness,
+    election,
+    history,
+    lease,
+    logsafety,
+    prevote,
+)
 from electorate.proofs.induction import Theory
 from electorate.proofs.sanity import BadState, Formula
 from electorate.proofs.vacuity import Witness
@@ -98,6 +106,20 @@ def _shared_entry(s: Sorts, v: Vocab) -> z3.BoolRef:
     held = z3.And(v.fn("len")(i) >= 1, v.fn("len")(j) >= 1)
     same = v.fn("lterm")(i, one) == v.fn("lterm")(j, one)
     return z3.Exists([i, j], z3.And(i != j, held, same))
+
+
+def _voter_ahead() -> BadState:
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    s = Init(p)._replace(
+        role=(Role.Leader, Role.Follower), voted_for=(0, 0), log=((), (LogEntry(1, 1),))
+    )
+    return BadState(p, s, words="a leader with an empty log and a voter holding an entry")
+
+
+def _leader_and_voter(s: Sorts, v: Vocab) -> z3.BoolRef:
+    c, n = z3.Consts("wc wn", s.node)
+    voter = z3.And(v.voted(n), v.vf(n) == c, v.ct(n) == v.ct(c), v.fn("len")(n) >= 1)
+    return z3.Exists([c, n], z3.And(c != n, v.role(c) == v.roles.leader, voter))
 
 
 def _elected_twice() -> BadState:
@@ -187,6 +209,14 @@ ENTRIES: tuple[Entry, ...] = (
         _logs_disagree,
         more_mutants=(logsafety.SKIP_CHECK,),
     ),
+    Entry(
+        completeness.VOTERS,
+        "LeaderLogCoversVoters",
+        completeness.MUTANT,
+        _leader_and_voter,
+        "a leader and another server that voted for it holding an entry",
+        _voter_ahead,
+    ),
 )
 ENTRY_BY_NAME = {e.theory.name: e for e in ENTRIES}
 
@@ -221,7 +251,7 @@ TIES: tuple[TieConfig, ...] = (
     TieConfig(
         Params(servers=2, profile="log", max_term=3, max_msgs=1, max_log=2, values=2),
         16,
-        (logsafety.LOG_MODEL,),
+        (logsafety.LOG_MODEL,),  # also completeness.VOTERS's model
         cpu=4.0,
     ),
 )

@@ -92,8 +92,19 @@ MUTANTS: dict[str, Mutant] = {
             },
         ),
         # A log-profile bug: the election proof never relied on the log check (LogOk is a
-        # free choice in the encoding), so it must still go through.
-        Mutant("no-log-check", ("HandleRequestVoteRequest",), ()),
+        # free choice in the encoding), so it must still go through; a leader's log then no
+        # longer covers its voters' logs.
+        Mutant(
+            "no-log-check",
+            ("HandleRequestVoteRequest",),
+            (),
+            theories={
+                "leader-covers-voters": (
+                    "HandleRequestVoteRequest => LeaderLogCoversVoters'",
+                    "HandleRequestVoteRequest => CandidateLogCoversVoters'",
+                )
+            },
+        ),
         # The features' bugs threaten availability (disruption), CheckQuorum's step-down or
         # lease reads, not one leader per term: the election proof must still go through,
         # and the feature's own property must fail.

@@ -26,6 +26,7 @@ NEW = [
     "prevote-nondisruption",
     "checkquorum-stepdown",
     "log-matching",
+    "leader-covers-voters",
 ]
 
 
