@@ -44,7 +44,7 @@ from electorate.spec.params import Params
 MODULE: Final = "RaftElectionLiveness"
 FILES: Final = ("RaftElection", "RaftElectionFeatures", MODULE)
 MC: Final = "MCLiveness"
-LIVENESS_FEATURES: Final = frozenset({"prevote", "check_quorum"})
+LIVENESS_FEATURES: Final = frozenset({"prevote", "check_quorum", "lease"})
 
 Verdict = Literal["holds", "violated", "timeout"]
 
@@ -58,7 +58,7 @@ def refuse_unmirrored(p: Params) -> None:
     if p.topology is None:
         raise TlcConfigError("the liveness mirror needs a topology (--liveness)")
     if not p.features <= LIVENESS_FEATURES:
-        raise TlcConfigError("the liveness mirror has PreVote and CheckQuorum only")
+        raise TlcConfigError("the liveness mirror has PreVote, CheckQuorum and the lease only")
     if p.bug is not None:
         raise TlcConfigError("the liveness mirror has no bug hooks")
     if p.profile != "election":

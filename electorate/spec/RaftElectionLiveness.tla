@@ -58,6 +58,18 @@
 (* such reading (A is enabled infinitely often iff it is at infinitely     *)
 (* many idle states), so Lull and LuckyTimeout(i) get SF_lvars itself.     *)
 (* The programs get WF_lvars(Micro): a started step runs to its end.       *)
+(*                                                                         *)
+(* The lease, untimed (spec/features/lease.py, `timed`). A liveness model  *)
+(* states timing as guards, so its lease has no clocks: only the           *)
+(* follower's promise (Sticky: inside a live leader's lease, heardLeader,  *)
+(* a follower ignores vote requests and messages of a newer term) until    *)
+(* its timer runs out, which TimerMayRunOut (T1) restricts. Here that is   *)
+(* RaftElectionFeatures' lease with every time constant 0 and no Tick or   *)
+(* HeartbeatRound in LNext: clocks stay 0, every deadline is 0, so the     *)
+(* clock guard of FollowerTimer (clock >= leaseUntil) always holds and     *)
+(* only T1 decides. The leader's round acks (roundAcked) are then read by  *)
+(* nothing that matters (the lease they grant ends at 0) and Settle        *)
+(* clears them, as quotient.clear_dead clears what no guard reads.         *)
 (***************************************************************************)
 EXTENDS RaftElectionFeatures
 
@@ -69,7 +81,9 @@ CONSTANT Links
 CONSTANT LullWindow
 
 ASSUME Links \subseteq Server \X Server
-ASSUME Profile = "election" /\ Features \subseteq {"prevote", "check_quorum"}
+ASSUME Profile = "election" /\ Features \subseteq {"prevote", "check_quorum", "lease"}
+\* The untimed lease (see the header): no clock ever matters.
+ASSUME MaxClock = 0 /\ ElectionTicks = 0 /\ Drift = 0 /\ LeaseTicks = 0
 
 \* stable: the network has stabilized. lucky: the open window of assumption
 \* R (spec/liveness/timing.py): Nil, LullWindow, or the lucky server.
@@ -324,10 +338,12 @@ Settle ==
     /\ quiet' = [i \in Server |-> FALSE]
     /\ earnedTerms' = {}
     /\ unearnedDeposition' = FALSE
+    \* The untimed lease's round acks: read by nothing (see the header).
+    /\ roundAcked' = [i \in Server |-> {}]
     /\ pc' = IdlePc
     /\ before' = {}
     /\ UNCHANGED <<state, votedFor, leaderVars, logVars, heardLeader, prevotesGranted,
-                   acked, clock, leaseUntil, roundAt, roundAcked, stable>>
+                   acked, clock, leaseUntil, roundAt, stable>>
 
 Micro ==
     /\ ~Idle

@@ -116,7 +116,7 @@ def _canonical_table(p: Params) -> ActionTable:
 
 def _featured_table(p: Params) -> ActionTable:
     logs = p.profile != "election"
-    pre, timed = p.has("prevote"), p.has("lease")
+    pre, timed = p.has("prevote"), lease.timed(p)
     return ActionTable(
         Restart=restated.Restart,
         Timeout=restated.Timeout,

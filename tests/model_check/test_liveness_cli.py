@@ -23,7 +23,7 @@ from electorate.conformance.cli import main as conform_main
         (["--liveness", "--servers", "5", "--topology", "1-2,3-4"], "no server of edges"),
         (["--liveness", "--topology", "howard", "--servers", "3"], "howard needs 5 servers"),
         (["--liveness", "--simulate"], "--simulate does not apply to --liveness"),
-        (["--liveness", "--features", "lease"], "the lease feature has no liveness model"),
+        (["--liveness", "--features", "lease", "--max-clock", "4"], "lease has no clocks"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

@@ -2,11 +2,11 @@
 
 The mirror (spec/RaftElectionLiveness.tla) and its runner (app/tlc_liveness.py): the generated
 model module and config, the command line's --tlc and --export-tla, and, with Java, TLC's
-verdict against our checker's on models where ours decides: one server (every property
-holds) and two servers without randomized timeouts (EventuallyLeader violated by a lasso in
-both; slow). Two servers with randomized timeouts (every property holds) takes TLC many CPU
-minutes: docs/liveness.md has the figures, `electorate check --liveness --servers 2 --tlc`
-reproduces them.
+verdict against our checker's on models where ours decides: one server (every property holds,
+classic Raft, PreVote + CheckQuorum and the untimed lease) and two servers without randomized
+timeouts (EventuallyLeader violated by a lasso in both; slow). Two servers with randomized
+timeouts (every property holds) takes TLC many CPU minutes: docs/liveness.md has the figures,
+`electorate check --liveness --servers 2 --tlc` reproduces them.
 """
 
 from __future__ import annotations
@@ -108,6 +108,24 @@ def test_one_server_every_property_holds_in_both() -> None:
     t = tlc_liveness.run_property(p, props, timeout_s=600, final_only=True)
     assert t.verdict == "holds"
     assert t.depth is not None  # TLC searched the whole graph
+
+
+@NEEDS_JAVA
+@pytest.mark.tlc
+@pytest.mark.parametrize("features", ["prevote,check_quorum", "lease"])
+def test_one_server_with_features_every_property_holds_in_both(features: str) -> None:
+    p = model(1, features=frozenset(features.split(",")))
+    props = ("EventuallyLeader", "LeaderStability", "CandidateProgress")
+    assert [ours(p, prop) for prop in props] == ["holds"] * 3
+    t = tlc_liveness.run_property(p, props, timeout_s=600, final_only=True)
+    assert t.verdict == "holds"
+    assert t.depth is not None
+
+
+def test_the_lease_is_mirrored_untimed() -> None:
+    cfg = tlc_liveness.cfg_text(model(2, features=frozenset({"lease"})), "LeaderStability")
+    assert 'Features = {"lease"}' in cfg
+    assert "ElectionTicks = 0" in cfg and "LeaseTicks = 0" in cfg and "Drift = 0" in cfg
 
 
 @NEEDS_JAVA

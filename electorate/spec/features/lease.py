@@ -6,6 +6,15 @@ it holds a lease until that start plus `lease_ticks`. A follower that acked prom
 nobody until its own deadline, `election_ticks` after the heartbeat on its own clock, and
 `lease_ticks = election_ticks - 2 * drift` keeps the lease inside every such promise. Clocks are
 unbounded in relative time (features/relative_time.py) or bounded by `max_clock`.
+
+In a liveness model (a topology, spec/liveness/) the lease is untimed (`timed` is false): no
+clocks, rounds or stamps, only the follower's promise. A follower that heard the leader of its
+term (`heard_leader`) ignores vote requests and messages of a newer term, and the leader vote
+requests (features/restated.py, as with CheckQuorum: `sticky`), until its timer runs out, and
+when that may happen is stated by the timing assumptions (spec/liveness/timing.py, T1) instead
+of a deadline in ticks. The leader's side of the lease (reads while a quorum's promises last)
+changes no role or term, so the liveness properties do not read it. docs/liveness.md, "The
+lease", says why this is sound.
 """
 
 from __future__ import annotations
@@ -14,6 +23,12 @@ from electorate.spec.actions import IsQuorum
 from electorate.spec.messages import Message, WithMessage, WithoutMessage
 from electorate.spec.params import Params
 from electorate.spec.state import Except, Role, State
+
+
+def timed(p: Params) -> bool:
+    """The lease keeps clocks, rounds and stamps: in the safety models, not in a liveness model
+    (there the timing assumptions bound the follower's promise instead; module doc)."""
+    return p.has("lease") and p.topology is None
 
 
 def Tick(p: Params, s: State, i: int) -> State | None:

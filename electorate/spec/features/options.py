@@ -120,7 +120,7 @@ def BareHeartbeat(p: Params, s: State, i: int, j: int) -> State | None:
     commit = min(s.match_index[i][j], s.commit_index[i])
     m = Message(MType.AppendEntriesRequest, s.current_term[i], i, j, mcommit_index=commit)
     t = actions.Send(m, s)
-    return lease.stamp(s, t, s.round_at[i]) if p.has("lease") else t
+    return lease.stamp(s, t, s.round_at[i]) if lease.timed(p) else t
 
 
 # ---- Message handlers: i = recipient, j = sender, m = message ------------------------------

@@ -27,14 +27,16 @@ Why each rule is exact:
 
 from __future__ import annotations
 
+from electorate.spec.features.lease import timed
 from electorate.spec.messages import Bag, Message, MType
 from electorate.spec.params import Params
 from electorate.spec.state import Role, State
 
 
 def relative(p: Params) -> bool:
-    """The lease model runs on relative time (no max_clock bound)."""
-    return p.has("lease") and p.knobs.max_clock == 0
+    """The lease model runs on relative time (no max_clock bound; a liveness model's lease has
+    no clocks at all)."""
+    return timed(p) and p.knobs.max_clock == 0
 
 
 def origin(p: Params) -> int:

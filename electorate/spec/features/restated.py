@@ -37,7 +37,7 @@ def Restart(p: Params, s: State, i: int) -> State:
     any later step. TLA+: FRestart(i).
     """
     t = clear_role_vars(actions.Restart(p, s, i), i)
-    if p.has("lease"):
+    if p.has("lease"):  # its promise; hear_leader sets a deadline only where clocks tick
         t = hear_leader(p, t, i)
     elif s.role[i] == Role.Leader:
         t = t._replace(heard_leader=Except(t.heard_leader, i, False))
@@ -71,7 +71,7 @@ def BecomeLeader(p: Params, s: State, i: int) -> State | None:
         acked=ExceptOn(t.acked, i, 1 << i),
         quiet=ExceptOn(t.quiet, i, False),
     )
-    return lease.begin_round(p, t, i, 0) if p.has("lease") else t
+    return lease.begin_round(p, t, i, 0) if lease.timed(p) else t
 
 
 def AppendEntries(p: Params, s: State, i: int, j: int) -> State | None:
@@ -80,7 +80,7 @@ def AppendEntries(p: Params, s: State, i: int, j: int) -> State | None:
     TLA+: FAppendEntries(i, j).
     """
     t = actions.AppendEntries(p, s, i, j)
-    if t is None or not p.has("lease"):
+    if t is None or not lease.timed(p):
         return t
     return lease.stamp(s, t, s.round_at[i])
 
@@ -95,7 +95,7 @@ def ElectionTimer(p: Params, s: State, i: int) -> tuple[str, State] | None:
         return check_quorum.LeaderTimer(p, s, i) if p.has("check_quorum") else None
     if not s.heard_leader[i]:
         return None
-    if p.has("lease") and s.clock[i] < s.lease_until[i]:
+    if lease.timed(p) and s.clock[i] < s.lease_until[i]:
         return None
     return "expired", lose_leader(s, i)
 
@@ -130,7 +130,7 @@ def HandleAppendEntriesRequest(p: Params, s: State, i: int, j: int, m: Message) 
     if t is None or not (own_term and s.role[i] == Role.Follower):
         return t
     t = hear_leader(p, t, i)
-    return lease.stamp(s, t, m.msent_at) if p.has("lease") else t
+    return lease.stamp(s, t, m.msent_at) if lease.timed(p) else t
 
 
 def HandleAppendEntriesResponse(p: Params, s: State, i: int, j: int, m: Message) -> State | None:
@@ -143,7 +143,7 @@ def HandleAppendEntriesResponse(p: Params, s: State, i: int, j: int, m: Message)
         return t
     if p.has("check_quorum"):
         t = check_quorum.count_ack(t, i, j)
-    return lease.count_ack(p, t, i, m) if p.has("lease") else t
+    return lease.count_ack(p, t, i, m) if lease.timed(p) else t
 
 
 def keeps_lease_promise(p: Params, s: State, i: int, m: Message) -> bool:

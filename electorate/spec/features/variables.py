@@ -8,13 +8,15 @@ leader was heard (TLA+: RaftElectionFeatures.tla's heardLeader).
 
 from __future__ import annotations
 
+from electorate.spec.features.lease import timed
 from electorate.spec.features.relative_time import origin, relative
 from electorate.spec.params import Params
 from electorate.spec.state import Except, ExceptOn, Role, State
 
 
 def sticky(p: Params) -> bool:
-    """Voters inside a live leader's lease refuse real votes (CheckQuorum; leases need it).
+    """Voters inside a live leader's lease refuse real votes (CheckQuorum; leases need it;
+    the untimed lease of a liveness model is this promise alone: features/lease.py).
 
     TLA+: Sticky.
     """
@@ -28,7 +30,7 @@ def Init(p: Params, s: State) -> State:
     """
     n = p.servers
     zeros, falses = (0,) * n, (False,) * n
-    check_quorum, lease = p.has("check_quorum"), p.has("lease")
+    check_quorum, lease = p.has("check_quorum"), timed(p)
     clock = (origin(p),) * n if relative(p) else zeros
     return s._replace(
         heard_leader=falses,
@@ -78,6 +80,6 @@ def lose_leader(s: State, i: int) -> State:
 def hear_leader(p: Params, s: State, i: int) -> State:
     """i heard from a live leader (or restarted): no vote, no timeout for an election period."""
     lease_until = s.lease_until
-    if p.has("lease"):
+    if timed(p):
         lease_until = Except(lease_until, i, s.clock[i] + p.knobs.election_ticks)
     return s._replace(heard_leader=ExceptOn(s.heard_leader, i, True), lease_until=lease_until)

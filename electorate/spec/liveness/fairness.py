@@ -61,6 +61,14 @@ def assumptions(p: Params) -> list[str]:
         "leader, while the leader of its term can reach it (heartbeat interval + delay < "
         "election timeout)",
     ]
+    if p.has("lease"):
+        out.append(
+            "lease, untimed: a server inside a leader's lease (a follower that heard the leader "
+            "of its term, or the leader) ignores vote requests of a newer term until its timer "
+            "runs out (the follower's promise); T1 bounds "
+            "when that may happen, in place of the deadline in ticks; the leader's reads are "
+            "not modelled (they change no role or term)"
+        )
     if p.has("check_quorum"):
         out.append(
             "timing T2 (after stabilization): a leader connected both ways to a quorum ends a "

@@ -8,6 +8,9 @@ timeout); an untimed model states them as guards that hold once the network has 
   run out, while the leader of its own term can reach it, or while the candidate it voted for
   in its term is still campaigning or leading and can reach it (granting a vote resets the
   timer, Raft Figure 2; the election's outcome arrives in time).
+  With the lease this is also when a follower's promise ends: the liveness models' lease has
+  no clocks (features/lease.py, `timed`), so its deadline in ticks is read as "the timer runs
+  out", which T1 restricts; a promise lasts at least while its leader reaches the follower.
 - T2, acks arrive in time (CheckQuorum): a leader connected both ways to a quorum ends a
   period only once a quorum has acked it.
 - R, randomized timeouts: elections do not overlap for ever, and eventually some server's
