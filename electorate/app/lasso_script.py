@@ -14,6 +14,8 @@ as the harness does for the spec itself):
 - Receive(m): `deliver(m)`; DropMessage(m): `drop(m)`;
 - Stabilize and Lull: no step (the environment's bookkeeping: timing, not events).
 
+A model with a feature the conformance protocol lacks (the lease) has no script: refused.
+
 The liveness network drops at once what could only ever be lost or discarded (a message on a
 link outside the topology, one superseded in its slot, a response nobody can use any more):
 each is a `drop` step here, which raft.tla's network allows at any time. After every action
@@ -28,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from electorate.conformance.compose import Aux, compositions
+from electorate.conformance.harness import FEATURES as CONFORMANCE_FEATURES
 from electorate.conformance.model import Model, model
 from electorate.conformance.script import RunConfig, Script, Step
 from electorate.model_check.liveness import Lasso
@@ -53,6 +56,12 @@ def lasso_script(
 ) -> Script:
     """The script of `lasso` (its states as `normalise` gives them): its stem, then its cycle
     `repetitions` times."""
+    missing = sorted(set(p.features) - set(CONFORMANCE_FEATURES))
+    if missing:
+        raise LassoScriptError(
+            f"the conformance protocol has no {', '.join(missing)} feature (only "
+            f"{', '.join(CONFORMANCE_FEATURES)}): this lasso cannot be a script"
+        )
     run = concrete_run(p, lasso, repetitions, normalise)
     if run is None:
         raise LassoScriptError(f"the {lasso.property} lasso does not replay in the concrete model")

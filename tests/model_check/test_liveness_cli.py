@@ -87,6 +87,18 @@ def test_a_lasso_becomes_a_conformance_script_the_impl_replays(
     assert "FAIL" in capsys.readouterr().out
 
 
+def test_a_lease_lasso_is_no_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The conformance protocol has no lease: a lease lasso is refused as a script, in one
+    line, and nothing is written."""
+    script = tmp_path / "lasso.jsonl"
+    argv = ["--liveness", "EventuallyLeader", "--servers", "2", "--features", "lease"]
+    code = main([*argv, "--no-randomized-timeouts", "--json", "--lasso-script", str(script)])
+    out, err = capsys.readouterr()
+    assert code == 1 and json.loads(out)["result"] == "violated"
+    assert "no lease feature" in err and err.count("\n") == 1
+    assert not script.exists()
+
+
 def test_lasso_script_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["--liveness", "--servers", "2", "--lasso-script", "x.jsonl", "--lasso-cycles", "0"]
