@@ -55,12 +55,14 @@ Step = tuple[State, Action, State]
 NextFn = Callable[[Params, State], Iterator[tuple[Action, State]]]
 
 
-def explore(p: Params, depth: int, next_fn: NextFn | None = None) -> Iterator[Step]:
-    """Every step from every state reachable in fewer than `depth` steps and inside the
-    constraint, up to symmetry (BFS)."""
+def explore(
+    p: Params, depth: int, next_fn: NextFn | None = None, start: State | None = None
+) -> Iterator[Step]:
+    """Every step from every state reachable in fewer than `depth` steps (from Init, or from
+    `start`) and inside the constraint, up to symmetry (BFS)."""
     step_fn = next_fn or Next
-    start = canonical(Init(p))
-    seen, frontier = {start}, [start]
+    first = canonical(Init(p) if start is None else start)
+    seen, frontier = {first}, [first]
     for _ in range(depth):
         following = []
         for s in frontier:

@@ -11,6 +11,8 @@ import pytest
 from electorate.proofs import catalog, cli, logsafety, tie
 from electorate.proofs.core import Settings
 from electorate.proofs.induction import obligations
+from electorate.proofs.invariant import Lemma
+from electorate.proofs.model import ACTION_BY_NAME
 from electorate.proofs.mutants import expected_breaks, mutant_obligations
 from electorate.proofs.sanity import evaluate
 from electorate.spec.messages import Entry, Message, MType
@@ -195,14 +197,37 @@ def test_messages_of_the_log_profile_keep_their_payload() -> None:
     assert log_payload(m) == (1, 2, 0, 0)
 
 
-def test_entry_term_elected_is_necessary() -> None:
-    """Without it a new leader could find an entry of its own term: a counterexample."""
-    (lemma,) = [x for x in logsafety.LEMMAS if x.id == "EntryTermElected"]
+@pytest.mark.parametrize(
+    "lemma",
+    [
+        pytest.param(x, marks=[] if x.id == "EntryTermElected" else [pytest.mark.slow])
+        for x in logsafety.LEMMAS
+    ],
+    ids=[x.id for x in logsafety.LEMMAS],
+)
+def test_every_log_lemma_is_necessary(lemma: Lemma) -> None:
+    """Without it, the obligation it names has a counterexample to induction (found by the
+    search among few servers: the ordinary attempts answer `unknown` for most of them)."""
     held = [c for c in THEORY.conjuncts if c is not lemma]
     found = {o.name: o for o in obligations(THEORY, lemmas=held)}
+    assert lemma.broken_without
     for name in lemma.broken_without:
-        outcome = found[name].run(Settings(attempts=1))
-        assert not outcome.holds and outcome.status == "sat", name
+        outcome = found[name].run(Settings(attempts=1, search_first=True))
+        assert not outcome.holds and outcome.status == "sat", (name, outcome.status)
+        assert outcome.detail and outcome.detail.startswith("counterexample to induction")
+
+
+@pytest.mark.slow
+def test_the_proof_graph_agrees_with_log_lemma_necessity() -> None:
+    """A lemma whose removal breaks an obligation is in every unsat core of that obligation."""
+    from electorate.proofs.graph import uses
+
+    for lemma in logsafety.LEMMAS:
+        for name in lemma.broken_without:
+            action_name, goal = name.removesuffix("'").split(" => ")
+            used = uses(ACTION_BY_NAME[action_name], THEORY.conjunct(goal), Settings(), THEORY)
+            assert used is not None, f"{name} is not proved"
+            assert lemma.id in used, f"{name} proved without {lemma.id}: core {used}"
 
 
 # ---- a follower that skips the consistency check -------------------------------------------
@@ -234,3 +259,55 @@ def test_skipping_the_check_breaks_only_the_obligations_that_read_it() -> None:
         outcome = ob.run(Settings(search_first=ob.name in wanted))
         assert outcome.holds == (ob.name not in wanted), (ob.name, outcome.status)
         assert outcome.holds or outcome.status == "sat", ob.name
+
+
+# ---- the conflict branch inside an exhaustive exploration ------------------------------------
+
+CONFLICT = Params(servers=3, profile="log", max_term=3, max_msgs=1, max_log=1, values=1)
+CONFLICT_DEPTH = 12  # the first depth at which the exploration below removes an entry
+
+
+def _two_leaders_ahead() -> tuple[list[tuple[State, Action, State]], State]:
+    """A scripted start: s1 leads term 2 and holds an entry nobody else has; s3 is a candidate
+    of term 3. From there a second leader can overwrite s1's entry (3 servers are needed: with
+    two, s1 never votes for a candidate whose log is behind)."""
+    p, steps = CONFLICT, []
+    s = Init(p)
+    a, t = _step(p, s, "Timeout", _at(0))
+    steps.append((s, a, t))
+    steps += list(_elect(p, t, 0, 1))
+    s = steps[-1][2]
+    for name, pick in (
+        ("ClientRequest", _at(0)),
+        ("Timeout", _at(2)),
+        ("Timeout", _at(2)),
+    ):
+        a, t = _step(p, s, name, pick)
+        steps.append((s, a, t))
+        s = t
+    return steps, s
+
+
+@pytest.mark.slow
+def test_every_step_near_two_leaders_is_accepted_and_reaches_the_conflict_branch() -> None:
+    """Exhaustive at its bound: every step of every state reachable in 12 steps from the
+    scripted start (its own steps checked too), 3 servers, terms up to 3; a follower's entry is
+    removed (the conflict branch) within the bound."""
+    prefix, start = _two_leaders_ahead()
+    assert start.log[0] and start.current_term[2] == 3 and start.role[2] == Role.Candidate
+    removed = []
+
+    def steps() -> Iterator[tuple[State, Action, State]]:
+        yield from prefix
+        for s, a, t in tie.explore(CONFLICT, CONFLICT_DEPTH, start=start):
+            if a.detail == "HandleAppendEntriesRequest" and sum(map(len, t.log)) < sum(
+                map(len, s.log)
+            ):
+                removed.append(a)
+            yield s, a, t
+
+    result = tie.check(CONFLICT, MODEL, 0, steps=steps())
+    assert result.ok, result.rejected[:1]
+    assert removed, "the exploration never took the conflict branch"
+    assert result.steps > 100_000
+    print(f"conflict tie: {result.steps} steps, {result.states} states, {result.cpu:.1f} CPU s")
