@@ -14,13 +14,15 @@ the checks that make the proof worth citing:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import z3
 
 from electorate.proofs import (
     checkquorum,
+    commit,
     completeness,
     election,
     history,
@@ -122,6 +124,24 @@ def _leader_and_voter(s: Sorts, v: Vocab) -> z3.BoolRef:
     return z3.Exists([c, n], z3.And(c != n, v.role(c) == v.roles.leader, voter))
 
 
+def _unstored_commit() -> BadState:
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    s = Init(p)._replace(
+        role=(Role.Leader, Role.Follower), log=((LogEntry(1, 1),), ()), commit_index=(1, 0)
+    )
+    ghosts: dict[str, Iterable[tuple[Any, ...]]] = {
+        "committed": [(1, 1)],
+        "elected": [(0, 1)],
+        "stored": [],
+    }
+    return BadState(p, s, ghosts, "an entry committed in term 1 that only its leader stored")
+
+
+def _a_commit(s: Sorts, v: Vocab) -> z3.BoolRef:
+    k, t = z3.Ints("wk wt")
+    return z3.Exists([k, t], z3.And(k >= 1, v.fn("committed")(k, t)))
+
+
 def _elected_twice() -> BadState:
     p = Params(servers=2)
     return BadState(p, Init(p), {"elected": [(0, 2), (1, 2)]}, "two servers elected in term 2")
@@ -210,6 +230,14 @@ ENTRIES: tuple[Entry, ...] = (
         more_mutants=(logsafety.SKIP_CHECK,),
     ),
     Entry(
+        commit.COMMIT,
+        "CommittedStored",
+        commit.MUTANT,
+        _a_commit,
+        "an entry committed",
+        _unstored_commit,
+    ),
+    Entry(
         completeness.VOTERS,
         "LeaderLogCoversVoters",
         completeness.MUTANT,
@@ -251,7 +279,7 @@ TIES: tuple[TieConfig, ...] = (
     TieConfig(
         Params(servers=2, profile="log", max_term=3, max_msgs=1, max_log=2, values=2),
         16,
-        (logsafety.LOG_MODEL,),  # also completeness.VOTERS's model
+        (logsafety.LOG_MODEL, commit.COMMIT_MODEL),  # also completeness.VOTERS's model
         cpu=4.0,
     ),
 )

@@ -90,16 +90,30 @@ def universe(n: int, bug: BugId | None) -> Universe:
 MsgKey = tuple[int, ...]
 
 
-def message_key(m: Message, stamped: bool, logged: bool = False) -> tuple[Any, ...]:
+def message_key(
+    m: Message, stamped: bool, logged: bool = False, indexed: bool = False
+) -> tuple[Any, ...]:
     """Type, source, destination, term, flag (vote granted; with stamps or logs, an
     AppendEntries response's success; with logs, "carries an entry" of a request), with stamps
-    the heartbeat's send time, with logs the log payload (proofs.logmodel)."""
+    the heartbeat's send time, with logs the log payload (proofs.logmodel), with commit
+    tracked the index (mcommitIndex of a request, mmatchIndex of a response)."""
     flag = bool(m.mvote_granted) or ((stamped or logged) and bool(m.msuccess))
     flag = flag or (logged and bool(m.mentries))
     base: tuple[Any, ...] = (int(m.mtype), m.msource, m.mdest, m.mterm, flag)
     if stamped:
         base = (*base, m.msent_at)
+    if indexed:
+        return (*base, *log_payload(m), index_payload(m))
     return (*base, *log_payload(m)) if logged else base
+
+
+def index_payload(m: Message) -> int:
+    """The integer a message carries with commit tracked (proofs.commit)."""
+    if m.mtype == MType.AppendEntriesRequest:
+        return m.mcommit_index
+    if m.mtype == MType.AppendEntriesResponse:
+        return m.mmatch_index
+    return 0
 
 
 def log_payload(m: Message) -> tuple[int, int, int, int]:
@@ -114,16 +128,18 @@ def log_payload(m: Message) -> tuple[int, int, int, int]:
 
 
 def _messages(
-    s: State, stamped: bool, pre_vote: bool, logged: bool = False
+    s: State, stamped: bool, pre_vote: bool, logged: bool = False, indexed: bool = False
 ) -> frozenset[tuple[Any, ...]]:
-    return _keys(s.messages, stamped and not pre_vote, pre_vote, logged)
+    return _keys(s.messages, stamped and not pre_vote, pre_vote, logged, indexed)
 
 
 @lru_cache(maxsize=65_536)
 def _keys(
-    bag: Any, stamped: bool, pre_vote: bool, logged: bool = False
+    bag: Any, stamped: bool, pre_vote: bool, logged: bool = False, indexed: bool = False
 ) -> frozenset[tuple[Any, ...]]:
-    return frozenset(message_key(m, stamped, logged) for m, _ in bag if m.mpre_vote == pre_vote)
+    return frozenset(
+        message_key(m, stamped, logged, indexed) for m, _ in bag if m.mpre_vote == pre_vote
+    )
 
 
 # Each variable's value in a spec state: a hashable Python value (a cache key) that `body`
@@ -149,6 +165,8 @@ ABSTRACTION: dict[str, Callable[[State, bool], Any]] = {
     "len": lambda s, st: tuple(len(log) for log in s.log),
     "lterm": lambda s, st: tuple(tuple(e.term for e in log) for log in s.log),
     "lval": lambda s, st: tuple(tuple(e.value for e in log) for log in s.log),
+    "ci": lambda s, st: s.commit_index,
+    "mi": lambda s, st: s.match_index,
 }
 
 
@@ -156,8 +174,14 @@ def _logged_messages(s: State, stamped: bool) -> frozenset[tuple[Any, ...]]:
     return _messages(s, False, False, logged=True)
 
 
+def _indexed_messages(s: State, stamped: bool) -> frozenset[tuple[Any, ...]]:
+    return _messages(s, False, False, logged=True, indexed=True)
+
+
 def abstraction_of(v: Vocab, var: str) -> Callable[[State, bool], Any]:
     """The abstraction of `var` in `v`'s model (with logs, messages keep their payload)."""
+    if var == "msg" and v.indexed:
+        return _indexed_messages
     return _logged_messages if var == "msg" and v.logged else ABSTRACTION[var]
 
 
@@ -205,12 +229,17 @@ def _relation_body(u: Universe, masks: tuple[int, ...]) -> z3.BoolRef:
 
 @lru_cache(maxsize=65_536)
 def _messages_body(
-    u: Universe, keys: frozenset[tuple[Any, ...]], stamped: bool, logged: bool = False
+    u: Universe,
+    keys: frozenset[tuple[Any, ...]],
+    stamped: bool,
+    logged: bool = False,
+    indexed: bool = False,
 ) -> z3.BoolRef:
     """Body of msg(type, src, dst, term, flag[, stamp][, log]): one of the messages in flight."""
     sorts = [MTypeSort, u.sorts.node, u.sorts.node, z3.IntSort(), z3.BoolSort()]
     sorts += [z3.IntSort()] if stamped else []
     sorts += [z3.IntSort()] * 4 if logged else []
+    sorts += [z3.IntSort()] if indexed else []
     xs = [z3.Var(k, sort) for k, sort in enumerate(sorts)]
     node = u.servers
     cases = []
@@ -235,6 +264,19 @@ def _log_body(u: Universe, logs: tuple[tuple[int, ...], ...]) -> Expr:
     return out
 
 
+@lru_cache(maxsize=65_536)
+def _matrix_body(u: Universe, rows: tuple[tuple[int, ...], ...]) -> Expr:
+    """Body of (x, y) |-> rows[x][y] (matchIndex)."""
+    x, y = z3.Var(0, u.sorts.node), z3.Var(1, u.sorts.node)
+    out: Expr = z3.IntVal(0)
+    for a in range(len(rows) - 1, -1, -1):
+        row: Expr = z3.IntVal(0)
+        for b in range(len(rows[a]) - 1, -1, -1):
+            row = z3.If(y == u.servers[b], z3.IntVal(rows[a][b]), row)
+        out = z3.If(x == u.servers[a], row, out)
+    return out
+
+
 def _bits_body(bits: int) -> z3.BoolRef:
     """Body of t |-> bit t of `bits` is set (earned terms)."""
     t = z3.Var(0, z3.IntSort())
@@ -246,7 +288,10 @@ def body(u: Universe, v: Vocab, var: str, value: Any) -> Expr:
     """The definition of `var`'s function for the abstracted value `value`."""
     spec = VAR[var]
     if var in ("msg", "pmsg"):
-        return _messages_body(u, value, v.stamped and var == "msg", v.logged and var == "msg")
+        mine = var == "msg"
+        return _messages_body(u, value, v.stamped and mine, v.logged and mine, v.indexed and mine)
+    if var == "mi":
+        return _matrix_body(u, value)
     if var in ("lterm", "lval"):
         return _log_body(u, value)
     if var == "earned":
@@ -304,6 +349,8 @@ def encoded_action(p: Params, model: Model, action: Action) -> tuple[str, list[o
         return name, [servers[0], None]
     if name == "BecomeLeader":
         return name, servers[:1] + ([None] if model.tracked("history") else [])
+    if name == "AdvanceCommitIndex" and model.tracked("commit"):
+        return name, [*servers[:1], None, None, None]  # whether, where and by which quorum
     if name == "ClientRequest":  # the client value matters only to the logs
         return name, servers[:2] if model.tracked("log") else servers[:1]
     if name == "AppendEntries" and model.tracked("log"):
@@ -311,7 +358,7 @@ def encoded_action(p: Params, model: Model, action: Action) -> tuple[str, list[o
     if model.tracked("log") and name in ("Receive", "DuplicateMessage", "DropMessage"):
         m = args[0]
         if isinstance(m, Message):
-            return _encoded_logged(action, m)
+            return _encoded_logged(action, m, model.tracked("commit"))
     if name not in ("Receive", "DuplicateMessage", "DropMessage"):
         return name, servers
     m = args[0]
@@ -344,10 +391,11 @@ def _encoded_message(action: Action, m: Message, lease: bool) -> tuple[str, list
     raise ValueError(f"no encoding for spec action {action}")
 
 
-def _encoded_logged(action: Action, m: Message) -> tuple[str, list[object]]:
+def _encoded_logged(action: Action, m: Message, indexed: bool) -> tuple[str, list[object]]:
     """Steps on a message in the model with logs: the message's payload is part of it."""
     i, j, t = m.mdest, m.msource, m.mterm
-    key = message_key(m, False, logged=True)
+    key = message_key(m, False, logged=True, indexed=indexed)
+    index = [index_payload(m)] if indexed else []
     g, payload = key[4], list(key[5:])
     name = action.detail or action.name
     if name in ("UpdateTerm", "DropStaleResponse", "DuplicateMessage", "DropMessage"):
@@ -359,7 +407,7 @@ def _encoded_logged(action: Action, m: Message) -> tuple[str, list[object]]:
     if name == "HandleAppendEntriesRequest":
         return name, [i, j, t, None, None, *payload[:2], g, *payload[2:]]
     if name == "HandleAppendEntriesResponse":
-        return name, [i, j, t, g]
+        return name, [i, j, t, g, *index]
     raise ValueError(f"no encoding for spec action {action}")
 
 

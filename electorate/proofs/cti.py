@@ -53,6 +53,12 @@ def bounds(
             in_range = z3.And(in_range, a >= 0, a <= LOG_LENGTH, b >= 0, b <= top)
             in_range = z3.And(in_range, c >= 0, c <= top, d >= 0, d <= LOG_VALUES)
             found += _log_bounds(v, x, top)
+        if v.indexed:  # mcommitIndex / mmatchIndex, commitIndex, matchIndex
+            in_range = z3.And(in_range, m[9] >= 0, m[9] <= LOG_LENGTH)
+            y = z3.Const("by", s.node)
+            found.append(z3.ForAll([x], z3.And(v.fn("ci")(x) >= 0, v.fn("ci")(x) <= LOG_LENGTH)))
+            mi = v.fn("mi")(x, y)
+            found.append(z3.ForAll([x, y], z3.And(mi >= 0, mi <= LOG_LENGTH)))
         found.append(z3.ForAll(m, z3.Implies(v.msg(*m), in_range)))
         for name in ("clock", "lu", "ra"):
             if v.has(name):
@@ -313,6 +319,11 @@ class _View:
         out = ""
         if v.logged:
             out += ", log [" + ", ".join(f"{t}:v{x}" for t, x in self._log(v, n)) + "]"
+        if v.indexed:
+            match = ", ".join(
+                f"n{k + 1}:{self.ev(v.fn('mi')(n, m))}" for k, m in enumerate(self.nodes)
+            )
+            out += f", commitIndex {self.ev(v.fn('ci')(n))}, matchIndex {{{match}}}"
         if v.has("quiet"):
             quiet = " quiet" if self.true(v.fn("quiet")(n)) else ""
             out += f", acked {self._set(v.fn('acked'), n)}{quiet}"
@@ -346,6 +357,28 @@ class _View:
             ]
             if votes:
                 lines.append(f"    term {t}: votes {', '.join(votes)}")
+            lines += self._commits(v, tt)
+        return lines
+
+    def _commits(self, v: Vocab, tt: z3.ExprRef) -> list[str]:
+        """Commits and acknowledgements of term tt (commit tracked: proofs.commit)."""
+        if not v.indexed:
+            return []
+        top = max([LOG_LENGTH, *[len(self._log(v, n)) for n in self.nodes]])
+        lines = []
+        for k in range(1, top + 1):
+            kk = z3.IntVal(k)
+            if self.true(v.fn("committed")(kk, tt)):
+                lines.append(
+                    f"    term {tt}: committed index {k} by {self.show(v.fn('cq')(kk, tt))}"
+                )
+            acks = [
+                f"n{j + 1}"
+                for j, n in enumerate(self.nodes)
+                if self.true(v.fn("stored")(n, tt, kk))
+            ]
+            if acks:
+                lines.append(f"    term {tt}: index {k} stored by {', '.join(acks)}")
         return lines
 
     def _stamps(self, v: Vocab) -> list[int]:
@@ -357,6 +390,17 @@ class _View:
         return sorted(found)
 
     def _payloads(self, v: Vocab, ty: z3.ExprRef) -> list[tuple[int, ...]]:
+        """The log payloads, with commit tracked followed by the index (mcommitIndex of a
+        request, mmatchIndex of a response)."""
+        loads = self._log_payloads(v, ty)
+        if not v.indexed:
+            return loads
+        top = max([LOG_LENGTH, *[len(self._log(v, n)) for n in self.nodes]])
+        if ty.eq(MTYPES[2]) or ty.eq(MTYPES[3]):
+            return [(*load, k) for load in loads for k in range(top + 1)]
+        return [(*load, 0) for load in loads]
+
+    def _log_payloads(self, v: Vocab, ty: z3.ExprRef) -> list[tuple[int, ...]]:
         """The log payloads to try for a message type (proofs.logmodel), or [()] without
         logs: indexes up to the longest log, terms 0..the largest, values up to the largest."""
         if not v.logged:
@@ -438,9 +482,13 @@ def _payload_text(ty: z3.ExprRef, carries: bool, load: tuple[int, ...]) -> str:
         return ""
     if ty.eq(MTYPES[0]):
         return f" last {load[0]}@{load[1]}"
+    index = load[4:]
     if ty.eq(MTYPES[2]):
         entry = f" entry v{load[3]}@{load[2]}" if carries else ""
-        return f" prev {load[0]}@{load[1]}{entry}"
+        commit = f" commit {index[0]}" if index and index[0] else ""
+        return f" prev {load[0]}@{load[1]}{entry}{commit}"
+    if ty.eq(MTYPES[3]) and index:
+        return f" match {index[0]}"
     return ""
 
 

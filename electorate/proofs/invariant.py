@@ -38,6 +38,8 @@ def in_flight(
     extra = [z3.Int("mstamp")] if v.stamped else []
     if v.logged:
         extra += [z3.Int(f"mlog{k}") for k in range(4)]
+    if v.indexed:
+        extra.append(z3.Int("mindex"))
     return v.msg(ty, src, dst, t, g, *extra), extra
 
 

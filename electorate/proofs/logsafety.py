@@ -55,8 +55,9 @@ def _carrying(s: Sorts, v: Vocab, tag: str) -> tuple[list[Expr], z3.BoolRef, tup
     "in flight" formula and (prevLogIndex, prevLogTerm, entry term, entry value)."""
     src, dst = _nodes(s, f"src{tag} dst{tag}")
     mt, a, b, et, ev = _ints(f"mt{tag} a{tag} b{tag} et{tag} ev{tag}")
-    sent = v.msg(AE_REQ, src, dst, mt, z3.BoolVal(True), a, b, et, ev)
-    return [src, dst, mt, a, b, et, ev], sent, (a, b, et, ev)
+    index = [z3.Int(f"mix{tag}")] if v.indexed else []  # proofs.commit's models
+    sent = v.msg(AE_REQ, src, dst, mt, z3.BoolVal(True), a, b, et, ev, *index)
+    return [src, dst, mt, a, b, et, ev, *index], sent, (a, b, et, ev)
 
 
 def log_matching(s: Sorts, v: Vocab) -> z3.BoolRef:
@@ -91,9 +92,10 @@ def prev_in_range(s: Sorts, v: Vocab) -> z3.BoolRef:
     src, dst = _nodes(s, "src dst")
     mt, a, b, et, ev = _ints("mt a b et ev")
     flag = z3.Bool("carries")
-    sent = v.msg(AE_REQ, src, dst, mt, flag, a, b, et, ev)
+    index = [z3.Int("mix")] if v.indexed else []  # proofs.commit's models
+    sent = v.msg(AE_REQ, src, dst, mt, flag, a, b, et, ev, *index)
     ok = z3.And(a >= 0, z3.Implies(a == 0, b == 0))
-    return z3.ForAll([src, dst, mt, flag, a, b, et, ev], z3.Implies(sent, ok))
+    return z3.ForAll([src, dst, mt, flag, a, b, et, ev, *index], z3.Implies(sent, ok))
 
 
 def leader_has_term_entries(s: Sorts, v: Vocab) -> z3.BoolRef:

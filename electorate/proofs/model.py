@@ -224,6 +224,9 @@ def _restart(c: Ctx, a: Sequence[Expr]) -> Step:
         changes["voted"] = set_at(pre, post, "voted", i, z3.BoolVal(False))
         changes["vf"] = forget_at(pre, post, "vf", i)
     changes.update(_lose_leader(c, i, z3.BoolVal(False)))
+    if c.tracked("commit"):  # commitIndex and matchIndex are volatile
+        changes["ci"] = set_at(pre, post, "ci", i, z3.IntVal(0))
+        changes["mi"] = set_row(pre, post, "mi", i, lambda y: z3.IntVal(0))
     if c.tracked("lease"):
         changes["heard"] = set_at(pre, post, "heard", i, z3.BoolVal(True))
         changes["lu"] = set_at(pre, post, "lu", i, pre.fn("clock")(i) + ELECTION_TICKS)
@@ -267,6 +270,8 @@ def _become_leader(c: Ctx, a: Sequence[Expr]) -> Step:
     else:
         has_quorum = holds_quorum(pre.sorts, pre, i)
     changes: Changes = {"role": set_at(pre, post, "role", i, pre.roles.leader)}
+    if c.tracked("commit"):
+        changes["mi"] = set_row(pre, post, "mi", i, lambda y: z3.IntVal(0))
     if c.tracked("quiet"):
         changes["acked"] = set_row(pre, post, "acked", i, lambda y: y == i)
         changes["quiet"] = set_at(pre, post, "quiet", i, z3.BoolVal(False))
@@ -296,6 +301,40 @@ def _leader_only(c: Ctx, a: Sequence[Expr]) -> Step:
     return Step(c.pre.role(i) == c.pre.roles.leader, {})
 
 
+def _advance_commit(c: Ctx, a: Sequence[Expr]) -> Step:
+    """Leader i advances its commitIndex to an index `k` of an entry of its term that a quorum
+    `q` stores by i's matchIndex (i itself included), or leaves it (`commits` FALSE). The spec
+    takes the largest such index; any is allowed here (more behaviour). With commit tracked the
+    commit is recorded (history: committed, cq)."""
+    if not c.tracked("commit"):
+        return _leader_only(c, a)
+    i, commits, k, q = a
+    pre, post = c.pre, c.post
+    n = z3.Const("cn", pre.sorts.node)
+    stored = z3.ForAll(
+        [n], z3.Implies(pre.sorts.member(n, q), z3.Or(n == i, pre.fn("mi")(i, n) >= k))
+    )
+    if c.bug == "commit-without-quorum":  # relation mutant: no quorum is consulted
+        stored = z3.BoolVal(True)
+    ok = z3.And(k >= 1, k <= pre.fn("len")(i), pre.fn("lterm")(i, k) == pre.ct(i), stored)
+    term = pre.ct(i)
+
+    def now(x: Expr, u: Expr) -> z3.BoolRef:
+        return z3.And(commits, x == k, u == term)
+
+    ghosts: Changes = {
+        "committed": define(
+            pre, post, "committed", lambda x, u: z3.Or(pre.fn("committed")(x, u), now(x, u))
+        ),
+        "cq": define(pre, post, "cq", lambda x, u: z3.If(now(x, u), q, pre.fn("cq")(x, u))),
+    }
+    return Step(
+        z3.And(pre.role(i) == pre.roles.leader, z3.Implies(commits, ok)),
+        {"ci": set_at(pre, post, "ci", i, z3.If(commits, k, pre.fn("ci")(i)))},
+        ghosts,
+    )
+
+
 def _client_request(c: Ctx, a: Sequence[Expr]) -> Step:
     """Leader i appends an entry of its term with value v (logs tracked; else only a guard)."""
     if not c.tracked("log"):
@@ -318,7 +357,11 @@ def _append_entries(c: Ctx, a: Sequence[Expr]) -> Step:
     if c.tracked("log"):  # prevLogIndex = nextIndex[i][j] - 1, any index of i's log
         prev = a[2]
         carries, payload = logmodel.append_request(pre, i, prev)
-        request = pre.key(AE_REQ, i, j, pre.ct(i), carries, log=payload)
+        index: Expr | int = 0
+        if c.tracked("commit"):  # mcommitIndex = Min({commitIndex[i], lastEntry})
+            last = prev + z3.If(carries, 1, 0)
+            index = z3.If(pre.fn("ci")(i) <= last, pre.fn("ci")(i), last)
+        request = pre.key(AE_REQ, i, j, pre.ct(i), carries, log=payload, index=index)
         guard = z3.And(guard, prev >= 0, prev <= pre.fn("len")(i))
     else:
         request = pre.key(AE_REQ, i, j, pre.ct(i), False, stamp)
@@ -407,7 +450,8 @@ def _msg_key(c: Ctx, a: Sequence[Expr]) -> tuple[Expr, ...]:
     rest = list(a[5:])
     stamp = rest.pop(0) if c.tracked("lease") else 0
     log = rest[:4] if c.tracked("log") else (0, 0, 0, 0)
-    return c.pre.key(ty, j, i, t, g, stamp, log)
+    index = rest[4] if c.tracked("commit") else 0
+    return c.pre.key(ty, j, i, t, g, stamp, log, index)
 
 
 def _term_changes(c: Ctx, i: Expr, term: Expr) -> Changes:
@@ -544,7 +588,8 @@ def _handle_ae_request_logged(c: Ctx, a: Sequence[Expr]) -> Step:
     prevLogIndex and prevLogTerm (logOk) is computed, and an accepted request either is
     already done (reply success), or removes i's last entry on a conflict, or appends the
     entry (both keep the message)."""
-    i, j, t, log_ok, replied, prev, prev_term, carries, term, value = a
+    i, j, t, log_ok, replied, prev, prev_term, carries, term, value = a[:10]
+    commit_index = a[10] if c.tracked("commit") else 0
     pre, post = c.pre, c.post
     R = pre.roles
     follower = pre.role(i) == R.follower
@@ -562,8 +607,11 @@ def _handle_ae_request_logged(c: Ctx, a: Sequence[Expr]) -> Step:
     done = z3.Or(z3.Not(carries), z3.And(length >= k, pre.fn("lterm")(i, k) == term))
     conflict = z3.And(carries, length >= k, pre.fn("lterm")(i, k) != term)
     appends = z3.And(carries, length == prev)
-    request = pre.key(AE_REQ, j, i, t, carries, log=(prev, prev_term, term, value))
-    response = pre.key(AE_RESP, i, j, pre.ct(i), accept)
+    request = pre.key(
+        AE_REQ, j, i, t, carries, log=(prev, prev_term, term, value), index=commit_index
+    )
+    match = prev + z3.If(carries, 1, 0)  # mmatchIndex of a success, 0 of a failure
+    response = pre.key(AE_RESP, i, j, pre.ct(i), accept, index=z3.If(accept, match, 0))
     reply = update_messages(pre, post, send=response, discard=request)
     changes_log = z3.And(accept, z3.Not(replied))
     log = logmodel.pick(
@@ -588,7 +636,28 @@ def _handle_ae_request_logged(c: Ctx, a: Sequence[Expr]) -> Step:
         ),
         **logmodel.changes(pre, post, i, log),
     }
-    return Step(z3.And(pre.msg(*request), t <= pre.ct(i), branch), changes)
+    ghosts: Changes = {}
+    if c.tracked("commit"):  # already done: commitIndex from the request; the ack recorded
+        acks = z3.And(accept, replied)
+        changes["ci"] = set_at(pre, post, "ci", i, z3.If(acks, commit_index, pre.fn("ci")(i)))
+        mine = pre.ct(i)
+        ghosts["stored"] = define(
+            pre,
+            post,
+            "stored",
+            lambda x, u, k: z3.Or(
+                pre.fn("stored")(x, u, k),
+                z3.And(
+                    acks,
+                    x == i,
+                    u == mine,
+                    k >= 1,
+                    k <= match,
+                    pre.fn("lterm")(i, k) == mine,
+                ),
+            ),
+        )
+    return Step(z3.And(pre.msg(*request), t <= pre.ct(i), branch), changes, ghosts)
 
 
 def _handle_ae_response(c: Ctx, a: Sequence[Expr]) -> Step:
@@ -601,8 +670,11 @@ def _handle_ae_response(c: Ctx, a: Sequence[Expr]) -> Step:
     success, stamp = (a[3], a[4]) if lease else (z3.BoolVal(False), 0)
     if c.tracked("log"):
         success = a[3]
-    response = pre.key(AE_RESP, j, i, t, success, stamp)
+    match = a[4] if c.tracked("commit") else 0
+    response = pre.key(AE_RESP, j, i, t, success, stamp, index=match)
     changes: Changes = {"msg": update_messages(pre, post, discard=response)}
+    if c.tracked("commit"):  # matchIndex[i][j] from a success
+        changes["mi"] = set_pair(pre, post, "mi", i, j, z3.If(success, match, pre.fn("mi")(i, j)))
     leader = pre.role(i) == pre.roles.leader
     if c.tracked("quiet"):
         changes["acked"] = set_pair(pre, post, "acked", i, j, z3.Or(leader, pre.fn("acked")(i, j)))
@@ -749,7 +821,11 @@ def _duplicate_prevote(c: Ctx, a: Sequence[Expr]) -> Step:
 
 _MSG: Params = (("mtype", "mtype"), ("i", "node"), ("j", "node"), ("t", "int"), ("granted", "bool"))
 _PAYLOAD: Params = tuple((name, "int") for name in ("la", "lb", "lc", "ld"))
-_STAMP: tuple[tuple[str, Params], ...] = (("lease", (("stamp", "int"),)), ("log", _PAYLOAD))
+_STAMP: tuple[tuple[str, Params], ...] = (
+    ("lease", (("stamp", "int"),)),
+    ("log", _PAYLOAD),
+    ("commit", (("le", "int"),)),
+)
 
 
 def _with(feature: str) -> Callable[[Model, str | None], bool]:
@@ -768,7 +844,12 @@ ACTIONS: tuple[ActionDef, ...] = (
         "BecomeLeader", (("i", "node"),), _become_leader, more=(("history", (("q", "quorum"),)),)
     ),
     ActionDef("ClientRequest", (("i", "node"),), _client_request, more=(("log", (("v", "int"),)),)),
-    ActionDef("AdvanceCommitIndex", (("i", "node"),), _leader_only),
+    ActionDef(
+        "AdvanceCommitIndex",
+        (("i", "node"),),
+        _advance_commit,
+        more=(("commit", (("commits", "bool"), ("k", "int"), ("q", "quorum"))),),
+    ),
     ActionDef(
         "AppendEntries",
         (("i", "node"), ("j", "node")),
@@ -795,13 +876,18 @@ ACTIONS: tuple[ActionDef, ...] = (
             ("lease", (("stamp", "int"),)),
             ("log", (("prev", "int"), ("prevTerm", "int"), ("carries", "bool"))),
             ("log", (("term", "int"), ("value", "int"))),
+            ("commit", (("commitIndex", "int"),)),
         ),
     ),
     ActionDef(
         "HandleAppendEntriesResponse",
         (("i", "node"), ("j", "node"), ("t", "int")),
         _handle_ae_response,
-        more=(("lease", (("success", "bool"), ("stamp", "int"))), ("log", (("success", "bool"),))),
+        more=(
+            ("lease", (("success", "bool"), ("stamp", "int"))),
+            ("log", (("success", "bool"),)),
+            ("commit", (("matchIndex", "int"),)),
+        ),
     ),
     ActionDef("DropStaleResponse", _MSG, _drop_stale, more=_STAMP),
     ActionDef("DuplicateMessage", _MSG, _duplicate, more=_STAMP),
@@ -873,6 +959,12 @@ def init(v: Vocab) -> z3.BoolRef:
     t = z3.Int("it")
     if v.has("len"):
         parts.append(logmodel.init(v))
+    if v.has("ci"):
+        k = z3.Int("ik")
+        parts.append(z3.ForAll([x], v.fn("ci")(x) == 0))
+        parts.append(z3.ForAll([x, y], v.fn("mi")(x, y) == 0))
+        parts.append(z3.ForAll([x, t, k], z3.Not(v.fn("stored")(x, t, k))))
+        parts.append(z3.ForAll([k, t], z3.Not(v.fn("committed")(k, t))))
     if v.has("elected"):
         c = z3.Const("ic", v.sorts.node)
         parts.append(z3.ForAll([x, t], z3.Not(v.fn("elected")(x, t))))

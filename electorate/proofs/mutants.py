@@ -176,6 +176,17 @@ RELATION_MUTANTS: dict[str, Mutant] = {
         # an election history of two terms, and z3 answers `unknown` within every budget
         # tried (docs/proofs.md), so it is not listed (only `sat` counts).
         Mutant(
+            "commit-without-quorum",  # a leader commits an entry of its term without a quorum
+            ("AdvanceCommitIndex",),
+            (),
+            theories={
+                "commit-stored": (
+                    "AdvanceCommitIndex => CommittedStored'",
+                    "AdvanceCommitIndex => CommitQuorumStored'",
+                )
+            },
+        ),
+        Mutant(
             "append-skips-check",
             ("HandleAppendEntriesRequest",),
             (),

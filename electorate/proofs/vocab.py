@@ -19,6 +19,9 @@ it (lease safety reads the clocks) tracks it. Tracked groups:
 * `log`: the logs (length, and each entry's term and value: proofs.logmodel); messages then
   carry their log payload and AppendEntries responses their success flag. Only without
   features (the log profile of the spec is raft.tla's, without them).
+* `commit` (with `log`): commitIndex and matchIndex; messages then carry one more integer, an
+  AppendEntries request its mcommitIndex and a response its mmatchIndex; and the history of
+  acknowledgements and commits (proofs.commit).
 
 Servers and quorums are uninterpreted sorts, so one proof covers every cluster size; the only
 facts about quorums are two axioms, "any two intersect" and "none is empty" (both justified for
@@ -42,7 +45,7 @@ Expr: TypeAlias = z3.ExprRef
 Kind = Literal["node", "quorum", "int", "bool", "mtype", "role"]
 
 FEATURES: Final = ("prevote", "check_quorum", "lease")
-TRACKS: Final = ("history", "earned", "quiet", "lease", "log")
+TRACKS: Final = ("history", "earned", "quiet", "lease", "log", "commit")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Model:
             raise ValueError(f"unknown model parameter(s): {', '.join(sorted(unknown))}")
         if "log" in self.tracks and self.features:
             raise ValueError("the logs are tracked only in the model without features")
+        if "commit" in self.tracks and "log" not in self.tracks:
+            raise ValueError("tracking commit needs the logs tracked")
         needs = {"earned": "prevote", "quiet": "check_quorum", "lease": "lease"}
         for track, feature in needs.items():
             if track in self.tracks and feature not in self.features:
@@ -154,6 +159,11 @@ VARS: Final[tuple[Var, ...]] = (
     Var("len", ("node",), "int", "log", "Len(log)"),
     Var("lterm", ("node", "int"), "int", "log", "log[i][k].term"),
     Var("lval", ("node", "int"), "int", "log", "log[i][k].value"),
+    Var("ci", ("node",), "int", "commit", "commitIndex"),
+    Var("mi", ("node", "node"), "int", "commit", "matchIndex"),
+    Var("stored", ("node", "int", "int"), "bool", "commit", "acknowledged entries", ghost=True),
+    Var("committed", ("int", "int"), "bool", "commit", "commits", ghost=True),
+    Var("cq", ("int", "int"), "quorum", "commit", "commit quorums", ghost=True),
 )
 VAR: Final = {v.name: v for v in VARS}
 MESSAGE_VARIABLES: Final = ("msg", "pmsg")
@@ -189,6 +199,7 @@ class Vocab:
         self.roles = FEATURE_ROLES if model.has("prevote") else CANONICAL_ROLES
         self.stamped = model.tracked("lease")  # messages carry a send-time stamp
         self.logged = model.tracked("log")  # messages carry their log payload
+        self.indexed = model.tracked("commit")  # and mcommitIndex / mmatchIndex
         self.ct = funcs["ct"]
         self.role = funcs["role"]
         self.voted = funcs["voted"]
@@ -229,18 +240,22 @@ class Vocab:
         flag: Expr | bool = False,
         stamp: Expr | int = 0,
         log: Sequence[Expr | int] = (0, 0, 0, 0),
+        index: Expr | int = 0,
     ) -> tuple[Expr, ...]:
         """A message of `msg`: (type, source, destination, term, flag[, stamp][, log]). The
         flag is `mvoteGranted` of a vote response and, with the lease or the logs tracked,
         `msuccess` of an AppendEntries response (with the logs, of a request: it carries an
         entry); the stamp (lease) is the heartbeat round's send time; the log payload
-        (proofs.logmodel) four integers."""
+        (proofs.logmodel) four integers; with commit tracked, the index (mcommitIndex of a
+        request, mmatchIndex of a response)."""
         f = z3.BoolVal(flag) if isinstance(flag, bool) else flag
         out: tuple[Expr, ...] = (ty, src, dst, term, f)
         if self.stamped:
             out = (*out, z3.IntVal(stamp) if isinstance(stamp, int) else stamp)
         if self.logged:
             out = (*out, *[z3.IntVal(x) if isinstance(x, int) else x for x in log])
+        if self.indexed:
+            out = (*out, z3.IntVal(index) if isinstance(index, int) else index)
         return out
 
     def msg_args(self, name: str = "msg") -> tuple[Kind, ...]:
@@ -249,6 +264,8 @@ class Vocab:
             extra += ("int",)
         if name == "msg" and self.logged:
             extra += LOG_PAYLOAD
+        if name == "msg" and self.indexed:
+            extra += ("int",)
         return _MSG_ARGS + extra
 
 
@@ -259,6 +276,7 @@ def symbolic_vocab(sorts: Sorts, suffix: str, model: Model = CANONICAL) -> Vocab
     probe.roles = FEATURE_ROLES if model.has("prevote") else CANONICAL_ROLES
     probe.stamped = model.tracked("lease")
     probe.logged = model.tracked("log")
+    probe.indexed = model.tracked("commit")
     funcs: dict[str, Any] = {}
     for var in model_vars(model):
         args = probe.msg_args(var.name) if var.name in MESSAGE_VARIABLES else var.args
@@ -385,6 +403,8 @@ def _msg_vars(v: Vocab, var: str = "msg") -> list[Expr]:
         names.append("mstamp")
     if var == "msg" and v.logged:
         names += ["ma", "mb", "mc", "md"]
+    if var == "msg" and v.indexed:
+        names.append("mix")
     kinds = v.msg_args(var)
     return [z3.Const(n, v.sort(k)) for n, k in zip(names, kinds, strict=True)]
 

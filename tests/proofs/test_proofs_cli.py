@@ -26,6 +26,7 @@ NEW = [
     "prevote-nondisruption",
     "checkquorum-stepdown",
     "log-matching",
+    "commit-stored",
     "leader-covers-voters",
 ]
 
