@@ -1,6 +1,6 @@
 """Build hook: compile the spec's hot modules with mypyc (the checker's inner loop runs them),
-and the checker's two C extensions: the fingerprint set (model_check/_fpset.c) and the packed
-election model (spec/fast/_election.c).
+and the checker's C extensions: the fingerprint set (model_check/_fpset.c), the packed
+election model (spec/fast/_election.c) and the packed liveness quotient (spec/fast/_liveness.c).
 
 Measured by benchmarks/checker_opts.py, benchmarks/vs_tlc.py and benchmarks/engine.py. Set
 ELECTORATE_PURE=1 to install without mypyc (the behaviour is identical: the tests pin TLC's
@@ -63,6 +63,7 @@ C_EXTENSIONS = [
     for name, source in (
         ("electorate.model_check._fpset", "electorate/model_check/_fpset.c"),
         ("electorate.spec.fast._election", "electorate/spec/fast/_election.c"),
+        ("electorate.spec.fast._liveness", "electorate/spec/fast/_liveness.c"),
     )
 ]
 

@@ -105,7 +105,8 @@ def parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="successors in C on packed states (spec/fast/), which cover the election profile "
-        "without features; by default they run wherever they cover the model and the readable "
+        "without features (and, for --liveness, the search for holds with PreVote and "
+        "CheckQuorum); by default they run wherever they cover the model and the readable "
         "spec elsewhere; --no-fast: the readable spec always; --fast: refuse a model they do "
         "not cover",
     )
@@ -367,12 +368,6 @@ def main(argv: list[str]) -> int:
         return 2
     if args.liveness is not None or args.topology is not None or args.lasso_script is not None:
         from electorate.app import liveness
-
-        if args.fast:
-            err.print(
-                "electorate check: error: --fast applies to the safety search, not --liveness"
-            )
-            return 2
 
         try:
             return liveness.main(args, params, out, err)

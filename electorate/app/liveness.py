@@ -28,6 +28,7 @@ from electorate.app.tlc import TlcError
 from electorate.conformance.script import write_script
 from electorate.model_check import liveness as fair
 from electorate.model_check.engine import StopFlag
+from electorate.spec.fast import liveness as fast_liveness
 from electorate.spec.liveness import quotient
 from electorate.spec.liveness.fairness import assumptions
 from electorate.spec.liveness.model import Confirmation, LivenessRaftModel
@@ -43,13 +44,19 @@ SYMMETRY_OFF = (
 )
 
 
-def symmetry_note(model: LivenessRaftModel, used: bool) -> str:
-    """What the searches do with the topology's automorphisms."""
+def symmetry_note(model: LivenessRaftModel, used: bool, packed: bool = False) -> str:
+    """What the searches do with the topology's automorphisms (none on packed states)."""
     group = len(model.automorphisms())
     if group == 1:
         return "no symmetry: the topology has no automorphism but the identity"
     if not used:
         return SYMMETRY_OFF
+    if packed:
+        return (
+            "symmetry not used: the search for holds expands every state, packed, with the C "
+            "successor function (spec/fast/_liveness.c; --no-fast: the readable spec, one state "
+            "per orbit)"
+        )
     return (
         f"symmetry: the search for holds expands one state per orbit of the topology's {group} "
         "automorphisms and judges fairness on the unfolded graph (exact; lassos are concrete "
@@ -97,6 +104,9 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
     try:
         _refuse(args)
         p = params_for(args, base)
+        why = fast_liveness.not_covered(p)
+        if args.fast and why is not None:
+            raise ParamsError(f"--fast: {why}")
     except ParamsError as e:
         err.print(f"electorate check: error: {e}", markup=False)
         return 2
@@ -112,6 +122,7 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             err.print(f"wrote {path}", markup=False)
     props = liveness_properties(p, only)
     model = LivenessRaftModel(p)
+    packed = args.fast is not False and why is None
     said = assumptions(p)
     if not args.json:
         assert p.topology is not None
@@ -120,7 +131,7 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
         out.print("Assumptions:", markup=False)
         for line in said:
             out.print(f"  - {line}", markup=False)
-        out.print(f"  - {symmetry_note(model, args.symmetry)}; 1 worker", markup=False)
+        out.print(f"  - {symmetry_note(model, args.symmetry, packed)}; 1 worker", markup=False)
     start = time.perf_counter()
 
     stop = StopFlag()
@@ -132,6 +143,7 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             seconds=args.liveness_seconds,
             symmetry=args.symmetry,
             stop=lambda: stop.requested,
+            fast=args.fast,
         )
     seconds = time.perf_counter() - start
     if stop.requested:
@@ -144,7 +156,7 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
     if args.tlc:
         tlc = _tlc(p, outcome.verdicts, err)
     if args.json:
-        note = symmetry_note(model, args.symmetry)
+        note = symmetry_note(model, args.symmetry, packed)
         doc = _json(p, model, outcome, said, seconds, note)
         if tlc is not None:
             doc["tlc"] = tlc

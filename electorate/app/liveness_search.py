@@ -14,6 +14,10 @@
    called a violation ("violated (unconfirmed)" otherwise). With `symmetry` (the default) it
    expands one state per orbit of the topology's automorphisms and judges fairness on the
    unfolded graph, which is exact for the whole quotient (model_check/liveness_symmetry.py).
+   With `fast` (the default where it covers the model) it expands packed states with the C
+   successor function of spec/fast/_liveness.c instead (every state, no symmetry): the same
+   graph up to parallel edges, several times faster (tests/spec/test_fast_liveness.py holds
+   the two to the same successors).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from electorate.model_check import liveness as fair
+from electorate.model_check.liveness_packed import PackedExplorer
 from electorate.model_check.liveness_symmetry import check_symmetric
+from electorate.spec.fast import liveness as fast_liveness
 from electorate.spec.liveness import quotient
 from electorate.spec.liveness.model import (
     Confirmation,
@@ -72,12 +78,15 @@ def run(
     seconds: float = 0.0,
     symmetry: bool = True,
     stop: Callable[[], bool] | None = None,
+    fast: bool | None = None,
 ) -> Outcome:
     """Both searches; each property's verdict and lasso (its concrete replay beside it). Each
     search stops after `seconds` (0: no limit): a property not decided by then is
     "undecided", never "holds". `symmetry`: the search for holds expands one state per orbit
     of the topology's automorphisms (when it has more than the identity). Once `stop()` says
-    so (a signal), the search under way judges the graph it has and none follows."""
+    so (a signal), the search under way judges the graph it has and none follows. `fast`:
+    the search for holds on packed states in C (None: where it covers the model, else the
+    readable spec; True: ValueError where it does not, see `packed_reason`)."""
     out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
     exact = ShiftedRaftModel(p, span)
     first = _search(
@@ -110,7 +119,31 @@ def run(
     model = LivenessRaftModel(p)
     group = len(model.automorphisms()) if symmetry else 1
     graph = f"term gaps capped at {quotient.GAP} (over-approximation), breadth first, whole graph"
-    if group > 1:
+    why = fast_liveness.not_covered(p)
+    if fast and why is not None:
+        raise ValueError(why)
+    if fast is not False and why is None:
+
+        def pack(s: State) -> bytes:
+            return fast_liveness.pack(p, s)
+
+        ex = PackedExplorer(model, pack, rest, fast_liveness.PackedQuotient(p))
+        second = _search(
+            out,
+            "quotient",
+            f"{graph}, every state, packed successors in C (spec/fast/_liveness.c)",
+            lambda: fair.check(
+                model,
+                pack,
+                rest,
+                progress,
+                on_the_fly=FIRST,
+                seconds=seconds,
+                explorer=ex,
+                stop=stop,
+            ),
+        )
+    elif group > 1:
         second = _search(
             out,
             "quotient",

@@ -128,21 +128,35 @@ def test_an_undecided_property_is_said_so_and_exits_1(capsys: pytest.CaptureFixt
     assert "undecided (LeaderStability)" in out and "undecided is not holds" in out
 
 
-@pytest.mark.parametrize("flag", ["--symmetry", "--no-symmetry"])
+@pytest.mark.parametrize("flag", ["--symmetry", "--no-symmetry", "--fast"])
 def test_holds_with_and_without_symmetry(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Full connectivity on 2 servers: LeaderStability holds either way; the JSON says what
-    the search did with the topology's swap."""
-    code = main(["--liveness", "LeaderStability", "--servers", "2", "--json", flag])
+    the search did with the topology's swap (the readable search with symmetry, the readable
+    one without, the packed one in C)."""
+    flags = [flag, "--no-fast"] if flag != "--fast" else [flag]
+    code = main(["--liveness", "LeaderStability", "--servers", "2", "--json", *flags])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["result"] == "holds"
     quotient = doc["searches"][-1]
     assert quotient["search"] == "quotient" and quotient["complete_graph"]
+    assert quotient["distinct_states"] == {"--symmetry": 4_728}.get(flag, 9_434)
     if flag == "--symmetry":
         assert "one state per orbit of the topology's 2 automorphisms" in doc["symmetry"]
         assert "one state per orbit" in quotient["graph"]
+    elif flag == "--fast":
+        assert doc["symmetry"].startswith("symmetry not used")
+        assert "packed successors in C" in quotient["graph"]
     else:
         assert doc["symmetry"].startswith("symmetry off")
-        assert "orbit" not in quotient["graph"]
+        assert "orbit" not in quotient["graph"] and "packed" not in quotient["graph"]
+
+
+def test_fast_refuses_a_model_the_c_module_does_not_cover(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["--liveness", "--servers", "2", "--bug", "vote-twice", "--fast"])
+    assert code == 2
+    assert "--fast: the packed liveness model covers no bug variant" in capsys.readouterr().err
 
 
 @pytest.mark.timeout(300)

@@ -1,0 +1,168 @@
+"""The fair-cycle search's exploration on packed states, expanded by a compiled successor function.
+
+The same graph as the plain Explorer's (model_check/liveness.py), built faster: a state is a
+bytes object the model's compiled successor function expands into (successor, instance code)
+pairs, each pair once; its fingerprint is the hash of those bytes. The readable model stays
+the reference and does everything but the expansion: its `key` packs a readable state into the
+same bytes (so a lasso is rebuilt by replaying the readable model along the fingerprints, as
+for the plain search), its fairness judges each instance code once, and the properties'
+predicates run on a readable *view* of a packed state: a readable state that agrees with it on
+everything the predicates read, built once per distinct view and memoized (a liveness model's
+properties read the servers' roles only). The graph differs from the readable one's only in
+parallel edges: two steps to one state by one instance are one edge here (fairness and the
+properties read instances and states, not how many edges join them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Sequence
+from typing import Protocol, TypeVar
+
+from electorate.model_check.liveness import (
+    Explorer,
+    Fairness,
+    LivenessModel,
+    LiveProperty,
+)
+
+S = TypeVar("S")
+A = TypeVar("A")
+S_co = TypeVar("S_co", covariant=True)
+A_co = TypeVar("A_co", covariant=True)
+
+
+class PackedLiveness(Protocol[S_co, A_co]):
+    """A model's packed form, beside its readable LivenessModel."""
+
+    def successors(self, b: bytes) -> list[tuple[bytes, int]]:
+        """Every (successor, instance code) pair of packed state b, each once (no stutters)."""
+        ...
+
+    def fairness(self, code: int) -> tuple[Hashable, Fairness] | None:
+        """The fair instance of an instance code, as the readable model's `fairness`."""
+        ...
+
+    def action(self, code: int) -> A_co:
+        """The readable action of an instance code (what an edge predicate is given)."""
+        ...
+
+    def view_key(self, b: bytes) -> bytes:
+        """The part of b the properties' predicates read."""
+        ...
+
+    def view(self, key: bytes) -> S_co:
+        """A readable state with that part, for the predicates."""
+        ...
+
+    def rank(self, b: bytes) -> int:
+        """The readable model's rank of b (lower first)."""
+        ...
+
+
+class PackedExplorer(Explorer[S, A]):
+    """Explorer on packed states (module docstring). `key` must pack a readable state into
+    the bytes the packed successor function yields."""
+
+    def __init__(
+        self,
+        model: LivenessModel[S, A],
+        key: Callable[[S], bytes],
+        props: Sequence[LiveProperty[S, A]],
+        packed: PackedLiveness[S, A],
+    ) -> None:
+        self.packed = packed
+        self.pack = key
+        self.instance_of: dict[int, int] = {}
+        self.state_bits_of: dict[bytes, int] = {}
+        self.edge_bits_of: dict[tuple[bytes, bytes, int], int] = {}
+        super().__init__(model, key, props)
+
+    def _add(self, s: object, parent: int) -> int:
+        b = s if isinstance(s, bytes) else self.pack(s)  # type: ignore[arg-type]
+        g = self.g
+        fp = hash(b)
+        k = g.fps.get(fp)
+        if k is not None:
+            return k
+        k = g.fps[fp] = len(g.fp_list)
+        g.fp_list.append(fp)
+        g.parents.append(parent)
+        g.expanded.append(0)
+        g.state_bits.append(self._state_bits(b))
+        r = self.packed.rank(b)
+        while len(self.queues) <= r:
+            self.queues.append(deque())
+        self.queues[r].append((b, k))  # type: ignore[arg-type]
+        self.queued += 1
+        return k
+
+    def _state_bits(self, b: bytes) -> int:
+        v = self.packed.view_key(b)
+        bits = self.state_bits_of.get(v)
+        if bits is None:
+            s = self.packed.view(v)
+            bits = sum(1 << n for n, pred in enumerate(self.state_preds) if pred(s))
+            self.state_bits_of[v] = bits
+        return bits
+
+    def _edge_bits(self, vs: bytes, vt: bytes, code: int) -> int:
+        if not self.edge_preds:
+            return 0
+        k = (vs, vt, code)
+        bits = self.edge_bits_of.get(k)
+        if bits is None:
+            s, t = self.packed.view(vs), self.packed.view(vt)
+            a = self.packed.action(code)
+            bits = sum(1 << n for n, pred in enumerate(self.edge_preds) if pred(s, a, t))
+            self.edge_bits_of[k] = bits
+        return bits
+
+    def _instance(self, code: int) -> int:
+        inst = self.instance_of.get(code)
+        if inst is None:
+            fair = self.packed.fairness(code)
+            inst = self.instance_of[code] = -1 if fair is None else self.g.instance(*fair)
+        return inst
+
+    def run(
+        self,
+        limit: int,
+        progress: Callable[[int, int, float], None] | None = None,
+        start: float | None = None,
+        deadline: float = 0.0,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
+        g, packed = self.g, self.packed
+        fps = g.fps
+        sources, targets, instances = g.sources, g.targets, g.instances
+        edge_bits, perms = g.edge_bits, g.perms
+        instance_of, view_key = self.instance_of, packed.view_key
+        start = time.perf_counter() if start is None else start
+        last = time.perf_counter()
+        while self.queued and limit != 0:
+            limit -= 1
+            b, k = self._pop()
+            vs = view_key(b)  # type: ignore[arg-type]
+            for t, code in packed.successors(b):  # type: ignore[arg-type]
+                inst = instance_of.get(code)
+                if inst is None:
+                    inst = self._instance(code)
+                j = fps.get(hash(t))
+                if j is None:
+                    j = self._add(t, k)
+                sources.append(k)
+                targets.append(j)
+                instances.append(inst)
+                edge_bits.append(self._edge_bits(vs, view_key(t), code))
+                perms.append(0)
+            g.expanded[k] = 1
+            if not limit & 255:
+                now = time.perf_counter()
+                if now - last >= 1.0:
+                    last = now
+                    if progress is not None:
+                        progress(g.size, self.queued, now - start)
+                    if (deadline and now > deadline) or (stop is not None and stop()):
+                        return
