@@ -25,7 +25,7 @@ from electorate.spec.params import Params
 from electorate.spec.state import State
 from electorate.spec.topology import topology_from
 
-MIXES = ["", "prevote", "check_quorum", "prevote,check_quorum"]
+MIXES = ["", "prevote", "check_quorum", "prevote,check_quorum", "lease", "prevote,lease"]
 Pairs = set[tuple[Hashable, bytes]]
 
 
@@ -109,6 +109,8 @@ def test_every_state_of_two_servers(features: str) -> None:
         ("howard", 5, ""),
         ("howard", 5, "prevote,check_quorum"),
         ("star", 4, "prevote,check_quorum"),
+        ("howard", 5, "prevote,lease"),
+        ("chained", 3, "lease,check_quorum"),
     ],
 )
 def test_first_states_and_walks(topology: str, n: int, features: str) -> None:

@@ -6,7 +6,8 @@
  * LuckyTimeout, Heartbeat, ElectionTimer, Deliver, and DropMessage, Stabilize, Lull), each
  * step followed by network.settle, timing.close_window, quotient.clear_dead and
  * quotient.normalise, from both of quotient.representatives. Handlers are restated.Receive's
- * with the PreVote and CheckQuorum features (no lease, no options, no bug variants); logs stay
+ * with the PreVote, CheckQuorum and untimed lease features (the lease of a liveness model is the
+ * follower's promise alone: features/lease.py; no options, no bug variants); logs stay
  * empty in a liveness model, so every log check passes and the log variables keep their
  * initial values (not stored). tests/spec/test_fast_liveness.py holds it to the readable spec:
  * the same set of (fair instance, successor) pairs on every state of small models of each
@@ -53,7 +54,7 @@ typedef struct {
 } St;
 
 typedef struct {
-    int n, prevote, check_quorum;
+    int n, prevote, check_quorum, lease;
     uint8_t up[MAXN][MAXN];
     uint8_t qconn[MAXN];
 } Cfg;
@@ -234,7 +235,7 @@ static void lose_leader(const Cfg *c, St *s, int i) {
 static int receive(const Cfg *c, St *s, const Msg *mp) {
     Msg m = *mp;
     int i = m.dst, j = m.src, term = s->term[i];
-    int sticky = c->check_quorum;
+    int sticky = c->check_quorum || c->lease; /* variables.sticky */
     if (m.pre && m.type == RVQ) { /* HandlePreVoteRequest */
         if (m.term > term && s->heard[i]) {
             bag_discard(s, &m);
@@ -628,12 +629,12 @@ typedef struct {
 } SpaceObject;
 
 static int Space_init(SpaceObject *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"servers", "links", "prevote", "check_quorum", NULL};
+    static char *names[] = {"servers", "links", "prevote", "check_quorum", "lease", NULL};
     Cfg *c = &self->cfg;
     PyObject *links;
     memset(c, 0, sizeof(*c));
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "iOpp", names, &c->n, &links, &c->prevote,
-                                     &c->check_quorum))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "iOppp", names, &c->n, &links, &c->prevote,
+                                     &c->check_quorum, &c->lease))
         return -1;
     if (c->n < 1 || c->n > MAXN) {
         PyErr_Format(PyExc_ValueError, "the packed liveness model holds 1 to %d servers", MAXN);

@@ -2,8 +2,8 @@
 bytes, and the fair instance of each of its instance codes.
 
 `space_for(p)` is the C successor function of the quotient (`_liveness.c`) when it covers the
-model, else a sentence saying why not: a liveness model with PreVote and CheckQuorum or
-neither, no lease, no options, no bug variant. A state is a bytes object (`pack`); the C module
+model, else a sentence saying why not: a liveness model with any of PreVote, CheckQuorum and
+the (untimed) lease, no options, no bug variant. A state is a bytes object (`pack`); the C module
 yields each (successor, instance code) pair once, and `instance` turns a code into the action
 instance spec/liveness/fairness.py judges. tests/spec/test_fast_liveness.py holds the pairs to
 the readable spec's on every state of small models.
@@ -28,7 +28,7 @@ try:
 except ImportError as e:  # not built: the search runs the readable spec
     _MISSING = f"the C module spec/fast/_liveness is not built ({e})"
 
-COVERED_FEATURES: Final = frozenset({"prevote", "check_quorum"})
+COVERED_FEATURES: Final = frozenset({"prevote", "check_quorum", "lease"})
 MAX_SERVERS: Final = 7
 # Instance codes (_liveness.c): kind * 1024 + argument; a message's argument is its slot.
 KINDS: Final = (
@@ -52,7 +52,7 @@ def not_covered(p: Params) -> str | None:
         return "not a liveness model"
     if not p.features <= COVERED_FEATURES:
         extra = ", ".join(sorted(p.features - COVERED_FEATURES))
-        return f"the packed liveness model covers PreVote and CheckQuorum, not {extra}"
+        return f"the packed liveness model covers PreVote, CheckQuorum and lease, not {extra}"
     if p.options:
         return f"the packed liveness model covers no options ({', '.join(sorted(p.options))})"
     if p.bug is not None:
@@ -68,7 +68,11 @@ def space_for(p: Params) -> Any:
     """The C module's Space for the model p; call only when `not_covered(p)` is None."""
     assert not_covered(p) is None and p.topology is not None
     return _liveness.Space(
-        p.servers, sorted(p.topology.links), p.has("prevote"), p.has("check_quorum")
+        p.servers,
+        sorted(p.topology.links),
+        p.has("prevote"),
+        p.has("check_quorum"),
+        p.has("lease"),
     )
 
 
