@@ -137,8 +137,9 @@ class PackedExplorer(Explorer[S, A]):
         g, packed = self.g, self.packed
         fps = g.fps
         sources, targets, instances = g.sources, g.targets, g.instances
-        edge_bits, perms = g.edge_bits, g.perms
+        edge_bits = g.edge_bits  # no renamings (g.perms): only the symmetric search reads them
         instance_of, view_key = self.instance_of, packed.view_key
+        edge_bits_of, any_edge_preds = self.edge_bits_of, bool(self.edge_preds)
         start = time.perf_counter() if start is None else start
         last = time.perf_counter()
         while self.queued and limit != 0:
@@ -155,8 +156,13 @@ class PackedExplorer(Explorer[S, A]):
                 sources.append(k)
                 targets.append(j)
                 instances.append(inst)
-                edge_bits.append(self._edge_bits(vs, view_key(t), code))
-                perms.append(0)
+                if any_edge_preds:
+                    bits = edge_bits_of.get((vs, view_key(t), code))
+                    edge_bits.append(
+                        self._edge_bits(vs, view_key(t), code) if bits is None else bits
+                    )
+                else:
+                    edge_bits.append(0)
             g.expanded[k] = 1
             if not limit & 255:
                 now = time.perf_counter()
