@@ -14,6 +14,7 @@ the checks that make the proof worth citing:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -281,5 +282,23 @@ TIES: tuple[TieConfig, ...] = (
         16,
         (logsafety.LOG_MODEL, commit.COMMIT_MODEL),  # also completeness.VOTERS's model
         cpu=4.0,
+    ),
+    # The options that change PreVote's votes and tally (spec/features/options.py), all on:
+    # depth 12 reaches a stale pre-vote grant counted (docs/proofs.md, "The options").
+    TieConfig(
+        dataclasses.replace(
+            _params(3, "prevote"),
+            options=frozenset(
+                {
+                    "vote_refused_with_known_leader",
+                    "prevote_refused_with_known_leader",
+                    "prevote_granted_to_voted_candidate",
+                    "stale_prevote_grant_counted",
+                }
+            ),
+        ),
+        12,
+        (prevote.PREVOTE_MODEL,),
+        cpu=2.0,
     ),
 )

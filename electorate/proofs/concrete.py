@@ -334,10 +334,30 @@ _PREVOTE_DISCARDS = (
 )
 
 
+# The options' own steps (spec/features/options.py), each read as the spec step without options
+# that the encoding covers the same way: the choices they make are free choices of the relation
+# (a vote or pre-vote refused or granted, an untracked pre-vote tally, a request of an older
+# term answered, progress never moved back; a newer term adopted inside CheckQuorum's lease is
+# UpdateTerm, which only a model that tracks the lease guards).
+OPTION_STEPS = {
+    "RefuseVoteKnowingLeader": "HandleRequestVoteRequest",
+    "RefusePreVoteKnowingLeader": "HandlePreVoteRequest",
+    "GrantPreVoteToVotedCandidate": "HandlePreVoteRequest",
+    "CountStalePreVote": "HandlePreVoteResponse",
+    "AdoptNewerTermInLease": "UpdateTerm",
+    "AckStaleAppendEntries": "HandleAppendEntriesRequest",
+    "KeepProgress": "HandleAppendEntriesResponse",
+}
+
+
 def encoded_action(p: Params, model: Model, action: Action) -> tuple[str, list[object]]:
     """The encoding's action and arguments for one spec action instance: servers as indexes,
     terms as ints, Booleans; None for choices the encoding leaves free (the log checks, an
     AppendEntries branch, pre-vote grants, a CheckQuorum step-down, a BecomeLeader quorum)."""
+    if action.detail in OPTION_STEPS:
+        action = action._replace(detail=OPTION_STEPS[action.detail])
+    if action.name == "BareHeartbeat":
+        action = action._replace(name="AppendEntries")
     name, args = action.name, action.args
     servers: list[object] = [a for a in args if isinstance(a, int)]
     lease = model.tracked("lease")
