@@ -212,6 +212,18 @@ BUILT = (  # (params, state, the option's step, models)
         (checkquorum.CHECK_QUORUM_MODEL,),
     ),
     (
+        P(3, ("prevote",), ("vote_refused_with_known_leader",)),
+        _refuse_vote,
+        "RefuseVoteKnowingLeader",
+        (prevote.PREVOTE_MODEL,),
+    ),
+    (
+        P(3, ("prevote", "check_quorum"), ("vote_refused_with_known_leader",)),
+        _refuse_vote,
+        "RefuseVoteKnowingLeader",
+        (ALL_FEATURES,),
+    ),
+    (
         P(3, ("lease",), ("vote_refused_with_known_leader",)),
         _refuse_vote,
         "RefuseVoteKnowingLeader",
