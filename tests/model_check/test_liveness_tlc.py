@@ -131,8 +131,9 @@ def test_the_lease_is_mirrored_untimed() -> None:
 @NEEDS_JAVA
 @pytest.mark.tlc
 @pytest.mark.slow
-def test_split_vote_is_a_lasso_in_both() -> None:
-    p = model(2, randomized=False)
+@pytest.mark.parametrize("features", ["", "lease"])
+def test_split_vote_is_a_lasso_in_both(features: str) -> None:
+    p = model(2, randomized=False, features=frozenset(features.split(",")) - {""})
     assert ours(p, "EventuallyLeader") == "violated"
     t = tlc_liveness.run_property(p, "EventuallyLeader", timeout_s=900)
     assert t.verdict == "violated"
