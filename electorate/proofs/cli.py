@@ -150,6 +150,7 @@ def _under(theory: Theory, bug: str) -> Callable[[], list[Obligation]]:
 
 
 def _say(progress: TextIO, label: str, text: str) -> None:
+    _stop_if_signalled()
     print(f"[{label}] {text}", file=progress, flush=True)
 
 
@@ -342,8 +343,36 @@ class _TerminatedError(BaseException):
     """SIGTERM, raised in the main thread so that the run stops like on Ctrl-C."""
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _TerminatedError
+_received: list[int] = []  # the signals that asked this run to stop
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    """Stop the run: raise at once, and remember the signal. Python drops an exception raised
+    inside a finalizer (z3's objects free their C references in `__del__`, and the garbage
+    collector runs them anywhere), so the raise alone can be lost: every progress line and the
+    end of the run check what was received (`_stop_if_signalled`)."""
+    _received.append(signum)
+    _raise_for(signum)
+
+
+def _raise_for(signum: int) -> None:
+    raise _TerminatedError if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _stop_if_signalled() -> None:
+    if _received:
+        _raise_for(_received[0])
+
+
+def _stop_signal(err: BaseException) -> int | None:
+    """The signal that stopped the run with err, if one did. Its exception may come back
+    wrapped: ctypes reports one raised while it converts a z3 call's argument as an
+    ArgumentError."""
+    if isinstance(err, _TerminatedError):
+        return signal.SIGTERM
+    if isinstance(err, KeyboardInterrupt):
+        return signal.SIGINT
+    return _received[0] if _received else None
 
 
 def explain(out: TextIO) -> None:
@@ -503,20 +532,26 @@ def main(argv: list[str]) -> int:
     settings = Settings(timeout_ms=args.timeout_ms, seed=args.seed)
     start = time.perf_counter()
     runner = TieRunner(args.jobs) if run_tie and not args.no_tie else None
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    _received.clear()
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if runner is not None:
             runner.start()
         rows = [_run(p, settings, sys.stderr, checks=args.bug is None) for p in props]
         ties = runner.results(sys.stderr) if runner is not None else []
-    except (KeyboardInterrupt, _TerminatedError) as stop:
+        _stop_if_signalled()
+    except BaseException as err:
+        signum = _stop_signal(err)
+        if signum is None:
+            raise
         if runner is not None:
             runner.stop()
-        term = isinstance(stop, _TerminatedError)
+        term = signum == signal.SIGTERM
         print(f"electorate prove: {'terminated' if term else 'interrupted'}", file=sys.stderr)
         return 143 if term else 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     total = time.perf_counter() - start
     cpu = _cpu()
     if args.json:

@@ -191,3 +191,66 @@ def test_sigterm_ends_prove_and_its_tie_workers() -> None:
     while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
         time.sleep(0.1)
     assert len(workers) == 2 and not any(Path(f"/proc/{w}").exists() for w in workers)
+
+
+class _SignalledInFinalizer:
+    """An object whose finalizer receives a signal, as a z3 object's `__del__` may: Python
+    prints the handler's exception as "Exception ignored" and goes on."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+    def __del__(self) -> None:
+        handler = signal.getsignal(self.signum)
+        assert callable(handler)
+        handler(self.signum, None)
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "word"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_a_signal_dropped_in_a_finalizer_still_stops_prove(
+    signum: int,
+    code: int,
+    word: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The signal arrives while a finalizer runs, so its exception is lost: the run still stops
+    at its next progress line with the signal's exit code, never "ok"."""
+    run_obligations = cli._run_obligations
+
+    def signalled(*args: Any, **kwargs: Any) -> Any:
+        _SignalledInFinalizer(signum)  # dropped at once: its __del__ runs the handler
+        return run_obligations(*args, **kwargs)
+
+    dropped: list[type[BaseException] | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: dropped.append(u.exc_type))
+    monkeypatch.setattr(cli, "_run_obligations", signalled)
+    assert main(["--property", "quorum", "--no-tie"]) == code
+    assert dropped and dropped[0] is not None  # the handler's raise was lost, as in real runs
+    assert issubclass(dropped[0], (KeyboardInterrupt, cli._TerminatedError))
+    assert capsys.readouterr().err.splitlines()[-1] == f"electorate prove: {word}"
+
+
+def test_a_signal_wrapped_by_ctypes_still_stops_prove(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The handler's exception comes back as another one (ctypes wraps an exception raised
+    while it converts an argument in ArgumentError): still "terminated", exit 143, no
+    traceback."""
+    import ctypes
+
+    run_obligations = cli._run_obligations
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            cli._on_signal(signal.SIGTERM, None)
+        except cli._TerminatedError as err:
+            raise ctypes.ArgumentError(f"argument 1: {type(err).__name__}: ") from None
+        return run_obligations(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_run_obligations", wrapped)
+    assert main(["--property", "quorum", "--no-tie"]) == 143
+    assert capsys.readouterr().err.splitlines()[-1] == "electorate prove: terminated"
