@@ -30,7 +30,7 @@ from electorate.proofs.core import Property
 from electorate.proofs.induction import Theory
 from electorate.proofs.induction import obligations as theory_obligations
 from electorate.proofs.invariant import Lemma
-from electorate.proofs.logmodel import has_entry, term_at
+from electorate.proofs.logmodel import entry, ints, nodes, term_at
 from electorate.proofs.vocab import AE_REQ, AE_RESP, CANONICAL, Expr, Model, Sorts, Vocab
 
 COMMIT_MODEL = Model(CANONICAL.features, frozenset({"history", "log", "commit"}))
@@ -38,25 +38,13 @@ COMMIT_MODEL = Model(CANONICAL.features, frozenset({"history", "log", "commit"})
 MUTANT = "commit-without-quorum"
 
 
-def _nodes(s: Sorts, names: str) -> list[Expr]:
-    return [z3.Const(n, s.node) for n in names.split()]
-
-
-def _ints(names: str) -> list[Expr]:
-    return [z3.Int(n) for n in names.split()]
-
-
-def _entry(v: Vocab, n: Expr, k: Expr, t: Expr) -> z3.BoolRef:
-    return z3.And(has_entry(v, n, k), v.fn("lterm")(n, k) == t)
-
-
 def _request(
     s: Sorts, v: Vocab
 ) -> tuple[list[Expr], z3.BoolRef, Expr, Expr, Expr, tuple[Expr, ...]]:
     """An AppendEntries request in flight: bound variables, "in flight", source, term, "carries
     an entry", (prevLogIndex, prevLogTerm, entry term)."""
-    src, dst = _nodes(s, "qsrc qdst")
-    t, a, b, et, ev, ci = _ints("qt qa qb qet qev qci")
+    src, dst = nodes(s, "qsrc qdst")
+    t, a, b, et, ev, ci = ints("qt qa qb qet qev qci")
     carries = z3.Bool("qcarries")
     sent = v.msg(AE_REQ, src, dst, t, carries, a, b, et, ev, ci)
     return [src, dst, t, carries, a, b, et, ev, ci], sent, src, t, carries, (a, b, et)
@@ -65,15 +53,15 @@ def _request(
 def _response(s: Sorts, v: Vocab) -> tuple[list[Expr], z3.BoolRef, Expr, Expr, Expr, Expr]:
     """A successful AppendEntries response in flight: bound variables, "in flight", source,
     destination, term, mmatchIndex."""
-    src, dst = _nodes(s, "rsrc rdst")
-    t, x, y, z, w, m = _ints("rt rx ry rz rw rm")
+    src, dst = nodes(s, "rsrc rdst")
+    t, x, y, z, w, m = ints("rt rx ry rz rw rm")
     sent = v.msg(AE_RESP, src, dst, t, z3.BoolVal(True), x, y, z, w, m)
     return [src, dst, t, x, y, z, w, m], sent, src, dst, t, m
 
 
 def committed_stored(s: Sorts, v: Vocab) -> z3.BoolRef:
-    (n,) = _nodes(s, "n")
-    k, t = _ints("k t")
+    (n,) = nodes(s, "n")
+    k, t = ints("k t")
     q = z3.Const("q", s.quorum)
     backed = z3.ForAll(
         [n], z3.Implies(s.member(n, q), z3.Or(v.fn("stored")(n, t, k), v.fn("elected")(n, t)))
@@ -82,8 +70,8 @@ def committed_stored(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 
 def commit_quorum_stored(s: Sorts, v: Vocab) -> z3.BoolRef:
-    (n,) = _nodes(s, "n")
-    k, t = _ints("k t")
+    (n,) = nodes(s, "n")
+    k, t = ints("k t")
     held = z3.And(v.fn("committed")(k, t), s.member(n, v.fn("cq")(k, t)))
     return z3.ForAll(
         [k, t, n], z3.Implies(held, z3.Or(v.fn("stored")(n, t, k), v.fn("elected")(n, t)))
@@ -91,29 +79,29 @@ def commit_quorum_stored(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 
 def match_is_stored(s: Sorts, v: Vocab) -> z3.BoolRef:
-    lead, j = _nodes(s, "lead j")
-    (k,) = _ints("k")
+    lead, j = nodes(s, "lead j")
+    (k,) = ints("k")
     t = v.ct(lead)
     held = z3.And(
         v.role(lead) == v.roles.leader,
         j != lead,
         k >= 1,
         k <= v.fn("mi")(lead, j),
-        _entry(v, lead, k, t),
+        entry(v, lead, k, t),
     )
     return z3.ForAll([lead, j, k], z3.Implies(held, v.fn("stored")(j, t, k)))
 
 
 def response_is_stored(s: Sorts, v: Vocab) -> z3.BoolRef:
     xs, sent, src, dst, t, m = _response(s, v)
-    (k,) = _ints("k")
+    (k,) = ints("k")
     leads = z3.And(v.role(dst) == v.roles.leader, v.ct(dst) == t)
-    held = z3.And(sent, leads, k >= 1, k <= m, _entry(v, dst, k, t))
+    held = z3.And(sent, leads, k >= 1, k <= m, entry(v, dst, k, t))
     return z3.ForAll([*xs, k], z3.Implies(held, v.fn("stored")(src, t, k)))
 
 
 def match_in_log(s: Sorts, v: Vocab) -> z3.BoolRef:
-    lead, j = _nodes(s, "lead j")
+    lead, j = nodes(s, "lead j")
     held = v.role(lead) == v.roles.leader
     return z3.ForAll([lead, j], z3.Implies(held, v.fn("mi")(lead, j) <= v.fn("len")(lead)))
 
@@ -130,7 +118,7 @@ def response_to_elected(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 
 def length_not_negative(s: Sorts, v: Vocab) -> z3.BoolRef:
-    (n,) = _nodes(s, "n")
+    (n,) = nodes(s, "n")
     return z3.ForAll([n], v.fn("len")(n) >= 0)
 
 
@@ -141,11 +129,11 @@ def request_from_elected(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 def leader_has_sent(s: Sorts, v: Vocab) -> z3.BoolRef:
     xs, sent, src, t, carries, (a, b, et) = _request(s, v)
-    (k,) = _ints("k")
+    (k,) = ints("k")
     leads = z3.And(sent, v.role(src) == v.roles.leader, v.ct(src) == t, k == a + 1)
     prev = z3.And(a <= v.fn("len")(src), term_at(v, src, a) == b)
-    entry = z3.Implies(carries, _entry(v, src, k, et))
-    return z3.ForAll([*xs, k], z3.Implies(leads, z3.And(prev, entry)))
+    carried = z3.Implies(carries, entry(v, src, k, et))
+    return z3.ForAll([*xs, k], z3.Implies(leads, z3.And(prev, carried)))
 
 
 PROPERTY_LEMMA = Lemma(

@@ -27,21 +27,13 @@ from electorate.proofs.core import Property
 from electorate.proofs.induction import Theory
 from electorate.proofs.induction import obligations as theory_obligations
 from electorate.proofs.invariant import Lemma
-from electorate.proofs.logmodel import has_entry, last_term
+from electorate.proofs.logmodel import has_entry, ints, last_term, nodes
 from electorate.proofs.logsafety import LOG_MODEL, prev_in_range
 from electorate.proofs.vocab import AE_REQ, RV_REQ, Expr, Sorts, Vocab
 
 # The spec's bug variant that grants votes without the up-to-date check (spec.bugs), mirrored
 # in the encoding's HandleRequestVoteRequest (proofs.model).
 MUTANT = "no-log-check"
-
-
-def _nodes(s: Sorts, names: str) -> list[Expr]:
-    return [z3.Const(n, s.node) for n in names.split()]
-
-
-def _ints(names: str) -> list[Expr]:
-    return [z3.Int(n) for n in names.split()]
 
 
 def covers(v: Vocab, a: Expr, last_index: Expr, last_term_: Expr) -> z3.BoolRef:
@@ -62,13 +54,13 @@ def _voter(v: Vocab, n: Expr, c: Expr) -> z3.BoolRef:
 
 
 def leader_log_covers_voters(s: Sorts, v: Vocab) -> z3.BoolRef:
-    c, n = _nodes(s, "c n")
+    c, n = nodes(s, "c n")
     held = z3.And(v.role(c) == v.roles.leader, _voter(v, n, c))
     return z3.ForAll([c, n], z3.Implies(held, covers_log(v, c, n)))
 
 
 def candidate_log_covers_voters(s: Sorts, v: Vocab) -> z3.BoolRef:
-    c, n, w = _nodes(s, "c n w")
+    c, n, w = nodes(s, "c n w")
     unwon = z3.ForAll([w], z3.Not(v.fn("elected")(w, v.ct(c))))
     held = z3.And(v.role(c) == v.roles.candidate, _voter(v, n, c), unwon)
     return z3.ForAll([c, n], z3.Implies(held, covers_log(v, c, n)))
@@ -76,8 +68,8 @@ def candidate_log_covers_voters(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 def _vote_request(s: Sorts, v: Vocab) -> tuple[list[Expr], z3.BoolRef, Expr, Expr, Expr, Expr]:
     """A vote request in flight: its bound variables, "in flight", source, term and payload."""
-    c, d = _nodes(s, "rc rd")
-    t, li, lt, x, y = _ints("rt rli rlt rx ry")
+    c, d = nodes(s, "rc rd")
+    t, li, lt, x, y = ints("rt rli rlt rx ry")
     sent = v.msg(RV_REQ, c, d, t, z3.BoolVal(False), li, lt, x, y)
     return [c, d, t, li, lt, x, y], sent, c, t, li, lt
 
@@ -95,7 +87,7 @@ def vote_request_covered(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 
 def voted_for_not_ahead(s: Sorts, v: Vocab) -> z3.BoolRef:
-    (n,) = _nodes(s, "n")
+    (n,) = nodes(s, "n")
     return z3.ForAll([n], z3.Implies(v.voted(n), v.ct(n) <= v.ct(v.vf(n))))
 
 
@@ -104,8 +96,8 @@ def _append_request(
 ) -> tuple[list[Expr], z3.BoolRef, Expr, Expr, tuple[Expr, Expr, Expr]]:
     """An AppendEntries request in flight (carrying an entry unless `carries` is given): its
     bound variables, "in flight", source, term and (prevLogIndex, prevLogTerm, entry term)."""
-    src, dst = _nodes(s, "asrc adst")
-    t, a, b, et, ev = _ints("at aa ab aet aev")
+    src, dst = nodes(s, "asrc adst")
+    t, a, b, et, ev = ints("at aa ab aet aev")
     flag = z3.BoolVal(True) if carries is None else carries
     sent = v.msg(AE_REQ, src, dst, t, flag, a, b, et, ev)
     xs = [src, dst, t, a, b, et, ev]
@@ -121,7 +113,7 @@ def append_from_elected(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 def leader_has_sent_entries(s: Sorts, v: Vocab) -> z3.BoolRef:
     xs, sent, src, t, (a, _b, et) = _append_request(s, v)
-    (k,) = _ints("k")
+    (k,) = ints("k")
     held = z3.And(sent, k == a + 1, v.role(src) == v.roles.leader, v.ct(src) == t)
     return z3.ForAll(
         [*xs, k], z3.Implies(held, z3.And(has_entry(v, src, k), v.fn("lterm")(src, k) == et))
@@ -129,8 +121,8 @@ def leader_has_sent_entries(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 
 def sorted_terms(s: Sorts, v: Vocab) -> z3.BoolRef:
-    (n,) = _nodes(s, "n")
-    j, k = _ints("j k")
+    (n,) = nodes(s, "n")
+    j, k = ints("j k")
     lterm = v.fn("lterm")
     held = z3.And(j >= 1, j <= k, k <= v.fn("len")(n))
     return z3.ForAll([n, j, k], z3.Implies(held, lterm(n, j) <= lterm(n, k)))
@@ -142,15 +134,15 @@ def prev_term_below_entry(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 
 def entry_terms_bounded(s: Sorts, v: Vocab) -> z3.BoolRef:
-    (n,) = _nodes(s, "n")
-    (k,) = _ints("k")
+    (n,) = nodes(s, "n")
+    (k,) = ints("k")
     term = v.fn("lterm")(n, k)
     held = has_entry(v, n, k)
     return z3.ForAll([n, k], z3.Implies(held, z3.And(term >= 1, term <= v.ct(n))))
 
 
 def terms_positive(s: Sorts, v: Vocab) -> z3.BoolRef:
-    (n,) = _nodes(s, "n")
+    (n,) = nodes(s, "n")
     xs, sent, _src, _t, (_a, _b, et) = _append_request(s, v)
     logs = z3.ForAll([n], z3.And(v.ct(n) >= 1, v.fn("len")(n) >= 0))
     return z3.And(logs, z3.ForAll(xs, z3.Implies(sent, et >= 1)))

@@ -26,9 +26,24 @@ from typing import NamedTuple
 
 import z3
 
-from electorate.proofs.vocab import Expr, Vocab, bound_vars, define
+from electorate.proofs.vocab import Expr, Sorts, Vocab, bound_vars, define
 
 Changes = dict[str, z3.BoolRef]
+
+
+def nodes(s: Sorts, names: str) -> list[Expr]:
+    """Server constants, one per space-separated name (for the log proofs' lemmas)."""
+    return [z3.Const(n, s.node) for n in names.split()]
+
+
+def ints(names: str) -> list[Expr]:
+    """Integer constants, one per space-separated name."""
+    return [z3.Int(n) for n in names.split()]
+
+
+def entry(v: Vocab, n: Expr, k: Expr, t: Expr) -> z3.BoolRef:
+    """n's log has an entry of term t at index k."""
+    return z3.And(has_entry(v, n, k), v.fn("lterm")(n, k) == t)
 
 
 def has_entry(v: Vocab, n: Expr, k: Expr) -> z3.BoolRef:

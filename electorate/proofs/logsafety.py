@@ -25,7 +25,7 @@ from electorate.proofs.core import Property
 from electorate.proofs.induction import Theory
 from electorate.proofs.induction import obligations as theory_obligations
 from electorate.proofs.invariant import Lemma
-from electorate.proofs.logmodel import has_entry, term_at
+from electorate.proofs.logmodel import entry, has_entry, ints, nodes, term_at
 from electorate.proofs.vocab import AE_REQ, CANONICAL, Expr, Model, Sorts, Vocab
 
 LOG_MODEL = Model(CANONICAL.features, frozenset({"history", "log"}))
@@ -37,32 +37,19 @@ MUTANT = "leader-overwrites"
 SKIP_CHECK = "append-skips-check"
 
 
-def _nodes(s: Sorts, names: str) -> list[Expr]:
-    return [z3.Const(n, s.node) for n in names.split()]
-
-
-def _ints(names: str) -> list[Expr]:
-    return [z3.Int(n) for n in names.split()]
-
-
-def _entry(v: Vocab, n: Expr, k: Expr, t: Expr) -> z3.BoolRef:
-    """n's log has an entry of term t at index k."""
-    return z3.And(has_entry(v, n, k), v.fn("lterm")(n, k) == t)
-
-
 def _carrying(s: Sorts, v: Vocab, tag: str) -> tuple[list[Expr], z3.BoolRef, tuple[Expr, ...]]:
     """An AppendEntries request in flight that carries an entry: its bound variables, the
     "in flight" formula and (prevLogIndex, prevLogTerm, entry term, entry value)."""
-    src, dst = _nodes(s, f"src{tag} dst{tag}")
-    mt, a, b, et, ev = _ints(f"mt{tag} a{tag} b{tag} et{tag} ev{tag}")
+    src, dst = nodes(s, f"src{tag} dst{tag}")
+    mt, a, b, et, ev = ints(f"mt{tag} a{tag} b{tag} et{tag} ev{tag}")
     index = [z3.Int(f"mix{tag}")] if v.indexed else []  # proofs.commit's models
     sent = v.msg(AE_REQ, src, dst, mt, z3.BoolVal(True), a, b, et, ev, *index)
     return [src, dst, mt, a, b, et, ev, *index], sent, (a, b, et, ev)
 
 
 def log_matching(s: Sorts, v: Vocab) -> z3.BoolRef:
-    n1, n2 = _nodes(s, "n1 n2")
-    k, j = _ints("k j")
+    n1, n2 = nodes(s, "n1 n2")
+    k, j = ints("k j")
     lterm, lval = v.fn("lterm"), v.fn("lval")
     same_entry = z3.And(has_entry(v, n1, k), has_entry(v, n2, k), lterm(n1, k) == lterm(n2, k))
     before = z3.And(j >= 1, j <= k)
@@ -74,9 +61,9 @@ def message_matches_logs(s: Sorts, v: Vocab) -> z3.BoolRef:
     # The entry's index is a bound variable k = a + 1, not a term a + 1 under a function:
     # arithmetic inside function arguments makes z3's model search (vacuity, mutants) fail.
     xs, sent, (a, b, et, ev) = _carrying(s, v, "")
-    (n,) = _nodes(s, "n")
-    (k,) = _ints("k")
-    held = z3.And(k == a + 1, _entry(v, n, k, et))
+    (n,) = nodes(s, "n")
+    (k,) = ints("k")
+    held = z3.And(k == a + 1, entry(v, n, k, et))
     agree = z3.And(v.fn("lval")(n, k) == ev, term_at(v, n, a) == b)
     return z3.ForAll([*xs, n, k], z3.Implies(z3.And(sent, held), agree))
 
@@ -89,8 +76,8 @@ def messages_agree(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 
 def prev_in_range(s: Sorts, v: Vocab) -> z3.BoolRef:
-    src, dst = _nodes(s, "src dst")
-    mt, a, b, et, ev = _ints("mt a b et ev")
+    src, dst = nodes(s, "src dst")
+    mt, a, b, et, ev = ints("mt a b et ev")
     flag = z3.Bool("carries")
     index = [z3.Int("mix")] if v.indexed else []  # proofs.commit's models
     sent = v.msg(AE_REQ, src, dst, mt, flag, a, b, et, ev, *index)
@@ -99,24 +86,24 @@ def prev_in_range(s: Sorts, v: Vocab) -> z3.BoolRef:
 
 
 def leader_has_term_entries(s: Sorts, v: Vocab) -> z3.BoolRef:
-    lead, n = _nodes(s, "lead n")
-    (k,) = _ints("k")
+    lead, n = nodes(s, "lead n")
+    (k,) = ints("k")
     t = v.ct(lead)
-    held = z3.And(v.role(lead) == v.roles.leader, _entry(v, n, k, t))
-    return z3.ForAll([lead, n, k], z3.Implies(held, _entry(v, lead, k, t)))
+    held = z3.And(v.role(lead) == v.roles.leader, entry(v, n, k, t))
+    return z3.ForAll([lead, n, k], z3.Implies(held, entry(v, lead, k, t)))
 
 
 def leader_has_term_messages(s: Sorts, v: Vocab) -> z3.BoolRef:
     xs, sent, (a, _b, et, _ev) = _carrying(s, v, "")
-    (lead,) = _nodes(s, "lead")
-    (k,) = _ints("k")
+    (lead,) = nodes(s, "lead")
+    (k,) = ints("k")
     held = z3.And(sent, k == a + 1, v.role(lead) == v.roles.leader, et == v.ct(lead))
-    return z3.ForAll([*xs, lead, k], z3.Implies(held, _entry(v, lead, k, et)))
+    return z3.ForAll([*xs, lead, k], z3.Implies(held, entry(v, lead, k, et)))
 
 
 def entry_term_elected(s: Sorts, v: Vocab) -> z3.BoolRef:
-    n, w, w2 = _nodes(s, "n w w2")
-    (k,) = _ints("k")
+    n, w, w2 = nodes(s, "n w w2")
+    (k,) = ints("k")
     elected = v.fn("elected")
     in_log = z3.ForAll(
         [n, k],
