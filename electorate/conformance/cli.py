@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from types import FrameType
 from typing import NoReturn
 
-from electorate.conformance import coverage
+from electorate.conformance import coverage, interrupt
 from electorate.conformance.canonical import show
 from electorate.conformance.harness import Failure
 from electorate.conformance.machine import Budget
@@ -88,27 +86,35 @@ def _adapter_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        if not argv or argv[0] not in ("conform", "adapter"):
-            raise UsageError("usage: electorate conform ... | electorate adapter impl|spec")
-        if argv[0] == "adapter":
-            return _serve(_adapter_parser().parse_args(argv[1:]))
-        if argv[1:2] == ["replay"]:
-            return _replay(_replay_parser().parse_args(argv[2:]))
-        return _conform(_conform_parser().parse_args(argv[1:]))
+        with interrupt.stop_on_signals():
+            code = _main(argv)
+            interrupt.check()
+            return code
     except UsageError as e:
+        if interrupt.pending():
+            return _interrupted()
         print(str(e), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("electorate conform: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    except BaseException as err:
+        if isinstance(err, KeyboardInterrupt) or interrupt.pending():
+            return _interrupted()
+        raise
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("conform", "adapter"):
+        raise UsageError("usage: electorate conform ... | electorate adapter impl|spec")
+    if argv[0] == "adapter":
+        return _serve(_adapter_parser().parse_args(argv[1:]))
+    if argv[1:2] == ["replay"]:
+        return _replay(_replay_parser().parse_args(argv[2:]))
+    return _conform(_conform_parser().parse_args(argv[1:]))
+
+
+def _interrupted() -> int:
+    print("electorate conform: interrupted", file=sys.stderr)
+    return 130
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final, Protocol
 
+from electorate.conformance import interrupt
 from electorate.conformance.canonical import JSON, show
 from electorate.spec.ids import OPTIONS as SPEC_OPTIONS
 
@@ -152,11 +153,14 @@ class Client:
     def request(self, kind: str, **body: object) -> JSON:
         self._next_id += 1
         req: JSON = {"type": kind, "msg_id": self._next_id, **body}
+        interrupt.check()
         try:
             resp = self.adapter.call(req)
         except ProtocolViolationError:
+            interrupt.check()  # a read cut short by Ctrl-C or SIGTERM is the signal's
             raise
         except Exception as e:  # an in-process adapter that raises broke the protocol too
+            interrupt.check()
             raise ProtocolViolationError(
                 f"adapter failed on {kind}: {type(e).__name__}: {e}"
             ) from e
