@@ -2,7 +2,8 @@
 
 Exit status: 0 pass (with mutants: every mutant killed), 1 failure (a divergence, a vacuous run,
 a mutant that survived or did not run), 2 usage error or an adapter that broke the protocol in a
-plain run (one line on stderr naming the adapter and the step, no traceback).
+plain run (one line on stderr naming the adapter and the step, no traceback), 130 interrupted
+(Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
