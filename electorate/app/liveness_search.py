@@ -8,6 +8,11 @@
    expanded. A fair violating cycle found here is a violation, replayed concretely. If the
    bounded graph is explored to its end and nothing was cut, it is the whole model: a property
    without a lasso holds.
+   Deep: where the C module covers the model (spec/fast/_liveness.c), the same search goes on
+   for the properties left open on packed states of the same exact quotient, up to DEEP
+   states expanded (a violation may need millions of states: the lassos of howard and full 3
+   with PreVote), its lassos' stems shortest paths of the graph it explored, each lasso
+   replayed in the readable model and then concretely like the others.
 2. Holds, on the finite quotient (LivenessRaftModel: term gaps capped), breadth first, for the
    properties the first search left open: it over-approximates, so no fair violating cycle
    there means the property holds; a lasso found there is replayed concretely before it is
@@ -47,6 +52,7 @@ Progress = Callable[[int, int, float], None] | None
 
 SPAN: Final = 3  # the exact search keeps live terms at most this far apart
 BUDGET: Final = 50_000  # states the exact search expands at most
+DEEP: Final = 3_000_000  # states the deep search (packed, exact) expands at most
 FIRST: Final = 2_000  # expanded states before the first search on a partial graph
 
 
@@ -79,6 +85,7 @@ def run(
     symmetry: bool = True,
     stop: Callable[[], bool] | None = None,
     fast: bool | None = None,
+    deep: int = DEEP,
 ) -> Outcome:
     """Both searches; each property's verdict and lasso (its concrete replay beside it). Each
     search stops after `seconds` (0: no limit): a property not decided by then is
@@ -86,7 +93,8 @@ def run(
     of the topology's automorphisms (when it has more than the identity). Once `stop()` says
     so (a signal), the search under way judges the graph it has and none follows. `fast`:
     the search for holds on packed states in C (None: where it covers the model, else the
-    readable spec; True: ValueError where it does not, see `packed_reason`)."""
+    readable spec; True: ValueError where it does not, see `packed_reason`), and the deep
+    search for violations before it, expanding at most `deep` states (0: none)."""
     out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
     exact = ShiftedRaftModel(p, span)
     first = _search(
@@ -116,12 +124,17 @@ def run(
     rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
     if not rest or (stop is not None and stop()):
         return out
-    model = LivenessRaftModel(p)
-    group = len(model.automorphisms()) if symmetry else 1
-    graph = f"term gaps capped at {quotient.GAP} (over-approximation), breadth first, whole graph"
     why = fast_liveness.not_covered(p)
     if fast and why is not None:
         raise ValueError(why)
+    if fast is not False and why is None and deep and not first.complete:
+        _deep(out, p, rest, exact, deep, seconds, progress, stop)
+        rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
+        if not rest or (stop is not None and stop()):
+            return out
+    model = LivenessRaftModel(p)
+    group = len(model.automorphisms()) if symmetry else 1
+    graph = f"term gaps capped at {quotient.GAP} (over-approximation), breadth first, whole graph"
     if fast is not False and why is None:
 
         def pack(s: State) -> bytes:
@@ -182,6 +195,48 @@ def run(
         elif second.complete:
             out.verdicts[pid] = "inconclusive" if second.vacuous else "holds"
     return out
+
+
+def _deep(
+    out: Outcome,
+    p: Params,
+    props: Sequence[fair.LiveProperty[State, Action]],
+    exact: ShiftedRaftModel,
+    deep: int,
+    seconds: float,
+    progress: Progress,
+    stop: Callable[[], bool] | None,
+) -> None:
+    """The search for violations on packed states of the exact quotient (module docstring)."""
+
+    def pack(s: State) -> bytes:
+        return fast_liveness.pack(p, s)
+
+    packed = fast_liveness.PackedQuotient(p, span=exact.span)
+    ex = PackedExplorer(exact, pack, props, packed, depth_first=True, shortest_stems=True)
+    result = _search(
+        out,
+        "deep",
+        f"terms shifted (exact), live terms at most {exact.span} apart, depth first, "
+        f"packed successors in C (spec/fast/_liveness.c), at most {deep:,} states expanded",
+        lambda: fair.check(
+            exact,
+            pack,
+            props,
+            progress,
+            on_the_fly=FIRST,
+            budget=deep,
+            seconds=seconds,
+            explorer=ex,
+            stop=stop,
+        ),
+    )
+    whole = result.complete and not result.vacuous
+    for pid, lasso in result.lassos.items():
+        if lasso is not None:
+            _found(out, p, pid, lasso, "deep", quotient.lowest)
+        elif whole:
+            out.verdicts[pid] = "holds"
 
 
 def _search(

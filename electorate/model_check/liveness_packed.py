@@ -15,16 +15,27 @@ properties read instances and states, not how many edges join them).
 
 from __future__ import annotations
 
+import copy
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from typing import Protocol, TypeVar
 
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order
+
 from electorate.model_check.liveness import (
     Explorer,
     Fairness,
+    IntArray,
+    Lasso,
     LivenessModel,
     LiveProperty,
+    Query,
+    _Cycles,
+    _rebuild,
 )
 
 S = TypeVar("S")
@@ -35,6 +46,12 @@ A_co = TypeVar("A_co", covariant=True)
 
 class PackedLiveness(Protocol[S_co, A_co]):
     """A model's packed form, beside its readable LivenessModel."""
+
+    @property
+    def cut(self) -> int:
+        """A flag of instance codes: the successor is outside the model's constraint (its
+        action counts as enabled, as the plain Explorer's cuts); 0 without a constraint."""
+        ...
 
     def successors(self, b: bytes) -> list[tuple[bytes, int]]:
         """Every (successor, instance code) pair of packed state b, each once (no stutters)."""
@@ -61,9 +78,18 @@ class PackedLiveness(Protocol[S_co, A_co]):
         ...
 
 
+def shortest_paths_tree(size: int, src: IntArray, dst: IntArray) -> IntArray:
+    """Each state's parent on a shortest path from state 0 (the initial state) along the edges
+    (src, dst); -1 for state 0 and for states it does not reach."""
+    m = csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(size, size))
+    _, pred = breadth_first_order(m, 0, directed=True, return_predecessors=True)
+    return np.where(pred < 0, -1, pred).astype(np.int64)
+
+
 class PackedExplorer(Explorer[S, A]):
     """Explorer on packed states (module docstring). `key` must pack a readable state into
-    the bytes the packed successor function yields."""
+    the bytes the packed successor function yields. States are expanded in the packed model's
+    rank order, breadth first within a rank, or depth first (`depth_first`)."""
 
     def __init__(
         self,
@@ -71,13 +97,33 @@ class PackedExplorer(Explorer[S, A]):
         key: Callable[[S], bytes],
         props: Sequence[LiveProperty[S, A]],
         packed: PackedLiveness[S, A],
+        depth_first: bool = False,
+        shortest_stems: bool = False,
     ) -> None:
         self.packed = packed
+        self.shortest_stems = shortest_stems
         self.pack = key
         self.instance_of: dict[int, int] = {}
         self.state_bits_of: dict[bytes, int] = {}
         self.edge_bits_of: dict[tuple[bytes, bytes, int], int] = {}
-        super().__init__(model, key, props)
+        super().__init__(model, key, props, depth_first=depth_first)
+
+    def lasso(
+        self,
+        cycles: _Cycles,
+        prop: LiveProperty[S, A],
+        q: Query[S, A],
+        entry: int,
+        edges: list[int],
+    ) -> Lasso[S, A]:
+        """The lasso through `entry`; with `shortest_stems`, its stem a shortest path of the
+        graph explored so far (a depth-first search's discovery tree has paths as long as its
+        stack was deep: each of their steps is replayed in the readable model)."""
+        if not self.shortest_stems:
+            return super().lasso(cycles, prop, q, entry, edges)
+        g = copy.copy(self.g)
+        g.parents = array("q", shortest_paths_tree(cycles.size, cycles.src, cycles.dst).tolist())
+        return _rebuild(self.model, self.pack, g, cycles, prop, q, entry, edges)
 
     def _add(self, s: object, parent: int) -> int:
         b = s if isinstance(s, bytes) else self.pack(s)  # type: ignore[arg-type]
@@ -140,6 +186,7 @@ class PackedExplorer(Explorer[S, A]):
         edge_bits = g.edge_bits  # no renamings (g.perms): only the symmetric search reads them
         instance_of, view_key = self.instance_of, packed.view_key
         edge_bits_of, any_edge_preds = self.edge_bits_of, bool(self.edge_preds)
+        cut, cut_pairs = packed.cut, g.cut_pairs
         start = time.perf_counter() if start is None else start
         last = time.perf_counter()
         while self.queued and limit != 0:
@@ -150,6 +197,10 @@ class PackedExplorer(Explorer[S, A]):
                 inst = instance_of.get(code)
                 if inst is None:
                     inst = self._instance(code)
+                if code & cut:  # outside the constraint: enabled here, not an edge
+                    if inst >= 0:
+                        cut_pairs.append((k, inst))
+                    continue
                 j = fps.get(hash(t))
                 if j is None:
                     j = self._add(t, k)

@@ -71,5 +71,21 @@ def test_a_search_for_holds_cut_short_leaves_the_property_undecided() -> None:
     p = _params("full", 3)
     out = search.run(p, liveness_properties(p, "LeaderStability"), budget=100, seconds=0.01)
     assert out.verdicts == {"LeaderStability": "undecided"}
-    assert [x.name for x in out.searches] == ["exact", "quotient"]
+    assert [x.name for x in out.searches] == ["exact", "deep", "quotient"]
     assert not any(x.result.complete for x in out.searches)
+
+
+def test_the_deep_search_finds_what_the_first_search_ran_out_of_states_for() -> None:
+    """Two servers with PreVote + CheckQuorum: the first search, cut at 2,000 states, finds no
+    lasso; the deep search (packed, the same exact quotient) finds the deposition cycle, and
+    it replays concretely, repeating with every term shifted."""
+    p = _params("full", 2, "prevote,check_quorum")
+    out = search.run(p, liveness_properties(p, "EventuallyLeader"), budget=2_000, deep=300_000)
+    assert out.verdicts == {"EventuallyLeader": "violated"}
+    assert out.found_by["EventuallyLeader"] == "deep"
+    assert [x.name for x in out.searches] == ["exact", "deep"]
+    assert out.searches[0].result.lassos["EventuallyLeader"] is None
+    c = out.confirmations["EventuallyLeader"]
+    assert c.replayed and c.periodic and c.shift > 0
+    lasso = out.lassos["EventuallyLeader"]
+    assert lasso is not None and len(lasso.stem) - 1 <= 10  # a shortest stem, not a DFS path

@@ -18,6 +18,7 @@ from electorate.model_check.liveness import (
     _layout,
     check,
 )
+from electorate.model_check.liveness_packed import shortest_paths_tree
 
 Edge = tuple[int, str, int]
 
@@ -203,3 +204,10 @@ def test_all_components_at_once_agree_with_one_at_a_time() -> None:
                         assert isinstance(got, np.ndarray) and got.tolist() == want.tolist()
                     else:
                         assert got is want
+
+
+def test_shortest_paths_tree_gives_each_state_a_parent_on_a_shortest_path() -> None:
+    # 0 -> 1 -> 2 -> 3 and a shortcut 0 -> 3; 4 unreachable
+    src = np.array([0, 1, 2, 0, 3], dtype=np.int64)
+    dst = np.array([1, 2, 3, 3, 0], dtype=np.int64)
+    assert shortest_paths_tree(5, src, dst).tolist() == [-1, 0, 1, 0, -1]

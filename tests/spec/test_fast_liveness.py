@@ -18,7 +18,7 @@ import pytest
 from electorate.model_check import liveness as fair
 from electorate.model_check.liveness_packed import PackedExplorer
 from electorate.spec.fast import liveness as fast
-from electorate.spec.liveness.model import LivenessRaftModel
+from electorate.spec.liveness.model import LivenessRaftModel, ShiftedRaftModel
 from electorate.spec.liveness.properties import liveness_properties
 from electorate.spec.next import Action, Init, Next, _instance
 from electorate.spec.params import Params
@@ -120,6 +120,74 @@ def test_first_states_and_walks(topology: str, n: int, features: str) -> None:
     print(f"random walks: seed {seed}")
     for k in range(4):
         agree(p, walk(p, seed + k, 150))
+
+
+def exact_readable(
+    p: Params, model: ShiftedRaftModel, s: State
+) -> set[tuple[Hashable, bytes, bool]]:
+    return {
+        (key(a), fast.pack(p, t), not model.in_constraint(t))
+        for a, t in model.successors(s)
+        if t is not s
+    }
+
+
+def exact_packed(
+    p: Params, space: fast.PackedQuotient, s: State
+) -> set[tuple[Hashable, bytes, bool]]:
+    return {
+        (key(fast.instance(c)), b, bool(c & fast.CUT)) for b, c in space.successors(fast.pack(p, s))
+    }
+
+
+def exact_states(p: Params, model: ShiftedRaftModel, limit: int, seed: int) -> Iterator[State]:
+    """The exact quotient's first `limit` states inside the span, breadth first, then seeded
+    random walks inside it."""
+    s0 = model.init_states()[0]
+    seen, queue = {s0}, [s0]
+    for s in queue:
+        yield s
+        for _, t in model.successors(s):
+            if t not in seen and len(seen) < limit and model.in_constraint(t):
+                seen.add(t)
+                queue.append(t)
+    rng = random.Random(seed)
+    for _ in range(4):
+        s = s0
+        for _ in range(150):
+            options = [t for _, t in model.successors(s) if t is not s and model.in_constraint(t)]
+            if not options:
+                break
+            s = rng.choice(options)
+            yield s
+
+
+@pytest.mark.parametrize(
+    ("topology", "n", "features"),
+    [
+        ("full", 2, ""),
+        ("full", 2, "prevote,check_quorum"),
+        ("full", 3, ""),
+        ("chained", 3, "prevote"),
+        ("howard", 5, ""),
+        ("howard", 5, "prevote"),
+        ("howard", 5, "prevote,check_quorum"),
+        ("howard", 5, "lease"),
+    ],
+)
+def test_the_exact_quotient_in_c(topology: str, n: int, features: str) -> None:
+    """With a span the C module steps the exact quotient (ShiftedRaftModel): the same
+    (instance, successor) pairs, and the same ones marked outside the span."""
+    p = params(topology, n, features)
+    model = ShiftedRaftModel(p, 3)
+    space = fast.PackedQuotient(p, span=3)
+    seed = random.randrange(1 << 30)
+    print(f"random walks: seed {seed}")
+    count = 0
+    for s in exact_states(p, model, 600, seed):
+        assert exact_readable(p, model, s) == exact_packed(p, space, s), s
+        count += 1
+    assert count > 600
 
 
 def test_pack_is_one_to_one_on_a_graph() -> None:

@@ -1,5 +1,9 @@
-/* The liveness models' capped quotient on packed states, in C: the successors of a state, for
- * the search for holds (spec/liveness/, model_check/liveness.py).
+/* The liveness models' quotients on packed states, in C: the successors of a state, for the
+ * searches of app/liveness_search.py (spec/liveness/, model_check/liveness.py). Two quotients
+ * (spec/liveness/quotient.py): the capped one (term gaps capped, both representatives stepped:
+ * the search for holds), and, with a span, the exact one (terms shifted so the smallest
+ * server's is 1, `lowest`; a successor whose live terms are more than span apart is marked
+ * CUT, ShiftedRaftModel.in_constraint: the deep search for violations).
  *
  * The readable spec is the reference and this is a second rendering of it for speed:
  * spec/next.py's `_liveness` over the liveness action table (spec/liveness/steps.py: Timeout,
@@ -11,7 +15,7 @@
  * empty in a liveness model, so every log check passes and the log variables keep their
  * initial values (not stored). tests/spec/test_fast_liveness.py holds it to the readable spec:
  * the same set of (fair instance, successor) pairs on every state of small models of each
- * topology and feature mix. Successors are yielded as a set: two readable successors that differ
+ * topology and feature mix, in both quotients. Successors are yielded as a set: two readable successors that differ
  * only in the handler's label are one here (the fair-cycle search reads instances, not labels).
  *
  * A packed state (bytes), n servers: per server 8 bytes (term, role, vote + 1, votesResponded,
@@ -55,6 +59,7 @@ typedef struct {
 
 typedef struct {
     int n, prevote, check_quorum, lease;
+    int span; /* 0: the capped quotient; else the exact one, live terms at most span apart */
     uint8_t up[MAXN][MAXN];
     uint8_t qconn[MAXN];
 } Cfg;
@@ -508,6 +513,26 @@ static void renumber(const Cfg *c, St *s, const int *terms, const int *to, int d
 }
 
 #define GAP 2
+#define CUT (1 << 16) /* an instance code's flag: the successor is outside the span */
+
+/* quotient.lowest: every term shifted so that the smallest server's is 1 (stale stays 0). */
+static void lowest(const Cfg *c, St *s) {
+    int low = s->term[0];
+    for (int i = 1; i < c->n; i++)
+        if (s->term[i] < low) low = s->term[i];
+    int d = 1 - low;
+    if (!d) return;
+    for (int i = 0; i < c->n; i++) s->term[i] += d;
+    for (int x = 0; x < s->nm; x++)
+        if (s->m[x].term) s->m[x].term += d;
+}
+
+/* ShiftedRaftModel.in_constraint: the live terms at most span apart. */
+static int within_span(const Cfg *c, const St *s) {
+    int terms[MAXN + MAXM];
+    int d = live_terms(c, s, terms);
+    return terms[d - 1] - terms[0] <= c->span;
+}
 
 static void normalise(const Cfg *c, St *s) {
     int terms[MAXN + MAXM], to[MAXN + MAXM];
@@ -560,7 +585,12 @@ static void emit(const Cfg *c, const St *rep, const Packed *rep_packed, St *t, i
     Packed u;
     pack(c, t, &u);
     if (u.len == rep_packed->len && !memcmp(u.b, rep_packed->b, (size_t)u.len)) return;
-    normalise(c, t);
+    if (c->span) {
+        lowest(c, t);
+        if (!within_span(c, t)) inst |= CUT;
+    } else {
+        normalise(c, t);
+    }
     pack(c, t, &u);
     for (int k = 0; k < o->n; k++)
         if (o->inst[k] == inst && o->out[k].len == u.len && !memcmp(o->out[k].b, u.b, (size_t)u.len))
@@ -618,7 +648,7 @@ static void successors(const Cfg *c, const St *s, Out *o) {
     St wide;
     o->n = 0;
     step_all(c, s, o);
-    if (wide_twin(c, s, &wide)) step_all(c, &wide, o);
+    if (!c->span && wide_twin(c, s, &wide)) step_all(c, &wide, o);
 }
 
 /* ---- Python ---------------------------------------------------------------------------------- */
@@ -629,13 +659,17 @@ typedef struct {
 } SpaceObject;
 
 static int Space_init(SpaceObject *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"servers", "links", "prevote", "check_quorum", "lease", NULL};
+    static char *names[] = {"servers", "links", "prevote", "check_quorum", "lease", "span", NULL};
     Cfg *c = &self->cfg;
     PyObject *links;
     memset(c, 0, sizeof(*c));
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "iOppp", names, &c->n, &links, &c->prevote,
-                                     &c->check_quorum, &c->lease))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "iOppp|i", names, &c->n, &links, &c->prevote,
+                                     &c->check_quorum, &c->lease, &c->span))
         return -1;
+    if (c->span < 0 || c->span > 64) {
+        PyErr_SetString(PyExc_ValueError, "span: 0 (the capped quotient) or 1 to 64");
+        return -1;
+    }
     if (c->n < 1 || c->n > MAXN) {
         PyErr_Format(PyExc_ValueError, "the packed liveness model holds 1 to %d servers", MAXN);
         return -1;
@@ -700,7 +734,8 @@ static PyObject *Space_successors(SpaceObject *self, PyObject *arg) {
 
 static PyMethodDef Space_methods[] = {
     {"successors", (PyCFunction)Space_successors, METH_O,
-     "every (successor, instance code) pair of a packed state, each once"},
+     "every (successor, instance code) pair of a packed state, each once (code | CUT: the "
+     "successor is outside the span)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -726,7 +761,8 @@ PyMODINIT_FUNC PyInit__liveness(void) {
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&SpaceType);
-    if (PyModule_AddObject(m, "Space", (PyObject *)&SpaceType) < 0) {
+    if (PyModule_AddIntConstant(m, "CUT", CUT) < 0 ||
+        PyModule_AddObject(m, "Space", (PyObject *)&SpaceType) < 0) {
         Py_DECREF(&SpaceType);
         Py_DECREF(m);
         return NULL;

@@ -1,12 +1,14 @@
-"""The liveness models' capped quotient on packed states: what the C module covers, State ->
-bytes, and the fair instance of each of its instance codes.
+"""The liveness models' quotients on packed states: what the C module covers, State -> bytes,
+and the fair instance of each of its instance codes.
 
-`space_for(p)` is the C successor function of the quotient (`_liveness.c`) when it covers the
-model, else a sentence saying why not: a liveness model with any of PreVote, CheckQuorum and
-the (untimed) lease, no options, no bug variant. A state is a bytes object (`pack`); the C module
-yields each (successor, instance code) pair once, and `instance` turns a code into the action
-instance spec/liveness/fairness.py judges. tests/spec/test_fast_liveness.py holds the pairs to
-the readable spec's on every state of small models.
+`space_for(p)` is the C successor function of the capped quotient (`_liveness.c`), and
+`space_for(p, span)` that of the exact one (ShiftedRaftModel: terms shifted, live terms at most
+`span` apart, a successor beyond marked CUT), when the C module covers the model
+(`not_covered`: a liveness model with any of PreVote, CheckQuorum and the (untimed) lease, no
+options, no bug variant). A state is a bytes object (`pack`); the C module yields each
+(successor, instance code) pair once, and `instance` turns a code into the action instance
+spec/liveness/fairness.py judges. tests/spec/test_fast_liveness.py holds the pairs to the
+readable spec's on every state of small models, in both quotients.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ KINDS: Final = (
     "Lull",
 )
 SERVER_KINDS: Final = 4  # the first four take a server
+CUT: Final = 1 << 16  # a code's flag (_liveness.c): the successor is outside the exact span
 
 
 def not_covered(p: Params) -> str | None:
@@ -64,15 +67,18 @@ def not_covered(p: Params) -> str | None:
     return None
 
 
-def space_for(p: Params) -> Any:
-    """The C module's Space for the model p; call only when `not_covered(p)` is None."""
+def space_for(p: Params, span: int = 0) -> Any:
+    """The C module's Space for the model p: its capped quotient, or with a span its exact
+    one; call only when `not_covered(p)` is None."""
     assert not_covered(p) is None and p.topology is not None
+    assert _liveness.CUT == CUT
     return _liveness.Space(
         p.servers,
         sorted(p.topology.links),
         p.has("prevote"),
         p.has("check_quorum"),
         p.has("lease"),
+        span,
     )
 
 
@@ -138,7 +144,7 @@ def stable(p: Params, b: bytes) -> bool:
 def instance(code: int) -> Action:
     """The action instance of a code (a message named by its slot, its term left out: fairness
     and the search read only the slot)."""
-    kind, arg = divmod(code, 1024)
+    kind, arg = divmod(code & ~CUT, 1024)
     name = KINDS[kind]
     if kind < SERVER_KINDS:
         return Action(name, (arg,))
@@ -151,13 +157,16 @@ def instance(code: int) -> Action:
 
 
 class PackedQuotient:
-    """The capped quotient of a liveness model in packed form, for
+    """A quotient of a liveness model in packed form, for
     model_check.liveness_packed.PackedExplorer: the C successor function, the readable
-    fairness of each instance code, and readable views of the servers' roles."""
+    fairness of each instance code, and readable views of the servers' roles. The capped
+    quotient (LivenessRaftModel), or with a span the exact one (ShiftedRaftModel(p, span)),
+    whose successors beyond the span come with CUT set in their code."""
 
-    def __init__(self, p: Params) -> None:
+    def __init__(self, p: Params, span: int = 0) -> None:
         self.p = p
-        self.space = space_for(p)
+        self.cut = CUT if span else 0
+        self.space = space_for(p, span)
         self.successors = self.space.successors
         self._init = Init(p)
         self._roles = slice(1, 8 * p.servers, 8)  # `roles`, without a call per successor
