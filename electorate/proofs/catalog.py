@@ -228,6 +228,7 @@ ENTRIES: tuple[Entry, ...] = (
         _shared_entry,
         "two servers holding an entry of the same index and term",
         _logs_disagree,
+        more_mutants=(logsafety.SKIP_CHECK,),
     ),
     Entry(
         commit.COMMIT,

@@ -52,6 +52,13 @@ def test_prove_passes_with_json(capsys: pytest.CaptureFixture[str]) -> None:
             and "counterexample to induction" in p["mutant"]["counterexample"]
         )
         assert p["vacuity"]["ok"] and p["bad-state"]["ok"]
+        for name in [k for k in p if k.startswith("mutant ")]:  # a property's further mutants
+            assert p[name]["refuted"], (p["name"], name)
+            assert "counterexample to induction" in p[name]["counterexample"]
+    (log,) = [p for p in data["properties"] if p["name"] == "log-matching"]
+    assert log["mutant append-skips-check"]["obligation"] == (
+        "HandleAppendEntriesRequest => MessageMatchesLogs'"
+    )
     assert data["tie"] and all(t["result"] == "ok" and t["steps"] > 0 for t in data["tie"])
     assert err.count("[spec-tie]") == len(data["tie"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -246,6 +247,19 @@ def test_skipping_the_consistency_check_gives_a_minimized_counterexample() -> No
         line for line in before.splitlines() if "msg AppendEntriesRequest" in line
     ]
     assert len([line for line in before.splitlines() if "msg " in line]) == 1
+
+
+def test_prove_checks_the_skip_check_mutant_with_a_one_server_counterexample() -> None:
+    """`prove` runs it beside leader-overwrites; the search's first tier (one server, term 1)
+    finds it, whatever the process built before (docs/proofs.md, section 11)."""
+    entry = catalog.ENTRY_BY_NAME[THEORY.name]
+    assert entry.mutants == (logsafety.MUTANT, logsafety.SKIP_CHECK)
+    with open(os.devnull, "w") as quiet:
+        check = cli._mutant_check(entry, Settings(), quiet, logsafety.SKIP_CHECK)
+    assert check.ok and check.name == "mutant append-skips-check", check.detail
+    assert check.data["obligation"] == "HandleAppendEntriesRequest => MessageMatchesLogs'"
+    text = check.data["counterexample"]
+    assert "n1: Follower" in text and "n2:" not in text  # one server
 
 
 @pytest.mark.slow
