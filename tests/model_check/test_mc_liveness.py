@@ -17,6 +17,7 @@ from electorate.model_check.liveness import (
     _Cycles,
     _layout,
     check,
+    sorted_unique,
 )
 from electorate.model_check.liveness_packed import shortest_paths_tree
 
@@ -211,3 +212,10 @@ def test_shortest_paths_tree_gives_each_state_a_parent_on_a_shortest_path() -> N
     src = np.array([0, 1, 2, 0, 3], dtype=np.int64)
     dst = np.array([1, 2, 3, 3, 0], dtype=np.int64)
     assert shortest_paths_tree(5, src, dst).tolist() == [-1, 0, 1, 0, -1]
+
+
+def test_sorted_unique_is_np_unique() -> None:
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 5, 1000, 50_000):
+        a = rng.integers(0, n // 3 + 2, n).astype(np.int64)
+        assert np.array_equal(sorted_unique(a), np.unique(a))
