@@ -128,7 +128,7 @@ def run(
     if fast and why is not None:
         raise ValueError(why)
     if fast is not False and why is None and deep and not first.complete:
-        _deep(out, p, rest, exact, deep, seconds, progress, stop)
+        deep_search(out, p, rest, exact, deep, seconds, progress, stop)
         rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
         if not rest or (stop is not None and stop()):
             return out
@@ -197,7 +197,7 @@ def run(
     return out
 
 
-def _deep(
+def deep_search(
     out: Outcome,
     p: Params,
     props: Sequence[fair.LiveProperty[State, Action]],
