@@ -70,8 +70,9 @@ def _vote_request(s: Sorts, v: Vocab) -> tuple[list[Expr], z3.BoolRef, Expr, Exp
     """A vote request in flight: its bound variables, "in flight", source, term and payload."""
     c, d = nodes(s, "rc rd")
     t, li, lt, x, y = ints("rt rli rlt rx ry")
-    sent = v.msg(RV_REQ, c, d, t, z3.BoolVal(False), li, lt, x, y)
-    return [c, d, t, li, lt, x, y], sent, c, t, li, lt
+    index = [z3.Int("rix")] if v.indexed else []  # proofs.commit's models
+    sent = v.msg(RV_REQ, c, d, t, z3.BoolVal(False), li, lt, x, y, *index)
+    return [c, d, t, li, lt, x, y, *index], sent, c, t, li, lt
 
 
 def vote_request_not_ahead(s: Sorts, v: Vocab) -> z3.BoolRef:
@@ -99,8 +100,9 @@ def _append_request(
     src, dst = nodes(s, "asrc adst")
     t, a, b, et, ev = ints("at aa ab aet aev")
     flag = z3.BoolVal(True) if carries is None else carries
-    sent = v.msg(AE_REQ, src, dst, t, flag, a, b, et, ev)
-    xs = [src, dst, t, a, b, et, ev]
+    index = [z3.Int("aix")] if v.indexed else []  # proofs.commit's models
+    sent = v.msg(AE_REQ, src, dst, t, flag, a, b, et, ev, *index)
+    xs = [src, dst, t, a, b, et, ev, *index]
     if carries is not None:
         xs.append(carries)
     return xs, sent, src, t, (a, b, et)

@@ -437,7 +437,10 @@ class _View:
         found = self.model[rel]
         if not isinstance(found, z3.FuncInterp):
             return False
-        return bool(found.num_entries() == 0 and z3.is_false(found.else_value()))
+        try:
+            return bool(found.num_entries() == 0 and z3.is_false(found.else_value()))
+        except z3.Z3Exception:  # an interpretation z3 cannot show (the macro finder's)
+            return False
 
     def _none_with(self, rel: z3.FuncDeclRef, key: Sequence[z3.ExprRef]) -> bool:
         """No message with this key is in flight, whatever its payload: the model's relation

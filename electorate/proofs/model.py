@@ -345,7 +345,16 @@ def _client_request(c: Ctx, a: Sequence[Expr]) -> Step:
     if c.bug == "leader-overwrites":  # relation mutant: the new entry replaces the last one
         over = logmodel.overwrite_last(pre, i, pre.ct(i), value)
         log = logmodel.pick(pre.fn("len")(i) >= 1, over, log)
-    return Step(pre.role(i) == pre.roles.leader, logmodel.changes(pre, c.post, i, log))
+    ghosts: Changes = {}
+    if c.tracked("commit"):  # the leader stores its new entry in its term (history: stored)
+        end, term = pre.fn("len")(i) + 1, pre.ct(i)
+        ghosts["stored"] = define(
+            pre,
+            c.post,
+            "stored",
+            lambda x, u, k: z3.Or(pre.fn("stored")(x, u, k), z3.And(x == i, u == term, k == end)),
+        )
+    return Step(pre.role(i) == pre.roles.leader, logmodel.changes(pre, c.post, i, log), ghosts)
 
 
 def _append_entries(c: Ctx, a: Sequence[Expr]) -> Step:

@@ -1,0 +1,80 @@
+"""Leader Completeness (log profile): the proof, its checks, its hypotheses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+import z3
+
+from electorate.proofs import commit, leadercompleteness
+from electorate.proofs.core import Settings
+from electorate.proofs.induction import obligations
+from electorate.proofs.mutants import expected_breaks
+from electorate.proofs.sanity import BadState, evaluate
+from electorate.spec.messages import Entry
+from electorate.spec.next import Init
+from electorate.spec.params import Params
+from electorate.spec.state import Role
+
+THEORY = leadercompleteness.LEADER_COMPLETENESS
+MODEL = leadercompleteness.MODEL
+
+
+@pytest.mark.slow
+def test_leader_completeness_is_proved_for_every_cluster_size() -> None:
+    failed = [o.name for o in obligations(THEORY) if not o.run(Settings()).holds]
+    assert failed == []
+
+
+def test_every_hypothesis_list_names_conjuncts_of_the_invariant() -> None:
+    ids = {c.id for c in THEORY.conjuncts}
+    assert set(THEORY.assumed) == {c.id for c in commit.CONJUNCTS}
+    actions = {a.name for a in THEORY.actions()}
+    for owner, used in THEORY.uses:
+        action, _, name = owner.rpartition(":")
+        assert action in actions | {""}, owner
+        assert name in ids | {"LeaderCompleteness"}, owner
+        assert set(used) <= ids, (owner, set(used) - ids)
+    own = {lem.id for lem in leadercompleteness.LEMMAS}
+    assert own <= {owner for owner, _ in THEORY.uses}
+
+
+def test_the_commit_step_it_assumes_is_proved_in_the_same_model() -> None:
+    assert commit.COMMIT.model == MODEL
+    assert not commit.COMMIT.assumed  # commit-stored proves every conjunct it has
+
+
+def test_no_log_check_breaks_it_with_a_readable_counterexample() -> None:
+    broken = expected_breaks(leadercompleteness.MUTANT, THEORY)
+    assert [o.name for o in broken][:1] == ["HandleRequestVoteRequest => LeaderLogCoversVoters'"]
+    outcome = broken[0].run(Settings(search_first=True))
+    assert not outcome.holds and outcome.status == "sat" and outcome.detail
+    assert outcome.detail.startswith("counterexample to induction: HandleRequestVoteRequest(")
+
+
+def _later_leader_without_the_commit() -> BadState:
+    """s1 committed index 1 in term 1; s0 leads term 2 with an empty log."""
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    s = Init(p)._replace(
+        role=(Role.Leader, Role.Follower),
+        current_term=(2, 2),
+        log=((), (Entry(1, 1),)),
+        commit_index=(0, 1),
+    )
+    ghosts: dict[str, Iterable[tuple[Any, ...]]] = {
+        "committed": [(1, 1)],
+        "elected": [(1, 1), (0, 2)],
+        "stored": [(1, 1, 1)],
+    }
+    return BadState(p, s, ghosts, "a leader of term 2 without the entry committed in term 1")
+
+
+def test_the_formula_is_false_on_a_later_leader_without_the_committed_entry() -> None:
+    (cor,) = THEORY.corollaries
+    bad = _later_leader_without_the_commit()
+    assert evaluate(cor.formula, MODEL, bad) is False
+    held = bad.state._replace(log=((Entry(1, 1),), (Entry(1, 1),)))
+    assert evaluate(cor.formula, MODEL, BadState(bad.params, held, bad.ghosts)) is True
+    assert evaluate(lambda s, v: z3.BoolVal(True), MODEL, bad) is True
