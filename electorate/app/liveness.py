@@ -29,7 +29,6 @@ from electorate.conformance.script import write_script
 from electorate.model_check import liveness as fair
 from electorate.model_check.engine import StopFlag
 from electorate.spec.fast import liveness as fast_liveness
-from electorate.spec.liveness import quotient
 from electorate.spec.liveness.fairness import assumptions
 from electorate.spec.liveness.model import Confirmation, LivenessRaftModel
 from electorate.spec.liveness.properties import IDS, liveness_properties
@@ -245,8 +244,7 @@ def _write_script(
     if found is None:
         err.print("electorate check: no lasso: no script written")
         return True
-    exact = outcome.found_by[found[0]] == "exact"
-    normalise = quotient.lowest if exact else quotient.normalise
+    normalise = search.lasso_states(outcome.found_by[found[0]])
     try:
         script = lasso_script(p, found[1], args.lasso_cycles, normalise=normalise)
         write_script(args.lasso_script, script)

@@ -118,7 +118,7 @@ def run(
     whole = first.complete and not first.vacuous
     for pid, lasso in first.lassos.items():
         if lasso is not None:
-            _found(out, p, pid, lasso, "exact", quotient.lowest)
+            _found(out, p, pid, lasso, "exact")
         elif whole:
             out.verdicts[pid] = "holds"
     rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
@@ -191,7 +191,7 @@ def run(
         )
     for pid, lasso in second.lassos.items():
         if lasso is not None:
-            _found(out, p, pid, lasso, "quotient", quotient.normalise)
+            _found(out, p, pid, lasso, "quotient")
         elif second.complete:
             out.verdicts[pid] = "inconclusive" if second.vacuous else "holds"
     return out
@@ -234,7 +234,7 @@ def deep_search(
     whole = result.complete and not result.vacuous
     for pid, lasso in result.lassos.items():
         if lasso is not None:
-            _found(out, p, pid, lasso, "deep", quotient.lowest)
+            _found(out, p, pid, lasso, "deep")
         elif whole:
             out.verdicts[pid] = "holds"
 
@@ -251,14 +251,19 @@ def _search(
     return result
 
 
+def lasso_states(by: str) -> Callable[[State], State]:
+    """The quotient a lasso found by search `by` lives in: the exact one (terms shifted) for
+    the exact and deep searches, the capped one for the search for holds."""
+    return quotient.normalise if by == "quotient" else quotient.lowest
+
+
 def _found(
     out: Outcome,
     p: Params,
     pid: str,
     lasso: LassoT,
     by: str,
-    normalise: Callable[[State], State],
 ) -> None:
-    c = confirm(p, lasso, normalise=normalise)
+    c = confirm(p, lasso, normalise=lasso_states(by))
     out.lassos[pid], out.confirmations[pid], out.found_by[pid] = lasso, c, by
     out.verdicts[pid] = "violated" if c.replayed else "violated (unconfirmed)"

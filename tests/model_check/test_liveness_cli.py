@@ -184,3 +184,20 @@ def test_a_signal_stops_the_search_with_a_report_not_a_traceback() -> None:
     assert proc.returncode == 1
     assert "stopped by SIGTERM" in err and "Traceback" not in err
     assert "undecided" in out
+
+
+@pytest.mark.slow
+def test_a_lasso_of_the_deep_search_replays_on_the_spec_adapter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Full 3 with PreVote + CheckQuorum: the deep search's lasso (terms shifted, not capped)
+    becomes a script the spec adapter takes to the end."""
+    script = tmp_path / "full3.jsonl"
+    args = ["--liveness", "EventuallyLeader", "--servers", "3", "--json"]
+    args += ["--features", "prevote,check_quorum", "--lasso-script", str(script)]
+    args += ["--lasso-cycles", "1"]
+    assert main(args) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["properties"]["EventuallyLeader"]["found_by"] == "deep"
+    assert conform_main(["conform", "replay", str(script), "--adapter", "spec"]) == 0
+    assert "PASS" in capsys.readouterr().out

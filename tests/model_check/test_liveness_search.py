@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from electorate.app import liveness_search as search
 from electorate.spec.liveness import quotient
 from electorate.spec.liveness.model import ShiftedRaftModel
@@ -89,3 +91,15 @@ def test_the_deep_search_finds_what_the_first_search_ran_out_of_states_for() -> 
     assert c.replayed and c.periodic and c.shift > 0
     lasso = out.lassos["EventuallyLeader"]
     assert lasso is not None and len(lasso.stem) - 1 <= 10  # a shortest stem, not a DFS path
+
+
+@pytest.mark.slow
+def test_prevote_and_check_quorum_on_three_servers_lose_their_leader() -> None:
+    """The two-server PreVote + CheckQuorum finding on three fully connected servers: beyond the
+    first search's 50,000 states, the deep search finds a lasso that repeats concretely."""
+    p = _params("full", 3, "prevote,check_quorum")
+    out = search.run(p, liveness_properties(p, "EventuallyLeader"))
+    assert out.verdicts == {"EventuallyLeader": "violated"}
+    assert out.found_by["EventuallyLeader"] == "deep"
+    c = out.confirmations["EventuallyLeader"]
+    assert c.replayed and c.periodic and c.shift > 0
