@@ -1,4 +1,4 @@
-"""The two searches behind `electorate check --liveness`, and the verdict each property gets.
+"""The searches behind `electorate check --liveness`, and the verdict each property gets.
 
 1. Violations, on the fly, in the exact model (spec/liveness/model.py, ShiftedRaftModel):
    terms shifted so the smallest is 1 (exact: every cycle is a concrete behaviour that repeats
