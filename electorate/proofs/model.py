@@ -370,6 +370,8 @@ def _append_entries(c: Ctx, a: Sequence[Expr]) -> Step:
         if c.tracked("commit"):  # mcommitIndex = Min({commitIndex[i], lastEntry})
             last = prev + z3.If(carries, 1, 0)
             index = z3.If(pre.fn("ci")(i) <= last, pre.fn("ci")(i), last)
+            if c.bug == "commit-index-unbounded":  # relation mutant: no Min with lastEntry
+                index = pre.fn("ci")(i)
         request = pre.key(AE_REQ, i, j, pre.ct(i), carries, log=payload, index=index)
         guard = z3.And(guard, prev >= 0, prev <= pre.fn("len")(i))
     else:

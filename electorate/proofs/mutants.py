@@ -186,6 +186,14 @@ RELATION_MUTANTS: dict[str, Mutant] = {
                 )
             },
         ),
+        # A leader sends its commitIndex as mcommitIndex without the Min with the request's
+        # last entry: a follower takes a commitIndex beyond the entries it matched.
+        Mutant(
+            "commit-index-unbounded",
+            ("AppendEntries",),
+            (),
+            theories={"commit-index-committed": ("AppendEntries => RequestCommitIndexCommitted'",)},
+        ),
         Mutant(
             "append-skips-check",
             ("HandleAppendEntriesRequest",),

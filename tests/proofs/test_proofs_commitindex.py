@@ -1,0 +1,187 @@
+"""Every server's commitIndex points at committed entries (log profile): the proof, its checks,
+and the formula on a spec trace in which a follower learns a commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+import z3
+
+from electorate.proofs import commitindex, tie, vacuity
+from electorate.proofs.core import Settings
+from electorate.proofs.mutants import expected_breaks, mutant_obligations
+from electorate.proofs.sanity import BadState, evaluate
+from electorate.proofs.vocab import Sorts, Vocab
+from electorate.spec.messages import Entry, Message
+from electorate.spec.next import Action, Init, Next
+from electorate.spec.params import Params
+from electorate.spec.state import Role, State
+
+THEORY = commitindex.COMMIT_INDEX
+MODEL = commitindex.MODEL
+FORMULA = commitindex.PROPERTY_LEMMA.formula
+
+
+def test_commit_index_committed_is_proved_for_every_cluster_size() -> None:
+    obs = commitindex.obligations()
+    assert len(obs) == 41  # 4 derived facts, 2 x (Init + 15 actions), 3 bridge, 2 corollaries
+    assert [o.name for o in obs[:4]] == [
+        f"leader-completeness invariant => {d.id}" for d in commitindex.DERIVED
+    ]
+    failed = [o.name for o in obs if not o.run(Settings()).holds]
+    assert failed == []
+
+
+def test_an_unbounded_mcommit_index_breaks_it_with_a_readable_counterexample() -> None:
+    (broken,) = expected_breaks(commitindex.MUTANT, THEORY)
+    outcome = broken.run(Settings(search_first=True))
+    assert not outcome.holds and outcome.status == "sat" and outcome.detail
+    assert outcome.detail.startswith("counterexample to induction: AppendEntries(")
+    assert "breaks RequestCommitIndexCommitted" in outcome.detail
+    assert "msg AppendEntriesRequest" in outcome.detail and " commit " in outcome.detail
+
+
+@pytest.mark.slow
+def test_the_unbounded_mcommit_index_breaks_only_the_request_lemma() -> None:
+    wanted = {o.name for o in expected_breaks(commitindex.MUTANT, THEORY)}
+    assert wanted == {"AppendEntries => RequestCommitIndexCommitted'"}
+    for ob in mutant_obligations(commitindex.MUTANT, THEORY):
+        outcome = ob.run(Settings(search_first=ob.name in wanted))
+        assert outcome.holds == (ob.name not in wanted), (ob.name, outcome.status)
+
+
+def _commit_index_elsewhere() -> BadState:
+    """s0 led term 1 and committed its entry 1:v1; s1, in term 2, has commitIndex 1 at 2:v1."""
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    s = Init(p)._replace(
+        role=(Role.Leader, Role.Follower),
+        current_term=(1, 2),
+        log=((Entry(1, 1),), (Entry(2, 1),)),
+        commit_index=(1, 1),
+    )
+    ghosts: dict[str, Iterable[tuple[Any, ...]]] = {"committed": [(1, 1)], "elected": [(0, 1)]}
+    return BadState(p, s, ghosts, "a commitIndex at an entry of term 2 (term 1's committed)")
+
+
+def test_the_formula_is_false_on_a_commit_index_at_another_entry() -> None:
+    bad = _commit_index_elsewhere()
+    assert evaluate(FORMULA, MODEL, bad) is False
+    logs = bad.state.log
+    agreeing = BadState(bad.params, bad.state._replace(log=(logs[0], logs[0])), bad.ghosts)
+    assert evaluate(FORMULA, MODEL, agreeing) is True
+    assert evaluate(lambda s, v: z3.BoolVal(True), MODEL, bad) is True
+
+
+def test_the_spec_s_leader_completeness_and_state_machine_safety_follow() -> None:
+    """Both corollaries are proved with the rest (test above); here: each is false where it
+    must be."""
+    spec_lc, sms = THEORY.corollaries
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    ahead = Init(p)._replace(
+        role=(Role.Leader, Role.Follower), log=((), (Entry(1, 1),)), commit_index=(0, 1)
+    )
+    assert evaluate(spec_lc.formula, MODEL, BadState(p, ahead)) is False
+    apart = Init(p)._replace(log=((Entry(1, 2),), (Entry(1, 1),)), commit_index=(1, 1))
+    assert evaluate(sms.formula, MODEL, BadState(p, apart)) is False
+
+
+def _follower_with_commit_index(s: Sorts, v: Vocab) -> z3.BoolRef:
+    """A follower and a leader of term 1 with one-entry logs, the follower's commitIndex 1 (as
+    concrete as the situation allows: z3's search for a vaguer one ran out of budget under
+    some seeds after other proofs ran in the same process)."""
+    n, lead = z3.Consts("wn wl", s.node)
+    roles = z3.And(n != lead, v.role(lead) == v.roles.leader, v.role(n) == v.roles.follower)
+    one = z3.And(v.ct(n) == 1, v.ct(lead) == 1, v.fn("len")(n) == 1, v.fn("len")(lead) == 1)
+    return z3.Exists([n, lead], z3.And(roles, one, v.fn("ci")(n) == 1))
+
+
+def test_the_proof_is_not_vacuous() -> None:
+    obs = vacuity.theory_obligations(THEORY, _follower_with_commit_index, "a follower's commit")
+    failed = [o.name for o in obs if not o.run(Settings()).holds]
+    assert len(obs) == 17 and failed == []
+
+
+# ---- a follower learns the commit (a scripted spec trace) ----------------------------------
+
+Pick = Callable[[Action, State, State], bool]
+
+
+def _by(i: int, j: int | None = None) -> Pick:
+    """A step by server i (with j: towards or from j)."""
+
+    def pick(a: Action, s: State, t: State) -> bool:
+        if a.args and isinstance(a.args[0], Message):
+            m = a.args[0]
+            return m.mdest == i and (j is None or m.msource == j)
+        return a.args[0] == i and (j is None or len(a.args) < 2 or a.args[1] == j)
+
+    return pick
+
+
+def _trace() -> tuple[Params, list[tuple[State, Action, State]]]:
+    """s1 wins term 2 with s2's vote, appends an entry, replicates it, commits it on s2's
+    acknowledgement and tells s2, whose commitIndex becomes 1."""
+    p = Params(servers=2, profile="log", max_term=3, max_msgs=3, max_log=2, values=2)
+    script: list[tuple[str, Pick]] = [
+        ("Timeout", _by(0)),
+        ("RequestVote", _by(0, 0)),
+        ("HandleRequestVoteRequest", _by(0, 0)),
+        ("HandleRequestVoteResponse", _by(0, 0)),
+        ("RequestVote", _by(0, 1)),
+        ("UpdateTerm", _by(1)),
+        ("HandleRequestVoteRequest", _by(1, 0)),
+        ("HandleRequestVoteResponse", _by(0, 1)),
+        ("BecomeLeader", _by(0)),
+        ("ClientRequest", lambda a, s, t: a.args == (0, 1)),
+        ("AppendEntries", _by(0, 1)),
+        ("HandleAppendEntriesRequest", _by(1, 0)),  # appends the entry
+        ("HandleAppendEntriesRequest", _by(1, 0)),  # already done: success, match 1
+        ("HandleAppendEntriesResponse", _by(0, 1)),
+        ("AdvanceCommitIndex", lambda a, s, t: t.commit_index[0] == 1),
+        ("AppendEntries", _by(0, 1)),
+        ("HandleAppendEntriesRequest", _by(1, 0)),  # commitIndex 1 learnt
+    ]
+    s = Init(p)
+    steps = []
+    for name, pick in script:
+        found = [(a, t) for a, t in Next(p, s) if (a.detail or a.name) == name and pick(a, s, t)]
+        assert found, f"no {name} step from {s}"
+        a, t = found[0]
+        steps.append((s, a, t))
+        s = t
+    return p, steps
+
+
+def _history(
+    steps: list[tuple[State, Action, State]],
+) -> list[dict[str, Iterable[tuple[Any, ...]]]]:
+    """The ghosts the formula reads after each step: who was elected in which term, which
+    (index, term) was committed (raft.tla's history, as the relation records it)."""
+    elected: list[tuple[Any, ...]] = []
+    committed: list[tuple[Any, ...]] = []
+    found: list[dict[str, Iterable[tuple[Any, ...]]]] = []
+    for _s, a, t in steps:
+        i = a.args[0] if a.args and isinstance(a.args[0], int) else None
+        if (a.detail or a.name) == "BecomeLeader" and i is not None:
+            elected.append((i, t.current_term[i]))
+        if (a.detail or a.name) == "AdvanceCommitIndex" and i is not None:
+            committed.append((t.commit_index[i], t.current_term[i]))
+        found.append({"elected": list(elected), "committed": list(committed)})
+    return found
+
+
+def test_a_follower_learns_a_commit_and_the_formula_holds_at_every_step() -> None:
+    p, steps = _trace()
+    assert steps[-1][2].commit_index == (1, 1) and steps[-1][2].log[1] == (Entry(2, 1),)
+    result = tie.check(p, MODEL, 0, steps=iter(steps))
+    assert result.ok and result.steps == len(steps), result.rejected[:1]
+    formula = FORMULA
+    for (_s, _a, t), ghosts in zip(steps, _history(steps), strict=True):
+        assert evaluate(formula, MODEL, BadState(p, t, ghosts)) is True, t
+    # The follower's commitIndex with a history that lacks the commit: false.
+    last = steps[-1][2]
+    assert (
+        evaluate(formula, MODEL, BadState(p, last, {"elected": [(0, 2)], "committed": []})) is False
+    )
