@@ -458,7 +458,8 @@ class _Cycles:
         keep = np.flatnonzero((index[self.src] >= 0) & (index[self.dst] >= 0))
         s, d = index[self.src[keep]], index[self.dst[keep]]
         m = csr_matrix((np.ones(len(s), dtype=np.int8), (s, d)), shape=(len(nodes), len(nodes)))
-        count, labels = connected_components(m, directed=True, connection="strong")
+        count, labels32 = connected_components(m, directed=True, connection="strong")
+        labels = labels32.astype(np.int64)  # component * instance keys pass 2**31 on big graphs
         same = labels[s] == labels[d]
         edges = keep[same]  # the internal edges of each component (global edge indexes)
         ecomp = labels[s[same]]

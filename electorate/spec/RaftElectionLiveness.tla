@@ -131,11 +131,21 @@ LeaderReaches(i) ==
            \/ k = votedFor[i] /\ state[k] = Candidate
 
 VoteTraffic(M) == \E m \in M : m.mtype \in VoteTypes
+\* i's round (timing.round_traffic): a (pre-)vote request of i's, or an
+\* answer to i, is in flight.
+RoundTraffic(M, i) ==
+    \E m \in M :
+        \/ /\ m.mtype \in {RequestVoteRequest, PreVoteRequest}
+           /\ m.msource = i
+        \/ /\ m.mtype \in {RequestVoteResponse, PreVoteResponse}
+           /\ m.mdest = i
+\* R's two situations (timing.situation): a quiet network, or votes in flight.
+Quiet == ~VoteTraffic(DOMAIN messages)
 
 \* After stabilization i times out only outside T1 and outside any window.
 MayTimeOut(i) == ~stable \/ (lucky = Nil /\ ~LeaderReaches(i))
-\* R's premise: stabilized, no window open, no vote in flight.
-MayBeLucky == stable /\ lucky = Nil /\ ~VoteTraffic(DOMAIN messages)
+\* R's premise (besides T1): stabilized, no window open, whatever is in flight.
+MayBeLucky == stable /\ lucky = Nil
 \* T1 for a follower's timer, T2 for a leader's CheckQuorum period.
 TimerMayRunOut(i) ==
     \/ ~stable
@@ -155,8 +165,9 @@ LTimeout(i) ==
     /\ Begin(Prog("askself", i, {}))
     /\ UNCHANGED <<stable, lucky>>
 
-\* Assumption R: i times out first by a margin; no other timer runs out until
-\* its round is over (the window closes in Settle).
+\* Assumption R: i times out first by a margin, whatever is in flight; no
+\* other server times out until its round is over (the window closes in
+\* Settle).
 LuckyTimeout(i) ==
     /\ Idle
     /\ MayBeLucky
@@ -304,11 +315,13 @@ Settled ==
                    THEN [m EXCEPT !.mterm = Stale] ELSE m
     IN {Aged(m) : m \in kept}
 
-\* timing.close_window, on the settled network M.
+\* timing.close_window, on the settled network M: a Lull window stays open
+\* while votes are in flight, a lucky server's while its own round is (and
+\* it campaigns).
 WindowAfter(M) ==
     IF lucky = Nil THEN Nil
-    ELSE IF VoteTraffic(M) /\ (lucky = LullWindow \/ state[lucky] \in Campaigning)
-    THEN lucky
+    ELSE IF lucky = LullWindow THEN IF VoteTraffic(M) THEN lucky ELSE Nil
+    ELSE IF state[lucky] \in Campaigning /\ RoundTraffic(M, lucky) THEN lucky
     ELSE Nil
 
 \* quotient.normalise (wide = FALSE) and its wide representative (TRUE): the
@@ -392,10 +405,12 @@ LFairness ==
     /\ \A i \in Server : WF_lvars(Pause \/ LElectionTimer(i))
     /\ WF_lvars(Pause \/ Stabilize)
 
-\* Assumption R (randomized timeouts).
+\* Assumption R (randomized timeouts): LuckyTimeout(i) strongly fair in each
+\* of its two situations (fairness.py: two fair instances per server).
 RFairness ==
     /\ SF_lvars(Lull)
-    /\ \A i \in Server : SF_lvars(LuckyTimeout(i))
+    /\ \A i \in Server : SF_lvars(LuckyTimeout(i) /\ Quiet)
+    /\ \A i \in Server : SF_lvars(LuckyTimeout(i) /\ ~Quiet)
 
 \* Without R, a fair scheduler may split every vote.
 LiveSpec  == LInit /\ [][LNext]_lvars /\ LFairness

@@ -245,8 +245,8 @@ def _instances(p: Params, a: ActionTable, s: State) -> Iterator[tuple[Action, St
     if a.LuckyTimeout is not None:
         for i in servers:
             t = a.LuckyTimeout(p, s, i)
-            if t is not None:
-                yield Action("LuckyTimeout", (i,)), t
+            if t is not None:  # its situation (quiet or not) names its fair instance
+                yield Action("LuckyTimeout", (i,), timing.situation(s)), t
     if a.RequestPreVote is not None:
         for i in servers:
             for j in servers:

@@ -139,7 +139,7 @@ def test_holds_with_and_without_symmetry(flag: str, capsys: pytest.CaptureFixtur
     assert code == 0 and doc["result"] == "holds"
     quotient = doc["searches"][-1]
     assert quotient["search"] == "quotient" and quotient["complete_graph"]
-    assert quotient["distinct_states"] == {"--symmetry": 4_728}.get(flag, 9_434)
+    assert quotient["distinct_states"] == {"--symmetry": 5_696}.get(flag, 11_370)
     if flag == "--symmetry":
         assert "one state per orbit of the topology's 2 automorphisms" in doc["symmetry"]
         assert "one state per orbit" in quotient["graph"]

@@ -14,6 +14,7 @@ from electorate.model_check.liveness import (
     Fairness,
     LiveProperty,
     Query,
+    _Bits,
     _Cycles,
     _layout,
     check,
@@ -219,3 +220,22 @@ def test_sorted_unique_is_np_unique() -> None:
     for n in (0, 1, 5, 1000, 50_000):
         a = rng.integers(0, n // 3 + 2, n).astype(np.int64)
         assert np.array_equal(sorted_unique(a), np.unique(a))
+
+
+def test_component_keys_do_not_overflow_with_many_instances() -> None:
+    """Components times fair instances past 2**31: scipy's component labels are 32-bit, and
+    a (component, instance) key computed in 32 bits wraps, so that an instance taken in one
+    component passed for taken in another. Here state 0 enables the strongly fair instance X
+    and never takes it (the only state visiting the query's predicate); 4,099 other states
+    each take X on a self-loop. Its component is not fair."""
+    n, width, x = 4_100, 1 << 21, 5
+    kinds = [Fairness.STRONG] * width
+    src = np.arange(n, dtype=np.int64)
+    inst = np.full(n, x, dtype=np.int64)
+    inst[0] = -1  # state 0's loop is an unfair step
+    edges = (src, src.copy(), inst, np.zeros(n, dtype=np.int64))
+    sbits = np.zeros(n, dtype=np.int64)
+    sbits[0] = 1
+    extra = np.array([[0, x]], dtype=np.int64)  # X enabled at state 0 (no edge of its own)
+    cycles = _Cycles.of(n, kinds, edges, sbits, np.ones(n, dtype=bool), extra)
+    assert cycles.find(_Bits(stay=None, visit=[0], take=[])) is None

@@ -40,7 +40,10 @@ def params(topology: str, n: int, features: str, randomized: bool = True) -> Par
 
 
 def key(a: Action) -> Hashable:
-    return (a.name, _instance(a))
+    """An instance as fairness sees it: a LuckyTimeout's label is its situation (quiet or votes
+    in flight, two fair instances); a Receive's is the handler, which the C module does not
+    name."""
+    return (a.name, _instance(a), a.detail if a.name == "LuckyTimeout" else "")
 
 
 def readable(p: Params, steps: list[tuple[Action, State]]) -> Pairs:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from electorate.model_check.liveness import check
+from electorate.model_check.liveness import Fairness, check
 from electorate.spec import next as spec_next
 from electorate.spec import symmetry
 from electorate.spec.liveness import quotient, timing
@@ -131,3 +131,37 @@ def test_a_server_renaming_carries_the_environment_variables() -> None:
             assert moved.lucky == (perm[0][s.lucky] if 0 <= s.lucky < 3 else s.lucky)
             ahead = {symmetry.permute(t, *perm) for _, t in spec_next.ConcreteNext(p, s)}
             assert ahead == {t for _, t in spec_next.ConcreteNext(p, moved)}
+
+
+def _after(p: Params, s: State, name: str, arg: object = None) -> State:
+    """The concrete successor of s by the first instance of `name` (with argument `arg`)."""
+    for a, t in spec_next.ConcreteNext(p, s):
+        if a.name == name and (arg is None or a.args[0] == arg):
+            return t
+    raise AssertionError(f"{name}({arg}) not enabled")
+
+
+def test_a_lucky_timeout_comes_whatever_is_in_flight_and_lasts_its_own_round() -> None:
+    """R as modelled: with s2's vote request in flight, s1 may still be lucky (the step names
+    its situation, which is its fair instance); s1's window blocks s2's timeout and stays
+    open while s1's own round is in flight, and closes when it is over although s2's request
+    is still on its way."""
+    p = Params(servers=3, topology=topology_from("full", 3))
+    s = _after(p, spec_next.Init(p), "Stabilize")
+    s = _after(p, s, "Timeout", 1)  # s2 campaigns: its requests are in flight
+    assert timing.situation(s) == "votes in flight"
+    lucky = [a for a, _ in spec_next.ConcreteNext(p, s) if a.name == "LuckyTimeout"]
+    assert [a.detail for a in lucky] == ["votes in flight"] * 3  # s2 may time out again too
+    keys = {LivenessRaftModel(p).fairness(a) for a in lucky}
+    assert keys == {(("LuckyTimeout", i, "votes in flight"), Fairness.STRONG) for i in range(3)}
+    s = _after(p, s, "LuckyTimeout", 0)
+    assert s.lucky == 0 and timing.round_traffic(s, 0)
+    assert not any(a.name in ("Timeout", "LuckyTimeout") for a, _ in spec_next.ConcreteNext(p, s))
+    # s3 grants s1's request (term 3): a quorum with s1's own vote.
+    for m, _ in s.messages:
+        if m.msource == 0 and m.mdest == 2:
+            s = _after(p, s, "Receive", m)
+    assert s.lucky == 0  # s3's answer to s1 is in flight: s1's round is not over
+    s = _after(p, s, "Receive", next(m for m, _ in s.messages if (m.msource, m.mdest) == (2, 0)))
+    assert s.role[0].name == "Leader" and s.lucky == NIL
+    assert timing.vote_traffic(s)  # s2's round is still in flight: not s1's window's business

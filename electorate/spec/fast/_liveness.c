@@ -213,11 +213,19 @@ static int timer_may_run_out(const Cfg *c, const St *s, int i) {
     return !leader_reaches(c, s, i);
 }
 
+/* timing.round_traffic: a (pre-)vote request of i's, or an answer to i, is in flight. */
+static int round_traffic(const St *s, int i) {
+    for (int k = 0; k < s->nm; k++)
+        if ((s->m[k].type == RVQ && s->m[k].src == i) || (s->m[k].type == RVR && s->m[k].dst == i))
+            return 1;
+    return 0;
+}
+
 static void close_window(St *s) {
     int w = s->lucky;
     if (w == NIL) return;
-    if (vote_traffic(s) &&
-        (w == LULL || s->role[w] == CANDIDATE || s->role[w] == PRECANDIDATE))
+    if (w == LULL && vote_traffic(s)) return;
+    if (w != LULL && (s->role[w] == CANDIDATE || s->role[w] == PRECANDIDATE) && round_traffic(s, w))
         return;
     s->lucky = NIL;
 }
@@ -611,10 +619,11 @@ static void step_all(const Cfg *c, const St *r, Out *o) {
     for (int i = 0; i < n; i++)
         if (timeout(c, r, i, &t)) emit(c, r, &rp, &t, K_TIMEOUT * 1024 + i, o);
     for (int i = 0; i < n; i++) { /* LuckyTimeout: R's premise, then Timeout */
-        if (!(r->stable && r->lucky == NIL && !vote_traffic(r))) continue;
+        if (!(r->stable && r->lucky == NIL)) continue;
         if (!timeout(c, r, i, &t)) continue;
         t.lucky = i;
-        emit(c, r, &rp, &t, K_LUCKY * 1024 + i, o);
+        /* its situation names its fair instance (timing.situation; IN_TRAFFIC in liveness.py) */
+        emit(c, r, &rp, &t, K_LUCKY * 1024 + i + (vote_traffic(r) ? 512 : 0), o);
     }
     for (int i = 0; i < n; i++)
         if (r->role[i] == LEADER) {

@@ -45,6 +45,7 @@ KINDS: Final = (
 )
 SERVER_KINDS: Final = 4  # the first four take a server
 CUT: Final = 1 << 16  # a code's flag (_liveness.c): the successor is outside the exact span
+IN_TRAFFIC: Final = 512  # added to a LuckyTimeout's code taken with votes in flight
 
 
 def not_covered(p: Params) -> str | None:
@@ -146,6 +147,9 @@ def instance(code: int) -> Action:
     and the search read only the slot)."""
     kind, arg = divmod(code & ~CUT, 1024)
     name = KINDS[kind]
+    if name == "LuckyTimeout":  # its situation names its fair instance (timing.situation)
+        busy, i = divmod(arg, IN_TRAFFIC)
+        return Action(name, (i,), "votes in flight" if busy else "quiet")
     if kind < SERVER_KINDS:
         return Action(name, (arg,))
     if name in ("Receive", "DropMessage"):

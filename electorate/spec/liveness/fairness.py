@@ -12,7 +12,12 @@ with the fairness it is given, and why:
 - Stabilize: weak: the network eventually stabilizes.
 - Lull and LuckyTimeout(i): strong, when randomized timeouts are assumed (R): elections that
   could stop overlapping infinitely often eventually do, and a server that could time out
-  first by a margin infinitely often eventually does. Without R they have no fairness, and a
+  first by a margin infinitely often eventually does, once per situation: LuckyTimeout(i) in
+  a quiet network and LuckyTimeout(i) with votes in flight are two fair instances
+  (timing.situation, the action's label). A random timer's chance to run out first does not
+  depend on what is in flight, so each is strongly fair on its own; together they imply the
+  strong fairness of LuckyTimeout(i) whatever the situation, and the quiet one alone is the
+  earlier R's (docs/liveness.md, "R as modelled"). Without R they have no fairness, and a
   fair scheduler may split every vote.
 - DropMessage(m): none (the network may lose messages before it stabilizes, never must).
 
@@ -42,7 +47,7 @@ def fairness(p: Params, a: Action) -> tuple[Hashable, Fairness] | None:
     if a.name in WEAK_PER_SERVER:
         return (a.name, a.args[0]), Fairness.WEAK
     if a.name == "LuckyTimeout":
-        return ((a.name, a.args[0]), Fairness.STRONG) if p.randomized else None
+        return ((a.name, a.args[0], a.detail), Fairness.STRONG) if p.randomized else None
     if a.name == "Lull":
         return (("Lull",), Fairness.STRONG) if p.randomized else None
     if a.name == "Stabilize":
@@ -77,9 +82,10 @@ def assumptions(p: Params) -> list[str]:
     if p.randomized:
         out.append(
             "randomized timeouts R: SF Lull (elections do not overlap for ever: no timer runs "
-            "out until the votes in flight are answered) and SF LuckyTimeout(i) (a server "
-            "times out with no vote in flight and its round ends before any other timer runs "
-            "out)"
+            "out until the votes in flight are answered) and SF LuckyTimeout(i), in a quiet "
+            "network and with votes in flight alike (a server's timer runs out first by a "
+            "margin, whatever is in flight, and no other server times out until its own "
+            "(pre-)vote round is over: its requests answered, or it no longer campaigns)"
         )
     else:
         out.append(

@@ -88,12 +88,13 @@ class LivenessRaftModel(RaftModel):
 
     def permute_instance(self, key: Hashable, pi: tuple[int, ...]) -> Hashable:
         """A fair instance's key renamed: ("Deliver", source, destination, kind, pre-vote),
-        (action, server) or (action,) (spec/liveness/fairness.py)."""
+        (action, server), ("LuckyTimeout", server, situation) or (action,)
+        (spec/liveness/fairness.py)."""
         assert isinstance(key, tuple)
         if key[0] == "Deliver":
             return (key[0], pi[key[1]], pi[key[2]], *key[3:])
-        if len(key) == 2:
-            return (key[0], pi[key[1]])
+        if len(key) >= 2:
+            return (key[0], pi[key[1]], *key[2:])
         return key
 
 

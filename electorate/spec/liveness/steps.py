@@ -43,8 +43,8 @@ def Timeout(p: Params, s: State, i: int) -> State | None:
 
 
 def LuckyTimeout(p: Params, s: State, i: int) -> State | None:
-    """Server i's timer runs out first by a margin (assumption R): as Timeout(i), and no other
-    timer runs out until its round is over.
+    """Server i's timer runs out first by a margin (assumption R), whatever is in flight: as
+    Timeout(i), and no other server times out until i's round is over (timing.close_window).
 
     TLA+: LuckyTimeout(i).
     """

@@ -14,12 +14,21 @@ timeout); an untimed model states them as guards that hold once the network has 
 - T2, acks arrive in time (CheckQuorum): a leader connected both ways to a quorum ends a
   period only once a quorum has acked it.
 - R, randomized timeouts: elections do not overlap for ever, and eventually some server's
-  timer runs out first by a margin, while no vote is in flight, and its (pre-)vote round
-  completes before any other timer runs out. Two environment actions: `Lull` (no timer runs
-  out until the vote traffic in flight is over) and `LuckyTimeout(i)` (i times out in a
-  quiet network and no other timer runs out until its round is over). Each opens a window
-  (`State.lucky`: LULL or i) closed by `close_window`. R is the strong fairness of both
-  (spec/liveness/fairness.py); without it a fair scheduler can split the vote for ever.
+  timer runs out first by a margin, whatever is in flight, and its (pre-)vote round completes
+  before any other timer runs out (Raft §5.2, §9.3: the timeout is chosen at random so that a
+  server usually times out alone). Two environment actions: `Lull` (no timer runs out until
+  the vote traffic in flight is over) and `LuckyTimeout(i)` (i times out, with T1's leave,
+  while no window is open, and no other server times out until i's round is over). Each
+  opens a window (`State.lucky`: LULL or i) closed by `close_window`. i's round is its own
+  traffic: its (pre-)vote requests and the answers to them (`round_traffic`); it is over once
+  none is in flight, or once i no longer campaigns (it leads, or follows a newer term or a
+  leader). Messages of other rounds already in flight are delivered as usual during the
+  window, and i's own requests are answered in finite time (weak fairness of delivery; a
+  request is always taken), so no window stays open for ever. R is the strong fairness of
+  `Lull` and of `LuckyTimeout(i)` in each of two situations, a quiet network (no vote in
+  flight, `quiet`) and vote traffic in flight: a server whose timer can run out first in
+  either situation infinitely often eventually does in it (spec/liveness/fairness.py).
+  Without R a fair scheduler can split the vote for ever.
 """
 
 from __future__ import annotations
@@ -66,9 +75,25 @@ def vote_traffic(s: State) -> bool:
     return any(m.mtype in VOTES for m, _ in s.messages)
 
 
+def round_traffic(s: State, i: int) -> bool:
+    """i's round is under way: a (pre-)vote request of i's, or an answer to i, is in flight."""
+    return any(
+        (m.mtype == MType.RequestVoteRequest and m.msource == i)
+        or (m.mtype == MType.RequestVoteResponse and m.mdest == i)
+        for m, _ in s.messages
+    )
+
+
 def may_be_lucky(p: Params, s: State, i: int) -> bool:
-    """R's premise: stabilized, no window open, no vote in flight."""
-    return s.stable and s.lucky == NIL and not vote_traffic(s)
+    """R's premise (besides T1, which Timeout checks): stabilized and no window open, whatever
+    is in flight."""
+    return s.stable and s.lucky == NIL
+
+
+def situation(s: State) -> str:
+    """Which of R's two situations a LuckyTimeout is taken in (its fair instance): a quiet
+    network or votes in flight."""
+    return "votes in flight" if vote_traffic(s) else "quiet"
 
 
 def Lull(p: Params, s: State) -> State | None:
@@ -93,12 +118,14 @@ def timer_may_run_out(p: Params, s: State, i: int) -> bool:
 
 
 def close_window(p: Params, s: State) -> State:
-    """A window closes when the vote traffic is over (no timer runs out in a window, so only
-    the rounds under way when it opened are in flight), or, for a lucky server, when it is no
-    longer a (pre-)candidate."""
+    """A Lull window closes when the vote traffic is over (no timer runs out in it, so only
+    the rounds under way when it opened are in flight); a lucky server's window when its own
+    round is over (`round_traffic`) or it no longer campaigns."""
     c = s.lucky
     if c == NIL:
         return s
-    if vote_traffic(s) and (c == LULL or s.role[c] in CANDIDATES):
+    if c == LULL and vote_traffic(s):
+        return s
+    if c != LULL and s.role[c] in CANDIDATES and round_traffic(s, c):
         return s
     return s._replace(lucky=NIL)
