@@ -85,6 +85,12 @@ def leader_completeness(s: Sorts, v: Vocab) -> z3.BoolRef:
     return z3.ForAll([k, t, lead], z3.Implies(held, entry(v, lead, k, t)))
 
 
+def committed_unique(s: Sorts, v: Vocab) -> z3.BoolRef:
+    k, t1, t2 = ints("k t1 t2")
+    both = z3.And(v.fn("committed")(k, t1), v.fn("committed")(k, t2))
+    return z3.ForAll([k, t1, t2], z3.Implies(both, t1 == t2))
+
+
 def committed_live(s: Sorts, v: Vocab) -> z3.BoolRef:
     (w,) = nodes(s, "w")
     k, t = ints("k t")
@@ -310,6 +316,16 @@ USES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "LeaderCompleteness",
         ("LaterLeaderHolds", "LeaderHoldsStored", "CommitQuorumStored", "CommittedLive"),
     ),
+    (
+        "CommittedUnique",
+        (
+            "CommitQuorumStored",
+            "CommittedLive",
+            "StoredHolds",
+            "LaterEntryHolds",
+            "StoredNotFuture",
+        ),
+    ),
     ("CommittedLive", (*_WINNER, "CreatedStored", "CommitQuorumStored", "StoredTermElected")),
     ("StoredHolds", (*_LIVE, "RequestsAgreeBelow", "LeaderHoldsStored")),
     ("LaterLeaderHolds", (*_LIVE, "VoterPassesEntry", "CountedIsRecorded")),
@@ -443,6 +459,12 @@ LEADER_COMPLETENESS = Theory(
             "LeaderCompleteness",
             "an entry committed in term t is in the log of every leader of a term >= t",
             leader_completeness,
+        ),
+        Corollary(
+            "CommittedUnique",
+            "two commits at one index are of one term (with Log Matching: one entry and one "
+            "prefix per committed index)",
+            committed_unique,
         ),
     ),
     known_bugs=(MUTANT,),

@@ -35,7 +35,7 @@ def test_every_hypothesis_list_names_conjuncts_of_the_invariant() -> None:
     for owner, used in THEORY.uses:
         action, _, name = owner.rpartition(":")
         assert action in actions | {""}, owner
-        assert name in ids | {"LeaderCompleteness"}, owner
+        assert name in ids | {c.id for c in THEORY.corollaries}, owner
         assert set(used) <= ids, (owner, set(used) - ids)
     own = {lem.id for lem in leadercompleteness.LEMMAS}
     assert own <= {owner for owner, _ in THEORY.uses}
@@ -74,9 +74,18 @@ def _later_leader_without_the_commit() -> BadState:
 
 
 def test_the_formula_is_false_on_a_later_leader_without_the_committed_entry() -> None:
-    (cor,) = THEORY.corollaries
+    (cor, _) = THEORY.corollaries
     bad = _later_leader_without_the_commit()
     assert evaluate(cor.formula, MODEL, bad) is False
     held = bad.state._replace(log=((Entry(1, 1),), (Entry(1, 1),)))
     assert evaluate(cor.formula, MODEL, BadState(bad.params, held, bad.ghosts)) is True
     assert evaluate(lambda s, v: z3.BoolVal(True), MODEL, bad) is True
+
+
+def test_committed_unique_is_false_on_two_terms_committed_at_one_index() -> None:
+    (_, unique) = THEORY.corollaries
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    two = BadState(p, Init(p), {"committed": [(1, 1), (1, 2)]}, "index 1 committed in 1 and 2")
+    assert evaluate(unique.formula, MODEL, two) is False
+    one = BadState(p, Init(p), {"committed": [(1, 1), (2, 1)]}, "indexes 1 and 2 in term 1")
+    assert evaluate(unique.formula, MODEL, one) is True
