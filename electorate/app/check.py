@@ -200,6 +200,14 @@ def parser() -> argparse.ArgumentParser:
         "property not decided is reported undecided (0: no limit)",
     )
     ap.add_argument(
+        "--liveness-memory",
+        type=float,
+        default=None,
+        metavar="GIB",
+        help="--liveness: stop the searches once the process uses GIB GiB, and report what "
+        "is not decided as undecided (default: 60%% of physical memory; 0: no limit)",
+    )
+    ap.add_argument(
         "--lasso-script",
         type=Path,
         metavar="FILE",

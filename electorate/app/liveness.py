@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from electorate.app import liveness_search as search
-from electorate.app import tlc_liveness
+from electorate.app import memory, tlc_liveness
 from electorate.app.lasso_script import LassoScriptError, lasso_script
 from electorate.app.signals import stop_on_signals
 from electorate.app.tlc import TlcError
@@ -93,6 +93,8 @@ def _refuse(args: argparse.Namespace) -> None:
         raise ParamsError("--lasso-cycles must be at least 1")
     if args.liveness_seconds < 0:
         raise ParamsError("--liveness-seconds must be >= 0 (0: no limit)")
+    if args.liveness_memory is not None and args.liveness_memory < 0:
+        raise ParamsError("--liveness-memory must be >= 0 GiB (0: no limit)")
     if args.trace not in (None, "text", "mermaid", "json"):
         raise ParamsError("--liveness prints lassos as text, mermaid or json")
     if args.liveness not in (None, "all", *IDS):
@@ -134,6 +136,9 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
     start = time.perf_counter()
 
     stop = StopFlag()
+    budget = memory.Budget(
+        memory.default_budget() if args.liveness_memory is None else args.liveness_memory
+    )
     with stop_on_signals(stop):
         outcome = search.run(
             p,
@@ -141,13 +146,18 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             _progress(err, args.json),
             seconds=args.liveness_seconds,
             symmetry=args.symmetry,
-            stop=lambda: stop.requested,
+            stop=lambda: stop.requested or budget.over(),
             fast=args.fast,
         )
     seconds = time.perf_counter() - start
-    if stop.requested:
+    if stop.requested or budget.reached:
+        why = (
+            f"by {stop.signal_name}"
+            if stop.requested
+            else (f"at the memory budget ({budget.gib:g} GiB, --liveness-memory)")
+        )
         err.print(
-            f"electorate check: stopped by {stop.signal_name}: the graph so far was judged; "
+            f"electorate check: stopped {why}: the graph so far was judged; "
             "what it did not decide is undecided",
             markup=False,
         )
@@ -157,6 +167,10 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
     if args.json:
         note = symmetry_note(model, args.symmetry, packed)
         doc = _json(p, model, outcome, said, seconds, note)
+        doc["memory_budget_gib"] = budget.gib
+        doc["stopped"] = (
+            stop.signal_name if stop.requested else "memory budget" if budget.reached else None
+        )
         if tlc is not None:
             doc["tlc"] = tlc
         print(json.dumps(doc, indent=2))
@@ -447,7 +461,8 @@ def _report(
     if open_:
         out.print(
             f"undecided ({', '.join(open_)}): no lasso found, and the search for holds stopped "
-            "before the end of its graph (--liveness-seconds); undecided is not holds",
+            "before the end of its graph (--liveness-seconds, --liveness-memory or a signal); "
+            "undecided is not holds",
             markup=False,
         )
     for pid, found in outcome.lassos.items():

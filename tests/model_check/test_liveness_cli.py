@@ -24,6 +24,7 @@ from electorate.conformance.cli import main as conform_main
         (["--liveness", "--topology", "howard", "--servers", "3"], "howard needs 5 servers"),
         (["--liveness", "--simulate"], "--simulate does not apply to --liveness"),
         (["--liveness", "--features", "lease", "--max-clock", "4"], "lease has no clocks"),
+        (["--liveness", "--liveness-memory", "-1"], "--liveness-memory must be >= 0 GiB"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -126,6 +127,23 @@ def test_an_undecided_property_is_said_so_and_exits_1(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert code == 1
     assert "undecided (LeaderStability)" in out and "undecided is not holds" in out
+
+
+def test_the_memory_budget_stops_the_search_with_undecided(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A search for holds keeps its whole graph: past the budget it stops and says so, rather
+    than grow until the kernel kills it. LeaderStability holds on two servers (next test);
+    under a budget this process has already used, it is undecided, never holds."""
+    code = main(
+        ["--liveness", "LeaderStability", "--servers", "2", "--liveness-memory", "0.01", "--json"]
+    )
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["properties"]["LeaderStability"]["result"] == "undecided"
+    assert doc["stopped"] == "memory budget" and doc["memory_budget_gib"] == 0.01
+    assert "stopped at the memory budget (0.01 GiB, --liveness-memory)" in err
 
 
 @pytest.mark.parametrize("flag", ["--symmetry", "--no-symmetry", "--fast"])
