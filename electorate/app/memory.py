@@ -25,13 +25,19 @@ def default_budget() -> float:
     return round(physical() * DEFAULT_SHARE / GIB, 1)
 
 
-def peak_rss() -> int:
-    """This process's peak resident set size in bytes (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def rss() -> int:
+    """This process's resident set size now, in bytes. Not the lifetime peak (getrusage): a
+    process that ran a big search earlier (a test session, an embedding program) would stop
+    every later search at once."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # no procfs: the peak is all there is
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class Budget:
-    """`over()` is true once the process has used more than `gib` GiB (0: no budget)."""
+    """`over()` is true once the process has held more than `gib` GiB (0: no budget)."""
 
     def __init__(self, gib: float) -> None:
         self.gib = gib
@@ -39,6 +45,6 @@ class Budget:
         self.reached = False
 
     def over(self) -> bool:
-        if self.limit and not self.reached and peak_rss() > self.limit:
+        if self.limit and not self.reached and rss() > self.limit:
             self.reached = True
         return self.reached

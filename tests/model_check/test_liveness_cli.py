@@ -219,3 +219,17 @@ def test_a_lasso_of_the_deep_search_replays_on_the_spec_adapter(
     assert doc["properties"]["EventuallyLeader"]["found_by"] == "deep"
     assert conform_main(["conform", "replay", str(script), "--adapter", "spec"]) == 0
     assert "PASS" in capsys.readouterr().out
+
+
+def test_the_memory_budget_reads_the_memory_held_now_not_the_peak() -> None:
+    """A process that once held more (a big search before, in a test session or an embedding
+    program) does not stop every later search at once."""
+    from electorate.app import memory
+
+    before = memory.rss()
+    big = bytearray(256 << 20)  # 256 MiB, touched so that it is resident
+    big[::4096] = b"x" * len(big[::4096])
+    assert memory.rss() > before + (200 << 20)
+    del big
+    budget = memory.Budget((memory.rss() + (128 << 20)) / memory.GIB)
+    assert not budget.over()
