@@ -6,6 +6,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from electorate._signals import handling
 from electorate.model_check.engine import StopFlag
 
 
@@ -20,9 +21,5 @@ def stop_on_signals(stop: StopFlag) -> Iterator[None]:
         stop.requested = True
         stop.signal_name = signal.Signals(signum).name
 
-    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with handling(handler):
         yield
-    finally:
-        for sig, old in before.items():
-            signal.signal(sig, old)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from electorate._signals import handling
 from electorate.app.tlc import (
     SPEC_DIR,
     TlcConfigError,
@@ -225,11 +226,8 @@ def _sigterm_interrupts() -> Iterator[None]:
     def handler(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    before = signal.signal(signal.SIGTERM, handler)
-    try:
+    with handling(handler, (signal.SIGTERM,)):
         yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
 
 
 def _children_cpu() -> float:

@@ -10,11 +10,12 @@ protocol violation.
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+
+from electorate._signals import handling
 
 _received: list[int] = []  # the signals that asked this run to stop
 
@@ -41,12 +42,10 @@ def stop_on_signals() -> Iterator[None]:
     _received.clear()
     hook = sys.unraisablehook
     sys.unraisablehook = _quiet_when_lost(hook)
-    before = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        with handling(_on_signal):
+            yield
     finally:
-        for sig, old in before.items():
-            signal.signal(sig, old)
         sys.unraisablehook = hook
 
 

@@ -35,6 +35,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from electorate._signals import handling
 from electorate.impl.config import Addr
 from electorate.impl.status import StatusError, fetch_status
 
@@ -322,14 +323,13 @@ def run_cluster(args: argparse.Namespace) -> int:
             args.base_port,
             trace_dir=trace_dir,
         )
-        previous = signal.signal(signal.SIGTERM, _terminated)
-        try:
-            return _drive(cluster, interactive, duration)
-        except _TerminatedError:
-            return 0
-        finally:
-            cluster.stop_all()  # also on SIGTERM and Ctrl-C: never leave the nodes running
-            signal.signal(signal.SIGTERM, previous)
+        with handling(_terminated, (signal.SIGTERM,)):
+            try:
+                return _drive(cluster, interactive, duration)
+            except _TerminatedError:
+                return 0
+            finally:
+                cluster.stop_all()  # also on SIGTERM and Ctrl-C: never leave the nodes running
 
 
 class _TerminatedError(Exception):
