@@ -383,6 +383,7 @@ def _json(
                 "periodic": c.periodic,
                 "term_shift_per_cycle": c.shift,
                 "reason": c.reason,
+                "unfair_in_whole_model": list(c.unfair),
             }
             first = first or entry["lasso"]
         props[pid] = entry

@@ -13,6 +13,13 @@
    states expanded (a violation may need millions of states: the lassos of howard and full 3
    with PreVote), its lassos' stems shortest paths of the graph it explored, each lasso
    replayed in the readable model and then concretely like the others.
+   Before the deep search, the same packed search runs in sub-models (app/liveness_hunt.py:
+   at most 3, then 4, then 5 messages in flight), up to HUNT states each: fewer interleavings,
+   so it reaches lassos the deep search's 3 million states do not (howard and full 3 with
+   PreVote + CheckQuorum). A step outside the sub-model counts as enabled where it was, as a
+   cut does, so a cycle found there is fair in the whole model; never a "holds".
+   Every lasso's fairness is judged once more from the whole model's own successors
+   (model_check.liveness.unfair_instances) before it is called a violation.
 2. Holds, on the finite quotient (LivenessRaftModel: term gaps capped), breadth first, for the
    properties the first search left open: it over-approximates, so no fair violating cycle
    there means the property holds; a lasso found there is replayed concretely before it is
@@ -27,13 +34,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from electorate.app.liveness_hunt import SUBMODELS, restriction
 from electorate.model_check import liveness as fair
-from electorate.model_check.liveness_packed import PackedExplorer
+from electorate.model_check.liveness_packed import PackedExplorer, Restriction
 from electorate.model_check.liveness_symmetry import check_symmetric
 from electorate.spec.fast import liveness as fast_liveness
 from electorate.spec.liveness import quotient
@@ -53,6 +62,8 @@ Progress = Callable[[int, int, float], None] | None
 SPAN: Final = 3  # the exact search keeps live terms at most this far apart
 BUDGET: Final = 50_000  # states the exact search expands at most
 DEEP: Final = 3_000_000  # states the deep search (packed, exact) expands at most
+HUNTS: Final = ("msgs-3", "msgs-4", "msgs-5")  # the sub-models searched, in this order
+HUNT: Final = 1_000_000  # states each sub-model's search expands at most
 FIRST: Final = 2_000  # expanded states before the first search on a partial graph
 
 
@@ -86,6 +97,8 @@ def run(
     stop: Callable[[], bool] | None = None,
     fast: bool | None = None,
     deep: int = DEEP,
+    hunts: Sequence[str] = HUNTS,
+    hunt: int = HUNT,
 ) -> Outcome:
     """Both searches; each property's verdict and lasso (its concrete replay beside it). Each
     search stops after `seconds` (0: no limit): a property not decided by then is
@@ -94,7 +107,9 @@ def run(
     so (a signal), the search under way judges the graph it has and none follows. `fast`:
     the search for holds on packed states in C (None: where it covers the model, else the
     readable spec; True: ValueError where it does not, see `packed_reason`), and the deep
-    search for violations before it, expanding at most `deep` states (0: none)."""
+    search for violations before it, expanding at most `deep` states (0: none), and before
+    that the searches of the sub-models `hunts` (app/liveness_hunt.py), at most `hunt` states
+    each (0: none)."""
     out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
     exact = ShiftedRaftModel(p, span)
     first = _search(
@@ -127,6 +142,24 @@ def run(
     why = fast_liveness.not_covered(p)
     if fast and why is not None:
         raise ValueError(why)
+    if fast is not False and why is None and hunt and not first.complete:
+        for name in hunts:
+            deep_search(
+                out,
+                p,
+                rest,
+                exact,
+                hunt,
+                seconds,
+                progress,
+                stop,
+                name=f"hunt {name}",
+                restrict=restriction(p, name),
+                what=f"sub-model {name}: {SUBMODELS.get(name, name)}",
+            )
+            rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
+            if not rest or (stop is not None and stop()):
+                return out
     if fast is not False and why is None and deep and not first.complete:
         deep_search(out, p, rest, exact, deep, seconds, progress, stop)
         rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
@@ -206,19 +239,36 @@ def deep_search(
     seconds: float,
     progress: Progress,
     stop: Callable[[], bool] | None,
+    name: str = "deep",
+    restrict: Restriction | None = None,
+    seed: int | None = None,
+    what: str = "",
 ) -> None:
-    """The search for violations on packed states of the exact quotient (module docstring)."""
+    """The search for violations on packed states of the exact quotient (module docstring);
+    with `restrict`, in a sub-model (liveness_packed.Restriction: its steps outside count as
+    enabled, so fairness is the whole model's), never deciding "holds"; with `seed`, each
+    state's successors in a seeded random order. `what` says which sub-model and order."""
 
     def pack(s: State) -> bytes:
         return fast_liveness.pack(p, s)
 
     packed = fast_liveness.PackedQuotient(p, span=exact.span)
-    ex = PackedExplorer(exact, pack, props, packed, depth_first=True, shortest_stems=True)
+    ex = PackedExplorer(
+        exact,
+        pack,
+        props,
+        packed,
+        depth_first=True,
+        shortest_stems=True,
+        restrict=restrict,
+        seed=seed,
+    )
     result = _search(
         out,
-        "deep",
+        name,
         f"terms shifted (exact), live terms at most {exact.span} apart, depth first, "
-        f"packed successors in C (spec/fast/_liveness.c), at most {deep:,} states expanded",
+        f"packed successors in C (spec/fast/_liveness.c), at most {deep:,} states expanded"
+        + (f"; {what}" if what else ""),
         lambda: fair.check(
             exact,
             pack,
@@ -231,10 +281,10 @@ def deep_search(
             stop=stop,
         ),
     )
-    whole = result.complete and not result.vacuous
+    whole = result.complete and not result.vacuous and restrict is None
     for pid, lasso in result.lassos.items():
         if lasso is not None:
-            _found(out, p, pid, lasso, "deep")
+            _found(out, p, pid, lasso, name)
         elif whole:
             out.verdicts[pid] = "holds"
 
@@ -265,5 +315,11 @@ def _found(
     by: str,
 ) -> None:
     c = confirm(p, lasso, normalise=lasso_states(by))
+    whole = LivenessRaftModel(p) if by == "quotient" else ShiftedRaftModel(p)
+    bad = tuple(repr(x) for x in fair.unfair_instances(whole, lasso))
+    if bad:  # a search's bug, never a violation: say so
+        c = dataclasses.replace(
+            c, unfair=bad, reason=f"unfair in the whole model: {', '.join(bad)} never taken"
+        )
     out.lassos[pid], out.confirmations[pid], out.found_by[pid] = lasso, c, by
-    out.verdicts[pid] = "violated" if c.replayed else "violated (unconfirmed)"
+    out.verdicts[pid] = "violated" if c.replayed and not bad else "violated (unconfirmed)"

@@ -753,6 +753,36 @@ def check(
     )
 
 
+def unfair_instances(model: LivenessModel[S, A], lasso: Lasso[S, A]) -> list[Hashable]:
+    """The fair instances that make `lasso`'s cycle unfair in `model`, judged afresh from the
+    model's own successors at each state of the cycle (every step counted, whatever a
+    search's constraint or sub-model left out); empty: the cycle is fair. A weakly fair
+    instance is unfair there if enabled in every state of the cycle and never taken, a
+    strongly fair one if enabled in some state and never taken; an empty cycle (stuttering
+    for ever) if any fair instance is enabled in its state."""
+    states = [s for _, s in lasso.cycle] or [lasso.stem[-1][1]]
+    taken: set[Hashable] = set()
+    for a, _ in lasso.cycle:
+        fair = model.fairness(a)
+        if fair is not None:
+            taken.add(fair[0])
+    kinds: dict[Hashable, Fairness] = {}
+    on: list[set[Hashable]] = []
+    for s in states:
+        here: set[Hashable] = set()
+        for a, t in model.successors(s):
+            fair = None if t is s else model.fairness(a)
+            if fair is not None:
+                here.add(fair[0])
+                kinds[fair[0]] = fair[1]
+        on.append(here)
+    somewhere = set().union(*on) - taken
+    everywhere = set.intersection(*on) - taken
+    bad = [x for x in everywhere if kinds[x] == Fairness.WEAK]
+    bad += [x for x in somewhere if kinds[x] == Fairness.STRONG]
+    return sorted(bad, key=repr)
+
+
 def _violation(
     ex: Explorer[S, A],
     cycles: _Cycles,

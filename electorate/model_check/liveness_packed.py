@@ -11,15 +11,23 @@ everything the predicates read, built once per distinct view and memoized (a liv
 properties read the servers' roles only). The graph differs from the readable one's only in
 parallel edges: two steps to one state by one instance are one edge here (fairness and the
 properties read instances and states, not how many edges join them).
+
+A `Restriction` explores a sub-model: its steps (instance codes it names, successors longer
+than it allows) are treated as the constraint's cuts are, enabled where they were and never
+edges. So every cycle found is a cycle of the whole model and its fairness is judged with the
+whole model's enabledness: a cycle fair only because the sub-model lacks a step is rejected.
+A sub-model's search never decides "holds" (its graph is not the model's).
 """
 
 from __future__ import annotations
 
 import copy
+import random
 import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -78,6 +86,15 @@ class PackedLiveness(Protocol[S_co, A_co]):
         ...
 
 
+@dataclass(frozen=True)
+class Restriction:
+    """A sub-model (module docstring): the steps whose instance code is in `codes`, and the
+    successors longer than `max_len` bytes (0: no bound), are outside it."""
+
+    codes: frozenset[int] = frozenset()
+    max_len: int = 0
+
+
 def shortest_paths_tree(size: int, src: IntArray, dst: IntArray) -> IntArray:
     """Each state's parent on a shortest path from state 0 (the initial state) along the edges
     (src, dst); -1 for state 0 and for states it does not reach."""
@@ -89,7 +106,9 @@ def shortest_paths_tree(size: int, src: IntArray, dst: IntArray) -> IntArray:
 class PackedExplorer(Explorer[S, A]):
     """Explorer on packed states (module docstring). `key` must pack a readable state into
     the bytes the packed successor function yields. States are expanded in the packed model's
-    rank order, breadth first within a rank, or depth first (`depth_first`)."""
+    rank order, breadth first within a rank, or depth first (`depth_first`). `restrict`: a
+    sub-model (`Restriction`). `seed`: each state's successors are shuffled by a random
+    generator seeded with it (another depth-first order; None: the C module's order)."""
 
     def __init__(
         self,
@@ -99,8 +118,12 @@ class PackedExplorer(Explorer[S, A]):
         packed: PackedLiveness[S, A],
         depth_first: bool = False,
         shortest_stems: bool = False,
+        restrict: Restriction | None = None,
+        seed: int | None = None,
     ) -> None:
         self.packed = packed
+        self.restrict = restrict or Restriction()
+        self.rng = None if seed is None else random.Random(seed)
         self.shortest_stems = shortest_stems
         self.pack = key
         self.instance_of: dict[int, int] = {}
@@ -187,17 +210,22 @@ class PackedExplorer(Explorer[S, A]):
         instance_of, view_key = self.instance_of, packed.view_key
         edge_bits_of, any_edge_preds = self.edge_bits_of, bool(self.edge_preds)
         cut, cut_pairs = packed.cut, g.cut_pairs
+        outside, max_len, rng = self.restrict.codes, self.restrict.max_len, self.rng
         start = time.perf_counter() if start is None else start
         last = time.perf_counter()
         while self.queued and limit != 0:
             limit -= 1
             b, k = self._pop()
             vs = view_key(b)  # type: ignore[arg-type]
-            for t, code in packed.successors(b):  # type: ignore[arg-type]
+            steps = packed.successors(b)  # type: ignore[arg-type]
+            if rng is not None:
+                rng.shuffle(steps)
+            for t, code in steps:
                 inst = instance_of.get(code)
                 if inst is None:
                     inst = self._instance(code)
-                if code & cut:  # outside the constraint: enabled here, not an edge
+                if code & cut or code in outside or (max_len and len(t) > max_len):
+                    # outside the constraint or the sub-model: enabled here, not an edge
                     if inst >= 0:
                         cut_pairs.append((k, inst))
                     continue

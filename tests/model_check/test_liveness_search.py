@@ -73,7 +73,8 @@ def test_a_search_for_holds_cut_short_leaves_the_property_undecided() -> None:
     p = _params("full", 3)
     out = search.run(p, liveness_properties(p, "LeaderStability"), budget=100, seconds=0.01)
     assert out.verdicts == {"LeaderStability": "undecided"}
-    assert [x.name for x in out.searches] == ["exact", "deep", "quotient"]
+    hunts = [f"hunt {x}" for x in search.HUNTS]
+    assert [x.name for x in out.searches] == ["exact", *hunts, "deep", "quotient"]
     assert not any(x.result.complete for x in out.searches)
 
 
@@ -82,7 +83,8 @@ def test_the_deep_search_finds_what_the_first_search_ran_out_of_states_for() -> 
     lasso; the deep search (packed, the same exact quotient) finds the deposition cycle, and
     it replays concretely, repeating with every term shifted."""
     p = _params("full", 2, "prevote,check_quorum")
-    out = search.run(p, liveness_properties(p, "EventuallyLeader"), budget=2_000, deep=300_000)
+    props = liveness_properties(p, "EventuallyLeader")
+    out = search.run(p, props, budget=2_000, deep=300_000, hunt=0)
     assert out.verdicts == {"EventuallyLeader": "violated"}
     assert out.found_by["EventuallyLeader"] == "deep"
     assert [x.name for x in out.searches] == ["exact", "deep"]
@@ -103,3 +105,28 @@ def test_prevote_and_check_quorum_on_three_servers_lose_their_leader() -> None:
     assert out.found_by["EventuallyLeader"] == "deep"
     c = out.confirmations["EventuallyLeader"]
     assert c.replayed and c.periodic and c.shift > 0
+
+
+def test_the_sub_model_search_comes_before_the_deep_search() -> None:
+    """Two servers with PreVote + CheckQuorum: the sub-model with at most 3 messages in flight
+    holds the deposition cycle; its lasso is fair in the whole model and replays."""
+    p = _params("full", 2, "prevote,check_quorum")
+    out = search.run(p, liveness_properties(p, "EventuallyLeader"), budget=2_000)
+    assert out.verdicts == {"EventuallyLeader": "violated"}
+    assert out.found_by["EventuallyLeader"] == "hunt msgs-3"
+    assert [x.name for x in out.searches] == ["exact", "hunt msgs-3"]
+    c = out.confirmations["EventuallyLeader"]
+    assert c.replayed and c.periodic and c.shift > 0 and not c.unfair
+
+
+@pytest.mark.slow
+def test_prevote_and_check_quorum_on_howard_lose_their_leader() -> None:
+    """Howard & Abraham's topology with PreVote + CheckQuorum: beyond the deep search's reach,
+    the sub-model with at most 4 messages in flight holds a fair cycle in which no leader
+    stays; it is fair in the whole model, replays and repeats with every term shifted."""
+    p = _params("howard", 5, "prevote,check_quorum")
+    out = search.run(p, liveness_properties(p, "EventuallyLeader"))
+    assert out.verdicts == {"EventuallyLeader": "violated"}
+    assert out.found_by["EventuallyLeader"] == "hunt msgs-4"
+    c = out.confirmations["EventuallyLeader"]
+    assert c.replayed and c.periodic and c.shift > 0 and not c.unfair

@@ -154,6 +154,9 @@ class Confirmation:
     reason: str = ""
     # The concrete lasso (terms as they really grow): stem, then the cycle's first round.
     concrete: Lasso[State, Action] | None = field(default=None, compare=False, repr=False)
+    # The fair instances that make the cycle unfair in the whole model, judged afresh from its
+    # own successors (model_check.liveness.unfair_instances); empty: fair.
+    unfair: tuple[str, ...] = ()
 
 
 def concrete_successors(p: Params, s: State) -> Iterator[tuple[Action, State]]:
