@@ -14,7 +14,7 @@
    with PreVote), its lassos' stems shortest paths of the graph it explored, each lasso
    replayed in the readable model and then concretely like the others.
    Before the deep search, the same packed search runs in sub-models (app/liveness_hunt.py:
-   at most 3, then 4, then 5 messages in flight), up to HUNT states each: fewer interleavings,
+   at most 4, then 3, then 5 messages in flight), up to HUNT states each: fewer interleavings,
    so it reaches lassos the deep search's 3 million states do not (howard and full 3 with
    PreVote + CheckQuorum). A step outside the sub-model counts as enabled where it was, as a
    cut does, so a cycle found there is fair in the whole model; never a "holds".
@@ -62,7 +62,7 @@ Progress = Callable[[int, int, float], None] | None
 SPAN: Final = 3  # the exact search keeps live terms at most this far apart
 BUDGET: Final = 50_000  # states the exact search expands at most
 DEEP: Final = 3_000_000  # states the deep search (packed, exact) expands at most
-HUNTS: Final = ("msgs-3", "msgs-4", "msgs-5")  # the sub-models searched, in this order
+HUNTS: Final = ("msgs-4", "msgs-3", "msgs-5")  # the sub-models searched, in this order
 HUNT: Final = 1_000_000  # states each sub-model's search expands at most
 FIRST: Final = 2_000  # expanded states before the first search on a partial graph
 

@@ -108,13 +108,13 @@ def test_prevote_and_check_quorum_on_three_servers_lose_their_leader() -> None:
 
 
 def test_the_sub_model_search_comes_before_the_deep_search() -> None:
-    """Two servers with PreVote + CheckQuorum: the sub-model with at most 3 messages in flight
-    holds the deposition cycle; its lasso is fair in the whole model and replays."""
+    """Two servers with PreVote + CheckQuorum: the first sub-model (at most 4 messages in
+    flight) holds the deposition cycle; its lasso is fair in the whole model and replays."""
     p = _params("full", 2, "prevote,check_quorum")
     out = search.run(p, liveness_properties(p, "EventuallyLeader"), budget=2_000)
     assert out.verdicts == {"EventuallyLeader": "violated"}
-    assert out.found_by["EventuallyLeader"] == "hunt msgs-3"
-    assert [x.name for x in out.searches] == ["exact", "hunt msgs-3"]
+    assert out.found_by["EventuallyLeader"] == "hunt msgs-4"
+    assert [x.name for x in out.searches] == ["exact", "hunt msgs-4"]
     c = out.confirmations["EventuallyLeader"]
     assert c.replayed and c.periodic and c.shift > 0 and not c.unfair
 
