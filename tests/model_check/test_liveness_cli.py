@@ -205,18 +205,19 @@ def test_a_signal_stops_the_search_with_a_report_not_a_traceback() -> None:
 
 
 @pytest.mark.slow
-def test_a_lasso_of_the_deep_search_replays_on_the_spec_adapter(
+def test_a_lasso_of_a_sub_model_replays_on_the_spec_adapter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Full 3 with PreVote + CheckQuorum: the deep search's lasso (terms shifted, not capped)
-    becomes a script the spec adapter takes to the end."""
+    """Full 3 with PreVote + CheckQuorum: the lasso of a sub-model's search on packed states
+    (terms shifted, not capped) becomes a script the spec adapter takes to the end."""
     script = tmp_path / "full3.jsonl"
     args = ["--liveness", "EventuallyLeader", "--servers", "3", "--json"]
     args += ["--features", "prevote,check_quorum", "--lasso-script", str(script)]
     args += ["--lasso-cycles", "1"]
     assert main(args) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["properties"]["EventuallyLeader"]["found_by"] == "deep"
+    assert doc["properties"]["EventuallyLeader"]["found_by"] == "hunt msgs-4"
+    assert doc["properties"]["EventuallyLeader"]["confirmed"]["unfair_in_whole_model"] == []
     assert conform_main(["conform", "replay", str(script), "--adapter", "spec"]) == 0
     assert "PASS" in capsys.readouterr().out
 
