@@ -47,6 +47,8 @@ from electorate.proofs.vocab import AE_REQ, Expr, Sorts, Vocab
 MODEL = commit.COMMIT_MODEL
 # The spec's bug variant that grants votes without the up-to-date check (spec.bugs).
 MUTANT = "no-log-check"
+# Mutants of the relation that break the lemmas of this proof (proofs.mutants.RELATION_MUTANTS).
+MUTANTS = ("append-truncates-match", "vote-ignores-length")
 
 
 def _live(s: Sorts, v: Vocab, k: Expr, t: Expr, q: Expr, w: Expr) -> z3.BoolRef:
@@ -467,7 +469,7 @@ LEADER_COMPLETENESS = Theory(
             committed_unique,
         ),
     ),
-    known_bugs=(MUTANT,),
+    known_bugs=(MUTANT, *MUTANTS),
     assumed=tuple(c.id for c in commit.CONJUNCTS),
     uses=USES,
 )

@@ -514,10 +514,12 @@ def _handle_rv_request(c: Ctx, a: Sequence[Expr]) -> Step:
     if c.tracked("log"):  # the up-to-date check on the request's lastLogIndex and lastLogTerm
         last_index, last_term = a[4:6]
         request = pre.key(RV_REQ, j, i, t, log=(last_index, last_term, 0, 0))
-        if c.bug != "no-log-check":  # bug: votes granted without the check
-            exact_log_ok = log_ok == logmodel.up_to_date(pre, i, last_index, last_term)
-        else:
+        if c.bug == "no-log-check":  # bug: votes granted without the check
             exact_log_ok = log_ok
+        elif c.bug == "vote-ignores-length":  # relation mutant: last terms compared, not lengths
+            exact_log_ok = log_ok == (last_term >= logmodel.last_term(pre, i))
+        else:
+            exact_log_ok = log_ok == logmodel.up_to_date(pre, i, last_index, last_term)
     response = pre.key(RV_RESP, i, j, pre.ct(i), grant)
     ghosts: Changes = {}
     if c.tracked("history"):
@@ -617,6 +619,10 @@ def _handle_ae_request_logged(c: Ctx, a: Sequence[Expr]) -> Step:
     length = pre.fn("len")(i)
     done = z3.Or(z3.Not(carries), z3.And(length >= k, pre.fn("lterm")(i, k) == term))
     conflict = z3.And(carries, length >= k, pre.fn("lterm")(i, k) != term)
+    # A follower removes its entry at the request's index without comparing terms.
+    truncates_match = c.bug == "append-truncates-match"  # relation mutant
+    if truncates_match:
+        conflict = z3.And(carries, length >= k)
     appends = z3.And(carries, length == prev)
     request = pre.key(
         AE_REQ, j, i, t, carries, log=(prev, prev_term, term, value), index=commit_index
@@ -637,7 +643,12 @@ def _handle_ae_request_logged(c: Ctx, a: Sequence[Expr]) -> Step:
     branch = z3.And(
         log_ok == exact,
         z3.Implies(z3.And(accept, replied), done),
-        z3.Implies(changes_log, z3.And(z3.Not(done), z3.Or(conflict, appends))),
+        z3.Implies(
+            changes_log,
+            z3.Or(conflict, z3.And(z3.Not(done), appends))
+            if truncates_match
+            else z3.And(z3.Not(done), z3.Or(conflict, appends)),
+        ),
     )
     changes: Changes = {
         "role": set_at(pre, post, "role", i, z3.If(to_follower, R.follower, pre.role(i))),

@@ -194,6 +194,29 @@ RELATION_MUTANTS: dict[str, Mutant] = {
             (),
             theories={"commit-index-committed": ("AppendEntries => RequestCommitIndexCommitted'",)},
         ),
+        # A follower removes its last entry on an AppendEntries whose entry it already holds
+        # (the conflict branch without its term comparison): an entry a quorum stored, so
+        # possibly committed, disappears from a log that stored it.
+        Mutant(
+            "append-truncates-match",
+            ("HandleAppendEntriesRequest",),
+            (),
+            theories={"leader-completeness": ("HandleAppendEntriesRequest => StoredHolds'",)},
+        ),
+        # A voter compares the last terms of the logs and not, when they are equal, their
+        # lengths: a candidate whose log is a prefix of the voter's gets its vote.
+        Mutant(
+            "vote-ignores-length",
+            ("HandleRequestVoteRequest",),
+            (),
+            theories={
+                "leader-completeness": (
+                    "HandleRequestVoteRequest => VoterPassesEntry'",
+                    "HandleRequestVoteRequest => LeaderLogCoversVoters'",
+                    "HandleRequestVoteRequest => CandidateLogCoversVoters'",
+                )
+            },
+        ),
         Mutant(
             "append-skips-check",
             ("HandleAppendEntriesRequest",),

@@ -11,7 +11,7 @@ import z3
 from electorate.proofs import commit, leadercompleteness
 from electorate.proofs.core import Settings
 from electorate.proofs.induction import obligations
-from electorate.proofs.mutants import mutant_obligations
+from electorate.proofs.mutants import expected_breaks, mutant_obligations
 from electorate.proofs.sanity import BadState, evaluate
 from electorate.spec.messages import Entry
 from electorate.spec.next import Init
@@ -54,6 +54,20 @@ def test_no_log_check_breaks_it_with_a_readable_counterexample() -> None:
     outcome = broken.run(Settings(search_first=True))
     assert not outcome.holds and outcome.status == "sat" and outcome.detail
     assert outcome.detail.startswith("counterexample to induction: HandleRequestVoteRequest(")
+
+
+@pytest.mark.parametrize("bug", leadercompleteness.MUTANTS)
+def test_a_relation_mutant_breaks_a_lemma_of_its_own(bug: str) -> None:
+    """The first obligation each mutant is known to break is one of this proof's own lemmas
+    (not the voting step's it proves again), refuted by a counterexample to induction."""
+    (first, *_) = expected_breaks(bug, THEORY)
+    own = {lem.id for lem in leadercompleteness.LEMMAS}
+    assert first.name.split(" => ")[1].rstrip("'") in own
+    outcome = first.run(Settings(search_first=True))
+    assert not outcome.holds and outcome.status == "sat" and outcome.detail
+    action = first.name.split(" => ")[0]
+    assert outcome.detail.startswith(f"counterexample to induction: {action}(")
+    assert outcome.detail.count("    msg ") <= 4  # minimized: the step's message and its reply
 
 
 def _later_leader_without_the_commit() -> BadState:
