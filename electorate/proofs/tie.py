@@ -7,6 +7,12 @@ and ask, for every step, whether the relation of the encoding action it maps to
 (proofs.concrete.encoded_action) accepts the pair of states. A rejected step names the spec
 action and the encoding action.
 
+History. The relation's ghosts (proof-only history: elections, votes, acknowledged entries,
+commits) are not spec variables; the spec records them along a behaviour (spec/history.py).
+For the `log` profile, whose proofs lean on that history, the exploration carries the history of
+the first path that reached each state, and each step's history change must be accepted by the
+relation's ghost updates as the state change is by the rest (proofs.ghosts).
+
 Speed: the relation of an action is a conjunction (guard, one constraint per variable); each
 part mentions a few variables. A part is decided once per distinct value of the variables (and
 bound parameters) it reads; parts that share a free parameter (a choice the encoding leaves
@@ -21,10 +27,12 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import permutations
 from typing import Any
 
 import z3
 
+from electorate.proofs import ghosts
 from electorate.proofs.concrete import (
     Universe,
     abstraction,
@@ -46,12 +54,16 @@ from electorate.proofs.model import (
     fresh_params,
 )
 from electorate.proofs.vocab import VAR, Expr, Model, MTypeSort, Vocab, symbolic_vocab
+from electorate.spec import history
+from electorate.spec.history import History
 from electorate.spec.next import Action, Init, Next, constraint
 from electorate.spec.params import Params
 from electorate.spec.state import Role, State
-from electorate.spec.symmetry import canonical
+from electorate.spec.symmetry import canonical, permute
 
 Step = tuple[State, Action, State]
+# A step with the history (spec/history.py) before and after it.
+HistoryStep = tuple[State, History, Action, State, History]
 NextFn = Callable[[Params, State], Iterator[tuple[Action, State]]]
 
 
@@ -75,6 +87,41 @@ def explore(
                     seen.add(c)
                     following.append(c)
         frontier = following
+
+
+def explore_history(p: Params, depth: int, next_fn: NextFn | None = None) -> Iterator[HistoryStep]:
+    """explore's steps, each with the history recorded along one path to its pre-state (the
+    first one found) and after it. A state's history is renamed with the state when the state
+    is replaced by its canonical representative."""
+    step_fn = next_fn or Next
+    first = canonical(Init(p))
+    seen: dict[State, History] = {first: history.EMPTY}
+    frontier = [first]
+    for _ in range(depth):
+        following = []
+        for s in frontier:
+            if not constraint(p, s):
+                continue
+            before = seen[s]
+            for action, t in step_fn(p, s):
+                after = history.record(p, before, s, action, t)
+                yield s, before, action, t, after
+                c = canonical(t)
+                if c not in seen:
+                    seen[c] = _renamed(after, t, c)
+                    following.append(c)
+        frontier = following
+
+
+def _renamed(h: History, s: State, c: State) -> History:
+    """h renamed by a server renaming that maps s to c."""
+    n = len(s.current_term)
+    for pi in permutations(range(n)):
+        inverse = tuple(pi.index(k) for k in range(n))
+        masks = tuple(sum(1 << pi[j] for j in range(n) if m >> j & 1) for m in range(1 << n))
+        if permute(s, pi, inverse, masks) == c:
+            return history.permute(h, pi, masks)
+    raise ValueError("no server renaming maps the state to its canonical form")
 
 
 def _uses(formula: z3.ExprRef, names: dict[int, tuple[str, str]]) -> set[tuple[str, str]]:
@@ -181,15 +228,25 @@ class Abstractions:
     in a row), memoized by the State field each variable reads (successors share most fields
     with their pre-state)."""
 
-    def __init__(self, v: Vocab) -> None:
+    def __init__(self, v: Vocab, history: bool = False) -> None:
         self.vocab = v
         self.names = tuple(x for x in v.variables() if not VAR[x].ghost)
+        # With the history, its ghosts follow the spec's variables (proofs.ghosts).
+        self.ghosts = ghosts.recorded(v) if history else ()
         self._recent: list[tuple[State, tuple[Any, ...]]] = []
         self._plan: list[tuple[str, Callable[[State], Any] | None, dict[Any, Any]]] = [
             (x, operator.attrgetter(READS[x]) if x in READS else None, {}) for x in self.names
         ]
 
-    def of(self, s: State) -> tuple[Any, ...]:
+    def of(self, s: State, h: History | None = None) -> tuple[Any, ...]:
+        values = self._of(s)
+        if not self.ghosts:
+            return values
+        if h is None:
+            raise ValueError("the history is compared: a step needs its history")
+        return (*values, *[ghosts.value(h, x) for x in self.ghosts])
+
+    def _of(self, s: State) -> tuple[Any, ...]:
         for known, values in self._recent:
             if known is s:
                 return values
@@ -211,8 +268,11 @@ class Abstractions:
 class StepChecker:
     """Decides whether the encoding's relation accepts concrete spec steps of one Params."""
 
-    def __init__(self, p: Params, model: Model, settings: Settings | None = None) -> None:
+    def __init__(
+        self, p: Params, model: Model, settings: Settings | None = None, history: bool = False
+    ) -> None:
         self.p, self.model = p, model
+        self.history = history  # compare the ghosts the spec's history records
         self.settings = settings or Settings()
         self.u: Universe = universe(p.servers, p.bug)
         tag = f"@{p.servers}[{model.tag}]"
@@ -234,11 +294,11 @@ class StepChecker:
                 (DRIFT, z3.IntVal(k.drift)),
                 (LEASE_TICKS, z3.IntVal(k.lease_ticks)),
             ]
-        self.alphas = Abstractions(self.pre)
-        width = len(self.alphas.names)
+        self.alphas = Abstractions(self.pre, history)
+        names = (*self.alphas.names, *self.alphas.ghosts)
         self._index = {
-            **{("pre", x): k for k, x in enumerate(self.alphas.names)},
-            **{("post", x): width + k for k, x in enumerate(self.alphas.names)},
+            **{("pre", x): k for k, x in enumerate(names)},
+            **{("post", x): len(names) + k for k, x in enumerate(names)},
         }
         self.misses = 0
         self.residues = 0
@@ -257,10 +317,12 @@ class StepChecker:
         if name not in self._parts:
             action = ACTION_BY_NAME[name]
             params = fresh_params(action, self.model, self.pre)
-            built = components(action, self.pre, self.post, self.p.bug, params, ghosts=False)
+            built = components(action, self.pre, self.post, self.p.bug, params, self.history)
+            recorded = set(self.alphas.ghosts)
             parts = [
                 _Part(f, tuple(sorted(_uses(f, self._names))), frozenset(_consts(f, params)))
-                for _, f in built
+                for var, f in built
+                if var not in VAR or not VAR[var].ghost or var in recorded
             ]
             self._parts[name] = (parts, params)
         return self._parts[name]
@@ -343,11 +405,19 @@ class StepChecker:
         self._residue.pop()
         return bool(answer == z3.sat)
 
-    def accepts(self, pre: State, action: Action, post: State) -> tuple[str, bool]:
-        """The encoding's action name and whether its relation allows pre --action--> post."""
+    def accepts(
+        self,
+        pre: State,
+        action: Action,
+        post: State,
+        before: History | None = None,
+        after: History | None = None,
+    ) -> tuple[str, bool]:
+        """The encoding's action name and whether its relation allows pre --action--> post
+        (with the history compared, also the history step before --> after)."""
         name, values = encoded_action(self.p, self.model, action)
         free = frozenset([k for k, x in enumerate(values) if x is None])
-        flat = (*values, *self.alphas.of(pre), *self.alphas.of(post))
+        flat = (*values, *self.alphas.of(pre, before), *self.alphas.of(post, after))
         for group in self._groups_of(name, free, len(values)):
             key = group.key(flat)
             known = group.verdicts.get(key)
@@ -364,14 +434,20 @@ class StepChecker:
         """One group's verdict for the values it reads (a cache miss)."""
         self.misses += 1
         _, params = self._parts_of(name)
+        for (_side, v), value in zip(group.reads, seen, strict=True):
+            if VAR[v].ghost and not ghosts.representable(self.u, v, value):
+                return False
         vocab = {"pre": self.pre, "post": self.post}
         defs = [
-            (vocab[side].fn(v), body(self.u, vocab[side], v, value))
+            (vocab[side].fn(v), self._body(vocab[side], v, value))
             for (side, v), value in zip(group.reads, seen, strict=True)
         ]
         closed = substitute(group.formula, defs)
         bound = [self._bind(params, k, values[k]) for k in group.bound]
         return self._decide(z3.substitute(closed, *bound, *self._knobs))
+
+    def _body(self, v: Vocab, var: str, value: Any) -> Expr:
+        return ghosts.body(self.u, v, var, value) if VAR[var].ghost else body(self.u, v, var, value)
 
     def violated(self, s: State, conjuncts: Sequence[Lemma]) -> list[str]:
         """The conjuncts (over spec variables only) that `s` violates."""
@@ -443,6 +519,7 @@ class TieResult:
     rejected: list[Rejection] = field(default_factory=list)
     broken: list[tuple[str, State]] = field(default_factory=list)  # invariant, state
     misses: int = 0  # parts decided by z3 (the rest came from the cache)
+    history: bool = False  # the spec's history compared with the relation's ghosts
     residues: int = 0  # of which needed the solver (the simplifier could not settle them)
 
     @property
@@ -471,19 +548,33 @@ def check_models(
     next_fn: NextFn | None = None,
     steps: Iterator[Step] | None = None,
     max_rejections: int = 5,
+    history: bool | None = None,
 ) -> list[TieResult]:
     """One exploration, every step checked against each model's relation (and each reached
-    state against the model's invariant conjuncts over spec variables, if any)."""
+    state against the model's invariant conjuncts over spec variables, if any). With
+    `history` (by default: for the `log` profile's exploration), the ghosts the spec's history
+    records (spec/history.py) are compared too: the relation's ghost updates must accept each
+    history step."""
+    if history is None:
+        history = steps is None and p.profile == "log"
+    if history and steps is not None:
+        raise ValueError("the history is recorded along the exploration: no `steps` with it")
     start, cpu = time.perf_counter(), time.process_time()
-    results = [TieResult(p, m, depth) for m, _ in models]
-    checkers = [StepChecker(p, m) for m, _ in models]
+    results = [TieResult(p, m, depth, history=history) for m, _ in models]
+    checkers = [StepChecker(p, m, history=history) for m, _ in models]
     for checker in checkers:
         checker.shared = checkers[0].shared
     states: set[State] = set()
     leader = False
-    for s, action, t in steps if steps is not None else explore(p, depth, next_fn):
+    walk: Iterator[tuple[State, History | None, Action, State, History | None]]
+    if history:
+        walk = explore_history(p, depth, next_fn)
+    else:
+        plain = steps if steps is not None else explore(p, depth, next_fn)
+        walk = ((s, None, a, t, None) for s, a, t in plain)
+    for s, before, action, t, after in walk:
         for result, checker in zip(results, checkers, strict=True):
-            name, ok = checker.accepts(s, action, t)
+            name, ok = checker.accepts(s, action, t, before, after)
             result.steps += 1
             result.encoded.add(name)
             if not ok and len(result.rejected) < max_rejections:
