@@ -77,6 +77,10 @@ def run_once(extra: list[str]) -> dict[str, Any]:
         if t["config"] not in seen and t["process"] != proc.pid:
             seen.add(t["config"])
             workers[t["process"]] += t["cpu_seconds"]
+    for prop in data["properties"]:  # obligations of pooled properties, run in the workers
+        for part in prop.get("processes", []):
+            if part["process"] != proc.pid:
+                workers[part["process"]] += part["cpu_seconds"]
     main_cpu = data["cpu_seconds"]["main"]
     # A worker's own CPU is its jobs' plus a little pool overhead: split the measured total
     # of the workers in proportion to their jobs.
@@ -93,7 +97,21 @@ def run_once(extra: list[str]) -> dict[str, Any]:
         "worker_cpu_s": [round(w, 2) for w in worker_cpu],
         "idle_2_core_estimate_s": round(idle_estimate([main_cpu, *worker_cpu]), 1),
         "properties": [
-            {"name": p["name"], "cpu_s": p["cpu_seconds"], "obligations": p["obligations"]}
+            {
+                "name": p["name"],
+                "cpu_s": p["cpu_seconds"],
+                "obligations": p["obligations"],
+                # CPU seconds in this process; the rest ran in the workers, in parts.
+                "main_cpu_s": sum(
+                    x["cpu_seconds"] for x in p.get("processes", []) if x["process"] == proc.pid
+                ),
+                "workers": [
+                    sorted(workers).index(x["process"]) + 1
+                    for x in p.get("processes", [])
+                    if x["process"] in workers
+                ],
+                "retries": len(p.get("retries", [])),
+            }
             for p in data["properties"]
         ],
         "tie": [
@@ -118,10 +136,14 @@ def _print(run: dict[str, Any]) -> None:
     print("| phase | process | CPU s |")
     print("|---|---|---:|")
     for p in run["properties"]:
-        print(
-            f"| {p['name']} ({p['obligations']} obligations, with its checks) | main | "
-            f"{p['cpu_s']:.2f} |"
-        )
+        retried = f"; {p['retries']} proved after retries" if p["retries"] else ""
+        text = f"{p['name']} ({p['obligations']} obligations{retried})"
+        if p["workers"]:
+            where = ", ".join(f"worker {w}" for w in p["workers"])
+            print(f"| {text}: its checks | main | {p['main_cpu_s']:.2f} |")
+            print(f"| {text}: its obligations | {where} | {p['cpu_s'] - p['main_cpu_s']:.2f} |")
+        else:
+            print(f"| {text}, with its checks | main | {p['cpu_s']:.2f} |")
     for t in run["tie"]:
         where = f"worker {t['worker']}" if t["worker"] else "main"
         print(f"| tie {t['config']} [{', '.join(t['models'])}] | {where} | {t['cpu_s']:.2f} |")

@@ -24,16 +24,19 @@ import z3
 from electorate.proofs import (
     checkquorum,
     commit,
+    commitindex,
     completeness,
     election,
     history,
+    leadercompleteness,
     lease,
     logsafety,
     prevote,
 )
+from electorate.proofs.core import Obligation
 from electorate.proofs.induction import Theory
 from electorate.proofs.sanity import BadState, Formula
-from electorate.proofs.vacuity import Witness
+from electorate.proofs.vacuity import Hypotheses, Witness
 from electorate.proofs.vocab import ALL_FEATURES, CANONICAL, Model, Sorts, Vocab
 from electorate.spec.ids import Feature, Profile
 from electorate.spec.messages import Entry as LogEntry
@@ -68,6 +71,13 @@ class Entry:
     bad: Callable[[], BadState]
     # More mutants that must break the proof, each checked by `prove` like the first.
     more_mutants: tuple[str, ...] = ()
+    # The property's obligations, when it has more than its theory's (default: the theory's).
+    obligations: Callable[[], list[Obligation]] | None = None
+    # Vacuity on concrete states of a spec trace (proofs.witnesses) rather than by a search
+    # for a model: the hypotheses as formulas (pre-state, post-state) to evaluate there.
+    concrete: Hypotheses | None = None
+    # Its obligations run in `prove`'s worker processes, in parts, beside the other proofs.
+    pooled: bool = False
 
     @property
     def mutants(self) -> tuple[str, ...]:
@@ -172,6 +182,55 @@ def _quiet_leader() -> BadState:
     return BadState(p, s, words="a leader that ended a period without a quorum")
 
 
+def _later_leader_without_the_commit() -> BadState:
+    """s2 committed index 1 in term 1; s1 leads term 2 with an empty log."""
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    s = Init(p)._replace(
+        role=(Role.Leader, Role.Follower),
+        current_term=(2, 2),
+        log=((), (LogEntry(1, 1),)),
+        commit_index=(0, 1),
+    )
+    ghosts: dict[str, Iterable[tuple[Any, ...]]] = {
+        "committed": [(1, 1)],
+        "elected": [(1, 1), (0, 2)],
+        "stored": [(1, 1, 1)],
+    }
+    return BadState(p, s, ghosts, "a leader of term 2 without the entry committed in term 1")
+
+
+def _commit_beside_later_leader(s: Sorts, v: Vocab) -> z3.BoolRef:
+    k, t = z3.Ints("wk wt")
+    lead = z3.Const("wl", s.node)
+    later = z3.And(v.role(lead) == v.roles.leader, v.ct(lead) > t)
+    return z3.Exists([k, t, lead], z3.And(k >= 1, v.fn("committed")(k, t), later))
+
+
+def _no_hypotheses() -> tuple[list[tuple[str, Formula]], list[tuple[str, Formula]]]:
+    return [], []
+
+
+def _commit_index_elsewhere() -> BadState:
+    """s1 led term 1 and committed its entry 1:v1; s2, in term 2, has commitIndex 1 at 2:v1."""
+    p = Params(servers=2, profile="log", max_log=2, values=2)
+    s = Init(p)._replace(
+        role=(Role.Leader, Role.Follower),
+        current_term=(1, 2),
+        log=((LogEntry(1, 1),), (LogEntry(2, 1),)),
+        commit_index=(1, 1),
+    )
+    ghosts: dict[str, Iterable[tuple[Any, ...]]] = {"committed": [(1, 1)], "elected": [(0, 1)]}
+    return BadState(p, s, ghosts, "a commitIndex at an entry of term 2 (term 1's committed)")
+
+
+def _follower_commit_beside_later_leader(s: Sorts, v: Vocab) -> z3.BoolRef:
+    n, lead = z3.Consts("wn wl", s.node)
+    roles = z3.And(v.role(lead) == v.roles.leader, v.role(n) == v.roles.follower)
+    c = v.fn("ci")(n)
+    later = v.ct(lead) > v.fn("lterm")(n, c)
+    return z3.Exists([n, lead], z3.And(roles, c >= 1, later))
+
+
 ENTRIES: tuple[Entry, ...] = (
     Entry(
         election.ELECTION,
@@ -245,6 +304,27 @@ ENTRIES: tuple[Entry, ...] = (
         _leader_and_voter,
         "a leader and another server that voted for it holding an entry",
         _voter_ahead,
+    ),
+    Entry(
+        leadercompleteness.LEADER_COMPLETENESS,
+        "LeaderCompleteness",
+        leadercompleteness.MUTANT,
+        _commit_beside_later_leader,
+        "an entry committed beside a leader of a later term",
+        _later_leader_without_the_commit,
+        more_mutants=leadercompleteness.MUTANTS,
+        concrete=_no_hypotheses,
+        pooled=True,
+    ),
+    Entry(
+        commitindex.COMMIT_INDEX,
+        "CommitIndexCommitted",
+        commitindex.MUTANT,
+        _follower_commit_beside_later_leader,
+        "a follower's commitIndex at an entry older than its leader's term",
+        _commit_index_elsewhere,
+        obligations=commitindex.obligations,
+        concrete=commitindex.basis_formulas,
     ),
 )
 ENTRY_BY_NAME = {e.theory.name: e for e in ENTRIES}

@@ -18,6 +18,7 @@ import json
 import math
 import multiprocessing
 import multiprocessing.pool
+import os
 import resource
 import signal
 import sys
@@ -47,10 +48,14 @@ def properties() -> tuple[Property, ...]:
     return (quorum.PROPERTY, *proved, vacuity.PROPERTY)
 
 
+def _pooled(name: str) -> bool:
+    entry = ENTRY_BY_NAME.get(name)
+    return entry is not None and entry.pooled
+
+
 def _property(entry: Entry) -> Property:
-    return Property(
-        entry.theory.name, entry.theory.summary, lambda: theory_obligations(entry.theory)
-    )
+    obligations = entry.obligations or (lambda: theory_obligations(entry.theory))
+    return Property(entry.theory.name, entry.theory.summary, obligations)
 
 
 class UsageError(Exception):
@@ -102,7 +107,11 @@ class Row:
     seconds: float = 0.0
     checks: list[Check] = field(default_factory=list)
     scope: str = "all N"
-    cpu: float = 0.0  # CPU seconds of the obligations and checks (this process)
+    cpu: float = 0.0  # CPU seconds of the obligations and checks (every process)
+    # CPU seconds by process id: this process, and the workers that ran obligations of it.
+    processes: dict[int, float] = field(default_factory=dict)
+    # Obligations proved only after `unknown` answers: (name, solver calls, seconds).
+    retried: list[tuple[str, int, float]] = field(default_factory=list)
 
     @property
     def result(self) -> str:
@@ -204,7 +213,9 @@ def _mutant_check(entry: Entry, settings: Settings, progress: TextIO, bug: str) 
 
 def _vacuity_check(entry: Entry, settings: Settings, progress: TextIO) -> Check:
     start = time.perf_counter()
-    obs = vacuity.theory_obligations(entry.theory, entry.witness, entry.witness_words)
+    obs = vacuity.theory_obligations(
+        entry.theory, entry.witness, entry.witness_words, entry.concrete
+    )
     outcomes = _run_obligations(f"{entry.theory.name} vacuity", obs, settings, progress)
     failed = [n for n, o in outcomes if not o.holds]
     detail = f"{len(obs) - len(failed)}/{len(obs)} satisfiable" + (
@@ -232,12 +243,20 @@ def _sanity_check(entry: Entry, progress: TextIO) -> Check:
     )
 
 
-def _run(prop: Property, settings: Settings, progress: TextIO, checks: bool) -> Row:
+def _run(
+    prop: Property,
+    settings: Settings,
+    progress: TextIO,
+    checks: bool,
+    runner: Runner | None = None,
+) -> Row:
+    """A property's obligations and checks; a property the runner proves in its workers has
+    only its checks run here (its obligations are added by `_add_parts`)."""
     row = Row(prop.name)
     start, cpu = time.perf_counter(), time.process_time()
-    outcomes = _run_obligations(prop.name, prop.obligations(), settings, progress)
-    row.obligations = len(outcomes)
-    row.failed = [(n, o) for n, o in outcomes if not o.holds]
+    pooled = runner is not None and runner.proves(prop.name)
+    outcomes = [] if pooled else _run_obligations(prop.name, prop.obligations(), settings, progress)
+    _add_outcomes(row, outcomes)
     row.seconds = time.perf_counter() - start
     entry = ENTRY_BY_NAME.get(prop.name)
     if checks and entry is not None:
@@ -249,7 +268,50 @@ def _run(prop: Property, settings: Settings, progress: TextIO, checks: bool) -> 
     if prop.name in ("quorum", "vacuity"):
         row.scope = "all N" if prop.name == "quorum" else "election model"
     row.cpu = time.process_time() - cpu
+    row.processes[os.getpid()] = row.cpu
     return row
+
+
+def _add_outcomes(row: Row, outcomes: list[tuple[str, Outcome]]) -> None:
+    row.obligations += len(outcomes)
+    row.failed += [(n, o) for n, o in outcomes if not o.holds]
+    row.retried += [(n, o.attempts, o.seconds) for n, o in outcomes if o.holds and o.attempts > 1]
+
+
+def _add_parts(row: Row, parts: list[ProofPart]) -> None:
+    """A pooled property's obligations, from its parts (in the order of the property's list:
+    part r holds obligations r, r + parts, ...)."""
+    outcomes: list[tuple[str, Outcome]] = []
+    longest = max(len(p.outcomes) for p in parts)
+    for k in range(longest):
+        outcomes += [p.outcomes[k] for p in parts if k < len(p.outcomes)]
+    _add_outcomes(row, outcomes)
+    for part in parts:
+        row.cpu += part.cpu
+        row.processes[part.process] = row.processes.get(part.process, 0.0) + part.cpu
+    row.seconds = max([row.seconds, *[p.seconds for p in parts]])
+
+
+@dataclass(frozen=True)
+class ProofPart:
+    """Every `parts`-th obligation of a property, from the `part`-th, proved in a worker."""
+
+    name: str
+    part: int
+    outcomes: list[tuple[str, Outcome]]
+    seconds: float
+    cpu: float
+    process: int
+
+
+def _proof_job(name: str, part: int, parts: int, settings: Settings) -> ProofPart:
+    """One part of a pooled property's obligations (a worker process's job)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    obs = _property(ENTRY_BY_NAME[name]).obligations()[part::parts]
+    label = f"{name} part {part + 1}/{parts}"
+    outcomes = _run_obligations(label, obs, settings, sys.stderr)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return ProofPart(name, part, outcomes, seconds, cpu, os.getpid())
 
 
 @dataclass
@@ -279,23 +341,43 @@ def _longest_first(index: int) -> float:
     return -math.inf if cpu is None else -cpu
 
 
-class TieRunner:
-    """Runs the tie configurations, in `jobs` worker processes beside the proofs (forked, so a
-    worker sees the same spec as the parent, patched or not) or, with one job, in-process.
+# A job of the worker pool: one part of a pooled property's obligations, or a tie
+# configuration (its index in TIES).
+Job = tuple[str, int]
 
-    Longest first: each worker holds one job and takes the next longest when it is done (the
-    run ends when its longest job does, so that one must not start last). When the proofs are
-    done, this process takes the shortest of the jobs no worker has started yet."""
 
-    def __init__(self, jobs: int) -> None:
+class Runner:
+    """Runs work beside the proofs of this process in `jobs` worker processes (forked, so a
+    worker sees the same spec as the parent, patched or not) or, with one job, in-process:
+    the obligations of the pooled properties (Entry.pooled), split into `jobs` parts, and
+    the tie configurations.
+
+    The proof parts start first, one per worker: each runs in a fresh fork of this process as
+    it was at the start, so its solver state, and so its answers and retries, do not depend on
+    timing. Then the ties, longest first: each worker holds one job and takes the next longest
+    when it is done (the run ends when its longest job does, so that one must not start last).
+    When its proofs are done, this process takes the shortest of the ties no worker has
+    started yet."""
+
+    def __init__(
+        self, jobs: int, settings: Settings, pooled: Sequence[str] = (), ties: bool = True
+    ) -> None:
         self.jobs = jobs
+        self.settings = settings
+        self.pooled = tuple(pooled) if jobs > 1 else ()
+        self.ties = ties
         self._pool: multiprocessing.pool.Pool | None = None
-        self._started: dict[int, multiprocessing.pool.AsyncResult[list[tie.TieResult]]] = {}
-        self._pending = sorted(range(len(TIES)), key=_longest_first)
+        self._started: dict[Job, multiprocessing.pool.AsyncResult[Any]] = {}
+        proofs = [(name, k) for name in self.pooled for k in range(jobs)]
+        tie_jobs = sorted(range(len(TIES)), key=_longest_first) if ties else []
+        self._pending: list[Job] = [*proofs, *[(TIE_NAME, k) for k in tie_jobs]]
         self._lock = threading.Lock()  # the pool's result thread starts the next jobs
 
+    def proves(self, name: str) -> bool:
+        return name in self.pooled
+
     def start(self) -> None:
-        if self.jobs > 1:
+        if self.jobs > 1 and self._pending:
             context = multiprocessing.get_context("fork")
             self._pool = context.Pool(self.jobs, initializer=_worker_init)
             for _ in range(self.jobs):
@@ -305,33 +387,48 @@ class TieRunner:
         with self._lock:
             if self._pool is None or not self._pending:
                 return
-            k = self._pending.pop(0)
-            self._started[k] = self._pool.apply_async(
-                _tie_job, (k,), callback=self._start_next, error_callback=self._start_next
-            )
+            job = self._pending.pop(0)
+            kind, k = job
+            done = self._start_next
+            started: multiprocessing.pool.AsyncResult[Any]
+            if kind == TIE_NAME:
+                started = self._pool.apply_async(_tie_job, (k,), callback=done, error_callback=done)
+            else:
+                args = (kind, k, self.jobs, self.settings)
+                started = self._pool.apply_async(
+                    _proof_job, args, callback=done, error_callback=done
+                )
+            self._started[job] = started
 
     def _take_shortest(self) -> int | None:
         with self._lock:
-            return self._pending.pop() if self._pending else None
+            if self._pending and self._pending[-1][0] == TIE_NAME:
+                return self._pending.pop()[1]
+            return None
+
+    def parts(self, name: str) -> list[ProofPart]:
+        """A pooled property's parts, as its workers return them (waits for them)."""
+        return [self._started[(name, k)].get() for k in range(self.jobs)]
 
     def results(self, progress: TextIO) -> list[TieRow]:
+        if not self.ties:
+            return []
         here: dict[int, list[tie.TieResult]] = {}
         while (k := self._take_shortest()) is not None:
             here[k] = _tie_job(k)
         rows = []
         for k, config in enumerate(TIES):
-            results = here[k] if k in here else self._started[k].get()
+            results = here[k] if k in here else self._started[(TIE_NAME, k)].get()
             for r in results:
                 verdict = "ok" if r.ok else f"FAILED ({len(r.rejected)} rejected)"
                 model = r.model.tag or "canonical"
                 text = f"{config.name} [{model}]: {r.steps} steps, {r.states} states"
                 _say(progress, TIE_NAME, f"{text}: {verdict} {r.seconds:.1f} s ({r.cpu:.1f} s CPU)")
             rows.append(TieRow(config, results))
-        self.stop()
         return rows
 
     def stop(self) -> None:
-        """End the workers (at once: a stopped run's tie results are not wanted)."""
+        """End the workers (at once: a stopped run's results are not wanted)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -461,6 +558,15 @@ def _json(rows: list[Row], ties: list[TieRow]) -> dict[str, object]:
                 "obligations": r.obligations,
                 "seconds": round(r.seconds, 3),
                 "cpu_seconds": round(r.cpu, 3),
+                "processes": [
+                    {"process": pid, "cpu_seconds": round(c, 3)} for pid, c in r.processes.items()
+                ],
+                # Obligations proved after `unknown` answers, with the solver calls each took
+                # (Settings.schedule: each call its own seed, derived from --seed).
+                "retries": [
+                    {"obligation": n, "attempts": a, "seconds": round(sec, 3)}
+                    for n, a, sec in r.retried
+                ],
                 "failures": [
                     {"obligation": n, "status": o.status, "counterexample": o.detail}
                     for n, o in r.failed
@@ -531,21 +637,24 @@ def main(argv: list[str]) -> int:
         print(file=out)
     settings = Settings(timeout_ms=args.timeout_ms, seed=args.seed)
     start = time.perf_counter()
-    runner = TieRunner(args.jobs) if run_tie and not args.no_tie else None
+    pooled = [p.name for p in props if args.bug is None and _pooled(p.name)]
+    runner = Runner(args.jobs, settings, pooled, ties=run_tie and not args.no_tie)
     _received.clear()
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if runner is not None:
-            runner.start()
-        rows = [_run(p, settings, sys.stderr, checks=args.bug is None) for p in props]
-        ties = runner.results(sys.stderr) if runner is not None else []
+        runner.start()
+        rows = [_run(p, settings, sys.stderr, args.bug is None, runner) for p in props]
+        ties = runner.results(sys.stderr)
+        for row in rows:
+            if runner.proves(row.name):
+                _add_parts(row, runner.parts(row.name))
+        runner.stop()
         _stop_if_signalled()
     except BaseException as err:
         signum = _stop_signal(err)
         if signum is None:
             raise
-        if runner is not None:
-            runner.stop()
+        runner.stop()
         term = signum == signal.SIGTERM
         print(f"electorate prove: {'terminated' if term else 'interrupted'}", file=sys.stderr)
         return 143 if term else 130
@@ -566,7 +675,7 @@ def main(argv: list[str]) -> int:
         print(
             f"\nz3 {z3.get_version_string()}, seed {args.seed}, {total:.1f} s "
             f"({cpu['total']:.1f} s CPU: {cpu['main']:.1f} s here, {cpu['workers']:.1f} s in "
-            "tie workers)",
+            "workers)",
             file=out,
         )
     ok = all(r.result == "proved" for r in rows) and all(t.ok for t in ties)

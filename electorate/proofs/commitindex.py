@@ -42,6 +42,7 @@ from electorate.proofs.induction import Corollary, Theory, axioms, context, lemm
 from electorate.proofs.induction import obligations as theory_obligations
 from electorate.proofs.invariant import Lemma
 from electorate.proofs.logmodel import entry, ints, nodes, term_at
+from electorate.proofs.sanity import Formula
 from electorate.proofs.vocab import AE_REQ, Expr, Sorts, Vocab
 
 MODEL = leadercompleteness.MODEL
@@ -211,6 +212,13 @@ def _basis(bug: str | None) -> list[z3.BoolRef]:
     held = [lemma_formula(BASIS.conjunct(c), False, MODEL) for c in USED]
     derived = [d.formula(ctx.sorts, ctx.pre) for d in DERIVED]
     return [*held, *derived, committed_held(ctx.sorts, ctx.post)]
+
+
+def basis_formulas() -> tuple[list[tuple[str, Formula]], list[tuple[str, Formula]]]:
+    """The hypotheses of `_basis` as named formulas: in the pre-state, then in the post-state
+    (proofs.vacuity evaluates them on concrete states)."""
+    pre = [(c, BASIS.conjunct(c).formula) for c in USED] + [(d.id, d.formula) for d in DERIVED]
+    return pre, [("CommittedHeld'", committed_held)]
 
 
 COMMIT_INDEX = Theory(

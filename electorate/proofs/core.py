@@ -73,6 +73,9 @@ class Outcome:
     status: str  # "unsat" (proved), "sat" (counterexample), "unknown: <reason>"
     seconds: float
     detail: str | None = None  # counterexample (failed proof) or witness (sat check)
+    # Solver calls made (every call of a case split counts): more than one means retries
+    # after `unknown` (Settings.schedule), each with its own seed.
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -108,14 +111,23 @@ def check(
 ) -> tuple[z3.CheckSatResult, z3.Solver]:
     """Check satisfiability of the conjunction, retrying `unknown` per `settings.schedule()`;
     returns the answer and the solver (for models and the reason of an `unknown`)."""
-    answer, solver = z3.unknown, make_solver(settings)
+    answer, solver, _ = check_counted(assertions, settings)
+    return answer, solver
+
+
+def check_counted(
+    assertions: Sequence[z3.BoolRef], settings: Settings
+) -> tuple[z3.CheckSatResult, z3.Solver, int]:
+    """`check`, and the number of solver calls it made."""
+    answer, solver, calls = z3.unknown, make_solver(settings), 0
     for seed, timeout, rlimit in settings.schedule():
         solver = make_solver(replace(settings, timeout_ms=timeout, seed=seed), rlimit)
         solver.add(*assertions)
         answer = solver.check()
+        calls += 1
         if answer != z3.unknown:
             break
-    return answer, solver
+    return answer, solver, calls
 
 
 def expect_unsat(
@@ -125,14 +137,14 @@ def expect_unsat(
 ) -> Outcome:
     """Prove that `assertions` have no model; on `sat` render a counterexample via `explain`."""
     start = time.perf_counter()
-    answer, solver = check(assertions, settings)
+    answer, solver, calls = check_counted(assertions, settings)
     seconds = time.perf_counter() - start
     if answer == z3.unsat:
-        return Outcome(True, "unsat", seconds)
+        return Outcome(True, "unsat", seconds, attempts=calls)
     if answer == z3.sat:
         text = explain(solver) if explain is not None else str(solver.model())
-        return Outcome(False, "sat", time.perf_counter() - start, text)
-    return Outcome(False, f"unknown: {solver.reason_unknown()}", seconds)
+        return Outcome(False, "sat", time.perf_counter() - start, text, calls)
+    return Outcome(False, f"unknown: {solver.reason_unknown()}", seconds, attempts=calls)
 
 
 def expect_sat(
@@ -142,14 +154,14 @@ def expect_sat(
 ) -> Outcome:
     """Prove that `assertions` have a model (witnesses, anti-vacuity); `describe` renders it."""
     start = time.perf_counter()
-    answer, solver = check(assertions, settings)
+    answer, solver, calls = check_counted(assertions, settings)
     seconds = time.perf_counter() - start
     if answer == z3.sat:
         text = describe(solver.model()) if describe is not None else None
-        return Outcome(True, "sat", seconds, text)
+        return Outcome(True, "sat", seconds, text, calls)
     if answer == z3.unsat:
-        return Outcome(False, "unsat", seconds, "no witness exists")
-    return Outcome(False, f"unknown: {solver.reason_unknown()}", seconds)
+        return Outcome(False, "unsat", seconds, "no witness exists", calls)
+    return Outcome(False, f"unknown: {solver.reason_unknown()}", seconds, attempts=calls)
 
 
 class _SharedSolver:

@@ -86,6 +86,9 @@ class Corollary:
     formula: Callable[[Sorts, Vocab], z3.BoolRef]
 
 
+Split = Callable[[Vocab, Sequence[z3.ExprRef]], list[z3.BoolRef]]
+
+
 def _no_hypotheses(bug: str | None) -> list[z3.BoolRef]:
     return []
 
@@ -110,6 +113,15 @@ class Theory:
     # invariant Inv.
     assumed: tuple[str, ...] = ()
     uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Obligations discharged by cases ("Action:conjunct" -> the split predicates over the
+    # pre-state and the action's parameters): one query per combination of each predicate or
+    # its negation, all of them unsat. Smaller queries where z3's search on the whole one
+    # depends on its seed.
+    splits: tuple[tuple[str, Split], ...] = ()
+    # Short attempts before the long ones (Settings.quick), if more than the default: where
+    # z3 proves an obligation within a small budget under some seeds and within no budget
+    # under others, more restarts beat larger budgets.
+    quick: int = 0
 
     def hypotheses_of(self, name: str, action: str | None = None) -> tuple[Lemma, ...]:
         """The conjuncts the obligations of conjunct or corollary `name` assume."""
@@ -146,8 +158,16 @@ def tuned(model: Model, settings: Settings) -> Settings:
     return replace(settings, macros=True) if model.tracked("log") else settings
 
 
-def check_init(theory: Theory, conj: Lemma, bug: str | None, settings: Settings) -> Outcome:
+def _tuned(theory: Theory, settings: Settings) -> Settings:
+    """The settings of a theory's obligations: its model's, with its restarts."""
     settings = tuned(theory.model, settings)
+    if theory.quick > settings.quick:
+        return replace(settings, quick=theory.quick)
+    return settings
+
+
+def check_init(theory: Theory, conj: Lemma, bug: str | None, settings: Settings) -> Outcome:
+    settings = _tuned(theory, settings)
     ctx = context(theory.model)
     goal = [
         *background(theory, bug),
@@ -166,40 +186,85 @@ def check_step(
     lemmas: Sequence[Lemma] | None = None,
 ) -> Outcome:
     """Inv /\\ Action => conj', with Inv the conjunction of `lemmas` (default: all conjuncts)
-    in the pre-state."""
+    in the pre-state; split into cases if the theory lists a split for it (Theory.splits)."""
     model = theory.model
-    settings = tuned(model, settings)
+    settings = _tuned(theory, settings)
     ctx = context(model)
     step, args = relation_formula(action, bug, model)
     held = theory.conjuncts if lemmas is None else lemmas
     base = [*background(theory, bug), *[lemma_formula(lemma, False, model) for lemma in held], step]
-    goal = [*base, z3.Not(lemma_formula(conj, True, model))]
-
-    def explain(solver: z3.Solver) -> str:
-        return cti.minimized(solver, goal, ctx, action, args, conj.id, settings)
-
+    negated = z3.Not(lemma_formula(conj, True, model))
     start = time.perf_counter()
     if settings.search_first:
+        goal = [*base, negated]
         found = cti.bounded(goal, ctx, action, args, conj.id, settings)
         if found is not None:
             return Outcome(False, "sat", time.perf_counter() - start, found)
+    total: Outcome | None = None
+    for case in cases(theory, action.name, conj.id, ctx, args):
+        own = z3.And(*case, negated) if case else negated
+        outcome = _discharge(base, own, ctx, action, args, conj.id, settings)
+        if total is not None:
+            attempts = total.attempts + outcome.attempts
+            outcome = replace(outcome, seconds=total.seconds + outcome.seconds, attempts=attempts)
+        total = outcome
+        if not outcome.holds:
+            break
+    assert total is not None
+    return total
+
+
+def cases(
+    theory: Theory, action: str, conj: str, ctx: Context, args: Sequence[z3.ExprRef]
+) -> list[list[z3.BoolRef]]:
+    """The cases of an obligation: every combination of each split predicate or its negation
+    (exhaustive by construction); one empty case when it is not split."""
+    split = dict(theory.splits).get(f"{action}:{conj}")
+    if split is None:
+        return [[]]
+    found: list[list[z3.BoolRef]] = [[]]
+    for pred in split(ctx.pre, args):
+        found = [[*c, sign] for c in found for sign in (pred, z3.Not(pred))]
+    return found
+
+
+def _discharge(
+    base: list[z3.BoolRef],
+    own: z3.BoolRef,
+    ctx: Context,
+    action: ActionDef,
+    args: Sequence[z3.ExprRef],
+    name: str,
+    settings: Settings,
+) -> Outcome:
+    """base /\\ own is unsatisfiable: a first attempt on the shared solver, the quick ones,
+    then (after a bounded counterexample search) the long ones."""
+    goal = [*base, own]
+
+    def explain(solver: z3.Solver) -> str:
+        return cti.minimized(solver, goal, ctx, action, args, name, settings)
+
     quick, later = settings.split()
-    shared = first_attempt(base, goal[-1], settings, explain)
+    shared = first_attempt(base, own, settings, explain)
     first = shared if shared is not None else expect_unsat(goal, quick, explain)
+    if shared is None and settings.quick >= 1:
+        first = replace(first, attempts=first.attempts + 1)  # the shared solver's `unknown`
     if not first.status.startswith("unknown") or settings.attempts <= 1:
         return first
     # Model finding with quantified arithmetic can run out of budget where a small universe
     # answers at once (a counterexample among few servers is a counterexample); only then do
     # the retries with larger budgets run.
-    found = cti.bounded(goal, ctx, action, args, conj.id, settings)
+    found = cti.bounded(goal, ctx, action, args, name, settings)
     if found is not None:
-        return Outcome(False, "sat", first.seconds, found)
+        return Outcome(False, "sat", first.seconds, found, first.attempts)
     outcome = expect_unsat(goal, later, explain)
-    return replace(outcome, seconds=outcome.seconds + first.seconds)
+    return replace(
+        outcome, seconds=outcome.seconds + first.seconds, attempts=outcome.attempts + first.attempts
+    )
 
 
 def check_corollary(theory: Theory, cor: Corollary, bug: str | None, settings: Settings) -> Outcome:
-    settings = tuned(theory.model, settings)
+    settings = _tuned(theory, settings)
     ctx = context(theory.model)
     goal = [
         *background(theory, bug),

@@ -14,9 +14,9 @@ from typing import Any
 
 import z3
 
-from electorate.proofs.concrete import definitions, expand_finite, substitute, universe
+from electorate.proofs.concrete import definitions, domain, expand_finite, substitute, universe
 from electorate.proofs.model import DRIFT, ELECTION_TICKS, LEASE_TICKS
-from electorate.proofs.vocab import Expr, Model, Sorts, Vocab, symbolic_vocab
+from electorate.proofs.vocab import VAR, Expr, Model, Sorts, Vocab, symbolic_vocab
 from electorate.spec.params import Params
 from electorate.spec.state import State
 
@@ -37,8 +37,6 @@ class BadState:
 def _relation_body(
     v: Vocab, servers: tuple[Expr, ...], var: str, rows: Iterable[tuple[Any, ...]]
 ) -> z3.BoolRef:
-    from electorate.proofs.vocab import VAR
-
     kinds = VAR[var].args
     xs = [z3.Var(k, v.sort(kind)) for k, kind in enumerate(kinds)]
     cases = []
@@ -53,22 +51,40 @@ def _relation_body(
 
 def evaluate(formula: Formula, model: Model, bad: BadState) -> bool | None:
     """The formula's truth value on the bad state (None if z3 cannot settle it)."""
+    return decide(closed(formula, model, bad))
+
+
+def closed(formula: Formula, model: Model, bad: BadState, v: Vocab | None = None) -> z3.BoolRef:
+    """The formula over the state's finite universe with the state's variables (and the
+    ghosts it gives) replaced by their definitions; `v`: the vocabulary the formula is built
+    on (default: one for the state's size). With one quorum (two servers), quorum-valued
+    ghosts are that quorum."""
     p = bad.params
     u = universe(p.servers, p.bug)
-    v = symbolic_vocab(u.sorts, f"@bad{p.servers}[{model.tag}]", model)
+    if v is None:
+        v = symbolic_vocab(u.sorts, f"@bad{p.servers}[{model.tag}]", model)
     defs: list[tuple[Any, Expr]] = list(definitions(u, v, bad.state))
     for var, rows in bad.ghosts.items():
         defs.append((v.fn(var), _relation_body(v, u.servers, var, rows)))
-    closed = substitute(formula(u.sorts, v), defs)
+    only = domain(u.sorts.quorum)
+    for var in v.variables():
+        if VAR[var].ghost and VAR[var].value == "quorum" and only is not None and len(only) == 1:
+            defs.append((v.fn(var), only[0]))
+    out = substitute(formula(u.sorts, v), defs)
     if p.has("lease"):
         k = p.knobs
-        closed = z3.substitute(
-            closed,
+        out = z3.substitute(
+            out,
             (ELECTION_TICKS, z3.IntVal(k.election_ticks)),
             (DRIFT, z3.IntVal(k.drift)),
             (LEASE_TICKS, z3.IntVal(k.lease_ticks)),
         )
-    value = z3.simplify(expand_finite(z3.simplify(closed)))
+    return out
+
+
+def decide(formula: z3.BoolRef) -> bool | None:
+    """A closed formula's truth value: by simplification over the finite sorts, else by z3."""
+    value = z3.simplify(expand_finite(z3.simplify(formula)))
     if z3.is_true(value):
         return True
     if z3.is_false(value):

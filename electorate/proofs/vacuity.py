@@ -15,7 +15,7 @@ from functools import cache
 
 import z3
 
-from electorate.proofs import cti
+from electorate.proofs import cti, witnesses
 from electorate.proofs.core import (
     Obligation,
     Outcome,
@@ -34,6 +34,7 @@ from electorate.proofs.induction import (
     tuned,
 )
 from electorate.proofs.model import ELECTION_TICKS, ActionDef, fresh_params, init, relation
+from electorate.proofs.sanity import Formula
 from electorate.proofs.vocab import CANONICAL, Model, Sorts, Vocab, symbolic_vocab
 
 # The shortest election in raft.tla style: a candidate asks itself for its vote.
@@ -166,8 +167,20 @@ def obligations() -> list[Obligation]:
     return found
 
 
-def theory_obligations(theory: Theory, witness: Witness, words: str) -> list[Obligation]:
-    """A theory's anti-vacuity checks: Init, every action, the witness (`words` names it)."""
+# The formulas a concrete check evaluates beside the theory's conjuncts: the hypotheses, in the
+# pre-state and in the post-state (each named).
+Named = Sequence[tuple[str, Formula]]
+Hypotheses = Callable[[], tuple[Named, Named]]
+
+
+def theory_obligations(
+    theory: Theory, witness: Witness, words: str, concrete: Hypotheses | None = None
+) -> list[Obligation]:
+    """A theory's anti-vacuity checks: Init, every action, the witness (`words` names it).
+    With `concrete` (the hypotheses as formulas), the actions and the witness are checked on
+    states of the spec trace of proofs.witnesses instead of by a search for a model."""
+    if concrete is not None:
+        return _concrete_obligations(theory, witness, words, concrete)
     found = [
         Obligation(
             "axioms, hypotheses and Init are satisfiable",
@@ -192,3 +205,37 @@ PROPERTY = Property(
     "anti-vacuity: axioms and Init satisfiable, every action enabled, a leader reachable",
     obligations,
 )
+
+
+def _concrete_obligations(
+    theory: Theory, witness: Witness, words: str, concrete: Hypotheses
+) -> list[Obligation]:
+    def invariant() -> tuple[Named, Named]:
+        pre, post = concrete()
+        return [*[(c.id, c.formula) for c in theory.conjuncts], *pre], post
+
+    def enabled(action: ActionDef, settings: Settings) -> Outcome:
+        pre, post = invariant()
+        model = theory.model
+        return witnesses.check_enabled(model, action, pre, tuned(model, settings), post)
+
+    found = [
+        Obligation(
+            "axioms, hypotheses and Init are satisfiable",
+            lambda s: check_init_sat(s, theory),
+        )
+    ]
+    found += [
+        Obligation(
+            f"{a.name} is enabled under the invariant (a spec state)",
+            lambda s, a=a: enabled(a, s),  # type: ignore[misc]
+        )
+        for a in theory.actions()
+    ]
+    found.append(
+        Obligation(
+            f"{words} in some invariant state (a spec state)",
+            lambda s: witnesses.check_situation(theory.model, witness, invariant()[0]),
+        )
+    )
+    return found

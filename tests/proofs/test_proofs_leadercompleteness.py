@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 import pytest
 import z3
 
-from electorate.proofs import commit, leadercompleteness
+from electorate.proofs import catalog, commit, leadercompleteness, vacuity
 from electorate.proofs.core import Settings
 from electorate.proofs.induction import obligations
 from electorate.proofs.mutants import expected_breaks, mutant_obligations
@@ -16,7 +13,6 @@ from electorate.proofs.sanity import BadState, evaluate
 from electorate.spec.messages import Entry
 from electorate.spec.next import Init
 from electorate.spec.params import Params
-from electorate.spec.state import Role
 
 THEORY = leadercompleteness.LEADER_COMPLETENESS
 MODEL = leadercompleteness.MODEL
@@ -70,26 +66,9 @@ def test_a_relation_mutant_breaks_a_lemma_of_its_own(bug: str) -> None:
     assert outcome.detail.count("    msg ") <= 4  # minimized: the step's message and its reply
 
 
-def _later_leader_without_the_commit() -> BadState:
-    """s1 committed index 1 in term 1; s0 leads term 2 with an empty log."""
-    p = Params(servers=2, profile="log", max_log=2, values=2)
-    s = Init(p)._replace(
-        role=(Role.Leader, Role.Follower),
-        current_term=(2, 2),
-        log=((), (Entry(1, 1),)),
-        commit_index=(0, 1),
-    )
-    ghosts: dict[str, Iterable[tuple[Any, ...]]] = {
-        "committed": [(1, 1)],
-        "elected": [(1, 1), (0, 2)],
-        "stored": [(1, 1, 1)],
-    }
-    return BadState(p, s, ghosts, "a leader of term 2 without the entry committed in term 1")
-
-
 def test_the_formula_is_false_on_a_later_leader_without_the_committed_entry() -> None:
     (cor, _) = THEORY.corollaries
-    bad = _later_leader_without_the_commit()
+    bad = catalog.ENTRY_BY_NAME[THEORY.name].bad()
     assert evaluate(cor.formula, MODEL, bad) is False
     held = bad.state._replace(log=((Entry(1, 1),), (Entry(1, 1),)))
     assert evaluate(cor.formula, MODEL, BadState(bad.params, held, bad.ghosts)) is True
@@ -103,3 +82,27 @@ def test_committed_unique_is_false_on_two_terms_committed_at_one_index() -> None
     assert evaluate(unique.formula, MODEL, two) is False
     one = BadState(p, Init(p), {"committed": [(1, 1), (2, 1)]}, "indexes 1 and 2 in term 1")
     assert evaluate(unique.formula, MODEL, one) is True
+
+
+def test_the_proof_is_not_vacuous_on_states_of_a_spec_trace() -> None:
+    entry = catalog.ENTRY_BY_NAME[THEORY.name]
+    obs = vacuity.theory_obligations(THEORY, entry.witness, entry.witness_words, entry.concrete)
+    failed = [o.name for o in obs if not o.run(Settings()).holds]
+    assert len(obs) == 17 and failed == []
+
+
+def test_the_two_heaviest_steps_are_split_into_exhaustive_cases() -> None:
+    """Each split obligation is 16 queries: every sign of its four predicates."""
+    from electorate.proofs.induction import cases, context, relation_formula
+    from electorate.proofs.model import ACTION_BY_NAME
+
+    action = ACTION_BY_NAME["HandleAppendEntriesRequest"]
+    _, args = relation_formula(action, None, MODEL)
+    for name in ("StoredHolds", "RequestsAgreeBelow"):
+        found = cases(THEORY, action.name, name, context(MODEL), args)
+        assert len(found) == 16 and len({str(z3.And(*c)) for c in found}) == 16
+        either = z3.Or(*[z3.And(*c) for c in found])
+        solver = z3.Solver()
+        solver.add(z3.Not(either))
+        assert solver.check() == z3.unsat  # the cases cover every step
+    assert cases(THEORY, action.name, "LaterEntryHolds", context(MODEL), args) == [[]]

@@ -70,7 +70,10 @@ CHEAP = [
     (bug, theory)
     for bug, m in MUTANTS.items()
     for theory in m.theories
-    if (bug, theory) not in {("leader-keeps-role", "election-history")}
+    # no-log-check in leader-completeness: one more obligation it breaks is `unknown`, not a
+    # counterexample (mutants.py); `prove` and test_proofs_leadercompleteness check the rest.
+    if (bug, theory)
+    not in {("leader-keeps-role", "election-history"), ("no-log-check", "leader-completeness")}
 ]
 
 

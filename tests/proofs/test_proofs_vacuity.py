@@ -25,7 +25,10 @@ def test_unrolling_can_fail() -> None:
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.theory.name)
 def test_every_theory_is_not_vacuous(entry: Entry) -> None:
     failed = []
-    for ob in vacuity.theory_obligations(entry.theory, entry.witness, entry.witness_words):
+    obs = vacuity.theory_obligations(
+        entry.theory, entry.witness, entry.witness_words, entry.concrete
+    )
+    for ob in obs:
         outcome = ob.run(Settings())
         if not outcome.holds:
             failed.append(f"{ob.name}: {outcome.status}")
