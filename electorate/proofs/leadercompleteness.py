@@ -453,17 +453,19 @@ USES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _append_cases(v: Vocab, args: Sequence[z3.ExprRef]) -> list[z3.BoolRef]:
-    """HandleAppendEntriesRequest's branches: already done (replied) or not, with or without
-    an entry, log check passed or not, appending at the end of i's log or not (a conflict)."""
+    """HandleAppendEntriesRequest's branches: a request with an entry that passed the log check
+    and is not done yet (its log changes) or the others; appending at the end of i's log or
+    not (a conflict)."""
     a = {str(x).rpartition(".")[2]: x for x in args}
-    appends = v.fn("len")(a["i"]) == a["prev"]
-    flags = [a[name] for name in ("replied", "carries", "logOk")]
-    return [*[z3.BoolRef(f.as_ast(), f.ctx) for f in flags], appends]
+    flags = ("replied", "carries", "logOk")
+    replied, carries, log_ok = (z3.BoolRef(a[n].as_ast(), a[n].ctx) for n in flags)
+    changes = z3.And(z3.Not(replied), carries, log_ok)
+    return [changes, v.fn("len")(a["i"]) == a["prev"]]
 
 
 # The two obligations whose whole query z3 proves under some seeds only (measured: under 8
-# seeds, 5 and 1 of them within 5 million resource units); by cases, each case within that
-# under most seeds.
+# seeds, 5 and 1 of them within 5 million resource units). By the four cases, under seeds 0,
+# 1, 5, 7, 42 and 1234: 1.1 to 4.0 CPU s each (by 16 cases, the four flags apart: 3 to 7).
 SPLITS = (
     ("HandleAppendEntriesRequest:StoredHolds", _append_cases),
     ("HandleAppendEntriesRequest:RequestsAgreeBelow", _append_cases),

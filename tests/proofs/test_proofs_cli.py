@@ -267,3 +267,24 @@ def test_a_signal_wrapped_by_ctypes_still_stops_prove(
     monkeypatch.setattr(cli, "_run_obligations", wrapped)
     assert main(["--property", "quorum", "--no-tie"]) == 143
     assert capsys.readouterr().err.splitlines()[-1] == "electorate prove: terminated"
+
+
+def test_a_pooled_property_is_proved_in_parts_by_the_workers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its obligations run in the two workers (every other one each), its checks here; the
+    row is the same as in one process."""
+    import os
+
+    name = "checkquorum-stepdown"
+    entry = catalog.ENTRY_BY_NAME[name]
+    monkeypatch.setitem(catalog.ENTRY_BY_NAME, name, replace(entry, pooled=True))
+    code, data, _ = _run(["--property", name, "--jobs", "2"], capsys)
+    (prop,) = data["properties"]
+    assert code == 0 and prop["result"] == "proved" and prop["obligations"] == 18
+    workers = [p["process"] for p in prop["processes"] if p["process"] != os.getpid()]
+    assert len(set(workers)) == 2 and prop["mutant"]["refuted"] and prop["vacuity"]["ok"]
+    code, alone, _ = _run(["--property", name, "--jobs", "1"], capsys)
+    assert code == 0 and [p["process"] for p in alone["properties"][0]["processes"]] == [
+        os.getpid()
+    ]
