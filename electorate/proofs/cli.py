@@ -83,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-tie", action="store_true", help="skip the tie to the spec")
     parser.add_argument(
-        "--jobs", type=int, default=2, help="processes for the tie, beside the proofs (default 2)"
+        "--jobs",
+        type=int,
+        default=2,
+        help="worker processes for the tie and the pooled proofs, beside the others (default 2)",
     )
     return parser
 

@@ -226,7 +226,12 @@ def test_the_proof_graph_agrees_with_log_lemma_necessity() -> None:
     for lemma in logsafety.LEMMAS:
         for name in lemma.broken_without:
             action_name, goal = name.removesuffix("'").split(" => ")
-            used = uses(ACTION_BY_NAME[action_name], THEORY.conjunct(goal), Settings(), THEORY)
+            action, conj = ACTION_BY_NAME[action_name], THEORY.conjunct(goal)
+            # One solver call per seed: its answer depends on the z3 context the tests before
+            # it built (an `unknown` under seed 0 after other test files); any seed's core will do.
+            used = None
+            for seed in (0, 1009, 2018, 3027):
+                used = used or uses(action, conj, Settings(seed=seed), THEORY)
             assert used is not None, f"{name} is not proved"
             assert lemma.id in used, f"{name} proved without {lemma.id}: core {used}"
 
