@@ -31,6 +31,10 @@ MODELS = {
     "full3-pcq": ("full", 3, "prevote,check_quorum"),
     "full3-classic": ("full", 3, ""),
     "full3-prevote": ("full", 3, "prevote"),
+    "star-prevote": ("star", 5, "prevote"),
+    "star-pcq": ("star", 5, "prevote,check_quorum"),
+    "bridge-prevote": ("bridge", 5, "prevote"),
+    "bridge-pcq": ("bridge", 5, "prevote,check_quorum"),
 }
 
 

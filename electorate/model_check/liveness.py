@@ -437,14 +437,19 @@ class _Cycles:
             stutter &= (self.sbits >> b & 1).astype(bool)
         if not bits.take and stutter.any():
             return np.array([int(np.argmax(stutter))], dtype=np.int64), True
-        work = [np.flatnonzero(allowed)]
-        while work:
-            nodes = work.pop()
+        nodes = np.flatnonzero(allowed)
+        while len(nodes):
+            again: list[IntArray] = []
             for comp, verdict in self._judge(nodes, bits):
                 if verdict is True:
                     return comp, False
                 if verdict is not False:
-                    work.append(verdict)
+                    again.append(verdict)
+            # The states left of every refined component, judged together in one pass: each
+            # lies inside one component of this pass, and no cycle joins two components, so
+            # the components of their union are those of each part (one pass over the graph's
+            # edges instead of one per component: quadratic on graphs with many of them).
+            nodes = np.concatenate(again) if again else nodes[:0]
         return None
 
     def _judge(self, nodes: IntArray, bits: _Bits) -> list[tuple[IntArray, bool | IntArray]]:
