@@ -201,8 +201,10 @@ DERIVED: tuple[Lemma, ...] = (
 
 # The conjuncts of Leader Completeness's invariant the steps use (every conjunct of a proved
 # invariant holds in every reachable state, so any of them may be assumed; fewer make the
-# counterexample search of the mutant and the vacuity checks quicker).
-USED = ("LogMatching", "SortedTerms", "LeaderWasElected", "ElectedOnce")
+# counterexample search of the mutant and the vacuity checks quicker). Each is needed: without
+# it an obligation fails (proofs.necessity; ElectedOnce was assumed too, and every obligation
+# holds without it).
+USED = ("LogMatching", "SortedTerms", "LeaderWasElected")
 
 
 def _basis(bug: str | None) -> list[z3.BoolRef]:
