@@ -475,6 +475,20 @@ def _stop_signal(err: BaseException) -> int | None:
     return _received[0] if _received else None
 
 
+def _quiet_half_built_terms() -> None:
+    """After a stop, a z3 term whose constructor the signal interrupted fails in its finalizer
+    (no `ctx` yet) when it is collected, and Python prints a traceback for it: not for a run
+    that already stopped with its one line. Other unraisable exceptions are still reported."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        name = getattr(unraisable.object, "__qualname__", "")
+        if not (unraisable.exc_type is AttributeError and name == "AstRef.__del__"):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
 def explain(out: TextIO) -> None:
     print(
         "Election safety: inductive invariant (all conjuncts hold initially and after every "
@@ -658,6 +672,7 @@ def main(argv: list[str]) -> int:
         if signum is None:
             raise
         runner.stop()
+        _quiet_half_built_terms()
         term = signum == signal.SIGTERM
         print(f"electorate prove: {'terminated' if term else 'interrupted'}", file=sys.stderr)
         return 143 if term else 130
