@@ -162,8 +162,11 @@ def _under(theory: Theory, bug: str) -> Callable[[], list[Obligation]]:
 
 
 def _say(progress: TextIO, label: str, text: str) -> None:
+    """One progress line, written at once with its newline: a worker ended in the middle of
+    print's two writes (text, then newline) would leave the stop's line glued to its own."""
     _stop_if_signalled()
-    print(f"[{label}] {text}", file=progress, flush=True)
+    progress.write(f"[{label}] {text}\n")
+    progress.flush()
 
 
 def _run_obligations(
