@@ -138,7 +138,10 @@ def _print(run: dict[str, Any]) -> None:
     for p in run["properties"]:
         retried = f"; {p['retries']} proved after retries" if p["retries"] else ""
         text = f"{p['name']} ({p['obligations']} obligations{retried})"
-        if p["workers"]:
+        if p["workers"] and p["main_cpu_s"] == 0:  # an isolated property: all in a worker
+            where = ", ".join(f"worker {w}" for w in p["workers"])
+            print(f"| {text}, with its checks | {where} | {p['cpu_s']:.2f} |")
+        elif p["workers"]:
             where = ", ".join(f"worker {w}" for w in p["workers"])
             print(f"| {text}: its checks | main | {p['main_cpu_s']:.2f} |")
             print(f"| {text}: its obligations | {where} | {p['cpu_s'] - p['main_cpu_s']:.2f} |")

@@ -78,6 +78,10 @@ class Entry:
     concrete: Hypotheses | None = None
     # Its obligations run in `prove`'s worker processes, in parts, beside the other proofs.
     pooled: bool = False
+    # The whole property (obligations and checks) runs in a worker's fresh fork, first: its
+    # mutant's counterexample search took 0.3 to 3.4 CPU s alone and 19 s after the other
+    # properties had built their formulas in the same process.
+    isolated: bool = False
 
     @property
     def mutants(self) -> tuple[str, ...]:
@@ -325,6 +329,7 @@ ENTRIES: tuple[Entry, ...] = (
         _commit_index_elsewhere,
         obligations=commitindex.obligations,
         concrete=commitindex.basis_formulas,
+        isolated=True,
     ),
 )
 ENTRY_BY_NAME = {e.theory.name: e for e in ENTRIES}

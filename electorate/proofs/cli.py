@@ -53,6 +53,11 @@ def _pooled(name: str) -> bool:
     return entry is not None and entry.pooled
 
 
+def _isolated(name: str) -> bool:
+    entry = ENTRY_BY_NAME.get(name)
+    return entry is not None and entry.isolated
+
+
 def _property(entry: Entry) -> Property:
     obligations = entry.obligations or (lambda: theory_obligations(entry.theory))
     return Property(entry.theory.name, entry.theory.summary, obligations)
@@ -347,40 +352,62 @@ def _longest_first(index: int) -> float:
     return -math.inf if cpu is None else -cpu
 
 
-# A job of the worker pool: one part of a pooled property's obligations, or a tie
-# configuration (its index in TIES).
+def _whole_job(name: str, settings: Settings) -> Row:
+    """An isolated property, its obligations and its checks (a worker process's job)."""
+    return _run(_property(ENTRY_BY_NAME[name]), settings, sys.stderr, True)
+
+
+# A job of the worker pool: an isolated property (its part is WHOLE), one part of a pooled
+# property's obligations, or a tie configuration (its index in TIES).
 Job = tuple[str, int]
+WHOLE = -1
 
 
 class Runner:
     """Runs work beside the proofs of this process in `jobs` worker processes (forked, so a
     worker sees the same spec as the parent, patched or not) or, with one job, in-process:
-    the obligations of the pooled properties (Entry.pooled), split into `jobs` parts, and
-    the tie configurations.
+    the isolated properties (Entry.isolated) whole, the obligations of the pooled properties
+    (Entry.pooled), split into `jobs` parts, and the tie configurations.
 
-    The proof parts start first, one per worker: each runs in a fresh fork of this process as
-    it was at the start, so its solver state, and so its answers and retries, do not depend on
-    timing. Then the ties, longest first: each worker holds one job and takes the next longest
-    when it is done (the run ends when its longest job does, so that one must not start last).
-    When its proofs are done, this process takes the shortest of the ties no worker has
-    started yet."""
+    The isolated properties and the proof parts start first, one per worker: each runs in a
+    fresh fork of this process as it was at the start, or (a proof part) after a small
+    isolated property in the same worker, so its solver state, and so its answers and
+    retries, do not depend on timing. Then the ties, longest first: each worker holds one job
+    and takes the next longest when it is done (the run ends when its longest job does, so
+    that one must not start last). When its proofs are done, this process takes the shortest
+    of the ties no worker has started yet."""
 
     def __init__(
-        self, jobs: int, settings: Settings, pooled: Sequence[str] = (), ties: bool = True
+        self,
+        jobs: int,
+        settings: Settings,
+        pooled: Sequence[str] = (),
+        ties: bool = True,
+        isolated: Sequence[str] = (),
     ) -> None:
         self.jobs = jobs
         self.settings = settings
         self.pooled = tuple(pooled) if jobs > 1 else ()
+        self.isolated = tuple(isolated) if jobs > 1 else ()
         self.ties = ties
         self._pool: multiprocessing.pool.Pool | None = None
         self._started: dict[Job, multiprocessing.pool.AsyncResult[Any]] = {}
+        whole = [(name, WHOLE) for name in self.isolated]
         proofs = [(name, k) for name in self.pooled for k in range(jobs)]
         tie_jobs = sorted(range(len(TIES)), key=_longest_first) if ties else []
-        self._pending: list[Job] = [*proofs, *[(TIE_NAME, k) for k in tie_jobs]]
+        self._pending: list[Job] = [*whole, *proofs, *[(TIE_NAME, k) for k in tie_jobs]]
         self._lock = threading.Lock()  # the pool's result thread starts the next jobs
 
     def proves(self, name: str) -> bool:
         return name in self.pooled
+
+    def isolates(self, name: str) -> bool:
+        return name in self.isolated
+
+    def row(self, name: str) -> Row:
+        """An isolated property's row, as its worker returns it (waits for it)."""
+        row: Row = self._started[(name, WHOLE)].get()
+        return row
 
     def start(self) -> None:
         if self.jobs > 1 and self._pending:
@@ -399,6 +426,10 @@ class Runner:
             started: multiprocessing.pool.AsyncResult[Any]
             if kind == TIE_NAME:
                 started = self._pool.apply_async(_tie_job, (k,), callback=done, error_callback=done)
+            elif k == WHOLE:
+                started = self._pool.apply_async(
+                    _whole_job, (kind, self.settings), callback=done, error_callback=done
+                )
             else:
                 args = (kind, k, self.jobs, self.settings)
                 started = self._pool.apply_async(
@@ -658,12 +689,20 @@ def main(argv: list[str]) -> int:
     settings = Settings(timeout_ms=args.timeout_ms, seed=args.seed)
     start = time.perf_counter()
     pooled = [p.name for p in props if args.bug is None and _pooled(p.name)]
-    runner = Runner(args.jobs, settings, pooled, ties=run_tie and not args.no_tie)
+    isolated = [p.name for p in props if args.bug is None and _isolated(p.name)]
+    runner = Runner(
+        args.jobs, settings, pooled, ties=run_tie and not args.no_tie, isolated=isolated
+    )
     _received.clear()
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         runner.start()
-        rows = [_run(p, settings, sys.stderr, args.bug is None, runner) for p in props]
+        rows = [
+            runner.row(p.name)
+            if runner.isolates(p.name)
+            else _run(p, settings, sys.stderr, args.bug is None, runner)
+            for p in props
+        ]
         ties = runner.results(sys.stderr)
         for row in rows:
             if runner.proves(row.name):

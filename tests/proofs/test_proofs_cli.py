@@ -290,6 +290,29 @@ def test_a_pooled_property_is_proved_in_parts_by_the_workers(
     ]
 
 
+def test_an_isolated_property_is_proved_whole_by_a_worker(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its obligations and its checks run in one worker, none here; the row is the same as in
+    one process, and commit-index-committed is isolated in the catalog."""
+    import os
+
+    assert catalog.ENTRY_BY_NAME["commit-index-committed"].isolated
+    name = "checkquorum-stepdown"
+    entry = catalog.ENTRY_BY_NAME[name]
+    monkeypatch.setitem(catalog.ENTRY_BY_NAME, name, replace(entry, isolated=True))
+    code, data, _ = _run(["--property", name, "--jobs", "2"], capsys)
+    (prop,) = data["properties"]
+    assert code == 0 and prop["result"] == "proved" and prop["obligations"] == 18
+    (worker,) = [p["process"] for p in prop["processes"]]
+    assert worker != os.getpid() and prop["mutant"]["refuted"] and prop["vacuity"]["ok"]
+    assert prop["bad-state"]["ok"]
+    code, alone, _ = _run(["--property", name, "--jobs", "1"], capsys)
+    (row,) = alone["properties"]
+    assert code == 0 and [p["process"] for p in row["processes"]] == [os.getpid()]
+    assert {k: row[k] for k in ("result", "obligations")} == {"result": "proved", "obligations": 18}
+
+
 def test_a_stopped_run_does_not_report_half_built_z3_terms(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
