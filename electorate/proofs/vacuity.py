@@ -181,12 +181,7 @@ def theory_obligations(
     states of the spec trace of proofs.witnesses instead of by a search for a model."""
     if concrete is not None:
         return _concrete_obligations(theory, witness, words, concrete)
-    found = [
-        Obligation(
-            "axioms, hypotheses and Init are satisfiable",
-            lambda s: check_init_sat(s, theory),
-        )
-    ]
+    found = [_init_satisfiable(theory)]
     found += [
         Obligation(
             f"{a.name} is enabled under the invariant",
@@ -198,6 +193,12 @@ def theory_obligations(
         Obligation(f"{words} in some invariant state", lambda s: check_witness(theory, witness, s))
     )
     return found
+
+
+def _init_satisfiable(theory: Theory) -> Obligation:
+    return Obligation(
+        "axioms, hypotheses and Init are satisfiable", lambda s: check_init_sat(s, theory)
+    )
 
 
 PROPERTY = Property(
@@ -219,12 +220,7 @@ def _concrete_obligations(
         model = theory.model
         return witnesses.check_enabled(model, action, pre, tuned(model, settings), post)
 
-    found = [
-        Obligation(
-            "axioms, hypotheses and Init are satisfiable",
-            lambda s: check_init_sat(s, theory),
-        )
-    ]
+    found = [_init_satisfiable(theory)]
     found += [
         Obligation(
             f"{a.name} is enabled under the invariant (a spec state)",
