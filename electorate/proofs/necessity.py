@@ -12,13 +12,16 @@ For commit-index-committed the facts it assumes from Leader Completeness's prove
 way, one at a time.
 
 `python -m electorate.proofs.necessity [--seed N]` searches every obligation in order for each
-lemma and prints the table (docs/proofs.md, "Lemma necessity"); tests/proofs replays the pinned
-obligation of each lemma (NEEDED).
+lemma and prints the table (docs/proofs.md, "Lemma necessity"); `--replay L` runs the pinned
+obligation of lemma L (NEEDED) alone and prints its answer as JSON, which tests/proofs does for
+each lemma, each in a fresh interpreter (replay_alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -258,6 +261,39 @@ def replay(theory: Theory, dropped: str, settings: Settings = SETTINGS) -> Outco
     return outcome
 
 
+def replay_alone(lemma: str, timeout: float = 540.0) -> Outcome:
+    """`replay` in a fresh interpreter. Within a resource limit, z3's answer depends on the
+    terms the process created before (their order and ids): a test session that ran other
+    proofs first ran out of budget under every replay seed (z3 says `unknown: canceled`)
+    where a process of its own finds a model. A process that builds only this query answers
+    the same in every session and on every machine."""
+    argv = [sys.executable, "-m", "electorate.proofs.necessity", "--replay", lemma]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[1:])} exited {done.returncode}: {done.stderr}")
+    doc = json.loads(done.stdout)
+    return Outcome(doc["holds"], doc["status"], doc["seconds"], doc["detail"], doc["attempts"])
+
+
+def _replay_json(lemma: str) -> str:
+    (theory,) = [t for t in (LEADER_COMPLETENESS, COMMIT_INDEX) if lemma in NEEDED[t.name]]
+    outcome = replay(theory, lemma)
+    name, how = NEEDED[theory.name][lemma]
+    return json.dumps(
+        {
+            "theory": theory.name,
+            "lemma": lemma,
+            "obligation": name,
+            "pinned": how,
+            "holds": outcome.holds,
+            "status": outcome.status,
+            "seconds": outcome.seconds,
+            "detail": outcome.detail,
+            "attempts": outcome.attempts,
+        }
+    )
+
+
 def answer(query: Query, settings: Settings) -> Outcome:
     """Every case unsatisfiable (the obligation holds), or the first case that is not."""
     outcome = Outcome(True, "unsat", 0.0)
@@ -277,10 +313,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="z3's random seed (default 0)")
     parser.add_argument("--only", help="one lemma (default: all)")
     parser.add_argument("--verbose", action="store_true", help="each obligation run, on stderr")
+    parser.add_argument(
+        "--replay",
+        metavar="LEMMA",
+        help="run the pinned obligation that fails without LEMMA (seed 0) and print its answer "
+        "as JSON",
+    )
     args = parser.parse_args(argv)
     known = [x for theory in (LEADER_COMPLETENESS, COMMIT_INDEX) for x in lemmas(theory)]
-    if args.only and args.only not in known:
-        parser.error(f"unknown lemma {args.only!r}; known: {', '.join(known)}")
+    for given in (args.only, args.replay):
+        if given and given not in known:
+            parser.error(f"unknown lemma {given!r}; known: {', '.join(known)}")
+    if args.replay:
+        print(_replay_json(args.replay), flush=True)
+        return 0
     settings = replace(SETTINGS, seed=args.seed)
     print(f"seed {args.seed}", flush=True)
     for theory in (LEADER_COMPLETENESS, COMMIT_INDEX):
