@@ -146,8 +146,9 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             _progress(err, args.json),
             seconds=args.liveness_seconds,
             symmetry=args.symmetry,
-            stop=lambda: stop.requested or budget.over(),
+            stop=lambda: stop.requested or budget.reached,
             fast=args.fast,
+            memory=budget,
         )
     seconds = time.perf_counter() - start
     if stop.requested or budget.reached:
@@ -420,6 +421,7 @@ def _search_json(x: search.Search) -> dict[str, Any]:
         "distinct_states": r.distinct,
         "expanded_states": r.expanded,
         "complete_graph": r.complete,
+        "stopped_by_memory_budget": r.out_of_memory,
         "edges": r.edges,
         "fair_instances": r.fair_instances,
         "cpu_seconds": round(x.cpu_seconds, 3),

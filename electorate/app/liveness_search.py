@@ -99,6 +99,7 @@ def run(
     deep: int = DEEP,
     hunts: Sequence[str] = HUNTS,
     hunt: int = HUNT,
+    memory: fair.MemoryBound | None = None,
 ) -> Outcome:
     """Both searches; each property's verdict and lasso (its concrete replay beside it). Each
     search stops after `seconds` (0: no limit): a property not decided by then is
@@ -109,7 +110,9 @@ def run(
     readable spec; True: ValueError where it does not, see `packed_reason`), and the deep
     search for violations before it, expanding at most `deep` states (0: none), and before
     that the searches of the sub-models `hunts` (app/liveness_hunt.py), at most `hunt` states
-    each (0: none)."""
+    each (0: none). `memory`: a bound on the process's memory (app/memory.py): a search
+    stops while judging its graph still fits in it, and none follows (`stop()` should say so
+    once the bound is reached)."""
     out = Outcome({prop.id: "undecided" for prop in props}, dict.fromkeys(x.id for x in props))
     exact = ShiftedRaftModel(p, span)
     first = _search(
@@ -128,6 +131,7 @@ def run(
             budget=budget,
             seconds=seconds,
             stop=stop,
+            memory=memory,
         ),
     )
     whole = first.complete and not first.vacuous
@@ -156,12 +160,13 @@ def run(
                 name=f"hunt {name}",
                 restrict=restriction(p, name),
                 what=f"sub-model {name}: {SUBMODELS.get(name, name)}",
+                memory=memory,
             )
             rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
             if not rest or (stop is not None and stop()):
                 return out
     if fast is not False and why is None and deep and not first.complete:
-        deep_search(out, p, rest, exact, deep, seconds, progress, stop)
+        deep_search(out, p, rest, exact, deep, seconds, progress, stop, memory=memory)
         rest = [prop for prop in props if out.verdicts[prop.id] == "undecided"]
         if not rest or (stop is not None and stop()):
             return out
@@ -187,6 +192,7 @@ def run(
                 seconds=seconds,
                 explorer=ex,
                 stop=stop,
+                memory=memory,
             ),
         )
     elif group > 1:
@@ -204,6 +210,7 @@ def run(
                 on_the_fly=FIRST,
                 seconds=seconds,
                 stop=stop,
+                memory=memory,
             ),
         )
     else:
@@ -220,6 +227,7 @@ def run(
                 on_the_fly=FIRST,
                 seconds=seconds,
                 stop=stop,
+                memory=memory,
             ),
         )
     for pid, lasso in second.lassos.items():
@@ -243,6 +251,7 @@ def deep_search(
     restrict: Restriction | None = None,
     seed: int | None = None,
     what: str = "",
+    memory: fair.MemoryBound | None = None,
 ) -> None:
     """The search for violations on packed states of the exact quotient (module docstring);
     with `restrict`, in a sub-model (liveness_packed.Restriction: its steps outside count as
@@ -279,6 +288,7 @@ def deep_search(
             seconds=seconds,
             explorer=ex,
             stop=stop,
+            memory=memory,
         ),
     )
     whole = result.complete and not result.vacuous and restrict is None

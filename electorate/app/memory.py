@@ -1,9 +1,12 @@
-"""A memory budget for searches that grow until they end: stop before the kernel kills us.
+"""A memory budget for searches that grow until they end: a bound on the process's peak.
 
 A search for "holds" keeps its whole graph; on a model too big for the machine it would grow
 until the out-of-memory killer ends the process and every verdict found so far is lost. The
-budget turns that into a stop: the search judges the graph it has and reports what it did not
-decide as undecided.
+budget turns that into a stop, early enough that judging the graph it has still fits: each
+search asks, as its graph grows, whether the memory the process holds now plus what judging
+that graph would take (model_check/liveness.py, `judging_bytes`) is within the budget, and
+stops when it is not; a judging or a lasso that would not fit is not run. What it did not
+decide is reported undecided.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import os
 import resource
 
 GIB = 1 << 30
-DEFAULT_SHARE = 0.6  # of physical memory: the final judgement of the partial graph needs room
+DEFAULT_SHARE = 0.6  # of physical memory: other processes need room too
 
 
 def physical() -> int:
@@ -37,14 +40,20 @@ def rss() -> int:
 
 
 class Budget:
-    """`over()` is true once the process has held more than `gib` GiB (0: no budget)."""
+    """At most `gib` GiB for the process (0: no budget). `fits(need)`: whether the process
+    can take `need` more bytes and stay within it; once it cannot, the budget is `reached`
+    (model_check.liveness.MemoryBound)."""
 
     def __init__(self, gib: float) -> None:
         self.gib = gib
         self.limit = int(gib * GIB)
         self.reached = False
 
-    def over(self) -> bool:
-        if self.limit and not self.reached and rss() > self.limit:
+    def fits(self, need: int) -> bool:
+        if self.limit and rss() + need > self.limit:
             self.reached = True
-        return self.reached
+        return not self.reached
+
+    def over(self) -> bool:
+        """Whether the process holds more than the budget now (and `reached` from then on)."""
+        return not self.fits(0)

@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +68,35 @@ class LivenessModel(Protocol[S, A]):
     def fairness(self, a: A) -> tuple[Hashable, Fairness] | None:
         """The fair instance an action belongs to and its fairness, or None (unfair)."""
         ...
+
+
+class MemoryBound(Protocol):
+    """A bound on the memory of the process (app/memory.py's Budget)."""
+
+    def fits(self, need: int) -> bool:
+        """Whether the process can take `need` more bytes and stay within the bound. False
+        also marks the bound reached: every search under way stops at its next check."""
+        ...
+
+
+# What judging a graph (steps 2 and 3, every query) takes beyond the stored graph, in bytes:
+# measured (peak RSS less RSS before) at 44 to 51 a stored edge on the packed search for holds
+# (howard with PreVote, full 3; 0.3 to 10.7 million edges) and 61 to 70 on the depth-first
+# searches for violations (more of their states lie on cycles), with a margin;
+# tests/model_check/test_liveness_memory.py holds the estimate above what judging takes.
+JUDGE_PER_EDGE = 80  # a (state, instance) pair cut by a constraint counts as an edge
+JUDGE_PER_STATE = 64
+JUDGE_FIXED = 32 << 20  # numpy's and scipy's work buffers, a small graph's rounding
+# Building a lasso through a component: its cycle's search keeps the component's edges and
+# enabled instances in Python lists, dicts and sets (about 50 bytes an edge, 500 a state).
+LASSO_PER_EDGE = 160
+LASSO_PER_STATE = 800
+
+
+def judging_bytes(states: int, edges: int, extra: int = 0) -> int:
+    """The memory the fair-cycle search on a graph of `states` states, `edges` edges and
+    `extra` (state, instance) pairs cut by a constraint takes beyond the graph itself."""
+    return JUDGE_FIXED + JUDGE_PER_EDGE * (edges + extra) + JUDGE_PER_STATE * states
 
 
 @dataclass(frozen=True)
@@ -120,6 +149,7 @@ class LivenessResult(Generic[S, A]):
     cuts: list[Cut] = field(default_factory=list)
     complete: bool = True  # the whole reachable graph was explored
     expanded: int = 0  # states whose successors were computed
+    out_of_memory: bool = False  # stopped by the memory bound (check's `memory`)
 
     @property
     def vacuous(self) -> bool:
@@ -203,6 +233,7 @@ class Explorer(Generic[S, A]):
         self.g = Graph()
         self.queues: list[deque[tuple[S, int]]] = []
         self.queued = 0
+        self.out_of_memory = False  # run() stopped: judging a bigger graph would not fit
         for s in model.init_states():
             self._add(self._canon(s)[0], -1)
 
@@ -243,8 +274,36 @@ class Explorer(Generic[S, A]):
         return t, 0
 
     def cycles(self) -> _Cycles:
-        """Steps 2 and 3 on the graph explored so far."""
+        """Steps 2 and 3 on the graph explored so far (views of its arrays: drop them before
+        the graph grows again)."""
         return _Cycles(self.g)
+
+    def judging_need(self) -> int:
+        """The bytes judging the graph so far would take beyond the graph (`judging_bytes`)."""
+        g = self.g
+        return judging_bytes(g.size, len(g.targets), len(g.cut_pairs))
+
+    def lasso_need(self, cycles: _Cycles, comp: IntArray) -> int:
+        """The bytes building a lasso through component `comp` takes (its cycle's search holds
+        the component's edges and enabled instances in Python objects)."""
+        inner = int(np.count_nonzero(cycles.internal(comp)))
+        masks = len(cycles.src) + 2 * cycles.size  # the component's and its edges' masks
+        return JUDGE_FIXED + LASSO_PER_EDGE * inner + LASSO_PER_STATE * len(comp) + masks
+
+    def has_room(self, memory: MemoryBound | None, need: int | None = None) -> bool:
+        """Whether `need` more bytes fit in `memory` (None: judging the graph so far: whether
+        the graph may grow). False marks the explorer `out_of_memory`."""
+        if memory is None or memory.fits(self.judging_need() if need is None else need):
+            return True
+        self.out_of_memory = True
+        return False
+
+    def release(self) -> None:
+        """Frees what only the exploration needs (the states not expanded yet, the fingerprint
+        index), keeping the counts and what the judging and the lassos read; for a final
+        judging: the explorer cannot run again."""
+        self.queues = []
+        self.g.fps = {}
 
     def lasso(
         self,
@@ -269,14 +328,20 @@ class Explorer(Generic[S, A]):
         start: float | None = None,
         deadline: float = 0.0,
         stop: Callable[[], bool] | None = None,
+        memory: MemoryBound | None = None,
     ) -> None:
         """Expand up to `limit` more states (all of them when limit < 0), stopping at the
-        `deadline` (a time.perf_counter() value; 0: none) or once `stop()` says so (checked
-        about once a second)."""
+        `deadline` (a time.perf_counter() value; 0: none), once `stop()` says so (checked
+        about once a second) or once judging the graph would not fit in `memory` (checked
+        every 256 states)."""
         g, model = self.g, self.model
         start = time.perf_counter() if start is None else start
         last = time.perf_counter()
+        n = 0
         while self.queued and limit != 0:
+            if not n & 255 and not self.has_room(memory):
+                return
+            n += 1
             limit -= 1
             s, k = self._pop()
             for a, t in model.successors(s):
@@ -360,13 +425,28 @@ def unique_pairs(pairs: IntArray, width: int) -> IntArray:
 def sorted_unique(a: IntArray) -> IntArray:
     """np.unique(a) for integers, by one sort: numpy's np.unique hashes integer arrays, which
     took 60% of the fair-cycle search's time on graphs of millions of edges."""
-    if not len(a):
-        return a.copy()
-    b = np.sort(a)
+    return dedup_sorted(np.sort(a))
+
+
+def dedup_sorted(b: IntArray) -> IntArray:
+    """The distinct values of the sorted array b."""
+    if not len(b):
+        return b.copy()
     keep = np.empty(len(b), dtype=bool)
     keep[0] = True
     np.not_equal(b[1:], b[:-1], out=keep[1:])
     return b[keep]
+
+
+def member_of(a: IntArray, sorted_set: IntArray) -> NDArray[np.bool_]:
+    """a's elements that are in the sorted distinct array `sorted_set` (np.isin sorts both
+    together: several copies of the larger)."""
+    if not len(sorted_set):
+        return np.zeros(len(a), dtype=bool)
+    at = np.searchsorted(sorted_set, a)
+    np.minimum(at, len(sorted_set) - 1, out=at)
+    found: NDArray[np.bool_] = sorted_set[at] == a
+    return found
 
 
 class _Cycles:
@@ -375,13 +455,13 @@ class _Cycles:
     and it is never taken to stutter (its enabled instances are not known yet)."""
 
     def __init__(self, g: Graph) -> None:
-        # copies: the graph keeps growing after a search on a partial graph
-        src, dst, inst, ebits = (x.copy() for x in g.arrays())
+        # views, not copies (a copy of every edge was a quarter of the judging's memory): the
+        # graph cannot grow while they live (array.array refuses to resize an exported buffer)
         self._setup(
             g.size,
             list(g.kinds),
-            (src, dst, inst, ebits),
-            np.frombuffer(g.state_bits, dtype=np.int64).copy(),
+            g.arrays(),
+            np.frombuffer(g.state_bits, dtype=np.int64),
             np.frombuffer(g.expanded, dtype=np.uint8).astype(bool),
             np.array(g.cut_pairs, dtype=np.int64).reshape(-1, 2),
         )
@@ -416,11 +496,18 @@ class _Cycles:
         self.sbits, self.expanded = sbits, expanded
         self.strong = np.array([k == Fairness.STRONG for k in kinds], dtype=bool)
         fair = self.inst >= 0
-        pairs = np.stack([self.src[fair], self.inst[fair]], axis=1)
+        k = max(1, len(kinds))
+        keys = self.src[fair] * k
+        keys += self.inst[fair]
+        del fair
         if len(extra):
-            pairs = np.concatenate([pairs, extra])
+            keys = np.concatenate([keys, extra[:, 0] * k + extra[:, 1]])
+        keys.sort()
+        keys = dedup_sorted(keys)
         # enabled: the distinct (state, fair instance) pairs
-        self.enabled = unique_pairs(pairs, len(kinds))
+        self.enabled = np.empty((len(keys), 2), dtype=np.int64)
+        np.floor_divide(keys, k, out=self.enabled[:, 0])
+        np.remainder(keys, k, out=self.enabled[:, 1])
         self.any_enabled = np.zeros(size, dtype=bool)
         self.any_enabled[self.enabled[:, 0]] = True
 
@@ -458,29 +545,44 @@ class _Cycles:
         per component: quadratic when there are many)."""
         if len(nodes) == 0:
             return []
-        index = np.full(self.size, -1, dtype=np.int64)
+        inside = np.zeros(self.size, dtype=bool)
+        inside[nodes] = True
+        keep = np.flatnonzero(inside[self.src] & inside[self.dst])
+        # 32-bit indexes where they fit: the sparse matrix takes them as they are
+        index: NDArray[np.signedinteger[Any]] = np.full(
+            self.size, -1, dtype=np.int32 if len(nodes) < 1 << 31 else np.int64
+        )
         index[nodes] = np.arange(len(nodes))
-        keep = np.flatnonzero((index[self.src] >= 0) & (index[self.dst] >= 0))
-        s, d = index[self.src[keep]], index[self.dst[keep]]
+        s, d = _gather(index, self.src, keep), _gather(index, self.dst, keep)
+        del keep  # found again below: not held beside the components' search
         m = csr_matrix((np.ones(len(s), dtype=np.int8), (s, d)), shape=(len(nodes), len(nodes)))
         count, labels32 = connected_components(m, directed=True, connection="strong")
+        del m
+        same = labels32[s] == labels32[d]
+        keep = np.flatnonzero(inside[self.src] & inside[self.dst])
         labels = labels32.astype(np.int64)  # component * instance keys pass 2**31 on big graphs
-        same = labels[s] == labels[d]
         edges = keep[same]  # the internal edges of each component (global edge indexes)
         ecomp = labels[s[same]]
+        del s, d, keep, same
         has_edge = np.zeros(count, dtype=bool)
         has_edge[ecomp] = True
         k = max(1, len(self.kinds))
         fair = self.inst[edges] >= 0
         taken = sorted_unique(ecomp[fair] * k + self.inst[edges][fair])
-        on = index[self.enabled[:, 0]] >= 0
+        del fair
+        # what is enabled in the components with an edge (the others are no cycle; on a
+        # partial graph they hold most states)
+        inside[nodes[~has_edge[labels]]] = False
+        on = inside[self.enabled[:, 0]]
+        del inside
         en_state = self.enabled[on, 0]
-        en_inst = self.enabled[on, 1]
-        en_key = labels[index[en_state]] * k + en_inst
+        en_key = labels[index[en_state]] * k
+        en_key += self.enabled[on, 1]
+        del on
         keys, counts = np.unique(en_key, return_counts=True)
         comp_of, inst_of = keys // k, keys % k
         sizes = np.bincount(labels, minlength=count)
-        untaken = ~np.isin(keys, taken)
+        untaken = ~member_of(keys, taken)
         weak_bad = untaken & ~self.strong[inst_of] & (counts == sizes[comp_of])
         dead = np.zeros(count, dtype=bool)
         dead[comp_of[weak_bad]] = True  # a weakly fair instance enabled throughout, untaken
@@ -488,7 +590,7 @@ class _Cycles:
         refine = np.zeros(count, dtype=bool)
         refine[comp_of[strong_bad]] = True
         drop = np.zeros(self.size, dtype=bool)
-        drop[en_state[np.isin(en_key, keys[strong_bad])]] = True
+        drop[en_state[member_of(en_key, keys[strong_bad])]] = True
         meets = np.ones(count, dtype=bool)
         for b in bits.visit:
             hit = np.zeros(count, dtype=bool)
@@ -566,11 +668,12 @@ class _Cycles:
         by_src: dict[int, list[int]] = {}
         for e in inside.tolist():
             by_src.setdefault(int(self.src[e]), []).append(e)
-        member = set(comp.tolist())
+        in_comp = np.zeros(self.size, dtype=bool)
+        in_comp[comp] = True
         enabled_at: dict[int, set[int]] = {}
-        for st, ins in self.enabled.tolist():
-            if st in member:
-                enabled_at.setdefault(st, set()).add(ins)
+        for st, ins in self.enabled[in_comp[self.enabled[:, 0]]].tolist():
+            enabled_at.setdefault(st, set()).add(ins)
+        del in_comp
         either: set[int] = set()
         take: set[int] = set()
         for _ in range(len(self.kinds) + 1):
@@ -699,6 +802,7 @@ def check(
     seconds: float = 0.0,
     explorer: Explorer[S, A] | None = None,
     stop: Callable[[], bool] | None = None,
+    memory: MemoryBound | None = None,
 ) -> LivenessResult[S, A]:
     """Check every property of `props` on `model`; a lasso for each one violated.
 
@@ -711,8 +815,11 @@ def check(
     first within a rank if `depth_first` (long paths close cycles early). With a `budget` the
     search stops after that many expanded states (`complete` False: a property without a
     lasso is then undecided), and likewise after `seconds` (0: no limit) or once `stop()` says
-    so (a signal: the graph so far is judged and reported). An `explorer` built
-    beforehand (liveness_symmetry's) replaces the plain one."""
+    so (a signal: the graph so far is judged and reported). With `memory` the exploration
+    stops while judging its graph still fits in it (`judging_bytes` beyond what the process
+    holds), and a judging or a lasso that would not fit is not run: what it would have
+    decided stays undecided (`out_of_memory`). An `explorer` built beforehand
+    (liveness_symmetry's) replaces the plain one."""
     t0 = time.perf_counter()
     deadline = t0 + seconds if seconds else 0.0
     ex = explorer or Explorer(model, key, props, rank, depth_first)
@@ -722,28 +829,24 @@ def check(
     cycle_seconds = 0.0
     batch = on_the_fly if on_the_fly > 0 else (budget or -1)
     while True:
-        ex.run(batch, progress, t0, deadline, stop)
+        ex.run(batch, progress, t0, deadline, stop, memory)
         t1 = time.perf_counter()
-        cycles = ex.cycles()
-        still: list[tuple[LiveProperty[S, A], list[_Bits]]] = []
-        for prop, per in pending:
-            lasso = _violation(ex, cycles, prop, per)
-            if lasso is None:
-                still.append((prop, per))
-            lassos[prop.id] = lasso
-        pending = still
-        cycle_seconds += time.perf_counter() - t1
         expanded = ex.g.size - ex.queued
         late = (deadline and time.perf_counter() > deadline) or (stop is not None and stop())
-        if ex.done or not pending or (budget and expanded >= budget) or late:
+        final = ex.done or (budget and expanded >= budget) or late or ex.out_of_memory
+        if final:
+            ex.release()
+        # After a stop for memory the judging was found to fit before the last few states
+        # were expanded (run() checks every 256); otherwise it is checked now.
+        if ex.out_of_memory or ex.has_room(memory):
+            pending = _judge(ex, pending, lassos, memory)
+        cycle_seconds += time.perf_counter() - t1
+        if final or not pending or ex.out_of_memory:
             break
         batch = expanded  # the expanded states double before the next search
         if budget:
             batch = min(batch, budget - expanded)
     g = ex.g
-    cuts: dict[int, set[int]] = {}
-    for st, ins in g.cut_pairs:
-        cuts.setdefault(ins, set()).add(st)
     names = {v: k for k, v in g.instance_ids.items()}
     return LivenessResult(
         distinct=g.size,
@@ -752,10 +855,37 @@ def check(
         explore_seconds=time.perf_counter() - t0 - cycle_seconds,
         cycle_seconds=cycle_seconds,
         lassos=lassos,
-        cuts=[Cut(names[i], len(sts)) for i, sts in sorted(cuts.items())],
+        cuts=[Cut(names[i], n) for i, n in _cut_counts(g.cut_pairs, len(g.kinds))],
         complete=ex.done,
         expanded=g.size - ex.queued,
+        out_of_memory=ex.out_of_memory,
     )
+
+
+def _judge(
+    ex: Explorer[S, A],
+    pending: list[tuple[LiveProperty[S, A], list[_Bits]]],
+    lassos: dict[str, Lasso[S, A] | None],
+    memory: MemoryBound | None,
+) -> list[tuple[LiveProperty[S, A], list[_Bits]]]:
+    """Steps 2 to 4 on the graph so far for the `pending` properties: their lassos into
+    `lassos`, the properties still without one returned. The judging's arrays are views of
+    the graph's: they are gone when this returns, before the graph grows again."""
+    cycles = ex.cycles()
+    still: list[tuple[LiveProperty[S, A], list[_Bits]]] = []
+    for prop, per in pending:
+        lasso = _violation(ex, cycles, prop, per, memory)
+        if lasso is None:
+            still.append((prop, per))
+        lassos[prop.id] = lasso
+    return still
+
+
+def _cut_counts(pairs: list[tuple[int, int]], width: int) -> list[tuple[int, int]]:
+    """(fair instance, how many states it was cut in) for each instance the constraint cut."""
+    rows = unique_pairs(np.array(pairs, dtype=np.int64).reshape(-1, 2), width)
+    counts = np.bincount(rows[:, 1], minlength=width)
+    return [(i, int(counts[i])) for i in np.flatnonzero(counts).tolist()]
 
 
 def unfair_instances(model: LivenessModel[S, A], lasso: Lasso[S, A]) -> list[Hashable]:
@@ -788,18 +918,32 @@ def unfair_instances(model: LivenessModel[S, A], lasso: Lasso[S, A]) -> list[Has
     return sorted(bad, key=repr)
 
 
+def _gather(
+    table: NDArray[np.signedinteger[Any]], a: IntArray, at: IntArray, chunk: int = 1 << 20
+) -> NDArray[np.signedinteger[Any]]:
+    """table[a[at]], a chunk at a time (no temporary as long as `at`)."""
+    out = np.empty(len(at), dtype=table.dtype)
+    for i in range(0, len(at), chunk):
+        out[i : i + chunk] = table[a[at[i : i + chunk]]]
+    return out
+
+
 def _violation(
     ex: Explorer[S, A],
     cycles: _Cycles,
     prop: LiveProperty[S, A],
     per: list[_Bits],
+    memory: MemoryBound | None = None,
 ) -> Lasso[S, A] | None:
-    """The lasso of the first of prop's queries with a fair violating component, if any."""
+    """The lasso of the first of prop's queries with a fair violating component, if any;
+    None as well when building it would not fit in `memory` (the explorer then says so)."""
     for q, bits in zip(prop.queries, per, strict=True):
         found = cycles.find(bits)
         if found is None:
             continue
         comp, stutter = found
+        if not ex.has_room(memory, ex.lasso_need(cycles, comp)):
+            return None
         entry = int(comp.min())  # the first discovered: the shortest stem
         edges = [] if stutter else cycles.cycle(comp, bits, entry)
         return ex.lasso(cycles, prop, q, entry, edges)

@@ -41,6 +41,7 @@ from electorate.model_check.liveness import (
     Lasso,
     LivenessModel,
     LiveProperty,
+    MemoryBound,
     Query,
     _Cycles,
     _rebuild,
@@ -50,6 +51,12 @@ S = TypeVar("S")
 A = TypeVar("A")
 S_co = TypeVar("S_co", covariant=True)
 A_co = TypeVar("A_co", covariant=True)
+
+
+# The shortest paths' tree of a graph: its sparse matrix (32-bit indexes, then a float copy in
+# scipy's breadth-first search) and the parents in three integer arrays.
+STEMS_PER_EDGE = 32
+STEMS_PER_STATE = 48
 
 
 class PackedLiveness(Protocol[S_co, A_co]):
@@ -145,8 +152,16 @@ class PackedExplorer(Explorer[S, A]):
         if not self.shortest_stems:
             return super().lasso(cycles, prop, q, entry, edges)
         g = copy.copy(self.g)
-        g.parents = array("q", shortest_paths_tree(cycles.size, cycles.src, cycles.dst).tolist())
+        g.parents = array("q", shortest_paths_tree(cycles.size, cycles.src, cycles.dst).tobytes())
         return _rebuild(self.model, self.pack, g, cycles, prop, q, entry, edges)
+
+    def lasso_need(self, cycles: _Cycles, comp: IntArray) -> int:
+        """As the plain explorer's, and with `shortest_stems` the shortest paths' tree of the
+        whole graph (a sparse matrix of its edges)."""
+        need = super().lasso_need(cycles, comp)
+        if self.shortest_stems:
+            need += STEMS_PER_EDGE * len(cycles.src) + STEMS_PER_STATE * cycles.size
+        return need
 
     def _add(self, s: object, parent: int) -> int:
         b = s if isinstance(s, bytes) else self.pack(s)  # type: ignore[arg-type]
@@ -202,6 +217,7 @@ class PackedExplorer(Explorer[S, A]):
         start: float | None = None,
         deadline: float = 0.0,
         stop: Callable[[], bool] | None = None,
+        memory: MemoryBound | None = None,
     ) -> None:
         g, packed = self.g, self.packed
         fps = g.fps
@@ -213,7 +229,11 @@ class PackedExplorer(Explorer[S, A]):
         outside, max_len, rng = self.restrict.codes, self.restrict.max_len, self.rng
         start = time.perf_counter() if start is None else start
         last = time.perf_counter()
+        n = 0
         while self.queued and limit != 0:
+            if not n & 255 and not self.has_room(memory):
+                return
+            n += 1
             limit -= 1
             b, k = self._pop()
             vs = view_key(b)  # type: ignore[arg-type]

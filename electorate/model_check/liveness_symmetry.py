@@ -61,10 +61,12 @@ from electorate.model_check.liveness import (
     LivenessModel,
     LivenessResult,
     LiveProperty,
+    MemoryBound,
     Query,
     S,
     _Cycles,
     check,
+    judging_bytes,
     unique_pairs,
 )
 
@@ -92,6 +94,9 @@ class SymmetricModel(LivenessModel[S2, A2], Protocol):
         """Per process, what it looks like with names erased (renaming s permutes these), so
         that only the renamings that sort them least need a renamed state."""
         ...
+
+
+U_PER_EDGE = 80  # U's source, target, instance and bits (8 bytes each) and their temporaries
 
 
 def compose(a: Perm, b: Perm) -> Perm:
@@ -191,8 +196,8 @@ class SymmetricExplorer(Explorer[S, A]):
         taken nowhere is unfair in U as well (each of its U nodes enables that very instance,
         and no U edge above it takes it), so its edges are left out of U."""
         g, n = self.g, len(self.group)
-        src, dst, inst, ebits = (x.copy() for x in g.arrays())
-        perm = np.frombuffer(g.perms, dtype=np.int64).copy()
+        src, dst, inst, ebits = g.arrays()  # views: U's arrays are built anew
+        perm = np.frombuffer(g.perms, dtype=np.int64)
         itab = self._instance_table()
         size = g.size
         m = csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(size, size))
@@ -229,6 +234,13 @@ class SymmetricExplorer(Explorer[S, A]):
             expanded,
             extra.reshape(-1, 2),
         )
+
+    def judging_need(self) -> int:
+        """Judging U (|G| nodes per orbit, |G| edges per stored edge inside a component of
+        the orbit graph) and building it: its edges' four arrays beside the stored graph."""
+        g, n = self.g, len(self.group)
+        edges = len(g.targets) * n
+        return judging_bytes(g.size * n, edges, len(g.cut_pairs) * n) + U_PER_EDGE * edges
 
     def _unfair_components(
         self,
@@ -345,6 +357,7 @@ def check_symmetric(
     budget: int = 0,
     seconds: float = 0.0,
     stop: Callable[[], bool] | None = None,
+    memory: MemoryBound | None = None,
 ) -> LivenessResult[S, A]:
     """`liveness.check` on one state per orbit of the model's symmetry group, with the fairness
     and lassos of the whole model (module docstring). Counts are of orbits."""
@@ -360,4 +373,5 @@ def check_symmetric(
         seconds=seconds,
         explorer=ex,
         stop=stop,
+        memory=memory,
     )
