@@ -361,8 +361,16 @@ def list_bugs(out: Console) -> None:
     out.print(table)
 
 
+class _Stdout(Console):
+    """stdout, whose reader going away is not a verdict: rich would exit 1 (exit 1 is "a
+    property is violated"); electorate.app.main ends the run with SIGPIPE's status instead."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def main(argv: list[str]) -> int:
-    out = Console(highlight=False, soft_wrap=True)
+    out = _Stdout(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         args = parse(argv)
@@ -388,6 +396,8 @@ def main(argv: list[str]) -> int:
     with stop_on_signals(stop):
         try:
             return _run(args, params, workers, stop, report, err)
+        except BrokenPipeError:
+            raise  # the reader went away: not the user's error (electorate.app.main)
         except (ParamsError, EngineError, OSError) as e:
             err.print(f"electorate check: error: {e}", markup=False)
             return 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
+import signal
 import sys
 
 # subcommand -> (module with main(argv), whether argv keeps the subcommand name, summary)
@@ -64,7 +66,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130  # Ctrl-C: the shell's convention, and no traceback
+    except BrokenPipeError:
+        return _reader_gone()
     return code
+
+
+def _reader_gone() -> int:
+    """The reader of our output went away (`electorate prove --json | head`): stop quietly
+    with the status a process killed by SIGPIPE has (Python ignores that signal, so a write
+    raises instead), and point stdout at /dev/null so that flushing it at exit does not
+    raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

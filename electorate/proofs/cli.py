@@ -14,6 +14,7 @@ line on stderr).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing
@@ -32,7 +33,14 @@ import z3
 
 from electorate.proofs import quorum, tie, vacuity
 from electorate.proofs.catalog import ENTRY_BY_NAME, TIES, Entry, TieConfig
-from electorate.proofs.core import Z3_PIN, Obligation, Outcome, Property, Settings
+from electorate.proofs.core import (
+    Z3_PIN,
+    Obligation,
+    Outcome,
+    Property,
+    Settings,
+    interruptible,
+)
 from electorate.proofs.induction import Theory
 from electorate.proofs.induction import obligations as theory_obligations
 from electorate.proofs.invariant import CONJUNCTS
@@ -343,8 +351,12 @@ def _tie_job(index: int) -> list[tie.TieResult]:
 
 def _worker_init() -> None:
     # The parent handles Ctrl-C (it reaches the whole process group) and ends the workers.
+    # z3 would take SIGINT for itself during a query whatever the handler (core.interruptible),
+    # and a KeyboardInterrupt in a pool's worker kills it without an answer for the parent.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)  # the parent's watcher (core.interruptible) is not the worker's
+    z3.set_param("ctrl_c", False)
 
 
 def _longest_first(index: int) -> float:
@@ -509,18 +521,28 @@ def _stop_signal(err: BaseException) -> int | None:
     return _received[0] if _received else None
 
 
-def _quiet_half_built_terms() -> None:
-    """After a stop, a z3 term whose constructor the signal interrupted fails in its finalizer
-    (no `ctx` yet) when it is collected, and Python prints a traceback for it: not for a run
-    that already stopped with its one line. Other unraisable exceptions are still reported."""
-    previous = sys.unraisablehook
+def _quiet_after_a_signal(previous: Callable[[Any], object]) -> Callable[[Any], None]:
+    """An unraisable-exception hook for a run that a signal stops. Two exceptions cannot reach
+    the program there, and Python would print each as a traceback ("Exception ignored in"):
+    the handler's own raise, when the signal arrives inside a finalizer (z3's objects free
+    their C references in `__del__`; the signal is remembered, and the run stops at its next
+    progress line with its one line), and a z3 term whose constructor the signal interrupted,
+    failing in its finalizer (no `ctx` yet) when it is collected. Any other unraisable
+    exception is still reported, and so is everything when no signal was received."""
 
     def hook(unraisable: Any) -> None:
-        name = getattr(unraisable.object, "__qualname__", "")
-        if not (unraisable.exc_type is AttributeError and name == "AstRef.__del__"):
+        if not (_received and _from_the_stop(unraisable)):
             previous(unraisable)
 
-    sys.unraisablehook = hook
+    return hook
+
+
+def _from_the_stop(unraisable: Any) -> bool:
+    kind = unraisable.exc_type
+    if isinstance(kind, type) and issubclass(kind, (KeyboardInterrupt, _TerminatedError)):
+        return True
+    name = getattr(unraisable.object, "__qualname__", "")
+    return kind is AttributeError and name == "AstRef.__del__"
 
 
 def explain(out: TextIO) -> None:
@@ -695,6 +717,10 @@ def main(argv: list[str]) -> int:
     )
     _received.clear()
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    reported = sys.unraisablehook
+    sys.unraisablehook = _quiet_after_a_signal(reported)
+    stop_z3 = contextlib.ExitStack()
+    stop_z3.enter_context(interruptible())
     try:
         runner.start()
         rows = [
@@ -714,13 +740,15 @@ def main(argv: list[str]) -> int:
         if signum is None:
             raise
         runner.stop()
-        _quiet_half_built_terms()
         term = signum == signal.SIGTERM
         print(f"electorate prove: {'terminated' if term else 'interrupted'}", file=sys.stderr)
         return 143 if term else 130
     finally:
+        stop_z3.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if not _received:  # after a stop, half-built terms are still to be collected
+            sys.unraisablehook = reported
     total = time.perf_counter() - start
     cpu = _cpu()
     if args.json:

@@ -7,8 +7,12 @@ not finish is not a proof.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import z3
@@ -95,6 +99,51 @@ class Property:
     obligations: Callable[[], list[Obligation]]
 
 
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Let Ctrl-C and SIGTERM stop a z3 query at once, and reach the program's own handlers.
+
+    By default z3 takes SIGINT for itself while it searches: it cancels the query and answers
+    `unknown`, and Python's handler never runs, so a Ctrl-C became one more `unknown`, retried
+    under the next seed, and the run went on. Here z3 leaves SIGINT alone, and a watcher
+    thread reads the signal numbers Python's C handler writes to its wakeup file descriptor
+    (it runs while the main thread is inside z3) and interrupts the query; the main thread
+    then runs the Python handler as soon as z3 returns."""
+    before = z3.get_param("ctrl_c")
+    z3.set_param("ctrl_c", False)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=_interrupt_on_signal, args=(read,), daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write)  # the watcher reads end-of-file and returns
+        watcher.join()
+        os.close(read)
+        z3.set_param("ctrl_c", before)
+
+
+_STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def _interrupt_on_signal(read: int) -> None:
+    while received := os.read(read, 64):
+        if _STOPS.intersection(received):
+            z3.main_ctx().interrupt()
+
+
+def solve(solver: z3.Solver) -> z3.CheckSatResult:
+    """`solver.check()`, keeping Ctrl-C where z3 takes it (outside `interruptible`): z3 then
+    cancels the query and, for a plain query, says "interrupted from keyboard"."""
+    answer = solver.check()
+    if answer == z3.unknown and solver.reason_unknown() == "interrupted from keyboard":
+        raise KeyboardInterrupt
+    return answer
+
+
 def make_solver(settings: Settings, rlimit: int | None = None) -> z3.Solver:
     solver = z3.Solver()
     solver.set("timeout", settings.timeout_ms)
@@ -123,7 +172,7 @@ def check_counted(
     for seed, timeout, rlimit in settings.schedule():
         solver = make_solver(replace(settings, timeout_ms=timeout, seed=seed), rlimit)
         solver.add(*assertions)
-        answer = solver.check()
+        answer = solve(solver)
         calls += 1
         if answer != z3.unknown:
             break
@@ -206,7 +255,7 @@ def first_attempt(
     solver.push()
     try:
         solver.add(own)
-        answer = solver.check()
+        answer = solve(solver)
         if answer == z3.unknown:
             return None
         seconds = time.perf_counter() - start

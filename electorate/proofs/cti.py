@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import z3
 
-from electorate.proofs.core import Settings, make_solver
+from electorate.proofs.core import Settings, make_solver, solve
 from electorate.proofs.vocab import MTYPES, Context, Vocab, msg_vars
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def _shrink(
                 budget = Settings(settings.timeout_ms, seed, macros=settings.macros)
                 solver = make_solver(budget, rlimit)
                 solver.add(*goal, *limits)
-                answer = solver.check()
+                answer = solve(solver)
                 if answer == z3.sat:
                     return solver.model(), tier[1], limits
                 if answer == z3.unsat:
@@ -194,7 +194,7 @@ def _minimize_messages(
             calls += 1
             solver = make_solver(budget)
             solver.add(*goal, *bounds, *_exactly(ctx.pre, trial))
-            if solver.check() == z3.sat:
+            if solve(solver) == z3.sat:
                 kept = trial
                 model = solver.model()
             else:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import z3
 
-from electorate.proofs.core import Settings, make_solver
+from electorate.proofs.core import Settings, make_solver, solve
 from electorate.proofs.election import ELECTION
 from electorate.proofs.induction import (
     Theory,
@@ -39,7 +39,7 @@ def uses(
     solver.add(*background(theory, None), step, z3.Not(lemma_formula(conj, True, model)))
     for lemma in theory.conjuncts:
         solver.assert_and_track(lemma_formula(lemma, False, model), z3.Bool(f"uses:{lemma.id}"))
-    if solver.check() != z3.unsat:
+    if solve(solver) != z3.unsat:
         return None
     core = {str(lit).removeprefix("uses:") for lit in solver.unsat_core()}
     return [c.id for c in theory.conjuncts if c.id in core]

@@ -15,6 +15,7 @@ from typing import Any
 import z3
 
 from electorate.proofs.concrete import definitions, domain, expand_finite, substitute, universe
+from electorate.proofs.core import solve
 from electorate.proofs.model import DRIFT, ELECTION_TICKS, LEASE_TICKS
 from electorate.proofs.vocab import VAR, Expr, Model, Sorts, Vocab, symbolic_vocab
 from electorate.spec.params import Params
@@ -99,6 +100,6 @@ def _decide(closed: z3.BoolRef) -> bool | None:
         solver = z3.Solver()
         solver.set("timeout", 10_000)
         solver.add(wanted)
-        if solver.check() == z3.unsat:
+        if solve(solver) == z3.unsat:
             return answer
     return None

@@ -43,7 +43,7 @@ from electorate.proofs.concrete import (
     substitute,
     universe,
 )
-from electorate.proofs.core import Settings, make_solver
+from electorate.proofs.core import Settings, make_solver, solve
 from electorate.proofs.invariant import Lemma
 from electorate.proofs.model import (
     ACTION_BY_NAME,
@@ -401,7 +401,7 @@ class StepChecker:
         self.residues += 1
         self._residue.push()  # one incremental solver: cheaper than a fresh one per query
         self._residue.add(reduced)
-        answer = self._residue.check()
+        answer = solve(self._residue)
         self._residue.pop()
         return bool(answer == z3.sat)
 

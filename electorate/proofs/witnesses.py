@@ -29,7 +29,7 @@ from typing import Any
 import z3
 
 from electorate.proofs.concrete import encoded_action, expand_finite, universe
-from electorate.proofs.core import Outcome, Settings, make_solver
+from electorate.proofs.core import Outcome, Settings, make_solver, solve
 from electorate.proofs.model import ActionDef, fresh_params, relation
 from electorate.proofs.sanity import BadState, Formula, closed, decide
 from electorate.proofs.vocab import (
@@ -275,7 +275,7 @@ def check_enabled(
     solver = make_solver(settings, settings.first_rlimit)
     solver.set("smt.macro_finder", True)
     solver.add(*[expand_finite(g) for g in goal])
-    answer = solver.check()
+    answer = solve(solver)
     seconds = _now() - start
     if answer == z3.sat:
         return Outcome(True, "sat", seconds, f"from the state {bad.words}")

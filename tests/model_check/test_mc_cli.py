@@ -119,6 +119,27 @@ def test_console_entry_point_runs_as_a_process() -> None:
     assert json.loads(done.stdout)["result"] == "ok"
 
 
+@pytest.mark.parametrize("form", [["--json"], []], ids=["json", "text"])
+def test_a_reader_gone_ends_the_run_quietly(form: list[str]) -> None:
+    """`electorate check | head -c0`: the pipe has no reader when the result is written;
+    SIGPIPE's status (141, never 1, which says a property is violated), and no traceback."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "electorate", "check", "--servers", "1", *form],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 128 + signal.SIGPIPE, done.stderr
+    assert "Traceback" not in done.stderr and "Exception" not in done.stderr, done.stderr
+
+
 @pytest.mark.tlc
 def test_tlc_second_opinion_agrees(capsys: pytest.CaptureFixture[str]) -> None:
     import shutil

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+
+import pytest
 import z3
 
-from electorate.proofs.core import Settings, expect_unsat, first_attempt
+from electorate.proofs.core import (
+    Settings,
+    expect_unsat,
+    first_attempt,
+    interruptible,
+    make_solver,
+    solve,
+)
 
 
 def test_schedule_tries_short_budgets_first_then_growing_ones() -> None:
@@ -55,3 +67,60 @@ def test_first_attempt_finds_models_when_asked_for_one() -> None:
     assert found is not None and found.holds and found.status == "sat"
     refuted = first_attempt(base, p(a), Settings(), lambda s: "model")
     assert refuted is not None and not refuted.holds and refuted.detail == "model"
+
+
+def _fermat() -> z3.Solver:
+    """A query z3 works on far longer than the second before the signal: Fermat's n = 5 (it
+    gives up only at its resource limit, about a minute of work on an idle core)."""
+    x, y, z = z3.Ints("x y z")
+    solver = make_solver(Settings(timeout_ms=600_000), rlimit=300_000_000)
+    solver.add(x > 2, y > 2, z > 2, x**5 + y**5 == z**5)
+    return solver
+
+
+def _signal_me_in_a_second(signum: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["sh", "-c", f"sleep 1; kill -{signum} {os.getpid()}"])
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_during_a_query_stops_the_program() -> None:
+    """Outside `interruptible`, z3 takes SIGINT for itself while it searches and answers
+    `unknown`: solve turns that back into KeyboardInterrupt, so a Ctrl-C is never one more
+    `unknown` retried under the next seed."""
+    solver = _fermat()
+    killer = _signal_me_in_a_second(signal.SIGINT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            solve(solver)
+    finally:
+        killer.wait(timeout=30)
+
+
+class _StoppedError(Exception):
+    pass
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_inside_interruptible_the_programs_handler_stops_a_query_at_once(signum: int) -> None:
+    """The program's own handler runs, and the query was interrupted, not run to its end (z3
+    would keep SIGINT for itself; a SIGTERM handler would wait for the query's end); z3's
+    setting is restored after."""
+    before = z3.get_param("ctrl_c")
+    solver = _fermat()
+    ended: list[str] = []
+
+    def stop(signum: int, frame: object) -> None:
+        ended.append(solver.reason_unknown())
+        raise _StoppedError(signum)
+
+    previous = signal.signal(signum, stop)
+    killer = _signal_me_in_a_second(signum)
+    try:
+        with pytest.raises(_StoppedError), interruptible():
+            solve(solver)
+    finally:
+        killer.wait(timeout=30)
+        signal.signal(signum, previous)
+    assert ended and "resource limit" not in ended[0], ended
+    assert z3.get_param("ctrl_c") == before
