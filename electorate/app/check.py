@@ -204,8 +204,9 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="GIB",
-        help="--liveness: stop the searches once the process uses GIB GiB, and report what "
-        "is not decided as undecided (default: 60%% of physical memory; 0: no limit)",
+        help="--liveness: the process's peak memory: each search stops while judging its "
+        "graph still fits in GIB GiB, and what is not decided is reported undecided "
+        "(default: 60%% of physical memory; 0: no limit)",
     )
     ap.add_argument(
         "--lasso-script",

@@ -158,8 +158,8 @@ def main(args: argparse.Namespace, base: Params, out: Console, err: Console) -> 
             else (f"at the memory budget ({budget.gib:g} GiB, --liveness-memory)")
         )
         err.print(
-            f"electorate check: stopped {why}: the graph so far was judged; "
-            "what it did not decide is undecided",
+            f"electorate check: stopped {why}: the graph so far was judged "
+            "(at the budget, where judging it fit); what it did not decide is undecided",
             markup=False,
         )
     tlc: dict[str, Any] | None = None

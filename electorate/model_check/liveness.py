@@ -29,6 +29,8 @@ The algorithm (the standard one for weak and strong fairness, as in TLC and SPIN
 
 from __future__ import annotations
 
+import gc
+import sys
 import time
 from array import array
 from collections import deque
@@ -290,10 +292,17 @@ class Explorer(Generic[S, A]):
         masks = len(cycles.src) + 2 * cycles.size  # the component's and its edges' masks
         return JUDGE_FIXED + LASSO_PER_EDGE * inner + LASSO_PER_STATE * len(comp) + masks
 
+    def growth_need(self) -> int:
+        """The bytes the graph's next growth may take at once: its fingerprint index (a dict)
+        allocates a table about twice its size when it fills up."""
+        return 2 * sys.getsizeof(self.g.fps)
+
     def has_room(self, memory: MemoryBound | None, need: int | None = None) -> bool:
-        """Whether `need` more bytes fit in `memory` (None: judging the graph so far: whether
-        the graph may grow). False marks the explorer `out_of_memory`."""
-        if memory is None or memory.fits(self.judging_need() if need is None else need):
+        """Whether `need` more bytes fit in `memory` (None: whether the graph may grow: its
+        next growth, and judging it, would fit). False marks the explorer `out_of_memory`."""
+        if need is None and memory is not None:
+            need = max(self.judging_need(), self.growth_need())
+        if memory is None or memory.fits(need or 0):
             return True
         self.out_of_memory = True
         return False
@@ -840,6 +849,7 @@ def check(
         # were expanded (run() checks every 256); otherwise it is checked now.
         if ex.out_of_memory or ex.has_room(memory):
             pending = _judge(ex, pending, lassos, memory)
+            _growable(ex.g)
         cycle_seconds += time.perf_counter() - t1
         if final or not pending or ex.out_of_memory:
             break
@@ -879,6 +889,18 @@ def _judge(
             still.append((prop, per))
         lassos[prop.id] = lasso
     return still
+
+
+def _growable(g: Graph) -> None:
+    """Makes sure no view of the graph's arrays outlives a judging (array.array cannot grow
+    while one does): a view caught in a reference cycle goes with a garbage collection."""
+    for a in (g.sources, g.targets, g.instances, g.edge_bits, g.state_bits):
+        try:
+            a.append(0)
+        except BufferError:
+            gc.collect()
+            a.append(0)
+        a.pop()
 
 
 def _cut_counts(pairs: list[tuple[int, int]], width: int) -> list[tuple[int, int]]:

@@ -44,6 +44,7 @@ checked against the U edge's state and instance): the lasso is concrete, not an 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable, Sequence
 from typing import Protocol, TypeVar
 
@@ -241,6 +242,9 @@ class SymmetricExplorer(Explorer[S, A]):
         g, n = self.g, len(self.group)
         edges = len(g.targets) * n
         return judging_bytes(g.size * n, edges, len(g.cut_pairs) * n) + U_PER_EDGE * edges
+
+    def growth_need(self) -> int:
+        return super().growth_need() + 2 * sys.getsizeof(self.seen)
 
     def _unfair_components(
         self,

@@ -11,6 +11,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from electorate.app import memory
@@ -120,6 +121,23 @@ with open(sys.argv[1], "w") as f:
     f.write(str(usage.ru_maxrss))
 sys.exit(proc.returncode)
 """
+
+
+def test_a_view_caught_in_a_reference_cycle_does_not_stop_the_graph_growing() -> None:
+    """A judging's view of the graph's arrays that outlives it (held by a reference cycle)
+    would make the next append raise BufferError; `_growable` collects it."""
+    g = fair.Graph()
+    g.sources.append(1)
+
+    class Holder:
+        pass
+
+    h = Holder()
+    h.view, h.me = np.frombuffer(g.sources, dtype=np.int64), h  # type: ignore[attr-defined]
+    del h
+    fair._growable(g)
+    g.sources.append(2)
+    assert g.sources.tolist() == [1, 2]
 
 
 def _peak_rss(args: list[str], tmp: Path) -> tuple[int, int, str]:
