@@ -288,6 +288,24 @@ def test_a_signal_wrapped_by_ctypes_still_stops_prove(
     assert capsys.readouterr().err.splitlines()[-1] == "electorate prove: terminated"
 
 
+def _prove_in_two_workers(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    pooled: bool = False,
+    isolated: bool = False,
+) -> tuple[str, int, Any]:
+    """checkquorum-stepdown, its catalog entry scheduled as given, proved with two workers:
+    its name, the exit code and its row."""
+    name = "checkquorum-stepdown"
+    entry = catalog.ENTRY_BY_NAME[name]
+    scheduled = replace(entry, pooled=pooled, isolated=isolated)
+    monkeypatch.setitem(catalog.ENTRY_BY_NAME, name, scheduled)
+    code, data, _ = _run(["--property", name, "--jobs", "2"], capsys)
+    (prop,) = data["properties"]
+    return name, code, prop
+
+
 def test_a_pooled_property_is_proved_in_parts_by_the_workers(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -295,11 +313,7 @@ def test_a_pooled_property_is_proved_in_parts_by_the_workers(
     row is the same as in one process."""
     import os
 
-    name = "checkquorum-stepdown"
-    entry = catalog.ENTRY_BY_NAME[name]
-    monkeypatch.setitem(catalog.ENTRY_BY_NAME, name, replace(entry, pooled=True))
-    code, data, _ = _run(["--property", name, "--jobs", "2"], capsys)
-    (prop,) = data["properties"]
+    name, code, prop = _prove_in_two_workers(monkeypatch, capsys, pooled=True)
     assert code == 0 and prop["result"] == "proved" and prop["obligations"] == 18
     workers = [p["process"] for p in prop["processes"] if p["process"] != os.getpid()]
     assert len(set(workers)) == 2 and prop["mutant"]["refuted"] and prop["vacuity"]["ok"]
@@ -317,11 +331,7 @@ def test_an_isolated_property_is_proved_whole_by_a_worker(
     import os
 
     assert catalog.ENTRY_BY_NAME["commit-index-committed"].isolated
-    name = "checkquorum-stepdown"
-    entry = catalog.ENTRY_BY_NAME[name]
-    monkeypatch.setitem(catalog.ENTRY_BY_NAME, name, replace(entry, isolated=True))
-    code, data, _ = _run(["--property", name, "--jobs", "2"], capsys)
-    (prop,) = data["properties"]
+    name, code, prop = _prove_in_two_workers(monkeypatch, capsys, isolated=True)
     assert code == 0 and prop["result"] == "proved" and prop["obligations"] == 18
     (worker,) = [p["process"] for p in prop["processes"]]
     assert worker != os.getpid() and prop["mutant"]["refuted"] and prop["vacuity"]["ok"]
