@@ -242,9 +242,8 @@ def replay(theory: Theory, dropped: str, settings: Settings = SETTINGS) -> Outco
     alone (no counterexample printed), or, for "sat by the search", the obligation with the
     search among few servers first (a counterexample printed)."""
     name, how = NEEDED[theory.name][dropped]
-    # The resource limit bounds each attempt; the wall-clock backstop would make the answer
-    # depend on the machine's load (a loaded CI run got `unknown: canceled` where seed 0 has
-    # a model), so a replay leaves it ten times longer.
+    # The resource limit bounds each attempt; a replay leaves the wall-clock backstop ten
+    # times longer, so that the machine's load cannot decide the answer.
     settings = replace(settings, timeout_ms=10 * settings.timeout_ms)
     if how == "sat by the search":
         (ob,) = [o for o in affected(theory, dropped) if o.name == name]
